@@ -1,0 +1,26 @@
+import { Data, Schema } from "effect"
+
+/** A storage operation failed (database away, constraint we did not expect, ...). Services map it; HTTP makes it a 500. */
+export class PersistenceError extends Data.TaggedError("PersistenceError")<{
+  readonly operation: string
+  readonly cause: unknown
+}> {}
+
+export class ScriptNotFound extends Schema.TaggedError<ScriptNotFound>()("ScriptNotFound", {
+  ref: Schema.String
+}) {}
+
+export class ScriptNameTaken extends Schema.TaggedError<ScriptNameTaken>()("ScriptNameTaken", {
+  name: Schema.String
+}) {}
+
+export class ExecutionNotFound extends Schema.TaggedError<ExecutionNotFound>()("ExecutionNotFound", {
+  id: Schema.String
+}) {}
+
+/** The source does not compile (or has no default export): where and why. */
+export class ScriptInvalid extends Schema.TaggedError<ScriptInvalid>()("ScriptInvalid", {
+  message: Schema.String,
+  line: Schema.NullOr(Schema.Int),
+  column: Schema.NullOr(Schema.Int)
+}) {}

@@ -1,0 +1,41 @@
+import { Schema } from "effect"
+import { ExecutionId, ScriptId } from "./Ids.ts"
+
+export const LogLevel = Schema.Literals(["log", "info", "warn", "error", "debug"])
+export type LogLevel = typeof LogLevel.Type
+
+/** One captured `console.*` call: `at` is milliseconds since the execution started. */
+export const LogEntry = Schema.Struct({
+  level: LogLevel,
+  message: Schema.String,
+  at: Schema.Number
+})
+export type LogEntry = typeof LogEntry.Type
+
+export const Invocation = Schema.Literals(["http", "kv", "schedule", "dead_letter"])
+export type Invocation = typeof Invocation.Type
+
+export const ExecutionStatus = Schema.Literals(["succeeded", "failed"])
+export type ExecutionStatus = typeof ExecutionStatus.Type
+
+/** The error an execution ended with, as stored and shown (ARCHITECTURE §6 codes). */
+export const ExecutionErrorInfo = Schema.Struct({
+  code: Schema.String,
+  message: Schema.String
+})
+
+/** What is kept of one execution. */
+export class ExecutionRecord extends Schema.Class<ExecutionRecord>("picloud/ExecutionRecord")({
+  id: ExecutionId,
+  script_id: ScriptId,
+  script_name: Schema.String,
+  script_version: Schema.Int,
+  invocation: Invocation,
+  status: ExecutionStatus,
+  status_code: Schema.NullOr(Schema.Int),
+  started_at: Schema.String,
+  duration_ms: Schema.Number,
+  logs: Schema.Array(LogEntry),
+  logs_truncated: Schema.Boolean,
+  error: Schema.NullOr(ExecutionErrorInfo)
+}) {}

@@ -1,0 +1,50 @@
+import { Schema } from "effect"
+import { ScriptId } from "./Ids.ts"
+
+/** Default and ceiling of a script's wall-clock timeout (ARCHITECTURE §4). */
+export const DEFAULT_TIMEOUT_SECONDS = 30
+export const MAX_TIMEOUT_SECONDS = 300
+
+/** Script names are used in URLs: letters, digits, `-` and `_`, not all digits-and-dashes like a UUID. */
+export const ScriptName = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, {
+    message: "name must be 1-64 characters of letters, digits, '-' or '_', starting with a letter or digit"
+  })
+)
+
+export const TimeoutSeconds = Schema.Int.check(
+  Schema.isBetween({ minimum: 1, maximum: MAX_TIMEOUT_SECONDS }, {
+    message: `timeout_seconds must be an integer from 1 to ${MAX_TIMEOUT_SECONDS}`
+  })
+)
+
+/** A script as the admin API shows it (the source is fetched separately). */
+export class Script extends Schema.Class<Script>("picloud/Script")({
+  id: ScriptId,
+  name: Schema.String,
+  version: Schema.Int,
+  timeout_seconds: Schema.Int,
+  created_at: Schema.String,
+  updated_at: Schema.String
+}) {}
+
+/** A script with the source of its current version: what the executor needs. */
+export class ScriptWithSource extends Schema.Class<ScriptWithSource>("picloud/ScriptWithSource")({
+  ...Script.fields,
+  source: Schema.String
+}) {}
+
+export const CreateScript = Schema.Struct({
+  name: ScriptName,
+  source: Schema.String,
+  timeout_seconds: Schema.optionalKey(TimeoutSeconds)
+})
+export type CreateScript = typeof CreateScript.Type
+
+/** `PUT` replaces the source; name and timeout are kept unless given. Every update bumps `version`. */
+export const UpdateScript = Schema.Struct({
+  name: Schema.optionalKey(ScriptName),
+  source: Schema.String,
+  timeout_seconds: Schema.optionalKey(TimeoutSeconds)
+})
+export type UpdateScript = typeof UpdateScript.Type
