@@ -5,11 +5,17 @@ import { ScriptId } from "./Ids.ts"
 export const DEFAULT_TIMEOUT_SECONDS = 30
 export const MAX_TIMEOUT_SECONDS = 300
 
-/** Script names are used in URLs: letters, digits, `-` and `_`, not all digits-and-dashes like a UUID. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * Script names appear in URLs (`/api/execute/{id-or-name}`): letters, digits, `-` and `_`. A name
+ * shaped like a UUID is refused, since such a reference is read as an id.
+ */
 export const ScriptName = Schema.String.check(
   Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, {
     message: "name must be 1-64 characters of letters, digits, '-' or '_', starting with a letter or digit"
-  })
+  }),
+  Schema.makeFilter((name: string) => !UUID_PATTERN.test(name) || "name must not have the shape of a UUID")
 )
 
 export const TimeoutSeconds = Schema.Int.check(

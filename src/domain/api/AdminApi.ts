@@ -1,0 +1,85 @@
+import { Schema } from "effect"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity } from "effect/http-api"
+import { ExecutionRecord } from "../Execution.ts"
+import { CreateScript, Script, UpdateScript } from "../Script.ts"
+import { BadRequest, Conflict, InternalError, NotFound, Unauthorized, Unprocessable } from "./ApiError.ts"
+
+/**
+ * Bearer-token authentication for the admin API; a missing or wrong token is a 401 in PiCloud's
+ * JSON error body.
+ */
+export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth>()("picloud/api/AdminAuth", {
+  error: Unauthorized,
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
+
+/** Maps request decoding failures to `BadRequest` (the default would be an empty 400). */
+export class DecodeErrors extends HttpApiMiddleware.Service<DecodeErrors>()("picloud/api/DecodeErrors", {
+  error: BadRequest
+}) {}
+
+const ScriptParams = { id: Schema.String }
+
+/** Script with its current source, as `GET /scripts/{id}` returns it. */
+export const ScriptDetail = Schema.Struct({ ...Script.fields, source: Schema.String })
+
+export const ScriptsGroup = HttpApiGroup.make("scripts")
+  .add(
+    HttpApiEndpoint.post("create", "/scripts", {
+      payload: CreateScript,
+      success: Script.pipe(HttpApiSchema.status(201)),
+      error: [Conflict, Unprocessable, InternalError]
+    }),
+    HttpApiEndpoint.get("list", "/scripts", {
+      success: Schema.Struct({ items: Schema.Array(Script) }),
+      error: InternalError
+    }),
+    HttpApiEndpoint.get("get", "/scripts/:id", {
+      params: ScriptParams,
+      success: ScriptDetail,
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.put("update", "/scripts/:id", {
+      params: ScriptParams,
+      payload: UpdateScript,
+      success: Script,
+      error: [NotFound, Conflict, Unprocessable, InternalError]
+    }),
+    HttpApiEndpoint.delete("delete", "/scripts/:id", {
+      params: ScriptParams,
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, InternalError]
+    })
+  )
+
+export const ExecutionPage = Schema.Struct({
+  items: Schema.Array(ExecutionRecord),
+  next_cursor: Schema.NullOr(Schema.String)
+})
+
+export const ExecutionsGroup = HttpApiGroup.make("executions")
+  .add(
+    HttpApiEndpoint.get("list", "/executions", {
+      query: {
+        script: Schema.optionalKey(Schema.String),
+        limit: Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 }))),
+        cursor: Schema.optionalKey(Schema.String)
+      },
+      success: ExecutionPage,
+      error: [BadRequest, InternalError]
+    }),
+    HttpApiEndpoint.get("get", "/executions/:id", {
+      params: { id: Schema.String },
+      success: ExecutionRecord,
+      error: [NotFound, InternalError]
+    })
+  )
+
+/** The admin API: schema-first, published as OpenAPI at `/api/admin/openapi.json`. */
+export class AdminApi extends HttpApi.make("admin")
+  .add(ScriptsGroup)
+  .add(ExecutionsGroup)
+  .middleware(DecodeErrors)
+  .middleware(AdminAuth)
+  .prefix("/api/admin")
+{}

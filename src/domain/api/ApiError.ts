@@ -1,0 +1,53 @@
+import { Schema } from "effect"
+
+/**
+ * The JSON error body every PiCloud endpoint answers with (ARCHITECTURE §6):
+ * `{ "error": { "code", "message", ... } }`. One class per HTTP status; `code` says which case.
+ */
+export const ErrorDetail = Schema.Struct({
+  code: Schema.String,
+  message: Schema.String,
+  execution_id: Schema.optionalKey(Schema.String),
+  line: Schema.optionalKey(Schema.NullOr(Schema.Int)),
+  column: Schema.optionalKey(Schema.NullOr(Schema.Int))
+})
+export type ErrorDetail = typeof ErrorDetail.Type
+
+const fields = { error: ErrorDetail }
+
+export class BadRequest extends Schema.Error<BadRequest>("picloud/api/BadRequest")(fields, {
+  httpApiStatus: 400,
+  description: "The request is malformed"
+}) {}
+
+export class Unauthorized extends Schema.Error<Unauthorized>("picloud/api/Unauthorized")(fields, {
+  httpApiStatus: 401,
+  description: "No token, or not a valid one"
+}) {}
+
+export class NotFound extends Schema.Error<NotFound>("picloud/api/NotFound")(fields, {
+  httpApiStatus: 404,
+  description: "No such resource"
+}) {}
+
+export class Conflict extends Schema.Error<Conflict>("picloud/api/Conflict")(fields, {
+  httpApiStatus: 409,
+  description: "Conflicts with an existing resource"
+}) {}
+
+export class Unprocessable extends Schema.Error<Unprocessable>("picloud/api/Unprocessable")(fields, {
+  httpApiStatus: 422,
+  description: "The script does not compile"
+}) {}
+
+export class InternalError extends Schema.Error<InternalError>("picloud/api/InternalError")(fields, {
+  httpApiStatus: 500,
+  description: "A platform fault"
+}) {}
+
+export const apiError = <A>(
+  ErrorClass: new(props: { readonly error: ErrorDetail }) => A,
+  code: string,
+  message: string,
+  extra?: Omit<ErrorDetail, "code" | "message">
+): A => new ErrorClass({ error: { code, message, ...extra } })

@@ -1,0 +1,63 @@
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { AdminApi } from "../../domain/api/AdminApi.ts"
+import { apiError, Conflict, NotFound, Unprocessable } from "../../domain/api/ApiError.ts"
+import type { ScriptInvalid, ScriptNameTaken, ScriptNotFound } from "../../domain/Errors.ts"
+import { ScriptValidator } from "../../domain/Executor.ts"
+import type { ScriptId } from "../../domain/Ids.ts"
+import { ScriptRepo } from "../../domain/ScriptRepo.ts"
+import { internalError } from "./internalError.ts"
+
+const notFound = (e: ScriptNotFound) => apiError(NotFound, "script_not_found", `no script ${e.ref}`)
+const nameTaken = (e: ScriptNameTaken) => apiError(Conflict, "script_name_taken", `a script named ${e.name} exists`)
+const invalid = (e: ScriptInvalid) =>
+  apiError(Unprocessable, "script_invalid", e.message, { line: e.line, column: e.column })
+
+/** Handlers of `/api/admin/scripts`: every source is compiled before it is stored. */
+export const ScriptsHttp = HttpApiBuilder.group(
+  AdminApi,
+  "scripts",
+  Effect.fn(function*(handlers) {
+    const scripts = yield* ScriptRepo
+    const validator = yield* ScriptValidator
+    return handlers
+      .handle("create", ({ payload }) =>
+        validator.validate(payload.source).pipe(
+          Effect.andThen(scripts.create(payload)),
+          Effect.catchTags({
+            ScriptInvalid: (e) => Effect.fail(invalid(e)),
+            ScriptNameTaken: (e) => Effect.fail(nameTaken(e)),
+            PersistenceError: internalError
+          })
+        ))
+      .handle("list", () =>
+        scripts.list.pipe(
+          Effect.map((items) => ({ items })),
+          Effect.catchTag("PersistenceError", internalError)
+        ))
+      .handle("get", ({ params }) =>
+        scripts.get(params.id as ScriptId).pipe(
+          Effect.catchTags({
+            ScriptNotFound: (e) => Effect.fail(notFound(e)),
+            PersistenceError: internalError
+          })
+        ))
+      .handle("update", ({ params, payload }) =>
+        validator.validate(payload.source).pipe(
+          Effect.andThen(scripts.update(params.id as ScriptId, payload)),
+          Effect.catchTags({
+            ScriptInvalid: (e) => Effect.fail(invalid(e)),
+            ScriptNotFound: (e) => Effect.fail(notFound(e)),
+            ScriptNameTaken: (e) => Effect.fail(nameTaken(e)),
+            PersistenceError: internalError
+          })
+        ))
+      .handle("delete", ({ params }) =>
+        scripts.delete(params.id as ScriptId).pipe(
+          Effect.catchTags({
+            ScriptNotFound: (e) => Effect.fail(notFound(e)),
+            PersistenceError: internalError
+          })
+        ))
+  })
+)

@@ -1,0 +1,100 @@
+import { Clock, Context, Data, Effect, Layer } from "effect"
+import { randomUUID } from "node:crypto"
+import { type ExecError, execErrorCode, execErrorStatus, type ExecRequest, type ExecResponse, type ScriptHttpRequest } from "../domain/Exec.ts"
+import { ExecutionRecord, type Invocation } from "../domain/Execution.ts"
+import { ExecutionLog } from "../domain/ExecutionLog.ts"
+import { Executor } from "../domain/Executor.ts"
+import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
+import type { ScriptWithSource } from "../domain/Script.ts"
+
+/** What started an execution, and what it carries to the handler. */
+export interface InvocationInput {
+  readonly invocation: Invocation
+  readonly request: ScriptHttpRequest | null
+  readonly event?: unknown
+}
+
+/** An execution that ended without a response; `executionId` names its record. */
+export class InvocationFailed extends Data.TaggedError("InvocationFailed")<{
+  readonly executionId: ExecutionId
+  readonly error: ExecError
+}> {}
+
+/** The app every script belongs to until apps land. */
+const DEFAULT_APP = { id: "default", name: "default" } as const
+
+/**
+ * Runs one execution of a script and records it. Sync HTTP and (later) the dispatcher go through
+ * here, so every execution gets the same request shape and the same record, whatever started it.
+ */
+export class Invoker extends Context.Service<Invoker, {
+  readonly invoke: (
+    script: ScriptWithSource,
+    input: InvocationInput
+  ) => Effect.Effect<{ readonly executionId: ExecutionId; readonly response: ExecResponse }, InvocationFailed>
+}>()("picloud/orchestrator/Invoker") {
+  static readonly layer = Layer.effect(
+    Invoker,
+    Effect.gen(function*() {
+      const executor = yield* Executor
+      const log = yield* ExecutionLog
+
+      const invoke = Effect.fn("Invoker.invoke")(function*(script: ScriptWithSource, input: InvocationInput) {
+        const executionId = randomUUID() as ExecutionId
+        const startedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
+        const request: ExecRequest = {
+          executionId,
+          rootExecutionId: executionId,
+          triggerDepth: 0,
+          invocation: input.invocation,
+          script: { id: script.id, name: script.name, version: script.version, source: script.source },
+          app: DEFAULT_APP,
+          principal: null,
+          event: input.event ?? null,
+          env: {},
+          request: input.request,
+          timeoutMs: script.timeout_seconds * 1000
+        }
+        const base = {
+          id: executionId,
+          script_id: script.id as ScriptId,
+          script_name: script.name,
+          script_version: script.version,
+          invocation: input.invocation,
+          started_at: startedAt
+        }
+        return yield* executor.execute(request).pipe(
+          Effect.tap((response) =>
+            log.record(
+              new ExecutionRecord({
+                ...base,
+                status: "succeeded",
+                status_code: response.statusCode,
+                duration_ms: response.durationMs,
+                logs: response.logs,
+                logs_truncated: response.logsTruncated,
+                error: null
+              })
+            )
+          ),
+          Effect.tapError((error) =>
+            log.record(
+              new ExecutionRecord({
+                ...base,
+                status: "failed",
+                status_code: execErrorStatus[error.reason],
+                duration_ms: error.durationMs,
+                logs: error.logs,
+                logs_truncated: error.logsTruncated,
+                error: { code: execErrorCode[error.reason], message: error.message }
+              })
+            )
+          ),
+          Effect.map((response) => ({ executionId, response })),
+          Effect.mapError((error) => new InvocationFailed({ executionId, error }))
+        )
+      })
+      return Invoker.of({ invoke })
+    })
+  )
+}

@@ -1,0 +1,88 @@
+import { ByteSize, Config, Effect, Option } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import { execErrorCode, execErrorStatus, type ExecResponse } from "../../domain/Exec.ts"
+import { ScriptRepo } from "../../domain/ScriptRepo.ts"
+import { Invoker } from "../Invoker.ts"
+import { errorResponse } from "./errorResponse.ts"
+
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
+const EXECUTION_HEADER = "x-picloud-execution-id"
+
+const toHttp = (executionId: string, response: ExecResponse) =>
+  HttpServerResponse.raw(response.body ?? null, {
+    status: response.statusCode,
+    headers: { ...response.headers, [EXECUTION_HEADER]: executionId }
+  })
+
+/** Node joins repeated headers itself; scripts see one string per (lower-case) name. */
+const plainHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>) =>
+  Object.fromEntries(
+    Object.entries(headers).flatMap(([name, value]) =>
+      value === undefined ? [] : [[name, typeof value === "string" ? value : value.join(", ")]]
+    )
+  )
+
+/**
+ * `/api/execute/{id-or-name}`: runs the script synchronously for the caller (ARCHITECTURE §5, sync
+ * HTTP) and answers with its response, or with the status table's error.
+ */
+export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
+  const scripts = yield* ScriptRepo
+  const invoker = yield* Invoker
+  const maxBodyBytes = yield* Config.Int("PICLOUD_MAX_REQUEST_BYTES").pipe(Config.withDefault(1024 * 1024))
+
+  const handle = Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const { ref } = yield* HttpRouter.params
+    const url = new URL(request.url, "http://localhost")
+
+    const declared = Number(request.headers["content-length"] ?? 0)
+    if (declared > maxBodyBytes) return tooLarge(maxBodyBytes)
+    const body = yield* request.text.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBodyBytes)),
+      Effect.result
+    )
+    if (body._tag === "Failure") {
+      return body.failure.reason._tag === "RequestParseError" && body.failure.reason.reason === "BodyTooLarge"
+        ? tooLarge(maxBodyBytes)
+        : errorResponse(400, { code: "bad_request", message: "could not read the request body" })
+    }
+
+    const found = yield* scripts.findByRef(ref ?? "")
+    if (Option.isNone(found)) {
+      return errorResponse(404, { code: "script_not_found", message: `no script ${ref}` })
+    }
+    return yield* invoker.invoke(found.value, {
+      invocation: "http",
+      request: {
+        method: request.method,
+        path: url.pathname,
+        params: {},
+        query: Object.fromEntries(url.searchParams),
+        headers: plainHeaders(request.headers),
+        body: body.success
+      }
+    }).pipe(
+      Effect.map(({ executionId, response }) => toHttp(executionId, response)),
+      Effect.catchTag("InvocationFailed", ({ executionId, error }) =>
+        Effect.succeed(errorResponse(
+          execErrorStatus[error.reason],
+          { code: execErrorCode[error.reason], message: error.message, execution_id: executionId },
+          error.reason === "Overloaded" ? { "retry-after": "1" } : undefined
+        )))
+    )
+  }).pipe(
+    Effect.catchTag("PersistenceError", (error) =>
+      Effect.logError(`${error.operation} failed`, error.cause).pipe(
+        Effect.as(errorResponse(500, { code: "internal", message: "internal error" }))
+      ))
+  )
+
+  for (const method of METHODS) {
+    yield* router.add(method, "/api/execute/:ref", handle)
+  }
+}))
+
+const tooLarge = (limit: number) =>
+  errorResponse(413, { code: "payload_too_large", message: `request body is over the limit of ${limit} bytes` })

@@ -1,0 +1,24 @@
+import { Layer } from "effect"
+import { HttpServer } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import { AdminApi } from "../domain/api/AdminApi.ts"
+import { AdminAuthLayer, DecodeErrorsLayer } from "../manager/http/AdminAuthLayer.ts"
+import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
+import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
+import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
+import { Invoker } from "../orchestrator/Invoker.ts"
+import { HealthRoute } from "./Health.ts"
+
+/** The admin API (schema-first, with its OpenAPI document). */
+const AdminRoutes = HttpApiBuilder.layer(AdminApi, { openapiPath: "/api/admin/openapi.json" }).pipe(
+  Layer.provide([ScriptsHttp, ExecutionsHttp, AdminAuthLayer, DecodeErrorsLayer])
+)
+
+/**
+ * Every route this process serves. Storage, the executor, the execution log and the admin token
+ * stay open: each mode's composition root provides them.
+ */
+export const HttpApp = Layer.mergeAll(AdminRoutes, ExecuteRoute, HealthRoute).pipe(
+  Layer.provide(Invoker.layer),
+  Layer.provide(HttpServer.layerServices)
+)
