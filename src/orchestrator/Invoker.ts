@@ -1,11 +1,11 @@
 import { Clock, Context, Data, Effect, Layer } from "effect"
-import { randomUUID } from "node:crypto"
 import { type ExecError, execErrorCode, execErrorStatus, type ExecRequest, type ExecResponse, type ScriptHttpRequest } from "../domain/Exec.ts"
 import { ExecutionRecord, type Invocation } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import { Executor } from "../domain/Executor.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
 import type { ScriptWithSource } from "../domain/Script.ts"
+import { uuidv7 } from "../domain/uuidv7.ts"
 
 /** What started an execution, and what it carries to the handler. */
 export interface InvocationInput {
@@ -40,7 +40,7 @@ export class Invoker extends Context.Service<Invoker, {
       const log = yield* ExecutionLog
 
       const invoke = Effect.fn("Invoker.invoke")(function*(script: ScriptWithSource, input: InvocationInput) {
-        const executionId = randomUUID() as ExecutionId
+        const executionId = uuidv7() as ExecutionId
         const startedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
         const request: ExecRequest = {
           executionId,

@@ -8,6 +8,7 @@ import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
 import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
 import { Invoker } from "../orchestrator/Invoker.ts"
 import { HealthRoute } from "./Health.ts"
+import { NotFoundRoute } from "./NotFoundRoute.ts"
 
 /** The admin API (schema-first, with its OpenAPI document). */
 const AdminRoutes = HttpApiBuilder.layer(AdminApi, { openapiPath: "/api/admin/openapi.json" }).pipe(
@@ -18,7 +19,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi, { openapiPath: "/api/admin/op
  * Every route this process serves. Storage, the executor, the execution log and the admin token
  * stay open: each mode's composition root provides them.
  */
-export const HttpApp = Layer.mergeAll(AdminRoutes, ExecuteRoute, HealthRoute).pipe(
+export const HttpApp = Layer.mergeAll(AdminRoutes, ExecuteRoute, HealthRoute, NotFoundRoute).pipe(
   Layer.provide(Invoker.layer),
   Layer.provide(HttpServer.layerServices)
 )

@@ -1,0 +1,36 @@
+import { NodeHttpServer } from "@effect/platform-node"
+import { Config, Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { createServer } from "node:http"
+import { Database } from "../db/Database.ts"
+import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
+import { AdminToken } from "../manager/AdminToken.ts"
+import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
+import * as ExecutionLogSql from "../orchestrator/ExecutionLogSql.ts"
+import { StorageHealth } from "./Health.ts"
+import { HttpApp } from "./HttpApp.ts"
+
+const ServerLayer = NodeHttpServer.layerConfig(createServer, {
+  port: Config.Port("PORT").pipe(Config.withDefault(8080)),
+  host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
+  // SIGTERM: stop accepting, let in-flight executions finish (the timeout ceiling is 300 s, but a
+  // supervisor rarely waits that long), then close storage.
+  gracefulShutdownTimeout: Config.Duration("PICLOUD_SHUTDOWN_TIMEOUT").pipe(Config.withDefault("30 seconds"))
+})
+
+/**
+ * All-in-one: manager, orchestrator and executor in one process on one PostgreSQL (external with
+ * `DATABASE_URL`, else embedded). Layers are released in reverse: the server drains first, then the
+ * execution log flushes, then the database stops.
+ */
+export const AllInOne = HttpRouter.serve(HttpApp, { disableLogger: true }).pipe(
+  Layer.provide(ServerLayer),
+  Layer.provide([
+    ScriptRepoSql.layerSql,
+    ExecutionLogSql.layerSql,
+    StorageHealth.layerSql,
+    ExecutorInline,
+    AdminToken.layer
+  ]),
+  Layer.provide(Database.layer)
+)

@@ -1,0 +1,25 @@
+import { Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
+import { AdminToken } from "../manager/AdminToken.ts"
+import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
+import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
+import { StorageHealth } from "./Health.ts"
+import { HttpApp } from "./HttpApp.ts"
+
+/** Every service the routes need, in memory: the same platform as all-in-one, minus PostgreSQL. */
+export const MemoryServices = (adminToken: string) =>
+  Layer.mergeAll(
+    ScriptRepoMemory.layerMemory,
+    ExecutionLogMemory.layerMemory,
+    StorageHealth.layerMemory,
+    ExecutorInline,
+    AdminToken.layerTest(adminToken)
+  )
+
+/**
+ * The whole HTTP surface in memory, as a fetch-style handler (no socket). Each call builds fresh
+ * state; `dispose` releases it.
+ */
+export const makeMemoryHandler = (adminToken: string) =>
+  HttpRouter.toWebHandler(HttpApp.pipe(Layer.provide(MemoryServices(adminToken))), { disableLogger: true })

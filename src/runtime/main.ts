@@ -1,0 +1,11 @@
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Exit, Layer } from "effect"
+import { AllInOne } from "./AllInOne.ts"
+import { LoggingLayer } from "./Logging.ts"
+
+/** `npm start`: the all-in-one process. SIGTERM/SIGINT drain and stop cleanly, exit code 0. */
+Layer.launch(AllInOne.pipe(Layer.provide(LoggingLayer))).pipe(
+  NodeRuntime.runMain({
+    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+  })
+)
