@@ -1,0 +1,61 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { fileURLToPath } from "node:url"
+
+const MAIN = fileURLToPath(new URL("../../src/runtime/main.ts", import.meta.url))
+
+/** A free TCP port on loopback (the OS picks it; we release it right away). */
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")))
+    })
+  })
+
+export interface RunningProcess {
+  readonly child: ChildProcess
+  readonly output: () => string
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  readonly exited: Promise<number | string>
+}
+
+export const spawnLogged = (command: string, args: ReadonlyArray<string>, env: Record<string, string>): RunningProcess => {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  let output = ""
+  child.stdout!.on("data", (chunk) => (output += chunk))
+  child.stderr!.on("data", (chunk) => (output += chunk))
+  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)))
+  return { child, output: () => output, exited }
+}
+
+export const waitFor = async (url: string, timeoutMs: number, proc?: RunningProcess) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      const res = await fetch(url)
+      if (res.ok) return
+    } catch {
+      // not listening yet
+    }
+    if (proc && proc.child.exitCode !== null) throw new Error(`process exited early:\n${proc.output()}`)
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms:\n${proc?.output() ?? ""}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Starts the all-in-one process (`npm start`'s entry) and waits until /health answers. */
+export const startPicloud = async (options: { readonly dataDir: string; readonly port: number; readonly env?: Record<string, string> }) => {
+  const proc = spawnLogged(process.execPath, [MAIN], {
+    PORT: String(options.port),
+    HOST: "127.0.0.1",
+    PICLOUD_DATA_DIR: options.dataDir,
+    LOG_LEVEL: "Info",
+    ...options.env
+  })
+  const started = Date.now()
+  await waitFor(`http://127.0.0.1:${options.port}/health`, 30_000, proc)
+  return { ...proc, url: `http://127.0.0.1:${options.port}`, startupMs: Date.now() - started }
+}
