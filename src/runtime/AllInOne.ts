@@ -7,6 +7,7 @@ import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
 import { AdminToken } from "../manager/AdminToken.ts"
 import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
 import * as ExecutionLogSql from "../orchestrator/ExecutionLogSql.ts"
+import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
 import { StorageHealth } from "./Health.ts"
 import { HttpApp } from "./HttpApp.ts"
 
@@ -30,6 +31,7 @@ export const AllInOne = HttpRouter.serve(HttpApp, { disableLogger: true }).pipe(
     ExecutionLogSql.layerSql,
     StorageHealth.layerSql,
     ExecutorInline,
+    ExecutionGate.layer,
     AdminToken.layer
   ]),
   Layer.provide(Database.layer)

@@ -4,6 +4,7 @@ import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
 import { AdminToken } from "../manager/AdminToken.ts"
 import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
 import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
+import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
 import { StorageHealth } from "./Health.ts"
 import { HttpApp } from "./HttpApp.ts"
 
@@ -14,6 +15,7 @@ export const MemoryServices = (adminToken: string) =>
     ExecutionLogMemory.layerMemory,
     StorageHealth.layerMemory,
     ExecutorInline,
+    ExecutionGate.layer,
     AdminToken.layerTest(adminToken)
   )
 

@@ -46,7 +46,7 @@ describe.skipIf(!hasCaddy)("through a real Caddy (caddy/Caddyfile)", () => {
       assert.strictEqual(await res.text(), "pi".repeat(5000))
       const missing = await fetch(`${base}/api/execute/nope`)
       assert.strictEqual(missing.status, 404)
-      assert.strictEqual((await missing.json()).error.code, "script_not_found")
+      assert.strictEqual(((await missing.json()) as { error: { code: string } }).error.code, "script_not_found")
     } finally {
       caddy.child.kill("SIGTERM")
       await caddy.exited

@@ -3,6 +3,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import { execErrorCode, execErrorStatus, type ExecResponse } from "../../domain/Exec.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
+import { ExecutionGate } from "../ExecutionGate.ts"
 import { Invoker } from "../Invoker.ts"
 import { errorResponse } from "./errorResponse.ts"
 
@@ -30,6 +31,7 @@ const plainHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<st
 export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
   const scripts = yield* ScriptRepo
   const invoker = yield* Invoker
+  const gate = yield* ExecutionGate
   const maxBodyBytes = yield* Config.Int("PICLOUD_MAX_REQUEST_BYTES").pipe(Config.withDefault(1024 * 1024))
 
   const handle = Effect.gen(function*() {
@@ -64,12 +66,18 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
         body: body.success
       }
     }).pipe(
+      gate.run,
       Effect.map(({ executionId, response }) => toHttp(executionId, response)),
+      Effect.catchTag("Overloaded", () =>
+        Effect.succeed(errorResponse(
+          503,
+          { code: "overloaded", message: `all ${gate.limit} execution slots are busy; retry shortly` },
+          { "retry-after": "1" }
+        ))),
       Effect.catchTag("InvocationFailed", ({ executionId, error }) =>
         Effect.succeed(errorResponse(
           execErrorStatus[error.reason],
-          { code: execErrorCode[error.reason], message: error.message, execution_id: executionId },
-          error.reason === "Overloaded" ? { "retry-after": "1" } : undefined
+          { code: execErrorCode[error.reason], message: error.message, execution_id: executionId }
         )))
     )
   }).pipe(

@@ -1,0 +1,43 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Deferred, Effect, Fiber, Layer } from "effect"
+import { ExecutionGate } from "../../../src/orchestrator/ExecutionGate.ts"
+
+const withLimit = (limit: string) =>
+  ExecutionGate.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_MAX_CONCURRENT_EXECUTIONS: limit }))))
+
+describe("ExecutionGate", () => {
+  it.effect("refuses at once when full, with no queue, and admits again when a permit returns", () =>
+    Effect.gen(function*() {
+      const gate = yield* ExecutionGate
+      assert.strictEqual(gate.limit, 2)
+      const release = yield* Deferred.make<void>()
+      const holders = yield* Effect.forEach([1, 2], () => gate.run(Deferred.await(release)).pipe(Effect.forkChild))
+      yield* Effect.yieldNow
+      const refused = yield* gate.run(Effect.succeed("ran")).pipe(Effect.flip)
+      assert.strictEqual(refused._tag, "Overloaded")
+      assert.strictEqual(refused.limit, 2)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.joinAll(holders)
+      assert.strictEqual(yield* gate.run(Effect.succeed("ran")), "ran")
+    }).pipe(Effect.provide(withLimit("2"))))
+
+  it.effect("the permit returns however the execution ends: failure, defect, interruption", () =>
+    Effect.gen(function*() {
+      const gate = yield* ExecutionGate
+      yield* gate.run(Effect.fail("boom")).pipe(Effect.flip)
+      yield* gate.run(Effect.die("defect")).pipe(Effect.exit)
+      const hung = yield* gate.run(Effect.never).pipe(Effect.forkChild)
+      yield* Effect.yieldNow
+      assert.strictEqual((yield* gate.run(Effect.void).pipe(Effect.flip))._tag, "Overloaded")
+      yield* Fiber.interrupt(hung)
+      assert.strictEqual(yield* gate.run(Effect.succeed(1)), 1)
+    }).pipe(Effect.provide(withLimit("1"))))
+
+  it.effect("defaults to 32 and refuses a limit below 1", () =>
+    Effect.gen(function*() {
+      const gate = yield* ExecutionGate.pipe(Effect.provide(ExecutionGate.layer))
+      assert.strictEqual(gate.limit, 32)
+      const bad = yield* ExecutionGate.pipe(Effect.provide(withLimit("0")), Effect.exit)
+      assert.strictEqual(bad._tag, "Failure")
+    }))
+})
