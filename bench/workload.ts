@@ -1,0 +1,36 @@
+/**
+ * The two benchmark workloads, written once as plain JavaScript: the raw node:http baseline runs
+ * these functions directly, and the platform runs the same text as script sources.
+ */
+export const helloSource = `export default function () {
+  return "Hello, world!"
+}`
+
+export const fibSource = `export default function (request) {
+  const { n } = request.json()
+  let a = 0, b = 1
+  for (let i = 0; i < n; i++) { const t = a + b; a = b; b = t }
+  const headers = {}
+  for (let i = 0; i < 10; i++) headers["x-h" + i] = request.headers["x-h" + i]
+  return { fib: a, headers }
+}`
+
+/** The raw baseline's equivalents of the two scripts. */
+export const hello = () => "Hello, world!"
+
+export const fib = (body: string, header: (name: string) => string | undefined) => {
+  const { n } = JSON.parse(body) as { n: number }
+  let a = 0
+  let b = 1
+  for (let i = 0; i < n; i++) {
+    const t = a + b
+    a = b
+    b = t
+  }
+  const headers: Record<string, string | undefined> = {}
+  for (let i = 0; i < 10; i++) headers["x-h" + i] = header("x-h" + i)
+  return { fib: a, headers }
+}
+
+/** Ten request headers, sent on every fib request and echoed back. */
+export const benchHeaders = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`x-h${i}`, `value-${i}`]))
