@@ -7,6 +7,7 @@ import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
 import { AdminToken } from "../manager/AdminToken.ts"
 import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
 import * as ExecutionLogSql from "../orchestrator/ExecutionLogSql.ts"
+import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
 import { StorageHealth } from "./Health.ts"
 import { HttpApp } from "./HttpApp.ts"
@@ -32,6 +33,7 @@ export const AllInOne = HttpRouter.serve(HttpApp, { disableLogger: true }).pipe(
     StorageHealth.layerSql,
     ExecutorInline,
     ExecutionGate.layer,
+    ScriptChanges.layerLocal,
     AdminToken.layer
   ]),
   Layer.provide(Database.layer)

@@ -7,6 +7,7 @@ import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
 import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
 import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
 import { Invoker } from "../orchestrator/Invoker.ts"
+import { ScriptCache } from "../orchestrator/ScriptCache.ts"
 import { HealthRoute } from "./Health.ts"
 import { NotFoundRoute } from "./NotFoundRoute.ts"
 
@@ -16,10 +17,10 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi, { openapiPath: "/api/admin/op
 )
 
 /**
- * Every route this process serves. Storage, the executor, the execution log and the admin token
- * stay open: each mode's composition root provides them.
+ * Every route this process serves. Storage, the executor, the execution log, the gate, script change
+ * delivery and the admin token stay open: each mode's composition root provides them.
  */
 export const HttpApp = Layer.mergeAll(AdminRoutes, ExecuteRoute, HealthRoute, NotFoundRoute).pipe(
-  Layer.provide(Invoker.layer),
+  Layer.provide([Invoker.layer, ScriptCache.layer]),
   Layer.provide(HttpServer.layerServices)
 )

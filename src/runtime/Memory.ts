@@ -4,6 +4,7 @@ import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
 import { AdminToken } from "../manager/AdminToken.ts"
 import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
 import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
+import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
 import { StorageHealth } from "./Health.ts"
 import { HttpApp } from "./HttpApp.ts"
@@ -16,6 +17,7 @@ export const MemoryServices = (adminToken: string) =>
     StorageHealth.layerMemory,
     ExecutorInline,
     ExecutionGate.layer,
+    ScriptChanges.layerLocal,
     AdminToken.layerTest(adminToken)
   )
 

@@ -5,6 +5,7 @@ import { apiError, Conflict, NotFound, Unprocessable } from "../../domain/api/Ap
 import type { ScriptInvalid, ScriptNameTaken, ScriptNotFound } from "../../domain/Errors.ts"
 import { ScriptValidator } from "../../domain/Executor.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
+import { ScriptChanges } from "../../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
 import { internalError } from "./internalError.ts"
 
@@ -13,13 +14,17 @@ const nameTaken = (e: ScriptNameTaken) => apiError(Conflict, "script_name_taken"
 const invalid = (e: ScriptInvalid) =>
   apiError(Unprocessable, "script_invalid", e.message, { line: e.line, column: e.column })
 
-/** Handlers of `/api/admin/scripts`: every source is compiled before it is stored. */
+/**
+ * Handlers of `/api/admin/scripts`: every source is compiled before it is stored, and caches hear of
+ * every update and delete before the reply goes out.
+ */
 export const ScriptsHttp = HttpApiBuilder.group(
   AdminApi,
   "scripts",
   Effect.fn(function*(handlers) {
     const scripts = yield* ScriptRepo
     const validator = yield* ScriptValidator
+    const changes = yield* ScriptChanges
     return handlers
       .handle("create", ({ payload }) =>
         validator.validate(payload.source).pipe(
@@ -45,6 +50,7 @@ export const ScriptsHttp = HttpApiBuilder.group(
       .handle("update", ({ params, payload }) =>
         validator.validate(payload.source).pipe(
           Effect.andThen(scripts.update(params.id as ScriptId, payload)),
+          Effect.tap((script) => changes.publish(script.id)),
           Effect.catchTags({
             ScriptInvalid: (e) => Effect.fail(invalid(e)),
             ScriptNotFound: (e) => Effect.fail(notFound(e)),
@@ -54,6 +60,7 @@ export const ScriptsHttp = HttpApiBuilder.group(
         ))
       .handle("delete", ({ params }) =>
         scripts.delete(params.id as ScriptId).pipe(
+          Effect.andThen(changes.publish(params.id)),
           Effect.catchTags({
             ScriptNotFound: (e) => Effect.fail(notFound(e)),
             PersistenceError: internalError

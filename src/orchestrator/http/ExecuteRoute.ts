@@ -2,9 +2,9 @@ import { ByteSize, Config, Effect, Option } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import { execErrorCode, execErrorStatus, type ExecResponse } from "../../domain/Exec.ts"
-import { ScriptRepo } from "../../domain/ScriptRepo.ts"
 import { ExecutionGate } from "../ExecutionGate.ts"
 import { Invoker } from "../Invoker.ts"
+import { ScriptCache } from "../ScriptCache.ts"
 import { errorResponse } from "./errorResponse.ts"
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
@@ -29,7 +29,7 @@ const plainHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<st
  * HTTP) and answers with its response, or with the status table's error.
  */
 export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
-  const scripts = yield* ScriptRepo
+  const scripts = yield* ScriptCache
   const invoker = yield* Invoker
   const gate = yield* ExecutionGate
   const maxBodyBytes = yield* Config.Int("PICLOUD_MAX_REQUEST_BYTES").pipe(Config.withDefault(1024 * 1024))
@@ -51,7 +51,7 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
         : errorResponse(400, { code: "bad_request", message: "could not read the request body" })
     }
 
-    const found = yield* scripts.findByRef(ref ?? "")
+    const found = yield* scripts.resolve(ref ?? "")
     if (Option.isNone(found)) {
       return errorResponse(404, { code: "script_not_found", message: `no script ${ref}` })
     }
