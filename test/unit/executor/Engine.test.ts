@@ -1,0 +1,213 @@
+import { assert, describe, it } from "vitest"
+import { Engine } from "../../../src/executor/Engine.ts"
+import { execRequest } from "./request.ts"
+
+const engine = await Engine.make({ memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024 })
+const run = (source: string, overrides?: Parameters<typeof execRequest>[1]) => engine.run(execRequest(source, overrides))
+
+const failure = async (source: string, overrides?: Parameters<typeof execRequest>[1]) => {
+  const result = await run(source, overrides)
+  if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.response)}`)
+  return result
+}
+const success = async (source: string, overrides?: Parameters<typeof execRequest>[1]) => {
+  const result = await run(source, overrides)
+  if (!result.ok) throw new Error(`expected success, got ${result.reason}: ${result.message}`)
+  return result.response
+}
+
+describe("Engine.validate", () => {
+  it("accepts a module with a default export function", async () => {
+    assert.deepStrictEqual(await engine.validate(`export default () => 1`), { ok: true })
+  })
+  it("reports a syntax error with line and column", async () => {
+    const result = await engine.validate("export default function () {\n  return 1 +;\n}")
+    assert.isFalse(result.ok)
+    if (!result.ok) {
+      assert.strictEqual(result.line, 2)
+      assert.strictEqual(result.column, 13)
+      assert.match(result.message, /SyntaxError/)
+    }
+  })
+  it("refuses imports, a missing default export, and a default that is not a function", async () => {
+    for (const [source, pattern] of [
+      [`import fs from "fs"\nexport default () => 1`, /imports are not available/],
+      [`export const x = 1`, /no default export/],
+      [`export default 42`, /no default export/]
+    ] as const) {
+      const result = await engine.validate(source)
+      assert.isFalse(result.ok, source)
+      if (!result.ok) assert.match(result.message, pattern)
+    }
+  })
+  it("a top-level infinite loop is stopped at upload", async () => {
+    const started = Date.now()
+    const result = await engine.validate(`for (;;) {}\nexport default () => 1`)
+    assert.isFalse(result.ok)
+    assert.isBelow(Date.now() - started, 2000)
+  })
+})
+
+describe("Engine.run: the script contract", () => {
+  it("a plain value is a 200 JSON body; a string is text; undefined is a 204", async () => {
+    const json = await success(`export default () => ({ a: [1, "two"] })`)
+    assert.strictEqual(json.statusCode, 200)
+    assert.strictEqual(json.headers["content-type"], "application/json")
+    assert.strictEqual(json.body, `{"a":[1,"two"]}`)
+    const text = await success(`export default () => "hi"`)
+    assert.strictEqual(text.body, "hi")
+    assert.strictEqual(text.headers["content-type"], "text/plain; charset=utf-8")
+    const empty = await success(`export default () => {}`)
+    assert.strictEqual(empty.statusCode, 204)
+    assert.isNull(empty.body)
+  })
+
+  it("a structured response keeps status and headers; an object body is JSON", async () => {
+    const r = await success(`export default async () => ({ statusCode: 418, headers: { "X-Tea": "pot", n: 1 }, body: { short: true } })`)
+    assert.strictEqual(r.statusCode, 418)
+    assert.strictEqual(r.headers["x-tea"], "pot")
+    assert.strictEqual(r.headers.n, "1")
+    assert.strictEqual(r.headers["content-type"], "application/json")
+    assert.strictEqual(r.body, `{"short":true}`)
+    const raw = await success(`export default () => ({ statusCode: 200, headers: { "content-type": "text/html" }, body: "<p>x</p>" })`)
+    assert.strictEqual(raw.body, "<p>x</p>")
+    assert.strictEqual(raw.headers["content-type"], "text/html")
+  })
+
+  it("the handler sees the request (with json()) and ctx", async () => {
+    const r = await success(`export default (req, ctx) => ({ m: req.method, p: req.path, q: req.query.q, h: req.headers["x-a"], n: req.json().n, ctx })`)
+    const body = JSON.parse(r.body!)
+    assert.deepStrictEqual({ m: body.m, p: body.p, q: body.q, h: body.h, n: body.n }, { m: "POST", p: "/api/execute/test", q: "1", h: "b", n: 2 })
+    assert.deepStrictEqual(body.ctx, {
+      executionId: "00000000-0000-7000-8000-000000000001",
+      rootExecutionId: "00000000-0000-7000-8000-000000000001",
+      triggerDepth: 0,
+      invocation: "http",
+      script: { id: "00000000-0000-4000-8000-0000000000aa", name: "test", version: 3 },
+      app: { id: "default", name: "default" },
+      principal: null,
+      event: null,
+      env: {}
+    })
+    const noRequest = await success(`export default (req) => typeof req`, { request: null, invocation: "schedule" })
+    assert.strictEqual(noRequest.body, "undefined")
+  })
+
+  it("request.json() on a bad body throws a SyntaxError into the script", async () => {
+    const r = await success(`export default (req) => { try { req.json(); return "parsed" } catch (e) { return e.name } }`, {
+      request: { method: "POST", path: "/", params: {}, query: {}, headers: {}, body: "{nope" }
+    })
+    assert.strictEqual(r.body, "SyntaxError")
+  })
+
+  it("captures console output with levels, formatting and timing", async () => {
+    const r = await success(`export default () => { console.log("a", 1, { b: 2 }); console.warn("w"); console.error(new TypeError("t")); console.debug([1]); console.info(null) }`)
+    assert.deepStrictEqual(r.logs.map((l) => [l.level, l.message.split("\n")[0]]), [
+      ["log", `a 1 {"b":2}`],
+      ["warn", "w"],
+      ["error", "TypeError: t"],
+      ["debug", "[1]"],
+      ["info", "null"]
+    ])
+    assert.isFalse(r.logsTruncated)
+    for (const l of r.logs) assert.isAtLeast(l.at, 0)
+  })
+
+  it("caps captured logs and marks them truncated", async () => {
+    const r = await success(`export default () => { for (let i = 0; i < 1000; i++) console.log("line " + i) ; return "ok" }`)
+    assert.isTrue(r.logsTruncated)
+    assert.strictEqual(r.logs.reduce((n, l) => n + l.message.length, 0), 1024)
+    assert.strictEqual(r.body, "ok")
+  })
+})
+
+describe("Engine.run: failures", () => {
+  it("a throw or a rejection is ScriptThrew with the message, and logs are kept", async () => {
+    const thrown = await failure(`export default () => { console.log("before"); throw new RangeError("bad range") }`)
+    assert.strictEqual(thrown.reason, "ScriptThrew")
+    assert.match(thrown.message, /^RangeError: bad range/)
+    assert.deepStrictEqual(thrown.logs.map((l) => l.message), ["before"])
+    const rejected = await failure(`export default async () => { await null; throw "plain string" }`)
+    assert.strictEqual(rejected.reason, "ScriptThrew")
+    assert.match(rejected.message, /plain string/)
+  })
+
+  it("an infinite loop is a Timeout near its deadline", async () => {
+    const started = Date.now()
+    const r = await failure(`export default () => { for (;;) {} }`, { timeoutMs: 200 })
+    assert.strictEqual(r.reason, "Timeout")
+    assert.isBelow(Date.now() - started, 700)
+  })
+
+  it("a promise that never settles, and a microtask storm, are Timeouts", async () => {
+    assert.strictEqual((await failure(`export default () => new Promise(() => {})`, { timeoutMs: 200 })).reason, "Timeout")
+    const started = Date.now()
+    const storm = await failure(`export default async () => { const spin = () => Promise.resolve().then(spin); spin(); await new Promise(() => {}) }`, { timeoutMs: 200 })
+    assert.strictEqual(storm.reason, "Timeout")
+    assert.isBelow(Date.now() - started, 700)
+  })
+
+  it("deep recursion is a StackLimit, and the engine carries on", async () => {
+    const r = await failure(`export default function f() { return f() + 1 }`)
+    assert.strictEqual(r.reason, "StackLimit")
+    assert.strictEqual((await success(`export default () => 1 + 2`)).body, "3")
+  })
+
+  it("memory bombs are MemoryLimit, and the next script runs fine", async () => {
+    for (const bomb of [
+      `export default () => { const a = []; for (;;) a.push([1, 2, 3, 4]) }`,
+      `export default () => { const a = []; for (;;) a.push(new Float64Array(1 << 20)) }`,
+      `export default () => { let s = "x"; for (;;) s += s }`,
+      `export default () => { const m = new Map(); for (let i = 0;; i++) m.set(i, { i }) }`
+    ]) {
+      const r = await failure(bomb, { timeoutMs: 10_000 })
+      assert.strictEqual(r.reason, "MemoryLimit", `${bomb}: ${r.message}`)
+      assert.strictEqual((await success(`export default () => 1 + 2`)).body, "3")
+    }
+  })
+
+  it("no default export, a compile error or an import cannot run", async () => {
+    assert.strictEqual((await failure(`export const x = 1`)).reason, "NoDefaultExport")
+    assert.strictEqual((await failure(`export default (`)).reason, "CompileError")
+    const imported = await failure(`import os from "os"\nexport default () => os`)
+    assert.strictEqual(imported.reason, "CompileError")
+    assert.match(imported.message, /imports are not available/)
+  })
+
+  it("an invalid response: bad status, bad header, unserializable body", async () => {
+    for (const source of [
+      `export default () => ({ statusCode: 99 })`,
+      `export default () => ({ statusCode: 200.5 })`,
+      `export default () => ({ statusCode: 200, headers: { "bad header": "x" } })`,
+      `export default () => ({ statusCode: 200, headers: { "x-a": "line\\r\\nbreak" } })`,
+      `export default () => ({ statusCode: 200, headers: { "x-a": {} } })`,
+      `export default () => { const a = {}; a.a = a; return a }`,
+      `export default () => () => 1`
+    ]) {
+      assert.strictEqual((await failure(source)).reason, "InvalidResponse", source)
+    }
+  })
+
+  it("a response over the limit is ResponseTooLarge", async () => {
+    assert.strictEqual((await failure(`export default () => "x".repeat(64 * 1024 + 1)`)).reason, "ResponseTooLarge")
+    assert.strictEqual((await success(`export default () => "x".repeat(64 * 1024)`)).body!.length, 64 * 1024)
+  })
+})
+
+describe("Engine.run: isolation", () => {
+  it("no host objects: process, require, fetch, timers, even through eval and Function", async () => {
+    const r = await success(`export default () => [typeof process, typeof require, typeof fetch, typeof setTimeout, eval("typeof process"), Function("return typeof require")(), typeof __picloud_log]`)
+    assert.deepStrictEqual(JSON.parse(r.body!), Array(7).fill("undefined"))
+  })
+
+  it("what one execution does to globals and prototypes is gone in the next", async () => {
+    await success(`export default () => { Object.prototype.leak = 1; globalThis.leak = 2; JSON.stringify = () => "hacked"; Array.prototype.map = null }`)
+    const r = await success(`export default () => ({ proto: ({}).leak ?? null, global: globalThis.leak ?? null, arr: [1].map((x) => x + 1) })`)
+    assert.deepStrictEqual(JSON.parse(r.body!), { proto: null, global: null, arr: [2] })
+  })
+
+  it("a script that overwrites JSON.stringify or console still gets its response out", async () => {
+    const r = await success(`export default () => { JSON.stringify = () => "hacked"; console = null; return { fine: true } }`)
+    assert.strictEqual(r.body, `{"fine":true}`)
+  })
+})
