@@ -24,3 +24,8 @@ export class ScriptInvalid extends Schema.TaggedError<ScriptInvalid>()("ScriptIn
   line: Schema.NullOr(Schema.Int),
   column: Schema.NullOr(Schema.Int)
 }) {}
+
+/** A pagination cursor that this server did not hand out. */
+export class InvalidCursor extends Schema.TaggedError<InvalidCursor>()("InvalidCursor", {
+  cursor: Schema.String
+}) {}

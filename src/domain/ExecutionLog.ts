@@ -1,5 +1,5 @@
 import { Context, type Effect } from "effect"
-import type { ExecutionNotFound, PersistenceError } from "./Errors.ts"
+import type { ExecutionNotFound, InvalidCursor, PersistenceError } from "./Errors.ts"
 import type { ExecutionRecord } from "./Execution.ts"
 import type { ScriptId } from "./Ids.ts"
 
@@ -21,7 +21,7 @@ export class ExecutionLog extends Context.Service<ExecutionLog, {
     readonly scriptId?: ScriptId | undefined
     readonly limit: number
     readonly cursor?: string | undefined
-  }) => Effect.Effect<ExecutionPage, PersistenceError>
+  }) => Effect.Effect<ExecutionPage, InvalidCursor | PersistenceError>
   readonly get: (id: string) => Effect.Effect<ExecutionRecord, ExecutionNotFound | PersistenceError>
   /** Writes whatever is queued now. */
   readonly flush: Effect.Effect<void, PersistenceError>

@@ -46,9 +46,12 @@ const LEVELS: ReadonlySet<string> = new Set(["log", "info", "warn", "error", "de
 class Failure {
   readonly reason: ExecErrorReason
   readonly message: string
-  constructor(reason: ExecErrorReason, message: string) {
+  /** Where in the source, for compile errors. */
+  readonly position: { readonly line: number | null; readonly column: number | null }
+  constructor(reason: ExecErrorReason, message: string, position = { line: null as number | null, column: null as number | null }) {
     this.reason = reason
     this.message = message
+    this.position = position
   }
 }
 
@@ -139,18 +142,15 @@ export class Engine {
     return new Engine(limits, await loadModule(limits.memoryMb))
   }
 
-  /** Compiles without running user code, then evaluates the module (top level only) to find its default export. */
+  /**
+   * Evaluates the module in a throwaway context (top-level code runs, sandboxed, for at most
+   * 250 ms; QuickJS's compile-only mode corrupts the module's memory when its result is freed) and
+   * checks that it has a default export function. A syntax error comes with line and column.
+   */
   async validate(source: string): Promise<ValidationResult> {
     return this.withContext(Date.now() + VALIDATE_DEADLINE_MS, undefined, ({ ctx }) => {
-      const compiled = ctx.evalCode(source, FILENAME, { type: "module", compileOnly: true })
-      if (compiled.error) {
-        const e = readError(ctx, compiled.error, this.module)
-        compiled.error.dispose()
-        return { ok: false, message: compileMessage(e), ...position(e) }
-      }
-      compiled.value.dispose()
       const handler = this.loadHandler(ctx)(source)
-      if (handler instanceof Failure) return { ok: false, message: handler.message, line: null, column: null }
+      if (handler instanceof Failure) return { ok: false, message: handler.message, ...handler.position }
       handler.dispose()
       return { ok: true }
     }, (failure) => ({ ok: false, message: failure.message, line: null, column: null }))
@@ -270,7 +270,7 @@ export class Engine {
         const e = readError(ctx, evaluated.error, this.module)
         evaluated.error.dispose()
         return e.name === "SyntaxError" || /could not load module/.test(e.message)
-          ? new Failure("CompileError", compileMessage(e))
+          ? new Failure("CompileError", compileMessage(e), position(e))
           : classify(e, false)
       }
       const exports = evaluated.value

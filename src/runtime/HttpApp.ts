@@ -13,7 +13,8 @@ import { NotFoundRoute } from "./NotFoundRoute.ts"
 
 /** The admin API (schema-first, with its OpenAPI document). */
 const AdminRoutes = HttpApiBuilder.layer(AdminApi, { openapiPath: "/api/admin/openapi.json" }).pipe(
-  Layer.provide([ScriptsHttp, ExecutionsHttp, AdminAuthLayer, DecodeErrorsLayer])
+  Layer.provide([ScriptsHttp, ExecutionsHttp]),
+  Layer.provide([AdminAuthLayer, DecodeErrorsLayer])
 )
 
 /**

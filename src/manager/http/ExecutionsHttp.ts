@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
-import { apiError, NotFound } from "../../domain/api/ApiError.ts"
+import { apiError, BadRequest, NotFound } from "../../domain/api/ApiError.ts"
 import { ExecutionLog } from "../../domain/ExecutionLog.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
 import { internalError } from "./internalError.ts"
@@ -20,7 +20,12 @@ export const ExecutionsHttp = HttpApiBuilder.group(
           scriptId: query.script as ScriptId | undefined,
           limit: query.limit ?? DEFAULT_PAGE_SIZE,
           cursor: query.cursor
-        }).pipe(Effect.catchTag("PersistenceError", internalError)))
+        }).pipe(
+          Effect.catchTags({
+            InvalidCursor: () => Effect.fail(apiError(BadRequest, "bad_request", "invalid cursor")),
+            PersistenceError: internalError
+          })
+        ))
       .handle("get", ({ params }) =>
         executions.get(params.id).pipe(
           Effect.catchTags({

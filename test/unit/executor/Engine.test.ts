@@ -40,6 +40,14 @@ describe("Engine.validate", () => {
       if (!result.ok) assert.match(result.message, pattern)
     }
   })
+  it("validates source after source without harming the sandbox", async () => {
+    // Regression: QuickJS's compile-only mode corrupted the module's memory for sources like these.
+    for (const source of [`export default () => ({ statusCode: 9999 })`, `export default () => { for (;;) {} }`, `export default () => 1`]) {
+      assert.deepStrictEqual(await engine.validate(source), { ok: true }, source)
+    }
+    assert.strictEqual((await success(`export default () => ({ a: 1 })`)).body, `{"a":1}`)
+  })
+
   it("a top-level infinite loop is stopped at upload", async () => {
     const started = Date.now()
     const result = await engine.validate(`for (;;) {}\nexport default () => 1`)

@@ -1,0 +1,67 @@
+import { Effect, Layer, Option } from "effect"
+import { ScriptNameTaken, ScriptNotFound } from "../domain/Errors.ts"
+import type { ScriptId } from "../domain/Ids.ts"
+import { type CreateScript, DEFAULT_TIMEOUT_SECONDS, Script, ScriptWithSource, type UpdateScript, UUID_PATTERN } from "../domain/Script.ts"
+import { ScriptRepo } from "../domain/ScriptRepo.ts"
+import { randomUUID } from "node:crypto"
+
+interface Stored {
+  readonly script: Script
+  /** Every version's source, index 0 = version 1 (kept like `script_versions`). */
+  readonly sources: ReadonlyArray<string>
+}
+
+const withSource = (stored: Stored) =>
+  new ScriptWithSource({ ...stored.script, source: stored.sources[stored.script.version - 1]! })
+
+/** Scripts in memory, with the same rules as the SQL layer: unique names, versions kept, newest first. */
+export const layerMemory = Layer.sync(ScriptRepo, () => {
+  const scripts = new Map<string, Stored>()
+  const byName = (name: string) => [...scripts.values()].find((s) => s.script.name === name)
+  const now = () => new Date().toISOString()
+
+  return ScriptRepo.of({
+    create: Effect.fn("ScriptRepo.create")(function*(input: CreateScript) {
+      if (byName(input.name)) return yield* new ScriptNameTaken({ name: input.name })
+      const at = now()
+      const script = new Script({
+        id: randomUUID() as ScriptId,
+        name: input.name,
+        version: 1,
+        timeout_seconds: input.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS,
+        created_at: at,
+        updated_at: at
+      })
+      scripts.set(script.id, { script, sources: [input.source] })
+      return script
+    }),
+    list: Effect.sync(() => [...scripts.values()].map((s) => s.script).reverse()),
+    get: (id) => {
+      const stored = scripts.get(id)
+      return stored ? Effect.succeed(withSource(stored)) : Effect.fail(new ScriptNotFound({ ref: id }))
+    },
+    findByRef: (ref) =>
+      Effect.sync(() => {
+        const stored = UUID_PATTERN.test(ref) ? scripts.get(ref.toLowerCase()) : byName(ref)
+        return stored ? Option.some(withSource(stored)) : Option.none()
+      }),
+    update: Effect.fn("ScriptRepo.update")(function*(id: ScriptId, input: UpdateScript) {
+      const stored = scripts.get(id)
+      if (!stored) return yield* new ScriptNotFound({ ref: id })
+      const name = input.name ?? stored.script.name
+      const holder = byName(name)
+      if (holder && holder.script.id !== id) return yield* new ScriptNameTaken({ name })
+      const script = new Script({
+        ...stored.script,
+        name,
+        version: stored.script.version + 1,
+        timeout_seconds: input.timeout_seconds ?? stored.script.timeout_seconds,
+        updated_at: now()
+      })
+      scripts.set(id, { script, sources: [...stored.sources, input.source] })
+      return script
+    }),
+    delete: (id) =>
+      scripts.delete(id) ? Effect.void : Effect.fail(new ScriptNotFound({ ref: id }))
+  })
+})
