@@ -1,0 +1,33 @@
+import { PgClient } from "@effect/sql-pg"
+import { Config, Effect, Layer, Option } from "effect"
+import { EmbeddedPostgres } from "./EmbeddedPostgres.ts"
+import { MigrationsLayer } from "./Migrations.ts"
+
+const MAX_CONNECTIONS = Config.Int("PICLOUD_DB_MAX_CONNECTIONS").pipe(Config.withDefault(10))
+
+/** The embedded cluster as a SqlClient; the cluster stops after the client's pool has closed. */
+const embedded = Layer.unwrap(Effect.gen(function*() {
+  const pg = yield* EmbeddedPostgres
+  return PgClient.layer({
+    host: pg.host,
+    port: pg.port,
+    username: pg.username,
+    password: pg.password,
+    database: pg.database,
+    maxConnections: yield* MAX_CONNECTIONS
+  })
+})).pipe(Layer.provide(EmbeddedPostgres.layer))
+
+/**
+ * PostgreSQL for the whole process: `DATABASE_URL` when set, else the embedded cluster under
+ * `PICLOUD_DATA_DIR`. Migrations are applied before anything else may use it.
+ */
+export const Database = {
+  layer: Layer.unwrap(Effect.gen(function*() {
+    const url = yield* Config.option(Config.Redacted("DATABASE_URL"))
+    const client = Option.isSome(url)
+      ? PgClient.layer({ url: url.value, maxConnections: yield* MAX_CONNECTIONS })
+      : embedded
+    return MigrationsLayer.pipe(Layer.provideMerge(client))
+  }))
+}

