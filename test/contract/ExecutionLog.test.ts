@@ -1,0 +1,124 @@
+import { assert, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { ExecutionRecord } from "../../src/domain/Execution.ts"
+import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
+import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
+import { uuidv7 } from "../../src/domain/uuidv7.ts"
+import { layerMemory } from "../../src/orchestrator/ExecutionLogMemory.ts"
+import { layerSql } from "../../src/orchestrator/ExecutionLogSql.ts"
+import { TestDatabase } from "../support/TestDatabase.ts"
+
+const execution = (scriptId: string, startedAt: Date, overrides: Partial<ExecutionRecord> = {}) =>
+  new ExecutionRecord({
+    id: uuidv7() as ExecutionId,
+    script_id: scriptId as ScriptId,
+    script_name: "s",
+    script_version: 2,
+    invocation: "http",
+    status: "succeeded",
+    status_code: 200,
+    started_at: startedAt.toISOString(),
+    duration_ms: 1.25,
+    logs: [{ level: "log", message: "hi ✓ \"quoted\"", at: 0.5 }],
+    logs_truncated: false,
+    error: null,
+    ...overrides
+  })
+
+/** One suite, run against every implementation. Each test uses its own script id. */
+const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
+  layer(logLayer, { timeout: "60 seconds" })(`ExecutionLog (${name})`, (it) => {
+    it.effect("a recorded execution can be read back at once, field for field", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const ok = execution(crypto.randomUUID(), new Date())
+        const failed = execution(ok.script_id, new Date(), {
+          status: "failed",
+          status_code: 504,
+          logs: [],
+          logs_truncated: true,
+          error: { code: "timeout", message: "ran past its timeout" }
+        })
+        yield* log.record(ok)
+        yield* log.record(failed)
+        assert.deepStrictEqual(yield* log.get(ok.id), ok)
+        assert.deepStrictEqual(yield* log.get(failed.id), failed)
+      }))
+
+    it.effect("unknown and malformed ids are ExecutionNotFound", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        for (const id of [crypto.randomUUID(), "nope"]) {
+          assert.strictEqual((yield* log.get(id).pipe(Effect.flip))._tag, "ExecutionNotFound")
+        }
+      }))
+
+    it.effect("lists newest first, filtered by script, page by page with a cursor", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const script = crypto.randomUUID()
+        const base = Date.now() - 60_000
+        // Two share a start time: the id breaks the tie.
+        const times = [0, 10, 10, 20, 30, 40, 50]
+        const records = times.map((t) => execution(script, new Date(base + t)))
+        for (const r of records) yield* log.record(r)
+        yield* log.record(execution(crypto.randomUUID(), new Date(base + 25)))
+        const expected = [...records].reverse().map((r) => r.id)
+        const seen: Array<string> = []
+        let cursor: string | undefined
+        for (let page = 0; page < 10; page++) {
+          const result = yield* log.list({ scriptId: script as ScriptId, limit: 3, cursor })
+          seen.push(...result.items.map((r) => r.id))
+          if (result.next_cursor === null) break
+          cursor = result.next_cursor
+        }
+        assert.deepStrictEqual(seen, expected)
+        const all = yield* log.list({ limit: 1000 })
+        assert.isAtLeast(all.items.length, 8)
+        const starts = all.items.map((r) => r.started_at)
+        assert.deepStrictEqual(starts, [...starts].sort().reverse())
+      }))
+
+    it.effect("a cursor it did not hand out is InvalidCursor; an unknown script lists nothing", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        for (const cursor of ["garbage", Buffer.from("2026-01-01|x").toString("base64url")]) {
+          assert.strictEqual((yield* log.list({ limit: 5, cursor }).pipe(Effect.flip))._tag, "InvalidCursor")
+        }
+        assert.deepStrictEqual((yield* log.list({ scriptId: crypto.randomUUID() as ScriptId, limit: 5 })).items, [])
+        assert.deepStrictEqual((yield* log.list({ scriptId: "not-a-uuid" as ScriptId, limit: 5 })).items, [])
+      }))
+
+    it.effect("flush writes everything recorded; many records at once are all kept", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const script = crypto.randomUUID()
+        const now = Date.now()
+        const records = Array.from({ length: 1200 }, (_, i) => execution(script, new Date(now + i)))
+        yield* Effect.forEach(records, (r) => log.record(r), { discard: true })
+        yield* log.flush
+        const page = yield* log.list({ scriptId: script as ScriptId, limit: 2000 })
+        assert.strictEqual(page.items.length, 1200)
+        assert.isNull(page.next_cursor)
+      }))
+  })
+
+contract("memory", layerMemory)
+contract("sql", layerSql.pipe(Layer.provideMerge(TestDatabase)))
+
+layer(layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })("ExecutionLog (sql only)", (it) => {
+  it.effect("the writer fiber stores records in the background, with no read to prompt it", () =>
+    Effect.gen(function*() {
+      const log = yield* ExecutionLog
+      const sql = yield* SqlClient.SqlClient
+      const record = execution(crypto.randomUUID(), new Date())
+      yield* log.record(record)
+      let found = 0
+      for (let i = 0; i < 100 && found === 0; i++) {
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+        found = (yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executions WHERE id = ${record.id}`)[0]!.n
+      }
+      assert.strictEqual(found, 1)
+    }))
+})

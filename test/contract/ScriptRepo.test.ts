@@ -1,0 +1,128 @@
+import { assert, describe, layer } from "@effect/vitest"
+import { Effect, Layer, Option } from "effect"
+import { SqlClient } from "effect/sql"
+import type { ScriptId } from "../../src/domain/Ids.ts"
+import { ScriptRepo } from "../../src/domain/ScriptRepo.ts"
+import { layerMemory } from "../../src/manager/ScriptRepoMemory.ts"
+import { layerSql } from "../../src/manager/ScriptRepoSql.ts"
+import { TestDatabase } from "../support/TestDatabase.ts"
+
+let counter = 0
+/** Names unique within a run: the SQL suite shares one database across its tests. */
+const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${counter++}`
+const missing = "6f1c1a52-0d1e-4b7c-9d3e-0a4e8d0c9b11" as ScriptId
+
+/** One suite, run against every implementation: they must not be told apart. */
+const contract = (name: string, repoLayer: Layer.Layer<ScriptRepo, unknown>) =>
+  layer(repoLayer, { timeout: "60 seconds" })(`ScriptRepo (${name})`, (it) => {
+    it.effect("create stores version 1 with defaults; get returns the source", () =>
+      Effect.gen(function*() {
+        const repo = yield* ScriptRepo
+        const name = unique("create")
+        const created = yield* repo.create({ name, source: "export default () => 1" })
+        assert.strictEqual(created.name, name)
+        assert.strictEqual(created.version, 1)
+        assert.strictEqual(created.timeout_seconds, 30)
+        assert.match(created.id, /^[0-9a-f-]{36}$/)
+        assert.strictEqual(created.created_at, created.updated_at)
+        const got = yield* repo.get(created.id)
+        assert.strictEqual(got.source, "export default () => 1")
+        assert.strictEqual(got.version, 1)
+        const withTimeout = yield* repo.create({ name: unique("t"), source: "x", timeout_seconds: 7 })
+        assert.strictEqual(withTimeout.timeout_seconds, 7)
+      }))
+
+    it.effect("names are unique on create and on rename", () =>
+      Effect.gen(function*() {
+        const repo = yield* ScriptRepo
+        const a = unique("a")
+        yield* repo.create({ name: a, source: "1" })
+        const dup = yield* repo.create({ name: a, source: "2" }).pipe(Effect.flip)
+        assert.strictEqual(dup._tag, "ScriptNameTaken")
+        const b = yield* repo.create({ name: unique("b"), source: "1" })
+        const rename = yield* repo.update(b.id, { name: a, source: "2" }).pipe(Effect.flip)
+        assert.strictEqual(rename._tag, "ScriptNameTaken")
+        assert.strictEqual((yield* repo.get(b.id)).version, 1, "a refused rename changes nothing")
+      }))
+
+    it.effect("update bumps the version, keeps what it is not given, and the new source is current", () =>
+      Effect.gen(function*() {
+        const repo = yield* ScriptRepo
+        const created = yield* repo.create({ name: unique("u"), source: "v1", timeout_seconds: 9 })
+        const updated = yield* repo.update(created.id, { source: "v2" })
+        assert.strictEqual(updated.version, 2)
+        assert.strictEqual(updated.name, created.name)
+        assert.strictEqual(updated.timeout_seconds, 9)
+        assert.strictEqual(updated.created_at, created.created_at)
+        assert.isAtLeast(Date.parse(updated.updated_at), Date.parse(created.updated_at))
+        const renamed = yield* repo.update(created.id, { source: "v3", name: unique("renamed"), timeout_seconds: 3 })
+        assert.strictEqual(renamed.version, 3)
+        assert.strictEqual(renamed.timeout_seconds, 3)
+        assert.strictEqual((yield* repo.get(created.id)).source, "v3")
+        assert.strictEqual(Option.getOrThrow(yield* repo.findByRef(renamed.name)).source, "v3")
+        assert.isTrue(Option.isNone(yield* repo.findByRef(created.name)))
+      }))
+
+    it.effect("findByRef finds by id or by name, and nothing else", () =>
+      Effect.gen(function*() {
+        const repo = yield* ScriptRepo
+        const created = yield* repo.create({ name: unique("ref"), source: "s" })
+        assert.strictEqual(Option.getOrThrow(yield* repo.findByRef(created.id)).name, created.name)
+        assert.strictEqual(Option.getOrThrow(yield* repo.findByRef(created.id.toUpperCase())).id, created.id)
+        assert.strictEqual(Option.getOrThrow(yield* repo.findByRef(created.name)).id, created.id)
+        for (const ref of [missing, "no-such-script", "", "'; DROP TABLE scripts; --"]) {
+          assert.isTrue(Option.isNone(yield* repo.findByRef(ref)), ref)
+        }
+      }))
+
+    it.effect("list is newest first", () =>
+      Effect.gen(function*() {
+        const repo = yield* ScriptRepo
+        const first = yield* repo.create({ name: unique("l1"), source: "1" })
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+        const second = yield* repo.create({ name: unique("l2"), source: "2" })
+        const ids = (yield* repo.list).map((s) => s.id)
+        assert.isBelow(ids.indexOf(second.id), ids.indexOf(first.id))
+      }))
+
+    it.effect("unknown or malformed ids are ScriptNotFound on get, update and delete", () =>
+      Effect.gen(function*() {
+        const repo = yield* ScriptRepo
+        for (const id of [missing, "not-a-uuid" as ScriptId]) {
+          assert.strictEqual((yield* repo.get(id).pipe(Effect.flip))._tag, "ScriptNotFound")
+          assert.strictEqual((yield* repo.update(id, { source: "x" }).pipe(Effect.flip))._tag, "ScriptNotFound")
+          assert.strictEqual((yield* repo.delete(id).pipe(Effect.flip))._tag, "ScriptNotFound")
+        }
+      }))
+
+    it.effect("delete removes the script; its name is free again", () =>
+      Effect.gen(function*() {
+        const repo = yield* ScriptRepo
+        const name = unique("d")
+        const created = yield* repo.create({ name, source: "1" })
+        yield* repo.delete(created.id)
+        assert.strictEqual((yield* repo.get(created.id).pipe(Effect.flip))._tag, "ScriptNotFound")
+        assert.strictEqual((yield* repo.delete(created.id).pipe(Effect.flip))._tag, "ScriptNotFound")
+        assert.isTrue(Option.isNone(yield* repo.findByRef(name)))
+        const again = yield* repo.create({ name, source: "2" })
+        assert.notStrictEqual(again.id, created.id)
+      }))
+  })
+
+contract("memory", layerMemory)
+contract("sql", layerSql.pipe(Layer.provideMerge(TestDatabase)))
+
+describe("ScriptRepo (sql only)", () => {
+  layer(layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })((it) => {
+    it.effect("every version's source is kept in script_versions", () =>
+      Effect.gen(function*() {
+        const repo = yield* ScriptRepo
+        const sql = yield* SqlClient.SqlClient
+        const created = yield* repo.create({ name: unique("hist"), source: "one" })
+        yield* repo.update(created.id, { source: "two" })
+        const rows = yield* sql<{ version: number; source: string }>`
+          SELECT version, source FROM script_versions WHERE script_id = ${created.id} ORDER BY version`
+        assert.deepStrictEqual(rows.map((r) => [r.version, r.source]), [[1, "one"], [2, "two"]])
+      }))
+  })
+})
