@@ -134,7 +134,12 @@ export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, Embedded
             const EmbeddedPostgresCluster = await importEmbeddedPostgres()
             const asRoot = userInfo().uid === 0
             await mkdir(dataDir, { recursive: true })
-            if (asRoot) await checkReachable(directory)
+            if (asRoot) {
+              // The data directory is ours: let the postgres user pass through it (not read it).
+              const mode = (await stat(dataDir)).mode & 0o777
+              if ((mode & 0o001) === 0) await chmod(dataDir, mode | 0o001)
+              await checkReachable(dataDir)
+            }
             let password = await readFile(passwordFile, "utf8").catch(() => undefined)
             if (password === undefined) {
               password = randomBytes(24).toString("base64url")

@@ -73,10 +73,11 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
     const crashed = await startPicloud({ dataDir, port, env: { PICLOUD_ADMIN_TOKEN: TOKEN } })
     crashed.child.kill("SIGKILL")
     await crashed.exited
-    // The embedded postmaster outlives its parent's SIGKILL only until it notices; either way the
-    // next start must get through the lock it may have left.
+    // The embedded postmaster outlives its parent's SIGKILL, orphaned and holding the cluster's
+    // lock: the next start must stop it and carry on.
     const next = await startPicloud({ dataDir, port, env: { PICLOUD_ADMIN_TOKEN: TOKEN } })
     try {
+      assert.match(next.output(), /stopping an orphaned PostgreSQL/)
       const list = await api(next.url)("GET", "/api/admin/scripts")
       assert.strictEqual(list.status, 200)
     } finally {
