@@ -3,7 +3,7 @@ import { Config, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { createServer } from "node:http"
 import { Database } from "../db/Database.ts"
-import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
+import { layerWorkers as ExecutorWorkers } from "../executor/ExecutorWorkers.ts"
 import { AdminToken } from "../manager/AdminToken.ts"
 import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
 import * as ExecutionLogSql from "../orchestrator/ExecutionLogSql.ts"
@@ -31,7 +31,7 @@ export const AllInOne = HttpRouter.serve(HttpApp, { disableLogger: true }).pipe(
     ScriptRepoSql.layerSql,
     ExecutionLogSql.layerSql,
     StorageHealth.layerSql,
-    ExecutorInline,
+    ExecutorWorkers,
     ExecutionGate.layer,
     ScriptChanges.layerLocal,
     AdminToken.layer

@@ -1,0 +1,167 @@
+import { Worker } from "node:worker_threads"
+import type { ExecRequest } from "../domain/Exec.ts"
+import type { EngineLimits, EngineResult, ValidationResult } from "./Engine.ts"
+import type { WorkerReply, WorkerRequest } from "./workerProtocol.ts"
+
+const WORKER_ENTRY = new URL("./worker.ts", import.meta.url)
+/** Beyond its timeout, how long an execution may go unanswered before its worker is deemed stuck. */
+const WATCHDOG_GRACE_MS = 5_000
+const VALIDATE_BUDGET_MS = 1_000
+/** A worker that died before its engine loaded is retried after this long, not in a tight loop. */
+const RESPAWN_DELAY_MS = 1_000
+
+interface Job {
+  readonly message: WorkerRequest
+  /** The longest this job can take once started: its timeout, or the validator's deadline. */
+  readonly budgetMs: number
+  readonly settle: (reply: WorkerReply | { readonly kind: "crashed"; readonly message: string }) => void
+  timer?: NodeJS.Timeout
+}
+
+interface Slot {
+  /** `undefined` while a replacement is on its way. */
+  worker: Worker | undefined
+  readonly jobs: Map<number, Job>
+}
+
+export interface WorkerPoolOptions {
+  readonly size: number
+  readonly limits: EngineLimits
+  /** Worker thread stack: the guest stack lives inside it. */
+  readonly stackSizeMb: number
+  readonly onEvent: (message: string) => void
+}
+
+/**
+ * A fixed set of worker threads, each with its own QuickJS engine. Jobs go to the worker with the
+ * fewest in flight and run there in order. A worker that crashes, exits or stops answering (its
+ * watchdog: the budgets of the jobs ahead plus its own plus a grace) is replaced; its jobs fail as
+ * `Crashed`. Timers exist only while jobs are in flight: an idle pool costs nothing.
+ */
+export class WorkerPool {
+  private readonly slots: Array<Slot> = []
+  private nextId = 1
+  private closing = false
+  private readonly options: WorkerPoolOptions
+
+  constructor(options: WorkerPoolOptions) {
+    this.options = options
+  }
+
+  /** Starts every worker and waits until each has its engine loaded. */
+  async start(): Promise<void> {
+    await Promise.all(Array.from({ length: this.options.size }, () => this.spawn()))
+  }
+
+  run(request: ExecRequest): Promise<EngineResult> {
+    return new Promise((resolve) => {
+      this.dispatch({ id: this.nextId++, kind: "run", request }, request.timeoutMs, (reply) => {
+        if (reply.kind === "run") return resolve(reply.result)
+        resolve({
+          ok: false,
+          reason: "Crashed",
+          message: reply.kind === "crashed" ? reply.message : "unexpected reply from the executor",
+          logs: [],
+          logsTruncated: false,
+          durationMs: 0
+        })
+      })
+    })
+  }
+
+  validate(source: string): Promise<ValidationResult> {
+    return new Promise((resolve) => {
+      this.dispatch({ id: this.nextId++, kind: "validate", source }, VALIDATE_BUDGET_MS, (reply) => {
+        if (reply.kind === "validate") return resolve(reply.result)
+        resolve({ ok: false, message: reply.kind === "crashed" ? reply.message : "unexpected reply", line: null, column: null })
+      })
+    })
+  }
+
+  /** In-flight jobs per worker (for tests and metrics). */
+  get load(): ReadonlyArray<number> {
+    return this.slots.map((slot) => slot.jobs.size)
+  }
+
+  /** The live worker threads, in slot order (diagnostics, and tests that kill one). */
+  get workers(): ReadonlyArray<Worker | undefined> {
+    return this.slots.map((slot) => slot.worker)
+  }
+
+  async close(): Promise<void> {
+    this.closing = true
+    await Promise.all(this.slots.map((slot) => {
+      this.failAll(slot, "the executor is shutting down")
+      return slot.worker?.terminate()
+    }))
+  }
+
+  private dispatch(message: WorkerRequest, budgetMs: number, settle: Job["settle"]) {
+    const live = this.slots.filter((s) => s.worker !== undefined)
+    if (this.closing || live.length === 0) {
+      return settle({ kind: "crashed", message: this.closing ? "the executor is shutting down" : "no executor worker is available" })
+    }
+    const slot = live.reduce((best, s) => (s.jobs.size < best.jobs.size ? s : best))
+    const ahead = [...slot.jobs.values()].reduce((sum, job) => sum + job.budgetMs, 0)
+    const job: Job = { message, budgetMs, settle }
+    job.timer = setTimeout(() => this.replace(slot, "an execution stopped answering"), ahead + budgetMs + WATCHDOG_GRACE_MS)
+    slot.jobs.set(message.id, job)
+    slot.worker!.postMessage(message)
+  }
+
+  /**
+   * Starts a worker in `slot` (a new slot when none is given). Resolves when its engine is loaded;
+   * rejects if it dies before that, so a broken installation fails at start, not in a respawn loop.
+   */
+  private spawn(slot?: Slot): Promise<void> {
+    const worker = new Worker(WORKER_ENTRY, {
+      workerData: { limits: this.options.limits },
+      resourceLimits: { stackSizeMb: this.options.stackSizeMb }
+    })
+    const current: Slot = slot ?? { worker, jobs: new Map() }
+    current.worker = worker
+    if (!slot) this.slots.push(current)
+    let ready = false
+    return new Promise((resolve, reject) => {
+      worker.on("message", (reply: WorkerReply) => {
+        if (reply.kind === "ready") {
+          ready = true
+          return resolve()
+        }
+        const job = current.jobs.get(reply.id)
+        if (!job) return
+        clearTimeout(job.timer)
+        current.jobs.delete(reply.id)
+        job.settle(reply)
+      })
+      const died = (reason: string) => {
+        if (!ready) reject(new Error(reason))
+        if (current.worker === worker) this.replace(current, reason, ready ? 0 : RESPAWN_DELAY_MS)
+      }
+      worker.on("error", (error) => died(`the executor worker failed: ${error.message}`))
+      worker.on("exit", (code) => died(`the executor worker exited (code ${code})`))
+    })
+  }
+
+  /** Fails the slot's jobs and puts a fresh worker in its place (after `delayMs`, if it never came up). */
+  private replace(slot: Slot, reason: string, delayMs = 0) {
+    if (this.closing) return
+    const old = slot.worker
+    this.options.onEvent(`replacing executor worker ${old?.threadId}: ${reason}`)
+    this.failAll(slot, reason)
+    // Mark the slot as moved on at once, so the old worker's own exit does not replace it again.
+    slot.worker = undefined
+    void old?.terminate()
+    setTimeout(() => {
+      if (!this.closing) this.spawn(slot).catch(() => undefined)
+    }, delayMs)
+  }
+
+  private failAll(slot: Slot, reason: string) {
+    for (const job of slot.jobs.values()) {
+      clearTimeout(job.timer)
+      job.settle({ kind: "crashed", message: reason })
+    }
+    slot.jobs.clear()
+  }
+}

@@ -1,0 +1,66 @@
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { defaultLimits } from "../../../src/executor/Engine.ts"
+import { WorkerPool } from "../../../src/executor/WorkerPool.ts"
+import { execRequest } from "./request.ts"
+
+const events: Array<string> = []
+const pool = new WorkerPool({
+  size: 2,
+  limits: { ...defaultLimits, stackBytes: 1024 * 1024 },
+  stackSizeMb: 8,
+  onEvent: (message) => events.push(message)
+})
+beforeAll(() => pool.start(), 30_000)
+afterAll(() => pool.close())
+
+const busy = (ms: number) => `export default () => { const end = Date.now() + ${ms}; while (Date.now() < end) {} return "done" }`
+const waitFor = async (condition: () => boolean) => {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25))
+  assert.isTrue(condition())
+}
+
+describe("WorkerPool", () => {
+  it("runs executions in worker threads, in parallel across workers", async () => {
+    const started = Date.now()
+    const results = await Promise.all([pool.run(execRequest(busy(400))), pool.run(execRequest(busy(400)))])
+    for (const r of results) assert.isTrue(r.ok)
+    assert.isBelow(Date.now() - started, 750, "two workers ran them side by side")
+    assert.deepStrictEqual(pool.load, [0, 0])
+  })
+
+  it("validates in the workers too", async () => {
+    assert.deepStrictEqual(await pool.validate(`export default () => 1`), { ok: true })
+    const bad = await pool.validate("export default (")
+    assert.isFalse(bad.ok)
+  })
+
+  it("a 1 MiB guest stack in a worker: deep recursion is a clean StackLimit", async () => {
+    const deep = await pool.run(execRequest(`function f(n) { return n > 3000 ? n : f(n + 1) }\nexport default () => f(0)`))
+    assert.isTrue(deep.ok, JSON.stringify(deep))
+    const overflow = await pool.run(execRequest(`export default function f() { return f() + 1 }`))
+    assert.isFalse(overflow.ok)
+    if (!overflow.ok) assert.strictEqual(overflow.reason, "StackLimit")
+  })
+
+  it("a worker that dies mid-execution: its executions fail as Crashed, a new worker takes its place", async () => {
+    const pending = pool.run(execRequest(busy(3000), { timeoutMs: 5000 }))
+    await waitFor(() => pool.load.some((n) => n > 0))
+    const victim = pool.workers[pool.load.findIndex((n) => n > 0)]!
+    await victim.terminate()
+    const result = await pending
+    assert.isFalse(result.ok)
+    if (!result.ok) assert.strictEqual(result.reason, "Crashed")
+    await waitFor(() => pool.workers.every((w) => w !== undefined && w !== victim))
+    assert.isTrue(events.some((e) => e.includes("replacing executor worker")))
+    const after = await Promise.all([pool.run(execRequest(`export default () => 1`)), pool.run(execRequest(`export default () => 2`))])
+    assert.deepStrictEqual(after.map((r) => r.ok), [true, true])
+  })
+
+  it("after close every call fails as Crashed rather than hanging", async () => {
+    const other = new WorkerPool({ size: 1, limits: defaultLimits, stackSizeMb: 8, onEvent: () => undefined })
+    await other.start()
+    await other.close()
+    const result = await other.run(execRequest(`export default () => 1`))
+    assert.isFalse(result.ok)
+  })
+})
