@@ -9,5 +9,6 @@ export const engineLimitsConfig = (stackBytes: number) =>
     const maxResponseBytes = yield* Config.Int("PICLOUD_MAX_RESPONSE_BYTES").pipe(
       Config.withDefault(defaultLimits.maxResponseBytes)
     )
-    return { memoryMb, stackBytes, maxLogBytes, maxResponseBytes } satisfies EngineLimits
+    const warmScripts = yield* Config.Int("PICLOUD_WARM_SCRIPTS").pipe(Config.withDefault(defaultLimits.warmScripts))
+    return { memoryMb, stackBytes, maxLogBytes, maxResponseBytes, warmScripts } satisfies EngineLimits
   })

@@ -2,7 +2,7 @@ import { assert, describe, it } from "vitest"
 import { Engine } from "../../../src/executor/Engine.ts"
 import { execRequest } from "./request.ts"
 
-const engine = await Engine.make({ memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024 })
+const engine = await Engine.make({ memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024, warmScripts: 4 })
 const run = (source: string, overrides?: Parameters<typeof execRequest>[1]) => engine.run(execRequest(source, overrides))
 
 const failure = async (source: string, overrides?: Parameters<typeof execRequest>[1]) => {
@@ -91,7 +91,7 @@ describe("Engine.run: the script contract", () => {
       rootExecutionId: "00000000-0000-7000-8000-000000000001",
       triggerDepth: 0,
       invocation: "http",
-      script: { id: "00000000-0000-4000-8000-0000000000aa", name: "test", version: 3 },
+      script: { id: body.ctx.script.id, name: "test", version: 3 },
       app: { id: "default", name: "default" },
       principal: null,
       event: null,
@@ -217,5 +217,53 @@ describe("Engine.run: isolation", () => {
   it("a script that overwrites JSON.stringify or console still gets its response out", async () => {
     const r = await success(`export default () => { JSON.stringify = () => "hacked"; console = null; return { fine: true } }`)
     assert.strictEqual(r.body, `{"fine":true}`)
+  })
+})
+
+describe("Engine.run: warm sandboxes", () => {
+  const counter = `let n = 0\nexport default (req, ctx) => { n++; if (req && req.query.loop) { for (;;) {} } return n }`
+  const count = async (source: string, overrides?: Parameters<typeof execRequest>[1]) => Number((await success(source, overrides)).body)
+
+  it("a script version keeps its module scope between executions", async () => {
+    const source = counter + "\n// keeps"
+    assert.deepStrictEqual([await count(source), await count(source), await count(source)], [1, 2, 3])
+  })
+
+  it("a new version starts afresh", async () => {
+    const source = counter + "\n// versions"
+    await count(source)
+    await count(source)
+    const v4 = execRequest(source)
+    assert.strictEqual(await count(source, { script: { ...v4.script, version: 4 } }), 1)
+  })
+
+  it("a limit hit throws the sandbox away; a script's own error does not", async () => {
+    const source = counter + "\n// limits"
+    const loop = execRequest(source)
+    assert.strictEqual(await count(source), 1)
+    const timedOut = await failure(source, { timeoutMs: 100, request: { ...loop.request!, query: { loop: "1" } } })
+    assert.strictEqual(timedOut.reason, "Timeout")
+    assert.strictEqual(await count(source), 1, "reset after the timeout")
+
+    const flaky = `let n = 0\nexport default () => { n++; if (n === 2) throw new Error("second call"); return n }`
+    assert.strictEqual(await count(flaky), 1)
+    assert.strictEqual((await failure(flaky)).reason, "ScriptThrew")
+    assert.strictEqual(await count(flaky), 3, "kept after the script's own throw")
+  })
+
+  it("the least recently used sandbox is evicted past the limit", async () => {
+    const sources = Array.from({ length: 5 }, (_, i) => `${counter}\n// lru ${i}`)
+    for (const source of sources) await count(source)
+    assert.strictEqual(await count(sources[4]!), 2, "recent: still warm")
+    assert.strictEqual(await count(sources[0]!), 1, "oldest: evicted by the fifth")
+  })
+
+  it("with warmScripts 0 every execution gets a fresh sandbox", async () => {
+    const cold = await Engine.make({ ...engine.limits, warmScripts: 0 })
+    const request = execRequest(counter + "\n// cold")
+    for (let i = 0; i < 3; i++) {
+      const result = await cold.run(request)
+      assert.isTrue(result.ok && result.response.body === "1")
+    }
   })
 })
