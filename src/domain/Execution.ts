@@ -24,8 +24,8 @@ export const ExecutionErrorInfo = Schema.Struct({
   message: Schema.String
 })
 
-/** What is kept of one execution. */
-export class ExecutionRecord extends Schema.Class<ExecutionRecord>("picloud/ExecutionRecord")({
+/** What is kept of one execution. A plain struct: one is built for every execution, on the hot path. */
+export const ExecutionRecord = Schema.Struct({
   id: ExecutionId,
   script_id: ScriptId,
   script_name: Schema.String,
@@ -38,4 +38,5 @@ export class ExecutionRecord extends Schema.Class<ExecutionRecord>("picloud/Exec
   logs: Schema.Array(LogEntry),
   logs_truncated: Schema.Boolean,
   error: Schema.NullOr(ExecutionErrorInfo)
-}) {}
+})
+export type ExecutionRecord = typeof ExecutionRecord.Type

@@ -1,7 +1,21 @@
-import { randomBytes } from "node:crypto"
+import { randomFillSync } from "node:crypto"
 
 let lastMs = 0
 let sequence = 0
+// Random bytes are drawn from the OS in blocks: one system call per 512 ids, not one per id.
+const POOL_SIZE = 4096
+const pool = Buffer.alloc(POOL_SIZE)
+let poolOffset = POOL_SIZE
+
+const randomBytes8 = () => {
+  if (poolOffset + 8 > POOL_SIZE) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  const offset = poolOffset
+  poolOffset += 8
+  return offset
+}
 
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit sequence that counts up
@@ -21,10 +35,11 @@ export const uuidv7 = (): string => {
     }
     ms = lastMs
   }
-  const bytes = randomBytes(16)
+  const bytes = Buffer.allocUnsafe(16)
   bytes.writeUIntBE(ms, 0, 6)
   bytes[6] = 0x70 | (sequence >> 8)
   bytes[7] = sequence & 0xff
+  pool.copy(bytes, 8, randomBytes8(), poolOffset)
   bytes[8] = 0x80 | (bytes[8]! & 0x3f)
   const hex = bytes.toString("hex")
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`

@@ -30,7 +30,7 @@ interface ExecutionRow {
 }
 
 const toRecord = (row: ExecutionRow) =>
-  new ExecutionRecord({
+  ({
     ...row,
     id: row.id as ExecutionId,
     script_id: row.script_id as ScriptId,

@@ -1,6 +1,6 @@
 import { Clock, Context, Data, Effect, Layer } from "effect"
 import { type ExecError, execErrorCode, execErrorStatus, type ExecRequest, type ExecResponse, type ScriptHttpRequest } from "../domain/Exec.ts"
-import { ExecutionRecord, type Invocation } from "../domain/Execution.ts"
+import type { Invocation } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import { Executor } from "../domain/Executor.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
@@ -65,30 +65,26 @@ export class Invoker extends Context.Service<Invoker, {
         }
         return yield* executor.execute(request).pipe(
           Effect.tap((response) =>
-            log.record(
-              new ExecutionRecord({
-                ...base,
-                status: "succeeded",
-                status_code: response.statusCode,
-                duration_ms: response.durationMs,
-                logs: response.logs,
-                logs_truncated: response.logsTruncated,
-                error: null
-              })
-            )
+            log.record({
+              ...base,
+              status: "succeeded",
+              status_code: response.statusCode,
+              duration_ms: response.durationMs,
+              logs: response.logs,
+              logs_truncated: response.logsTruncated,
+              error: null
+            })
           ),
           Effect.tapError((error) =>
-            log.record(
-              new ExecutionRecord({
-                ...base,
-                status: "failed",
-                status_code: execErrorStatus[error.reason],
-                duration_ms: error.durationMs,
-                logs: error.logs,
-                logs_truncated: error.logsTruncated,
-                error: { code: execErrorCode[error.reason], message: error.message }
-              })
-            )
+            log.record({
+              ...base,
+              status: "failed",
+              status_code: execErrorStatus[error.reason],
+              duration_ms: error.durationMs,
+              logs: error.logs,
+              logs_truncated: error.logsTruncated,
+              error: { code: execErrorCode[error.reason], message: error.message }
+            })
           ),
           Effect.map((response) => ({ executionId, response })),
           Effect.mapError((error) => new InvocationFailed({ executionId, error }))

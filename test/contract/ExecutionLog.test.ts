@@ -1,7 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { ExecutionRecord } from "../../src/domain/Execution.ts"
+import type { ExecutionRecord } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
 import { uuidv7 } from "../../src/domain/uuidv7.ts"
@@ -9,22 +9,21 @@ import { layerMemory } from "../../src/orchestrator/ExecutionLogMemory.ts"
 import { layerSql } from "../../src/orchestrator/ExecutionLogSql.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
-const execution = (scriptId: string, startedAt: Date, overrides: Partial<ExecutionRecord> = {}) =>
-  new ExecutionRecord({
-    id: uuidv7() as ExecutionId,
-    script_id: scriptId as ScriptId,
-    script_name: "s",
-    script_version: 2,
-    invocation: "http",
-    status: "succeeded",
-    status_code: 200,
-    started_at: startedAt.toISOString(),
-    duration_ms: 1.25,
-    logs: [{ level: "log", message: "hi ✓ \"quoted\"", at: 0.5 }],
-    logs_truncated: false,
-    error: null,
-    ...overrides
-  })
+const execution = (scriptId: string, startedAt: Date, overrides: Partial<ExecutionRecord> = {}): ExecutionRecord => ({
+  id: uuidv7() as ExecutionId,
+  script_id: scriptId as ScriptId,
+  script_name: "s",
+  script_version: 2,
+  invocation: "http",
+  status: "succeeded",
+  status_code: 200,
+  started_at: startedAt.toISOString(),
+  duration_ms: 1.25,
+  logs: [{ level: "log", message: "hi ✓ \"quoted\"", at: 0.5 }],
+  logs_truncated: false,
+  error: null,
+  ...overrides
+})
 
 /** One suite, run against every implementation. Each test uses its own script id. */
 const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
