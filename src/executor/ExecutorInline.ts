@@ -16,7 +16,7 @@ export const layerInline: Layer.Layer<Executor | ScriptValidator, Config.ConfigE
   Effect.gen(function*() {
     const limits = yield* engineLimitsConfig(MAIN_THREAD_STACK_BYTES)
     const engine = yield* Effect.promise(() => Engine.make(limits))
-    const execute = Effect.fn("Executor.execute")(function*(request: ExecRequest) {
+    const execute = Effect.fnUntraced(function*(request: ExecRequest) {
       return yield* fromEngineResult(yield* Effect.promise(() => engine.run(request)))
     })
     const validate = Effect.fn("ScriptValidator.validate")(function*(source: string) {

@@ -36,7 +36,7 @@ export const layerWorkers: Layer.Layer<Executor | ScriptValidator | ExecutorPool
       (pool) => Effect.promise(() => pool.close())
     )
     yield* Effect.logInfo(`executor: ${pool.load.length} worker thread(s)`)
-    const execute = Effect.fn("Executor.execute")(function*(request: ExecRequest) {
+    const execute = Effect.fnUntraced(function*(request: ExecRequest) {
       return yield* fromEngineResult(yield* Effect.promise(() => pool.run(request)))
     })
     const validate = Effect.fn("ScriptValidator.validate")(function*(source: string) {

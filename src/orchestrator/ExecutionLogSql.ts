@@ -54,23 +54,12 @@ export const layerSql = Layer.effect(
     // One writer at a time: `flush` waits for a batch in flight before writing the rest.
     const writer = yield* Semaphore.make(1)
 
+    // One JSON parameter per batch: far cheaper to build than 12 placeholders a row, for us and
+    // for PostgreSQL (jsonb_populate_recordset maps the keys onto the columns by name).
     const insert = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) =>
-      sql`INSERT INTO executions ${
-        sql.insert(Arr.map(batch, (e) => ({
-          id: e.id,
-          script_id: e.script_id,
-          script_name: e.script_name,
-          script_version: e.script_version,
-          invocation: e.invocation,
-          status: e.status,
-          status_code: e.status_code,
-          started_at: e.started_at,
-          duration_ms: e.duration_ms,
-          logs: JSON.stringify(e.logs),
-          logs_truncated: e.logs_truncated,
-          error: e.error === null ? null : JSON.stringify(e.error)
-        })))
-      } ON CONFLICT (id) DO NOTHING`
+      sql`INSERT INTO executions
+        SELECT * FROM jsonb_populate_recordset(NULL::executions, ${JSON.stringify(batch)}::jsonb)
+        ON CONFLICT (id) DO NOTHING`
 
     /** Writes everything pending now, batch by batch; a failed batch goes back to the front. */
     const writePending = writer.withPermits(1)(Effect.gen(function*() {

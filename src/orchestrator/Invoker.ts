@@ -39,7 +39,7 @@ export class Invoker extends Context.Service<Invoker, {
       const executor = yield* Executor
       const log = yield* ExecutionLog
 
-      const invoke = Effect.fn("Invoker.invoke")(function*(script: ScriptWithSource, input: InvocationInput) {
+      const invoke = Effect.fnUntraced(function*(script: ScriptWithSource, input: InvocationInput) {
         const executionId = uuidv7() as ExecutionId
         const startedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
         const request: ExecRequest = {

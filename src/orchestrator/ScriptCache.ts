@@ -30,7 +30,7 @@ export class ScriptCache extends Context.Service<ScriptCache, {
         })
       )
 
-      const resolve = Effect.fn("ScriptCache.resolve")(function*(ref: string) {
+      const resolve = Effect.fnUntraced(function*(ref: string) {
         const cached = entries.get(ref)
         if (cached !== undefined) return Option.some(cached)
         const startedAt = generation

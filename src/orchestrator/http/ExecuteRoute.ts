@@ -1,4 +1,4 @@
-import { ByteSize, Config, Effect, Option } from "effect"
+import { ByteSize, Config, Effect, Option, Result } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import { execErrorCode, execErrorStatus, type ExecResponse } from "../../domain/Exec.ts"
@@ -41,10 +41,14 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
 
     const declared = Number(request.headers["content-length"] ?? 0)
     if (declared > maxBodyBytes) return tooLarge(maxBodyBytes)
-    const body = yield* request.text.pipe(
-      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBodyBytes)),
-      Effect.result
-    )
+    // Most calls carry no body: skip the body stream machinery for them.
+    const hasBody = declared > 0 || request.headers["transfer-encoding"] !== undefined
+    const body = hasBody
+      ? yield* request.text.pipe(
+        Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBodyBytes)),
+        Effect.result
+      )
+      : Result.succeed("")
     if (body._tag === "Failure") {
       return body.failure.reason._tag === "RequestParseError" && body.failure.reason.reason === "BodyTooLarge"
         ? tooLarge(maxBodyBytes)
