@@ -75,14 +75,17 @@ describe("hostile scripts", () => {
     await stillFine()
   })
 
-  it("a promise that never settles, and a microtask storm, are 504s", async () => {
+  it("a promise that never settles is a 504; a microtask storm ends at a limit", async () => {
     await deploy("hang", `export default () => new Promise(() => {})`, 1)
     await deploy("storm", `export default () => { const spin = () => Promise.resolve().then(spin); spin(); return new Promise(() => {}) }`, 1)
-    for (const name of ["hang", "storm"]) {
-      const res = await call(name)
-      assert.strictEqual(res.status, 504, `${name}: ${res.text}`)
-      assert.isBelow(res.ms, 1000 + 750)
-    }
+    const hang = await call("hang")
+    assert.strictEqual(hang.status, 504, hang.text)
+    assert.isBelow(hang.ms, 1000 + 750)
+    // Each microtask of the storm keeps the one before alive: it ends at the timeout or, when the
+    // chain outgrows the sandbox first, at the memory cap. Either way, quickly and cleanly.
+    const storm = await call("storm")
+    assert.oneOf(storm.status, [504, 507], storm.text)
+    assert.isBelow(storm.ms, 1000 + 750)
     await stillFine()
   })
 

@@ -41,8 +41,9 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
 
     const declared = Number(request.headers["content-length"] ?? 0)
     if (declared > maxBodyBytes) return tooLarge(maxBodyBytes)
-    // Most calls carry no body: skip the body stream machinery for them.
-    const hasBody = declared > 0 || request.headers["transfer-encoding"] !== undefined
+    // GET and HEAD carry no body: skip the body stream machinery for them.
+    const hasBody = !(request.method === "GET" || request.method === "HEAD") || declared > 0 ||
+      request.headers["transfer-encoding"] !== undefined
     const body = hasBody
       ? yield* request.text.pipe(
         Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBodyBytes)),
