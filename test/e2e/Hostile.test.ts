@@ -109,6 +109,7 @@ describe("hostile scripts", () => {
       assert.strictEqual(res.json.error.code, "memory_limit", name)
       await stillFine()
     }
+    console.info(`memory bombs: RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB`)
     assert.isBelow(peak, RSS_BOUND_MB, `peak RSS ${peak} MB (before ${before} MB)`)
     await new Promise((r) => setTimeout(r, 500))
     assert.isBelow(rssMb(), RSS_BOUND_MB)
