@@ -2,9 +2,9 @@ import { Config, Context, Effect, Layer, Redacted } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
-import { createServer } from "node:net"
 import { userInfo } from "node:os"
 import { dirname, join, resolve } from "node:path"
+import { freePort } from "./freePort.ts"
 
 /** Where the embedded PostgreSQL listens, and how to log in. */
 export interface EmbeddedPostgresConnection {
@@ -22,16 +22,6 @@ export class EmbeddedPostgresError extends Error {
 }
 
 const USER = "picloud"
-
-const freePort = () =>
-  new Promise<number>((resolvePort, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))))
-    })
-  })
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
 

@@ -1,19 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 
 const MAIN = fileURLToPath(new URL("../../src/runtime/main.ts", import.meta.url))
 
-/** A free TCP port on loopback (the OS picks it; we release it right away). */
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")))
-    })
-  })
+export { freePort } from "../../src/db/freePort.ts"
 
 export interface RunningProcess {
   readonly child: ChildProcess
