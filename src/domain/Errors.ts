@@ -29,3 +29,11 @@ export class ScriptInvalid extends Schema.TaggedError<ScriptInvalid>()("ScriptIn
 export class InvalidCursor extends Schema.TaggedError<InvalidCursor>()("InvalidCursor", {
   cursor: Schema.String
 }) {}
+
+export class AppNotFound extends Schema.TaggedError<AppNotFound>()("AppNotFound", {
+  ref: Schema.String
+}) {}
+
+export class AppNameTaken extends Schema.TaggedError<AppNameTaken>()("AppNameTaken", {
+  name: Schema.String
+}) {}

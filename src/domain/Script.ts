@@ -27,6 +27,7 @@ export const TimeoutSeconds = Schema.Int.check(
 /** A script as the admin API shows it (the source is fetched separately). */
 export class Script extends Schema.Class<Script>("picloud/Script")({
   id: ScriptId,
+  app_id: Schema.String,
   name: Schema.String,
   version: Schema.Int,
   timeout_seconds: Schema.Int,
@@ -41,11 +42,21 @@ export class ScriptWithSource extends Schema.Class<ScriptWithSource>("picloud/Sc
 }) {}
 
 export const CreateScript = Schema.Struct({
+  /** The app's name or id; the default app when absent. */
+  app: Schema.optionalKey(Schema.String),
   name: ScriptName,
   source: Schema.String,
   timeout_seconds: Schema.optionalKey(TimeoutSeconds)
 })
 export type CreateScript = typeof CreateScript.Type
+
+/** What the repository stores: a script whose app is already resolved. */
+export interface NewScript {
+  readonly app_id: string
+  readonly name: string
+  readonly source: string
+  readonly timeout_seconds?: number
+}
 
 /** `PUT` replaces the source; name and timeout are kept unless given. Every update bumps `version`. */
 export const UpdateScript = Schema.Struct({

@@ -1,17 +1,17 @@
 import { Context, type Effect, type Option } from "effect"
 import type { PersistenceError, ScriptNameTaken, ScriptNotFound } from "./Errors.ts"
 import type { ScriptId } from "./Ids.ts"
-import type { CreateScript, Script, ScriptWithSource, UpdateScript } from "./Script.ts"
+import type { NewScript, Script, ScriptWithSource, UpdateScript } from "./Script.ts"
 
 /** Control-plane storage of scripts and their versions. `layerSql` and `layerMemory` behave alike. */
 export class ScriptRepo extends Context.Service<ScriptRepo, {
-  /** Stores version 1. Names are unique. */
-  readonly create: (input: CreateScript) => Effect.Effect<Script, ScriptNameTaken | PersistenceError>
-  /** Newest first. */
-  readonly list: Effect.Effect<ReadonlyArray<Script>, PersistenceError>
+  /** Stores version 1. Names are unique within an app. */
+  readonly create: (input: NewScript) => Effect.Effect<Script, ScriptNameTaken | PersistenceError>
+  /** Newest first; only the app's when `appId` is given. */
+  readonly list: (appId?: string) => Effect.Effect<ReadonlyArray<Script>, PersistenceError>
   readonly get: (id: ScriptId) => Effect.Effect<ScriptWithSource, ScriptNotFound | PersistenceError>
-  /** By id (a UUID) or else by name: how the data plane addresses a script. */
-  readonly findByRef: (ref: string) => Effect.Effect<Option.Option<ScriptWithSource>, PersistenceError>
+  /** By id (a UUID, any app) or else by name in `appId`: how the data plane addresses a script. */
+  readonly findByRef: (appId: string, ref: string) => Effect.Effect<Option.Option<ScriptWithSource>, PersistenceError>
   /** Replaces the source (and name/timeout when given) and bumps `version`; the old version is kept. */
   readonly update: (
     id: ScriptId,

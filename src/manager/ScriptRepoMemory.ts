@@ -1,7 +1,7 @@
 import { Effect, Layer, Option } from "effect"
 import { ScriptNameTaken, ScriptNotFound } from "../domain/Errors.ts"
 import type { ScriptId } from "../domain/Ids.ts"
-import { type CreateScript, DEFAULT_TIMEOUT_SECONDS, Script, ScriptWithSource, type UpdateScript, UUID_PATTERN } from "../domain/Script.ts"
+import { DEFAULT_TIMEOUT_SECONDS, type NewScript, Script, ScriptWithSource, type UpdateScript, UUID_PATTERN } from "../domain/Script.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 import { randomUUID } from "node:crypto"
 
@@ -14,18 +14,20 @@ interface Stored {
 const withSource = (stored: Stored) =>
   new ScriptWithSource({ ...stored.script, source: stored.sources[stored.script.version - 1]! })
 
-/** Scripts in memory, with the same rules as the SQL layer: unique names, versions kept, newest first. */
+/** Scripts in memory, with the same rules as the SQL layer: names unique per app, versions kept, newest first. */
 export const layerMemory = Layer.sync(ScriptRepo, () => {
   const scripts = new Map<string, Stored>()
-  const byName = (name: string) => [...scripts.values()].find((s) => s.script.name === name)
+  const byName = (appId: string, name: string) =>
+    [...scripts.values()].find((s) => s.script.app_id === appId && s.script.name === name)
   const now = () => new Date().toISOString()
 
   return ScriptRepo.of({
-    create: Effect.fn("ScriptRepo.create")(function*(input: CreateScript) {
-      if (byName(input.name)) return yield* new ScriptNameTaken({ name: input.name })
+    create: Effect.fn("ScriptRepo.create")(function*(input: NewScript) {
+      if (byName(input.app_id, input.name)) return yield* new ScriptNameTaken({ name: input.name })
       const at = now()
       const script = new Script({
         id: randomUUID() as ScriptId,
+        app_id: input.app_id,
         name: input.name,
         version: 1,
         timeout_seconds: input.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS,
@@ -35,21 +37,24 @@ export const layerMemory = Layer.sync(ScriptRepo, () => {
       scripts.set(script.id, { script, sources: [input.source] })
       return script
     }),
-    list: Effect.sync(() => [...scripts.values()].map((s) => s.script).reverse()),
+    list: (appId) =>
+      Effect.sync(() =>
+        [...scripts.values()].map((s) => s.script).filter((s) => appId === undefined || s.app_id === appId).reverse()
+      ),
     get: (id) => {
       const stored = scripts.get(id)
       return stored ? Effect.succeed(withSource(stored)) : Effect.fail(new ScriptNotFound({ ref: id }))
     },
-    findByRef: (ref) =>
+    findByRef: (appId, ref) =>
       Effect.sync(() => {
-        const stored = UUID_PATTERN.test(ref) ? scripts.get(ref.toLowerCase()) : byName(ref)
+        const stored = UUID_PATTERN.test(ref) ? scripts.get(ref.toLowerCase()) : byName(appId, ref)
         return stored ? Option.some(withSource(stored)) : Option.none()
       }),
     update: Effect.fn("ScriptRepo.update")(function*(id: ScriptId, input: UpdateScript) {
       const stored = scripts.get(id)
       if (!stored) return yield* new ScriptNotFound({ ref: id })
       const name = input.name ?? stored.script.name
-      const holder = byName(name)
+      const holder = byName(stored.script.app_id, name)
       if (holder && holder.script.id !== id) return yield* new ScriptNameTaken({ name })
       const script = new Script({
         ...stored.script,

@@ -5,11 +5,12 @@ import { randomUUID } from "node:crypto"
 import { isoTimestamp, isUniqueViolation, persistence } from "../db/persistence.ts"
 import { ScriptNameTaken, ScriptNotFound } from "../domain/Errors.ts"
 import type { ScriptId } from "../domain/Ids.ts"
-import { type CreateScript, DEFAULT_TIMEOUT_SECONDS, Script, ScriptWithSource, type UpdateScript, UUID_PATTERN } from "../domain/Script.ts"
+import { DEFAULT_TIMEOUT_SECONDS, type NewScript, Script, ScriptWithSource, type UpdateScript, UUID_PATTERN } from "../domain/Script.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 
 interface ScriptRow {
   readonly id: string
+  readonly app_id: string
   readonly name: string
   readonly version: number
   readonly timeout_seconds: number
@@ -21,6 +22,7 @@ interface ScriptRow {
 const toScript = (row: ScriptRow) =>
   new Script({
     id: row.id as ScriptId,
+    app_id: row.app_id,
     name: row.name,
     version: row.version,
     timeout_seconds: row.timeout_seconds,
@@ -40,22 +42,23 @@ export const layerSql = Layer.effect(
     const sql = yield* SqlClient.SqlClient
 
     const withSource = sql`
-      SELECT s.id, s.name, s.version, s.timeout_seconds, s.created_at, s.updated_at, v.source
+      SELECT s.id, s.app_id, s.name, s.version, s.timeout_seconds, s.created_at, s.updated_at, v.source
       FROM scripts s JOIN script_versions v ON v.script_id = s.id AND v.version = s.version`
 
     // A non-UUID can name no row; asking PostgreSQL would only earn a type error.
     const findById = (id: string) =>
       UUID_PATTERN.test(id) ? sql<ScriptRow>`${withSource} WHERE s.id = ${id}` : Effect.succeed([] as ReadonlyArray<ScriptRow>)
-    const findByName = (name: string) => sql<ScriptRow>`${withSource} WHERE s.name = ${name}`
+    const findByName = (appId: string, name: string) =>
+      sql<ScriptRow>`${withSource} WHERE s.app_id = ${appId} AND s.name = ${name}`
 
     return ScriptRepo.of({
       create: Effect.fn("ScriptRepo.create")(
-        function*(input: CreateScript) {
+        function*(input: NewScript) {
           const id = randomUUID()
           const [row] = yield* sql<ScriptRow>`
-            INSERT INTO scripts (id, name, version, timeout_seconds)
-            VALUES (${id}, ${input.name}, 1, ${input.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS})
-            RETURNING id, name, version, timeout_seconds, created_at, updated_at`.pipe(nameTaken(input.name))
+            INSERT INTO scripts (id, app_id, name, version, timeout_seconds)
+            VALUES (${id}, ${input.app_id}, ${input.name}, 1, ${input.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS})
+            RETURNING id, app_id, name, version, timeout_seconds, created_at, updated_at`.pipe(nameTaken(input.name))
           yield* sql`INSERT INTO script_versions (script_id, version, source) VALUES (${id}, 1, ${input.source})`
           return toScript(row!)
         },
@@ -63,12 +66,14 @@ export const layerSql = Layer.effect(
         persistence("ScriptRepo.create")
       ),
 
-      list: sql<ScriptRow>`
-        SELECT id, name, version, timeout_seconds, created_at, updated_at
-        FROM scripts ORDER BY created_at DESC, id DESC`.pipe(
-        Effect.map((rows) => rows.map(toScript)),
-        persistence("ScriptRepo.list")
-      ),
+      list: (appId) =>
+        sql<ScriptRow>`
+          SELECT id, app_id, name, version, timeout_seconds, created_at, updated_at FROM scripts
+          ${appId === undefined ? sql`` : UUID_PATTERN.test(appId) ? sql`WHERE app_id = ${appId}` : sql`WHERE false`}
+          ORDER BY created_at DESC, id DESC`.pipe(
+          Effect.map((rows) => rows.map(toScript)),
+          persistence("ScriptRepo.list")
+        ),
 
       get: Effect.fn("ScriptRepo.get")(
         function*(id: ScriptId) {
@@ -80,8 +85,12 @@ export const layerSql = Layer.effect(
       ),
 
       findByRef: Effect.fn("ScriptRepo.findByRef")(
-        function*(ref: string) {
-          const [row] = UUID_PATTERN.test(ref) ? yield* findById(ref) : yield* findByName(ref)
+        function*(appId: string, ref: string) {
+          const [row] = UUID_PATTERN.test(ref)
+            ? yield* findById(ref)
+            : UUID_PATTERN.test(appId)
+            ? yield* findByName(appId, ref)
+            : []
           return Option.map(Option.fromNullishOr(row), toScriptWithSource)
         },
         persistence("ScriptRepo.findByRef")
@@ -97,7 +106,7 @@ export const layerSql = Layer.effect(
               version = version + 1,
               updated_at = now()
             WHERE id = ${id}
-            RETURNING id, name, version, timeout_seconds, created_at, updated_at`.pipe(nameTaken(input.name ?? ""))
+            RETURNING id, app_id, name, version, timeout_seconds, created_at, updated_at`.pipe(nameTaken(input.name ?? ""))
           if (!row) return yield* new ScriptNotFound({ ref: id })
           yield* sql`INSERT INTO script_versions (script_id, version, source) VALUES (${id}, ${row.version}, ${input.source})`
           return toScript(row)

@@ -4,7 +4,7 @@ import type { Invocation } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import { Executor } from "../domain/Executor.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
-import type { ScriptWithSource } from "../domain/Script.ts"
+import type { ResolvedScript } from "./ScriptCache.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
 
 /** What started an execution, and what it carries to the handler. */
@@ -20,16 +20,13 @@ export class InvocationFailed extends Data.TaggedError("InvocationFailed")<{
   readonly error: ExecError
 }> {}
 
-/** The app every script belongs to until apps land. */
-const DEFAULT_APP = { id: "default", name: "default" } as const
-
 /**
  * Runs one execution of a script and records it. Sync HTTP and (later) the dispatcher go through
  * here, so every execution gets the same request shape and the same record, whatever started it.
  */
 export class Invoker extends Context.Service<Invoker, {
   readonly invoke: (
-    script: ScriptWithSource,
+    target: ResolvedScript,
     input: InvocationInput
   ) => Effect.Effect<{ readonly executionId: ExecutionId; readonly response: ExecResponse }, InvocationFailed>
 }>()("picloud/orchestrator/Invoker") {
@@ -39,7 +36,7 @@ export class Invoker extends Context.Service<Invoker, {
       const executor = yield* Executor
       const log = yield* ExecutionLog
 
-      const invoke = Effect.fnUntraced(function*(script: ScriptWithSource, input: InvocationInput) {
+      const invoke = Effect.fnUntraced(function*({ script, app }: ResolvedScript, input: InvocationInput) {
         const executionId = uuidv7() as ExecutionId
         const startedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
         const request: ExecRequest = {
@@ -48,7 +45,7 @@ export class Invoker extends Context.Service<Invoker, {
           triggerDepth: 0,
           invocation: input.invocation,
           script: { id: script.id, name: script.name, version: script.version, source: script.source },
-          app: DEFAULT_APP,
+          app: { id: app.id, name: app.name },
           principal: null,
           event: input.event ?? null,
           env: {},

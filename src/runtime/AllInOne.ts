@@ -5,6 +5,7 @@ import { createServer } from "node:http"
 import { Database } from "../db/Database.ts"
 import { layerWorkers as ExecutorWorkers } from "../executor/ExecutorWorkers.ts"
 import { AdminToken } from "../manager/AdminToken.ts"
+import * as AppRepoSql from "../manager/AppRepoSql.ts"
 import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
 import * as ExecutionLogSql from "../orchestrator/ExecutionLogSql.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
@@ -28,6 +29,7 @@ const ServerLayer = NodeHttpServer.layerConfig(createServer, {
 export const AllInOne = HttpRouter.serve(HttpApp, { disableLogger: true }).pipe(
   Layer.provide(ServerLayer),
   Layer.provide([
+    AppRepoSql.layerSql,
     ScriptRepoSql.layerSql,
     ExecutionLogSql.layerSql,
     StorageHealth.layerSql,

@@ -3,6 +3,7 @@ import { HttpServer } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../domain/api/AdminApi.ts"
 import { AdminAuthLayer, DecodeErrorsLayer } from "../manager/http/AdminAuthLayer.ts"
+import { AppsHttp } from "../manager/http/AppsHttp.ts"
 import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
 import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
 import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
@@ -13,7 +14,7 @@ import { NotFoundRoute } from "./NotFoundRoute.ts"
 
 /** The admin API (schema-first, with its OpenAPI document). */
 const AdminRoutes = HttpApiBuilder.layer(AdminApi, { openapiPath: "/api/admin/openapi.json" }).pipe(
-  Layer.provide([ScriptsHttp, ExecutionsHttp]),
+  Layer.provide([AppsHttp, ScriptsHttp, ExecutionsHttp]),
   Layer.provide([AdminAuthLayer, DecodeErrorsLayer])
 )
 

@@ -2,6 +2,7 @@ import { Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
 import { AdminToken } from "../manager/AdminToken.ts"
+import * as AppRepoMemory from "../manager/AppRepoMemory.ts"
 import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
 import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
@@ -12,6 +13,7 @@ import { HttpApp } from "./HttpApp.ts"
 /** Every service the routes need, in memory: the same platform as all-in-one, minus PostgreSQL. */
 export const MemoryServices = (adminToken: string) =>
   Layer.mergeAll(
+    AppRepoMemory.layerMemory,
     ScriptRepoMemory.layerMemory,
     ExecutionLogMemory.layerMemory,
     StorageHealth.layerMemory,

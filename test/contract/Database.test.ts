@@ -32,7 +32,7 @@ describe("Database (embedded PostgreSQL)", () => {
       Effect.gen(function*() {
         yield* Effect.gen(function*() {
           const sql = yield* SqlClient.SqlClient
-          yield* sql`INSERT INTO scripts (id, name, version, timeout_seconds) VALUES (${crypto.randomUUID()}, 'kept', 1, 30)`
+          yield* sql`INSERT INTO scripts (id, app_id, name, version, timeout_seconds) VALUES (${crypto.randomUUID()}, '00000000-0000-4000-8000-000000000000', 'kept', 1, 30)`
           assert.deepStrictEqual(yield* migrate(), [])
         }).pipe(Effect.provide(database(dataDir)))
         assert.isFalse(existsSync(join(dataDir, "postgres", "postmaster.pid")), "a clean stop removes the lock")

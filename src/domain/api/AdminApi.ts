@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity } from "effect/http-api"
 import { ExecutionRecord } from "../Execution.ts"
+import { App, CreateApp } from "../App.ts"
 import { CreateScript, Script, UpdateScript } from "../Script.ts"
 import { BadRequest, Conflict, InternalError, NotFound, Unauthorized, Unprocessable } from "./ApiError.ts"
 
@@ -28,11 +29,12 @@ export const ScriptsGroup = HttpApiGroup.make("scripts")
     HttpApiEndpoint.post("create", "/scripts", {
       payload: CreateScript,
       success: Script.pipe(HttpApiSchema.status(201)),
-      error: [Conflict, Unprocessable, InternalError]
+      error: [NotFound, Conflict, Unprocessable, InternalError]
     }),
     HttpApiEndpoint.get("list", "/scripts", {
+      query: { app: Schema.optionalKey(Schema.String) },
       success: Schema.Struct({ items: Schema.Array(Script) }),
-      error: InternalError
+      error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.get("get", "/scripts/:id", {
       params: ScriptParams,
@@ -49,6 +51,30 @@ export const ScriptsGroup = HttpApiGroup.make("scripts")
       params: ScriptParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
+    })
+  )
+
+export const AppsGroup = HttpApiGroup.make("apps")
+  .add(
+    HttpApiEndpoint.post("create", "/apps", {
+      payload: CreateApp,
+      success: App.pipe(HttpApiSchema.status(201)),
+      error: [Conflict, InternalError]
+    }),
+    HttpApiEndpoint.get("list", "/apps", {
+      success: Schema.Struct({ items: Schema.Array(App) }),
+      error: InternalError
+    }),
+    HttpApiEndpoint.get("get", "/apps/:app", {
+      params: { app: Schema.String },
+      success: App,
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.delete("delete", "/apps/:app", {
+      params: { app: Schema.String },
+      query: { force: Schema.optionalKey(Schema.Literals(["true", "false"])) },
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, Conflict, InternalError]
     })
   )
 
@@ -77,6 +103,7 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
 
 /** The admin API: schema-first, published as OpenAPI at `/api/admin/openapi.json`. */
 export class AdminApi extends HttpApi.make("admin")
+  .add(AppsGroup)
   .add(ScriptsGroup)
   .add(ExecutionsGroup)
   .middleware(DecodeErrors)

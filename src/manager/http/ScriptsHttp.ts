@@ -1,16 +1,18 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
 import { apiError, Conflict, NotFound, Unprocessable } from "../../domain/api/ApiError.ts"
 import type { ScriptInvalid, ScriptNameTaken, ScriptNotFound } from "../../domain/Errors.ts"
 import { ScriptValidator } from "../../domain/Executor.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
+import { DEFAULT_APP_ID } from "../../domain/App.ts"
+import { AppRepo } from "../../domain/AppRepo.ts"
 import { ScriptChanges } from "../../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
 import { internalError } from "./internalError.ts"
 
 const notFound = (e: ScriptNotFound) => apiError(NotFound, "script_not_found", `no script ${e.ref}`)
-const nameTaken = (e: ScriptNameTaken) => apiError(Conflict, "script_name_taken", `a script named ${e.name} exists`)
+const nameTaken = (e: ScriptNameTaken) => apiError(Conflict, "script_name_taken", `a script named ${e.name} exists in this app`)
 const invalid = (e: ScriptInvalid) =>
   apiError(Unprocessable, "script_invalid", e.message, { line: e.line, column: e.column })
 
@@ -25,18 +27,38 @@ export const ScriptsHttp = HttpApiBuilder.group(
     const scripts = yield* ScriptRepo
     const validator = yield* ScriptValidator
     const changes = yield* ScriptChanges
+    const apps = yield* AppRepo
+
+    /** The app named by `ref` (name or id), the default app when there is none. */
+    const appId = (ref: string | undefined) =>
+      ref === undefined
+        ? Effect.succeed(DEFAULT_APP_ID)
+        : apps.findByRef(ref).pipe(
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.fail(apiError(NotFound, "app_not_found", `no app ${ref}`)),
+            onSome: (app) => Effect.succeed(app.id)
+          }))
+        )
     return handlers
       .handle("create", ({ payload }) =>
-        validator.validate(payload.source).pipe(
-          Effect.andThen(scripts.create(payload)),
+        Effect.gen(function*() {
+          const app_id = yield* appId(payload.app)
+          yield* validator.validate(payload.source)
+          return yield* scripts.create({
+            app_id,
+            name: payload.name,
+            source: payload.source,
+            ...(payload.timeout_seconds === undefined ? {} : { timeout_seconds: payload.timeout_seconds })
+          })
+        }).pipe(
           Effect.catchTags({
             ScriptInvalid: (e) => Effect.fail(invalid(e)),
             ScriptNameTaken: (e) => Effect.fail(nameTaken(e)),
             PersistenceError: internalError
           })
         ))
-      .handle("list", () =>
-        scripts.list.pipe(
+      .handle("list", ({ query }) =>
+        (query.app === undefined ? scripts.list() : appId(query.app).pipe(Effect.flatMap((app) => scripts.list(app)))).pipe(
           Effect.map((items) => ({ items })),
           Effect.catchTag("PersistenceError", internalError)
         ))

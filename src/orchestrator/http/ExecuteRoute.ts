@@ -25,7 +25,8 @@ const plainHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<st
   )
 
 /**
- * `/api/execute/{id-or-name}`: runs the script synchronously for the caller (ARCHITECTURE §5, sync
+ * `/api/execute/{id-or-name}` (the default app, or any script by id) and `/api/execute/{app}/{name}`:
+ * runs the script synchronously for the caller (ARCHITECTURE §5, sync
  * HTTP) and answers with its response, or with the status table's error.
  */
 export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
@@ -36,7 +37,9 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
 
   const handle = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const { ref } = yield* HttpRouter.params
+    const params = yield* HttpRouter.params
+    const appRef = params.name === undefined ? undefined : params.app
+    const ref = params.name ?? params.ref ?? ""
     const url = new URL(request.url, "http://localhost")
 
     const declared = Number(request.headers["content-length"] ?? 0)
@@ -56,9 +59,9 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
         : errorResponse(400, { code: "bad_request", message: "could not read the request body" })
     }
 
-    const found = yield* scripts.resolve(ref ?? "")
+    const found = yield* scripts.resolve(appRef, ref)
     if (Option.isNone(found)) {
-      return errorResponse(404, { code: "script_not_found", message: `no script ${ref}` })
+      return errorResponse(404, { code: "script_not_found", message: `no script ${appRef === undefined ? ref : `${appRef}/${ref}`}` })
     }
     return yield* invoker.invoke(found.value, {
       invocation: "http",
@@ -94,6 +97,7 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
 
   for (const method of METHODS) {
     yield* router.add(method, "/api/execute/:ref", handle)
+    yield* router.add(method, "/api/execute/:app/:name", handle)
   }
 }))
 

@@ -97,7 +97,7 @@ describe("data plane: /api/execute", () => {
     Effect.gen(function*() {
       const failing = Layer.succeed(ScriptRepo, ScriptRepo.of({
         create: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.create", cause: "db down" })),
-        list: Effect.fail(new PersistenceError({ operation: "ScriptRepo.list", cause: "db down" })),
+        list: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.list", cause: "db down" })),
         get: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.get", cause: "db down" })),
         findByRef: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.findByRef", cause: "db down" })),
         update: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.update", cause: "db down" })),

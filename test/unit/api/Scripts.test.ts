@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { AdminApi } from "../../../src/domain/api/AdminApi.ts"
 import { memoryPlatform } from "./client.ts"
 
 const hello = `export default function (request) { return { hello: request.query.name ?? "world" } }`
@@ -11,7 +12,7 @@ describe("admin API: scripts", () => {
 
       const created = yield* call("POST", "/api/admin/scripts", { body: { name: "hello", source: hello } })
       assert.strictEqual(created.status, 201)
-      assert.deepStrictEqual(Object.keys(created.json).sort(), ["created_at", "id", "name", "timeout_seconds", "updated_at", "version"])
+      assert.deepStrictEqual(Object.keys(created.json).sort(), ["app_id", "created_at", "id", "name", "timeout_seconds", "updated_at", "version"])
       assert.strictEqual(created.json.name, "hello")
       assert.strictEqual(created.json.version, 1)
       assert.strictEqual(created.json.timeout_seconds, 30)
@@ -116,22 +117,16 @@ describe("admin API: scripts", () => {
       }
     }))
 
-  it.live("no token or a wrong one is 401 on every admin endpoint", () =>
+  it.live("no token or a wrong one is 401 on every admin endpoint (taken from the API definition)", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform
-      const endpoints = [
-        ["POST", "/api/admin/scripts"],
-        ["GET", "/api/admin/scripts"],
-        ["GET", "/api/admin/scripts/x"],
-        ["PUT", "/api/admin/scripts/x"],
-        ["DELETE", "/api/admin/scripts/x"],
-        ["GET", "/api/admin/executions"],
-        ["GET", "/api/admin/executions/x"]
-      ] as const
-      for (const [method, path] of endpoints) {
+      const endpoints = Object.values(AdminApi.groups).flatMap((group) => Object.values(group.endpoints))
+      assert.isAtLeast(endpoints.length, 11)
+      for (const endpoint of endpoints) {
+        const path = endpoint.path.replace(/:(\w+)/g, "x")
         for (const token of [null, "wrong", ""]) {
-          const res = yield* call(method, path, { token, body: method === "POST" || method === "PUT" ? { name: "n", source: hello } : undefined })
-          assert.strictEqual(res.status, 401, `${method} ${path} with ${token}`)
+          const res = yield* call(endpoint.method, path, { token, body: endpoint.method === "POST" || endpoint.method === "PUT" ? { name: "n", source: hello } : undefined })
+          assert.strictEqual(res.status, 401, `${endpoint.method} ${path} with ${token}`)
           assert.strictEqual(res.json?.error?.code, "unauthorized")
         }
       }
@@ -143,6 +138,8 @@ describe("admin API: scripts", () => {
       const res = yield* call("GET", "/api/admin/openapi.json", { token: null })
       assert.strictEqual(res.status, 200)
       assert.includeMembers(Object.keys(res.json.paths), [
+        "/api/admin/apps",
+        "/api/admin/apps/{app}",
         "/api/admin/scripts",
         "/api/admin/scripts/{id}",
         "/api/admin/executions",

@@ -5,10 +5,13 @@ import { ScriptChanges } from "../../../src/domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../../src/domain/ScriptRepo.ts"
 import type { ScriptId } from "../../../src/domain/Ids.ts"
 import { ScriptCache } from "../../../src/orchestrator/ScriptCache.ts"
+import { DEFAULT_APP_ID } from "../../../src/domain/App.ts"
+import * as AppRepoMemory from "../../../src/manager/AppRepoMemory.ts"
 
 const script = (version: number) =>
   new ScriptWithSource({
     id: "0b4f34e0-0000-4000-8000-000000000001" as ScriptId,
+    app_id: DEFAULT_APP_ID,
     name: "s",
     version,
     timeout_seconds: 30,
@@ -20,7 +23,7 @@ const script = (version: number) =>
 /** A repository whose `findByRef` counts its calls and answers with the current version. */
 const countingRepo = (state: { version: number; reads: number; gate?: Deferred.Deferred<void> }) =>
   Layer.succeed(ScriptRepo, ScriptRepo.of({
-    findByRef: (ref) =>
+    findByRef: (_app, ref) =>
       Effect.gen(function*() {
         const version = state.version
         state.reads++
@@ -28,21 +31,21 @@ const countingRepo = (state: { version: number; reads: number; gate?: Deferred.D
         return ref === "s" || ref === script(1).id ? Option.some(script(version)) : Option.none()
       }),
     create: () => Effect.die("unused"),
-    list: Effect.die("unused"),
+    list: () => Effect.die("unused"),
     get: () => Effect.die("unused"),
     update: () => Effect.die("unused"),
     delete: () => Effect.die("unused")
   }))
 
 const provide = (state: Parameters<typeof countingRepo>[0]) =>
-  Effect.provide(ScriptCache.layer.pipe(Layer.provideMerge(Layer.merge(countingRepo(state), ScriptChanges.layerLocal))))
+  Effect.provide(ScriptCache.layer.pipe(Layer.provideMerge(Layer.mergeAll(countingRepo(state), ScriptChanges.layerLocal, AppRepoMemory.layerMemory))))
 
 describe("ScriptCache", () => {
   it.effect("reads the repository once per reference, then serves from memory", () => {
     const state = { version: 1, reads: 0 }
     return Effect.gen(function*() {
       const cache = yield* ScriptCache
-      for (let i = 0; i < 5; i++) assert.strictEqual(Option.getOrThrow(yield* cache.resolve("s")).version, 1)
+      for (let i = 0; i < 5; i++) assert.strictEqual(Option.getOrThrow(yield* cache.resolve(undefined, "s")).script.version, 1)
       assert.strictEqual(state.reads, 1)
     }).pipe(provide(state))
   })
@@ -52,12 +55,12 @@ describe("ScriptCache", () => {
     return Effect.gen(function*() {
       const cache = yield* ScriptCache
       const changes = yield* ScriptChanges
-      yield* cache.resolve("s")
-      yield* cache.resolve(script(1).id)
+      yield* cache.resolve(undefined, "s")
+      yield* cache.resolve(undefined, script(1).id)
       state.version = 2
       yield* changes.publish(script(1).id)
-      assert.strictEqual(Option.getOrThrow(yield* cache.resolve("s")).version, 2)
-      assert.strictEqual(Option.getOrThrow(yield* cache.resolve(script(1).id)).version, 2)
+      assert.strictEqual(Option.getOrThrow(yield* cache.resolve(undefined, "s")).script.version, 2)
+      assert.strictEqual(Option.getOrThrow(yield* cache.resolve(undefined, script(1).id)).script.version, 2)
       assert.strictEqual(state.reads, 4)
     }).pipe(provide(state))
   })
@@ -66,8 +69,8 @@ describe("ScriptCache", () => {
     const state = { version: 1, reads: 0 }
     return Effect.gen(function*() {
       const cache = yield* ScriptCache
-      assert.isTrue(Option.isNone(yield* cache.resolve("other")))
-      assert.isTrue(Option.isNone(yield* cache.resolve("other")))
+      assert.isTrue(Option.isNone(yield* cache.resolve(undefined, "other")))
+      assert.isTrue(Option.isNone(yield* cache.resolve(undefined, "other")))
       assert.strictEqual(state.reads, 2)
     }).pipe(provide(state))
   })
@@ -79,13 +82,13 @@ describe("ScriptCache", () => {
       yield* Effect.gen(function*() {
         const cache = yield* ScriptCache
         const changes = yield* ScriptChanges
-        const slow = yield* cache.resolve("s").pipe(Effect.forkChild)
+        const slow = yield* cache.resolve(undefined, "s").pipe(Effect.forkChild)
         yield* Effect.yieldNow
         state.version = 2
         yield* changes.publish(script(1).id)
         yield* Deferred.succeed(gate, undefined)
-        assert.strictEqual(Option.getOrThrow(yield* Fiber.join(slow)).version, 1)
-        assert.strictEqual(Option.getOrThrow(yield* cache.resolve("s")).version, 2)
+        assert.strictEqual(Option.getOrThrow(yield* Fiber.join(slow)).script.version, 1)
+        assert.strictEqual(Option.getOrThrow(yield* cache.resolve(undefined, "s")).script.version, 2)
       }).pipe(provide(state))
     }))
 })
