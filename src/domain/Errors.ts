@@ -37,3 +37,15 @@ export class AppNotFound extends Schema.TaggedError<AppNotFound>()("AppNotFound"
 export class AppNameTaken extends Schema.TaggedError<AppNameTaken>()("AppNameTaken", {
   name: Schema.String
 }) {}
+
+export class UsernameTaken extends Schema.TaggedError<UsernameTaken>()("UsernameTaken", {
+  username: Schema.String
+}) {}
+
+export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", {
+  ref: Schema.String
+}) {}
+
+export class TokenNotFound extends Schema.TaggedError<TokenNotFound>()("TokenNotFound", {
+  id: Schema.String
+}) {}

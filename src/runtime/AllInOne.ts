@@ -4,8 +4,9 @@ import { HttpRouter } from "effect/http"
 import { createServer } from "node:http"
 import { Database } from "../db/Database.ts"
 import { layerWorkers as ExecutorWorkers } from "../executor/ExecutorWorkers.ts"
-import { AdminToken } from "../manager/AdminToken.ts"
 import * as AppRepoSql from "../manager/AppRepoSql.ts"
+import * as IdentityRepoSql from "../manager/IdentityRepoSql.ts"
+import * as PrincipalResolverLayer from "../manager/PrincipalResolverLayer.ts"
 import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
 import * as ExecutionLogSql from "../orchestrator/ExecutionLogSql.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
@@ -36,7 +37,7 @@ export const AllInOne = HttpRouter.serve(HttpApp, { disableLogger: true }).pipe(
     ExecutorWorkers,
     ExecutionGate.layer,
     ScriptChanges.layerLocal,
-    AdminToken.layer
+    PrincipalResolverLayer.layer.pipe(Layer.provideMerge(IdentityRepoSql.layerSql))
   ]),
   Layer.provide(Database.layer)
 )

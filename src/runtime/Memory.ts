@@ -1,8 +1,9 @@
-import { Layer } from "effect"
+import { ConfigProvider, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
-import { AdminToken } from "../manager/AdminToken.ts"
 import * as AppRepoMemory from "../manager/AppRepoMemory.ts"
+import * as IdentityRepoMemory from "../manager/IdentityRepoMemory.ts"
+import * as PrincipalResolverLayer from "../manager/PrincipalResolverLayer.ts"
 import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
 import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
@@ -20,7 +21,10 @@ export const MemoryServices = (adminToken: string) =>
     ExecutorInline,
     ExecutionGate.layer,
     ScriptChanges.layerLocal,
-    AdminToken.layerTest(adminToken)
+    PrincipalResolverLayer.layer.pipe(
+      Layer.provideMerge(IdentityRepoMemory.layerMemory),
+      Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_ADMIN_TOKEN: adminToken })))
+    )
   )
 
 /**

@@ -2,15 +2,16 @@ import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity } from "effect/http-api"
 import { ExecutionRecord } from "../Execution.ts"
 import { App, CreateApp } from "../App.ts"
+import { CurrentPrincipal } from "../Identity.ts"
 import { CreateScript, Script, UpdateScript } from "../Script.ts"
 import { BadRequest, Conflict, InternalError, NotFound, Unauthorized, Unprocessable } from "./ApiError.ts"
 
 /**
- * Bearer-token authentication for the admin API; a missing or wrong token is a 401 in PiCloud's
- * JSON error body.
+ * Bearer-token authentication for the admin API: provides the caller as `CurrentPrincipal`; a
+ * missing, unknown or revoked token is a 401 in PiCloud's JSON error body.
  */
-export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth>()("picloud/api/AdminAuth", {
-  error: Unauthorized,
+export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth, { provides: CurrentPrincipal }>()("picloud/api/AdminAuth", {
+  error: [Unauthorized, InternalError],
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
 

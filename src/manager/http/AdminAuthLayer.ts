@@ -1,23 +1,27 @@
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { HttpApiMiddleware } from "effect/http-api"
 import { AdminAuth, DecodeErrors } from "../../domain/api/AdminApi.ts"
 import { apiError, BadRequest, Unauthorized } from "../../domain/api/ApiError.ts"
-import { AdminToken } from "../AdminToken.ts"
+import { CurrentPrincipal } from "../../domain/Identity.ts"
+import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
+import { internalError } from "./internalError.ts"
 
-/** Checks `Authorization: Bearer <token>` against the admin token. */
+/** Resolves `Authorization: Bearer <token>` to the principal the handlers see. */
 export const AdminAuthLayer = Layer.effect(
   AdminAuth,
   Effect.gen(function*() {
-    const adminToken = yield* AdminToken
+    const principals = yield* PrincipalResolver
     return AdminAuth.of({
       bearer: (httpEffect, { credential }) => {
         const token = Redacted.value(credential)
         if (token.length === 0) {
           return Effect.fail(apiError(Unauthorized, "unauthorized", "missing bearer token"))
         }
-        return adminToken.verify(token)
-          ? httpEffect
-          : Effect.fail(apiError(Unauthorized, "unauthorized", "invalid token"))
+        return Effect.gen(function*() {
+          const principal = yield* principals.fromToken(token).pipe(Effect.catchTag("PersistenceError", internalError))
+          if (Option.isNone(principal)) return yield* apiError(Unauthorized, "unauthorized", "invalid or revoked token")
+          return yield* Effect.provideService(httpEffect, CurrentPrincipal, principal.value)
+        })
       }
     })
   })

@@ -1,0 +1,24 @@
+-- Users, the apps they are granted, and their API tokens (stored as SHA-256 digests only).
+CREATE TABLE users (
+  id uuid PRIMARY KEY,
+  username text NOT NULL UNIQUE,
+  password_hash text NOT NULL,
+  role text NOT NULL CHECK (role IN ('admin', 'developer', 'invoker')),
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE app_grants (
+  user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  app_id uuid NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  PRIMARY KEY (user_id, app_id)
+);
+
+CREATE TABLE api_tokens (
+  id uuid PRIMARY KEY,
+  user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  digest text NOT NULL UNIQUE,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_used_at timestamptz,
+  revoked_at timestamptz
+);

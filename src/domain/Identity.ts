@@ -1,0 +1,59 @@
+import { Context, Schema } from "effect"
+
+/**
+ * `admin`: everything. `developer`: manages the apps it is granted. `invoker`: may call the
+ * token-protected endpoints of the apps it is granted.
+ */
+export const Role = Schema.Literals(["admin", "developer", "invoker"])
+export type Role = typeof Role.Type
+
+/** Who a request (and the execution it starts) acts as. Scripts see it as `ctx.principal`. */
+export const Principal = Schema.Struct({
+  user_id: Schema.String,
+  username: Schema.String,
+  role: Role,
+  /** Ids of the apps granted (meaningless for admins, who have them all). */
+  apps: Schema.Array(Schema.String)
+})
+export type Principal = typeof Principal.Type
+
+/** The principal of the admin API request being handled (provided by the auth middleware). */
+export class CurrentPrincipal extends Context.Service<CurrentPrincipal, Principal>()("picloud/domain/CurrentPrincipal") {}
+
+export const Username = Schema.String.check(
+  Schema.isPattern(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
+    message: "username must be 1-64 lower-case letters, digits, '.', '-' or '_'"
+  })
+)
+
+export const User = Schema.Struct({
+  id: Schema.String,
+  username: Schema.String,
+  role: Role,
+  apps: Schema.Array(Schema.String),
+  created_at: Schema.String
+})
+export type User = typeof User.Type
+
+export const CreateUser = Schema.Struct({
+  username: Username,
+  password: Schema.String.check(Schema.isMinLength(12, { message: "password must have at least 12 characters" })),
+  role: Role,
+  /** App names or ids to grant (developers and invokers). */
+  apps: Schema.optionalKey(Schema.Array(Schema.String))
+})
+export type CreateUser = typeof CreateUser.Type
+
+/** An API token as listed: never the secret itself, which is shown once, at creation. */
+export const ApiToken = Schema.Struct({
+  id: Schema.String,
+  user_id: Schema.String,
+  name: Schema.String,
+  created_at: Schema.String,
+  last_used_at: Schema.NullOr(Schema.String)
+})
+export type ApiToken = typeof ApiToken.Type
+
+export const CreateToken = Schema.Struct({
+  name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(100))
+})

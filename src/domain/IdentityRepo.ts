@@ -1,0 +1,28 @@
+import { Context, type Effect, type Option } from "effect"
+import type { PersistenceError, TokenNotFound, UsernameTaken, UserNotFound } from "./Errors.ts"
+import type { ApiToken, Principal, Role, User } from "./Identity.ts"
+
+/**
+ * Users, their app grants and their API tokens. Secrets are never stored: passwords as scrypt
+ * hashes, tokens as SHA-256 digests (a token is looked up by its digest).
+ */
+export class IdentityRepo extends Context.Service<IdentityRepo, {
+  readonly createUser: (input: {
+    readonly username: string
+    readonly passwordHash: string
+    readonly role: Role
+    readonly appIds: ReadonlyArray<string>
+  }) => Effect.Effect<User, UsernameTaken | PersistenceError>
+  readonly listUsers: Effect.Effect<ReadonlyArray<User>, PersistenceError>
+  readonly findUser: (idOrUsername: string) => Effect.Effect<Option.Option<User & { readonly passwordHash: string }>, PersistenceError>
+  /** Deletes the user and its tokens. */
+  readonly deleteUser: (id: string) => Effect.Effect<void, UserNotFound | PersistenceError>
+  readonly userCount: Effect.Effect<number, PersistenceError>
+  readonly createToken: (input: { readonly userId: string; readonly name: string; readonly digest: string }) => Effect.Effect<ApiToken, PersistenceError>
+  /** Tokens of one user, or every token when `userId` is undefined. */
+  readonly listTokens: (userId: string | undefined) => Effect.Effect<ReadonlyArray<ApiToken>, PersistenceError>
+  /** The token (not revoked) with this digest, and who it acts as. */
+  readonly findToken: (digest: string) => Effect.Effect<Option.Option<{ readonly token: ApiToken; readonly principal: Principal }>, PersistenceError>
+  readonly revokeToken: (id: string) => Effect.Effect<void, TokenNotFound | PersistenceError>
+  readonly touchToken: (id: string) => Effect.Effect<void, PersistenceError>
+}>()("picloud/domain/IdentityRepo") {}

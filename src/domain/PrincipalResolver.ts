@@ -1,0 +1,8 @@
+import { Context, type Effect, type Option } from "effect"
+import type { PersistenceError } from "./Errors.ts"
+import type { Principal } from "./Identity.ts"
+
+/** Who a bearer token acts as: `None` for a token that is unknown or revoked. */
+export class PrincipalResolver extends Context.Service<PrincipalResolver, {
+  readonly fromToken: (token: string) => Effect.Effect<Option.Option<Principal>, PersistenceError>
+}>()("picloud/domain/PrincipalResolver") {}

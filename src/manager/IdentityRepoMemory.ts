@@ -1,0 +1,87 @@
+import { Effect, Layer, Option } from "effect"
+import { randomUUID } from "node:crypto"
+import { TokenNotFound, UsernameTaken, UserNotFound } from "../domain/Errors.ts"
+import type { ApiToken, Role, User } from "../domain/Identity.ts"
+import { IdentityRepo } from "../domain/IdentityRepo.ts"
+
+interface StoredToken extends ApiToken {
+  readonly digest: string
+  readonly revoked: boolean
+}
+
+/** Users and tokens in memory, with the same rules as the SQL layer. */
+export const layerMemory = Layer.sync(IdentityRepo, () => {
+  const users = new Map<string, User & { readonly passwordHash: string }>()
+  const tokens = new Map<string, StoredToken>()
+  const publicUser = ({ passwordHash: _, ...user }: User & { readonly passwordHash: string }): User => user
+  const publicToken = ({ digest: _d, revoked: _r, ...token }: StoredToken): ApiToken => token
+
+  return IdentityRepo.of({
+    createUser: Effect.fn("IdentityRepo.createUser")(function*(input: {
+      readonly username: string
+      readonly passwordHash: string
+      readonly role: Role
+      readonly appIds: ReadonlyArray<string>
+    }) {
+      if ([...users.values()].some((u) => u.username === input.username)) {
+        return yield* new UsernameTaken({ username: input.username })
+      }
+      const user = {
+        id: randomUUID(),
+        username: input.username,
+        role: input.role,
+        apps: [...new Set(input.appIds)],
+        created_at: new Date().toISOString(),
+        passwordHash: input.passwordHash
+      }
+      users.set(user.id, user)
+      return publicUser(user)
+    }),
+    listUsers: Effect.sync(() => [...users.values()].map(publicUser)),
+    findUser: (ref) =>
+      Effect.sync(() => Option.fromNullishOr(users.get(ref) ?? [...users.values()].find((u) => u.username === ref))),
+    deleteUser: (id) =>
+      Effect.suspend(() => {
+        if (!users.delete(id)) return Effect.fail(new UserNotFound({ ref: id }))
+        for (const [tokenId, token] of tokens) if (token.user_id === id) tokens.delete(tokenId)
+        return Effect.void
+      }),
+    userCount: Effect.sync(() => users.size),
+    createToken: (input) =>
+      Effect.sync(() => {
+        const token: StoredToken = {
+          id: randomUUID(),
+          user_id: input.userId,
+          name: input.name,
+          created_at: new Date().toISOString(),
+          last_used_at: null,
+          digest: input.digest,
+          revoked: false
+        }
+        tokens.set(token.id, token)
+        return publicToken(token)
+      }),
+    listTokens: (userId) =>
+      Effect.sync(() => [...tokens.values()].filter((t) => !t.revoked && (userId === undefined || t.user_id === userId)).map(publicToken)),
+    findToken: (digest) =>
+      Effect.sync(() => {
+        const token = [...tokens.values()].find((t) => t.digest === digest && !t.revoked)
+        const user = token && users.get(token.user_id)
+        return token && user
+          ? Option.some({ token: publicToken(token), principal: { user_id: user.id, username: user.username, role: user.role, apps: user.apps } })
+          : Option.none()
+      }),
+    revokeToken: (id) =>
+      Effect.suspend(() => {
+        const token = tokens.get(id)
+        if (!token || token.revoked) return Effect.fail(new TokenNotFound({ id }))
+        tokens.set(id, { ...token, revoked: true })
+        return Effect.void
+      }),
+    touchToken: (id) =>
+      Effect.sync(() => {
+        const token = tokens.get(id)
+        if (token) tokens.set(id, { ...token, last_used_at: new Date().toISOString() })
+      })
+  })
+})

@@ -1,0 +1,57 @@
+import { Config, Effect, Layer, Option, Redacted } from "effect"
+import type { Principal } from "../domain/Identity.ts"
+import { IdentityRepo } from "../domain/IdentityRepo.ts"
+import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
+import { hashPassword, newToken, sameSecret, tokenDigest } from "./secrets.ts"
+
+/** The principal of `PICLOUD_ADMIN_TOKEN`: an admin that exists only in configuration. */
+const ENV_ADMIN: Principal = { user_id: "00000000-0000-4000-8000-00000000a000", username: "admin (PICLOUD_ADMIN_TOKEN)", role: "admin", apps: [] }
+/** `last_used_at` is written at most this often per token: not a database write per request. */
+const TOUCH_EVERY_MS = 60_000
+
+/**
+ * Resolves bearer tokens: `PICLOUD_ADMIN_TOKEN` (compared in constant time) or a stored API token,
+ * looked up by its SHA-256 digest. On the very first start without `PICLOUD_ADMIN_TOKEN` it creates
+ * an `admin` user with a token and prints that token once; only its digest is kept.
+ */
+export const layer = Layer.effect(
+  PrincipalResolver,
+  Effect.gen(function*() {
+    const identities = yield* IdentityRepo
+    const configured = yield* Config.option(Config.Redacted("PICLOUD_ADMIN_TOKEN"))
+    const envToken = Option.filter(Option.map(configured, Redacted.value), (t) => t.length > 0)
+
+    if (Option.isNone(envToken) && (yield* identities.userCount) === 0) {
+      const token = newToken()
+      const password = newToken()
+      const admin = yield* identities.createUser({
+        username: "admin",
+        passwordHash: yield* Effect.promise(() => hashPassword(password)),
+        role: "admin",
+        appIds: []
+      })
+      yield* identities.createToken({ userId: admin.id, name: "bootstrap", digest: tokenDigest(token) })
+      yield* Effect.logWarning(
+        `first start: created user 'admin' with the API token ${token} — shown only now, store it safely ` +
+          `(and create your own tokens with it; or set PICLOUD_ADMIN_TOKEN)`
+      )
+    }
+
+    const touched = new Map<string, number>()
+    const fromToken = Effect.fnUntraced(function*(token: string) {
+      if (Option.isSome(envToken) && sameSecret(token, envToken.value)) return Option.some(ENV_ADMIN)
+      const found = yield* identities.findToken(tokenDigest(token))
+      if (Option.isNone(found)) return Option.none<Principal>()
+      const now = Date.now()
+      if (now - (touched.get(found.value.token.id) ?? 0) > TOUCH_EVERY_MS) {
+        touched.set(found.value.token.id, now)
+        yield* identities.touchToken(found.value.token.id).pipe(
+          Effect.catch((error) => Effect.logWarning("could not record a token's last use", error.cause)),
+          Effect.forkDetach
+        )
+      }
+      return Option.some(found.value.principal)
+    })
+    return PrincipalResolver.of({ fromToken })
+  })
+)
