@@ -22,3 +22,10 @@ CREATE TABLE api_tokens (
   last_used_at timestamptz,
   revoked_at timestamptz
 );
+
+-- Which app an execution belonged to, so a developer sees the executions of its apps only.
+ALTER TABLE executions ADD COLUMN app_id uuid;
+UPDATE executions SET app_id = s.app_id FROM scripts s WHERE s.id = executions.script_id;
+UPDATE executions SET app_id = '00000000-0000-4000-8000-000000000000' WHERE app_id IS NULL;
+ALTER TABLE executions ALTER COLUMN app_id SET NOT NULL;
+CREATE INDEX executions_by_app ON executions (app_id, started_at DESC, id DESC);

@@ -27,6 +27,7 @@ export const ExecutionErrorInfo = Schema.Struct({
 /** What is kept of one execution. A plain struct: one is built for every execution, on the hot path. */
 export const ExecutionRecord = Schema.Struct({
   id: ExecutionId,
+  app_id: Schema.String,
   script_id: ScriptId,
   script_name: Schema.String,
   script_version: Schema.Int,

@@ -19,6 +19,8 @@ export class ExecutionLog extends Context.Service<ExecutionLog, {
   /** Newest first; `cursor` is the previous page's `next_cursor`. */
   readonly list: (options: {
     readonly scriptId?: ScriptId | undefined
+    /** Only executions of scripts in these apps. */
+    readonly appIds?: ReadonlyArray<string> | undefined
     readonly limit: number
     readonly cursor?: string | undefined
   }) => Effect.Effect<ExecutionPage, InvalidCursor | PersistenceError>

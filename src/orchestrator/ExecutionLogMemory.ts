@@ -14,6 +14,7 @@ export const layerMemory = Layer.sync(ExecutionLog, () => {
     record: (execution) => Effect.sync(() => void records.set(execution.id, execution)),
     list: Effect.fn("ExecutionLog.list")(function*(options: {
       readonly scriptId?: ScriptId | undefined
+      readonly appIds?: ReadonlyArray<string> | undefined
       readonly limit: number
       readonly cursor?: string | undefined
     }) {
@@ -21,6 +22,7 @@ export const layerMemory = Layer.sync(ExecutionLog, () => {
       if (options.cursor !== undefined && Option.isNone(after)) return yield* new InvalidCursor({ cursor: options.cursor })
       const matching = [...records.values()]
         .filter((e) => options.scriptId === undefined || e.script_id === options.scriptId)
+        .filter((e) => options.appIds === undefined || options.appIds.includes(e.app_id))
         .filter((e) => Option.isNone(after) || compareNewestFirst(key(e), after.value) > 0)
         .sort((a, b) => compareNewestFirst(key(a), key(b)))
       const items = matching.slice(0, options.limit)

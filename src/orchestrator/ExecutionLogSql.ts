@@ -16,6 +16,7 @@ const RETRY_AFTER_FAILURE = "1 second"
 
 interface ExecutionRow {
   readonly id: string
+  readonly app_id: string
   readonly script_id: string
   readonly script_name: string
   readonly script_version: number
@@ -38,7 +39,7 @@ const toRecord = (row: ExecutionRow) =>
     duration_ms: Number(row.duration_ms)
   })
 
-const COLUMNS = "id, script_id, script_name, script_version, invocation, status, status_code, started_at, duration_ms, logs, logs_truncated, error"
+const COLUMNS = "id, app_id, script_id, script_name, script_version, invocation, status, status_code, started_at, duration_ms, logs, logs_truncated, error"
 
 /**
  * Execution records in PostgreSQL, written off the hot path: `record` appends to a buffer and wakes
@@ -106,6 +107,7 @@ export const layerSql = Layer.effect(
 
     const list = Effect.fn("ExecutionLog.list")(function*(options: {
       readonly scriptId?: ScriptId | undefined
+      readonly appIds?: ReadonlyArray<string> | undefined
       readonly limit: number
       readonly cursor?: string | undefined
     }) {
@@ -115,6 +117,7 @@ export const layerSql = Layer.effect(
       yield* writePending
       const conditions = [
         ...(options.scriptId === undefined ? [] : [sql`script_id = ${options.scriptId}`]),
+        ...(options.appIds === undefined ? [] : [sql`app_id::text IN ${sql.in(options.appIds.length ? options.appIds : [""])}`]),
         ...(Option.isSome(after) ? [sql`(started_at, id) < (${after.value.startedAt}::timestamptz, ${after.value.id}::uuid)`] : [])
       ]
       const rows = yield* sql<ExecutionRow>`

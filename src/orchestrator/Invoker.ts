@@ -54,6 +54,7 @@ export class Invoker extends Context.Service<Invoker, {
         }
         const base = {
           id: executionId,
+          app_id: app.id,
           script_id: script.id as ScriptId,
           script_name: script.name,
           script_version: script.version,

@@ -5,6 +5,8 @@ import { AdminApi } from "../domain/api/AdminApi.ts"
 import { AdminAuthLayer, DecodeErrorsLayer } from "../manager/http/AdminAuthLayer.ts"
 import { AppsHttp } from "../manager/http/AppsHttp.ts"
 import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
+import { LoginHttp, TokensHttp, UsersHttp } from "../manager/http/IdentityHttp.ts"
+import { LoginThrottle } from "../manager/http/LoginThrottle.ts"
 import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
 import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
 import { Invoker } from "../orchestrator/Invoker.ts"
@@ -14,7 +16,8 @@ import { NotFoundRoute } from "./NotFoundRoute.ts"
 
 /** The admin API (schema-first, with its OpenAPI document). */
 const AdminRoutes = HttpApiBuilder.layer(AdminApi, { openapiPath: "/api/admin/openapi.json" }).pipe(
-  Layer.provide([AppsHttp, ScriptsHttp, ExecutionsHttp]),
+  Layer.provide([AppsHttp, ScriptsHttp, ExecutionsHttp, UsersHttp, TokensHttp, LoginHttp]),
+  Layer.provide(LoginThrottle.layer),
   Layer.provide([AdminAuthLayer, DecodeErrorsLayer])
 )
 

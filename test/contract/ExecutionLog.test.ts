@@ -11,6 +11,7 @@ import { TestDatabase } from "../support/TestDatabase.ts"
 
 const execution = (scriptId: string, startedAt: Date, overrides: Partial<ExecutionRecord> = {}): ExecutionRecord => ({
   id: uuidv7() as ExecutionId,
+  app_id: "00000000-0000-4000-8000-000000000000",
   script_id: scriptId as ScriptId,
   script_name: "s",
   script_version: 2,
@@ -77,6 +78,19 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         assert.isAtLeast(all.items.length, 8)
         const starts = all.items.map((r) => r.started_at)
         assert.deepStrictEqual(starts, [...starts].sort().reverse())
+      }))
+
+    it.effect("lists only the executions of the given apps", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const [appA, appB] = [crypto.randomUUID(), crypto.randomUUID()]
+        const a = execution(crypto.randomUUID(), new Date(), { app_id: appA })
+        const b = execution(crypto.randomUUID(), new Date(), { app_id: appB })
+        yield* log.record(a)
+        yield* log.record(b)
+        assert.deepStrictEqual((yield* log.list({ limit: 100, appIds: [appA] })).items.map((e) => e.id), [a.id])
+        assert.deepStrictEqual((yield* log.list({ limit: 100, appIds: [appA, appB] })).items.map((e) => e.id).sort(), [a.id, b.id].sort())
+        assert.deepStrictEqual((yield* log.list({ limit: 100, appIds: [] })).items, [])
       }))
 
     it.effect("a cursor it did not hand out is InvalidCursor; an unknown script lists nothing", () =>

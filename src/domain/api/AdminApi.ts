@@ -2,16 +2,16 @@ import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity } from "effect/http-api"
 import { ExecutionRecord } from "../Execution.ts"
 import { App, CreateApp } from "../App.ts"
-import { CurrentPrincipal } from "../Identity.ts"
+import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, User } from "../Identity.ts"
 import { CreateScript, Script, UpdateScript } from "../Script.ts"
-import { BadRequest, Conflict, InternalError, NotFound, Unauthorized, Unprocessable } from "./ApiError.ts"
+import { BadRequest, Conflict, Forbidden, InternalError, NotFound, TooManyRequests, Unauthorized, Unprocessable } from "./ApiError.ts"
 
 /**
  * Bearer-token authentication for the admin API: provides the caller as `CurrentPrincipal`; a
  * missing, unknown or revoked token is a 401 in PiCloud's JSON error body.
  */
 export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth, { provides: CurrentPrincipal }>()("picloud/api/AdminAuth", {
-  error: [Unauthorized, InternalError],
+  error: [Unauthorized, Forbidden, InternalError],
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
 
@@ -102,12 +102,73 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
     })
   )
 
-/** The admin API: schema-first, published as OpenAPI at `/api/admin/openapi.json`. */
+export const UsersGroup = HttpApiGroup.make("users")
+  .add(
+    HttpApiEndpoint.post("create", "/users", {
+      payload: CreateUser,
+      success: User.pipe(HttpApiSchema.status(201)),
+      error: [NotFound, Conflict, InternalError]
+    }),
+    HttpApiEndpoint.get("list", "/users", {
+      success: Schema.Struct({ items: Schema.Array(User) }),
+      error: InternalError
+    }),
+    HttpApiEndpoint.get("get", "/users/:user", {
+      params: { user: Schema.String },
+      success: User,
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.delete("delete", "/users/:user", {
+      params: { user: Schema.String },
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, Conflict, InternalError]
+    })
+  )
+
+/** A token as created: `secret` is shown this once and never again. */
+export const NewApiToken = Schema.Struct({ token: ApiToken, secret: Schema.String })
+
+export const TokensGroup = HttpApiGroup.make("tokens")
+  .add(
+    HttpApiEndpoint.post("create", "/tokens", {
+      payload: CreateToken,
+      success: NewApiToken.pipe(HttpApiSchema.status(201)),
+      error: [Conflict, InternalError]
+    }),
+    HttpApiEndpoint.get("list", "/tokens", {
+      query: { all: Schema.optionalKey(Schema.Literals(["true", "false"])) },
+      success: Schema.Struct({ items: Schema.Array(ApiToken) }),
+      error: InternalError
+    }),
+    HttpApiEndpoint.delete("revoke", "/tokens/:id", {
+      params: { id: Schema.String },
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, InternalError]
+    })
+  )
+
+/** The one admin endpoint without a token: trading a password for one (rate limited). */
+export const LoginGroup = HttpApiGroup.make("login")
+  .add(
+    HttpApiEndpoint.post("login", "/login", {
+      payload: Schema.Struct({ username: Schema.String, password: Schema.String }),
+      success: NewApiToken.pipe(HttpApiSchema.status(201)),
+      error: [Unauthorized, TooManyRequests, InternalError]
+    })
+  )
+
+/**
+ * The admin API: schema-first, published as OpenAPI at `/api/admin/openapi.json`. Every group
+ * but login needs a bearer token; a role that may not do something gets 403 (`Forbidden`).
+ */
 export class AdminApi extends HttpApi.make("admin")
   .add(AppsGroup)
   .add(ScriptsGroup)
   .add(ExecutionsGroup)
-  .middleware(DecodeErrors)
+  .add(UsersGroup)
+  .add(TokensGroup)
   .middleware(AdminAuth)
+  .add(LoginGroup)
+  .middleware(DecodeErrors)
   .prefix("/api/admin")
 {}

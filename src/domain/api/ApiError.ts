@@ -25,6 +25,16 @@ export class Unauthorized extends Schema.Error<Unauthorized>("picloud/api/Unauth
   description: "No token, or not a valid one"
 }) {}
 
+export class Forbidden extends Schema.Error<Forbidden>("picloud/api/Forbidden")(fields, {
+  httpApiStatus: 403,
+  description: "The token is valid but its role does not allow this"
+}) {}
+
+export class TooManyRequests extends Schema.Error<TooManyRequests>("picloud/api/TooManyRequests")(fields, {
+  httpApiStatus: 429,
+  description: "Too many failed attempts; retry later"
+}) {}
+
 export class NotFound extends Schema.Error<NotFound>("picloud/api/NotFound")(fields, {
   httpApiStatus: 404,
   description: "No such resource"

@@ -6,7 +6,9 @@ import { apiError, Conflict, NotFound } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
 import { ScriptChanges } from "../../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
+import { requireRole, seesApp } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
+import { CurrentPrincipal } from "../../domain/Identity.ts"
 
 const appNotFound = (ref: string) => apiError(NotFound, "app_not_found", `no app ${ref}`)
 
@@ -22,27 +24,35 @@ export const AppsHttp = HttpApiBuilder.group(
     const scripts = yield* ScriptRepo
     const changes = yield* ScriptChanges
 
+    /** The app, if the caller may see it; otherwise, as if it did not exist. */
     const find = (ref: string) =>
-      apps.findByRef(ref).pipe(
-        Effect.flatMap(Option.match({ onNone: () => Effect.fail(appNotFound(ref)), onSome: Effect.succeed }))
-      )
+      Effect.gen(function*() {
+        const me = yield* CurrentPrincipal
+        const app = yield* apps.findByRef(ref)
+        if (Option.isNone(app) || !seesApp(me, app.value.id)) return yield* appNotFound(ref)
+        return app.value
+      })
 
     return handlers
       .handle("create", ({ payload }) =>
-        apps.create(payload).pipe(
+        requireRole("admin").pipe(
+          Effect.andThen(apps.create(payload)),
           Effect.catchTags({
             AppNameTaken: (e) => Effect.fail(apiError(Conflict, "app_name_taken", `an app named ${e.name} exists`)),
             PersistenceError: internalError
           })
         ))
       .handle("list", () =>
-        apps.list.pipe(
-          Effect.map((items) => ({ items })),
+        Effect.gen(function*() {
+          const me = yield* CurrentPrincipal
+          return { items: (yield* apps.list).filter((app) => seesApp(me, app.id)) }
+        }).pipe(
           Effect.catchTag("PersistenceError", internalError)
         ))
       .handle("get", ({ params }) => find(params.app).pipe(Effect.catchTag("PersistenceError", internalError)))
       .handle("delete", ({ params, query }) =>
         Effect.gen(function*() {
+          yield* requireRole("admin")
           const app = yield* find(params.app)
           if (app.id === DEFAULT_APP_ID) {
             return yield* apiError(Conflict, "app_protected", "the default app cannot be deleted")

@@ -2,13 +2,18 @@ import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
 import { apiError, BadRequest, NotFound } from "../../domain/api/ApiError.ts"
+import { ExecutionNotFound } from "../../domain/Errors.ts"
 import { ExecutionLog } from "../../domain/ExecutionLog.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
+import { requireRole, seesApp, visibleApps } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
 const DEFAULT_PAGE_SIZE = 50
 
-/** Handlers of `/api/admin/executions`: newest first, paginated with an opaque cursor. */
+/**
+ * Handlers of `/api/admin/executions`: newest first, paginated with an opaque cursor; a developer
+ * sees the executions of its apps only.
+ */
 export const ExecutionsHttp = HttpApiBuilder.group(
   AdminApi,
   "executions",
@@ -16,18 +21,27 @@ export const ExecutionsHttp = HttpApiBuilder.group(
     const executions = yield* ExecutionLog
     return handlers
       .handle("list", ({ query }) =>
-        executions.list({
-          scriptId: query.script as ScriptId | undefined,
-          limit: query.limit ?? DEFAULT_PAGE_SIZE,
-          cursor: query.cursor
-        }).pipe(
+        requireRole("admin", "developer").pipe(
+          Effect.flatMap((me) =>
+            executions.list({
+              scriptId: query.script as ScriptId | undefined,
+              appIds: visibleApps(me),
+              limit: query.limit ?? DEFAULT_PAGE_SIZE,
+              cursor: query.cursor
+            })
+          ),
           Effect.catchTags({
             InvalidCursor: () => Effect.fail(apiError(BadRequest, "bad_request", "invalid cursor")),
             PersistenceError: internalError
           })
         ))
       .handle("get", ({ params }) =>
-        executions.get(params.id).pipe(
+        Effect.gen(function*() {
+          const me = yield* requireRole("admin", "developer")
+          const execution = yield* executions.get(params.id)
+          if (!seesApp(me, execution.app_id)) return yield* new ExecutionNotFound({ id: params.id })
+          return execution
+        }).pipe(
           Effect.catchTags({
             ExecutionNotFound: (e) => Effect.fail(apiError(NotFound, "execution_not_found", `no execution ${e.id}`)),
             PersistenceError: internalError

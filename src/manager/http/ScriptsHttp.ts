@@ -1,14 +1,15 @@
 import { Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
+import { DEFAULT_APP_ID } from "../../domain/App.ts"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
 import { apiError, Conflict, NotFound, Unprocessable } from "../../domain/api/ApiError.ts"
-import type { ScriptInvalid, ScriptNameTaken, ScriptNotFound } from "../../domain/Errors.ts"
+import { AppRepo } from "../../domain/AppRepo.ts"
+import { type ScriptInvalid, type ScriptNameTaken, ScriptNotFound } from "../../domain/Errors.ts"
 import { ScriptValidator } from "../../domain/Executor.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
-import { DEFAULT_APP_ID } from "../../domain/App.ts"
-import { AppRepo } from "../../domain/AppRepo.ts"
 import { ScriptChanges } from "../../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
+import { requireRole, seesApp } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
 const notFound = (e: ScriptNotFound) => apiError(NotFound, "script_not_found", `no script ${e.ref}`)
@@ -17,8 +18,9 @@ const invalid = (e: ScriptInvalid) =>
   apiError(Unprocessable, "script_invalid", e.message, { line: e.line, column: e.column })
 
 /**
- * Handlers of `/api/admin/scripts`: every source is compiled before it is stored, and caches hear of
- * every update and delete before the reply goes out.
+ * Handlers of `/api/admin/scripts`, for admins and the developers of the script's app (others get
+ * 403; a script in an app the caller may not see is a 404). Every source is compiled before it is
+ * stored, and caches hear of every update and delete before the reply goes out.
  */
 export const ScriptsHttp = HttpApiBuilder.group(
   AdminApi,
@@ -29,20 +31,30 @@ export const ScriptsHttp = HttpApiBuilder.group(
     const changes = yield* ScriptChanges
     const apps = yield* AppRepo
 
-    /** The app named by `ref` (name or id), the default app when there is none. */
-    const appId = (ref: string | undefined) =>
-      ref === undefined
-        ? Effect.succeed(DEFAULT_APP_ID)
-        : apps.findByRef(ref).pipe(
-          Effect.flatMap(Option.match({
-            onNone: () => Effect.fail(apiError(NotFound, "app_not_found", `no app ${ref}`)),
-            onSome: (app) => Effect.succeed(app.id)
-          }))
-        )
+    /** The app named by `ref` (name or id; the default app when absent), if the caller may manage it. */
+    const manageableApp = (ref: string | undefined) =>
+      Effect.gen(function*() {
+        const me = yield* requireRole("admin", "developer")
+        const app = ref === undefined ? Option.some({ id: DEFAULT_APP_ID }) : yield* apps.findByRef(ref)
+        if (Option.isNone(app) || !seesApp(me, app.value.id)) {
+          return yield* apiError(NotFound, "app_not_found", `no app ${ref ?? "default"}`)
+        }
+        return app.value.id
+      })
+
+    /** The script, if the caller may manage its app; otherwise, as if it did not exist. */
+    const manageableScript = (id: string) =>
+      Effect.gen(function*() {
+        const me = yield* requireRole("admin", "developer")
+        const script = yield* scripts.get(id as ScriptId)
+        if (!seesApp(me, script.app_id)) return yield* new ScriptNotFound({ ref: id })
+        return script
+      })
+
     return handlers
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
-          const app_id = yield* appId(payload.app)
+          const app_id = yield* manageableApp(payload.app)
           yield* validator.validate(payload.source)
           return yield* scripts.create({
             app_id,
@@ -58,21 +70,25 @@ export const ScriptsHttp = HttpApiBuilder.group(
           })
         ))
       .handle("list", ({ query }) =>
-        (query.app === undefined ? scripts.list() : appId(query.app).pipe(Effect.flatMap((app) => scripts.list(app)))).pipe(
-          Effect.map((items) => ({ items })),
-          Effect.catchTag("PersistenceError", internalError)
-        ))
+        Effect.gen(function*() {
+          const me = yield* requireRole("admin", "developer")
+          const items = query.app === undefined
+            ? (yield* scripts.list()).filter((s) => seesApp(me, s.app_id))
+            : yield* scripts.list(yield* manageableApp(query.app))
+          return { items }
+        }).pipe(Effect.catchTag("PersistenceError", internalError)))
       .handle("get", ({ params }) =>
-        scripts.get(params.id as ScriptId).pipe(
-          Effect.catchTags({
-            ScriptNotFound: (e) => Effect.fail(notFound(e)),
-            PersistenceError: internalError
-          })
+        manageableScript(params.id).pipe(
+          Effect.catchTags({ ScriptNotFound: (e) => Effect.fail(notFound(e)), PersistenceError: internalError })
         ))
       .handle("update", ({ params, payload }) =>
-        validator.validate(payload.source).pipe(
-          Effect.andThen(scripts.update(params.id as ScriptId, payload)),
-          Effect.tap((script) => changes.publish(script.id)),
+        Effect.gen(function*() {
+          yield* manageableScript(params.id)
+          yield* validator.validate(payload.source)
+          const script = yield* scripts.update(params.id as ScriptId, payload)
+          yield* changes.publish(script.id)
+          return script
+        }).pipe(
           Effect.catchTags({
             ScriptInvalid: (e) => Effect.fail(invalid(e)),
             ScriptNotFound: (e) => Effect.fail(notFound(e)),
@@ -81,12 +97,12 @@ export const ScriptsHttp = HttpApiBuilder.group(
           })
         ))
       .handle("delete", ({ params }) =>
-        scripts.delete(params.id as ScriptId).pipe(
-          Effect.andThen(changes.publish(params.id)),
-          Effect.catchTags({
-            ScriptNotFound: (e) => Effect.fail(notFound(e)),
-            PersistenceError: internalError
-          })
+        Effect.gen(function*() {
+          yield* manageableScript(params.id)
+          yield* scripts.delete(params.id as ScriptId)
+          yield* changes.publish(params.id)
+        }).pipe(
+          Effect.catchTags({ ScriptNotFound: (e) => Effect.fail(notFound(e)), PersistenceError: internalError })
         ))
   })
 )
