@@ -27,7 +27,7 @@ interface Sample {
 }
 
 const drive = (url: string, workload: "hello" | "fib"): Sample => {
-  const args = [AUTOCANNON, "-j", "-c", String(connections), "-d", String(duration)]
+  const args = [AUTOCANNON, "-j", "-c", String(connections), "-d", String(duration), "-H", `authorization=Bearer ${TOKEN}`]
   if (workload === "fib") {
     args.push("-m", "POST", "-b", JSON.stringify({ n: 30 }), "-H", "content-type=application/json")
     for (const [name, value] of Object.entries(benchHeaders)) args.push("-H", `${name}=${value}`)

@@ -2,7 +2,11 @@ import { Context, type Effect, type Option } from "effect"
 import type { PersistenceError } from "./Errors.ts"
 import type { Principal } from "./Identity.ts"
 
-/** Who a bearer token acts as: `None` for a token that is unknown or revoked. */
+/**
+ * Who a bearer token acts as: `None` for a token that is unknown or revoked. Answers may be cached
+ * (the data plane asks on every call): whoever changes users or tokens calls `forgetAll`.
+ */
 export class PrincipalResolver extends Context.Service<PrincipalResolver, {
   readonly fromToken: (token: string) => Effect.Effect<Option.Option<Principal>, PersistenceError>
+  readonly forgetAll: Effect.Effect<void>
 }>()("picloud/domain/PrincipalResolver") {}

@@ -8,6 +8,7 @@ import { hashPassword, newToken, sameSecret, tokenDigest } from "./secrets.ts"
 const ENV_ADMIN: Principal = { user_id: "00000000-0000-4000-8000-00000000a000", username: "admin (PICLOUD_ADMIN_TOKEN)", role: "admin", apps: [] }
 /** `last_used_at` is written at most this often per token: not a database write per request. */
 const TOUCH_EVERY_MS = 60_000
+const MAX_CACHED = 10_000
 
 /**
  * Resolves bearer tokens: `PICLOUD_ADMIN_TOKEN` (compared in constant time) or a stored API token,
@@ -38,10 +39,21 @@ export const layer = Layer.effect(
     }
 
     const touched = new Map<string, number>()
+    // Known tokens by digest, so the data plane's hot path makes no database round trip. Unknown
+    // tokens are not cached (a flood of made-up tokens must not fill memory).
+    const known = new Map<string, { readonly tokenId: string; readonly principal: Principal }>()
     const fromToken = Effect.fnUntraced(function*(token: string) {
       if (Option.isSome(envToken) && sameSecret(token, envToken.value)) return Option.some(ENV_ADMIN)
-      const found = yield* identities.findToken(tokenDigest(token))
+      const digest = tokenDigest(token)
+      const cached = known.get(digest)
+      const found = cached
+        ? Option.some({ token: { id: cached.tokenId }, principal: cached.principal })
+        : yield* identities.findToken(digest)
       if (Option.isNone(found)) return Option.none<Principal>()
+      if (!cached) {
+        if (known.size >= MAX_CACHED) known.clear()
+        known.set(digest, { tokenId: found.value.token.id, principal: found.value.principal })
+      }
       const now = Date.now()
       if (now - (touched.get(found.value.token.id) ?? 0) > TOUCH_EVERY_MS) {
         touched.set(found.value.token.id, now)
@@ -52,6 +64,6 @@ export const layer = Layer.effect(
       }
       return Option.some(found.value.principal)
     })
-    return PrincipalResolver.of({ fromToken })
+    return PrincipalResolver.of({ fromToken, forgetAll: Effect.sync(() => known.clear()) })
   })
 )

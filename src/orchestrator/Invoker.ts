@@ -1,6 +1,7 @@
 import { Clock, Context, Data, Effect, Layer } from "effect"
 import { type ExecError, execErrorCode, execErrorStatus, type ExecRequest, type ExecResponse, type ScriptHttpRequest } from "../domain/Exec.ts"
 import type { Invocation } from "../domain/Execution.ts"
+import type { Principal } from "../domain/Identity.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import { Executor } from "../domain/Executor.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
@@ -12,6 +13,8 @@ export interface InvocationInput {
   readonly invocation: Invocation
   readonly request: ScriptHttpRequest | null
   readonly event?: unknown
+  /** Who the execution runs as (scripts see it as `ctx.principal`), or `null` for nobody. */
+  readonly principal: Principal | null
 }
 
 /** An execution that ended without a response; `executionId` names its record. */
@@ -46,7 +49,9 @@ export class Invoker extends Context.Service<Invoker, {
           invocation: input.invocation,
           script: { id: script.id, name: script.name, version: script.version, source: script.source },
           app: { id: app.id, name: app.name },
-          principal: null,
+          principal: input.principal === null
+            ? null
+            : { user_id: input.principal.user_id, username: input.principal.username, role: input.principal.role },
           event: input.event ?? null,
           env: {},
           request: input.request,

@@ -38,7 +38,7 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
         name: "slow",
         source: `export default function () { const end = Date.now() + 1500; while (Date.now() < end) {} return "done" }`
       })
-      const inFlight = fetch(`${first.url}/api/execute/slow`).then(async (r) => ({ status: r.status, text: await r.text() }))
+      const inFlight = fetch(`${first.url}/api/execute/slow`, { headers: { authorization: `Bearer ${TOKEN}` } }).then(async (r) => ({ status: r.status, text: await r.text() }))
       await new Promise((r) => setTimeout(r, 300))
       first.child.kill("SIGTERM")
       const slow = await inFlight

@@ -40,11 +40,12 @@ describe.skipIf(!hasCaddy)("through a real Caddy (caddy/Caddyfile)", () => {
         body: JSON.stringify({ name: "big", source: `export default () => "pi".repeat(5000)` })
       })
       assert.strictEqual(created.status, 201, await created.text())
-      const res = await fetch(`${base}/api/execute/big`, { headers: { "accept-encoding": "gzip" } })
+      const auth = { authorization: "Bearer caddy-token" }
+      const res = await fetch(`${base}/api/execute/big`, { headers: { ...auth, "accept-encoding": "gzip" } })
       assert.strictEqual(res.status, 200)
       assert.strictEqual(res.headers.get("content-encoding"), "gzip")
       assert.strictEqual(await res.text(), "pi".repeat(5000))
-      const missing = await fetch(`${base}/api/execute/nope`)
+      const missing = await fetch(`${base}/api/execute/nope`, { headers: auth })
       assert.strictEqual(missing.status, 404)
       assert.strictEqual(((await missing.json()) as { error: { code: string } }).error.code, "script_not_found")
     } finally {

@@ -32,7 +32,7 @@ const deploy = async (name: string, source: string, timeout_seconds = 2) => {
 
 const call = async (name: string, init?: RequestInit) => {
   const started = Date.now()
-  const res = await fetch(`${picloud.url}/api/execute/${name}`, init)
+  const res = await fetch(`${picloud.url}/api/execute/${name}`, { ...init, headers: { authorization: `Bearer ${TOKEN}` } })
   const text = await res.text()
   let json: any
   try {

@@ -5,6 +5,7 @@ import { apiError, Conflict, NotFound, TooManyRequests, Unauthorized } from "../
 import { AppRepo } from "../../domain/AppRepo.ts"
 import { CurrentPrincipal } from "../../domain/Identity.ts"
 import { IdentityRepo } from "../../domain/IdentityRepo.ts"
+import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
 import { hashPassword, newToken, tokenDigest, verifyPassword } from "../secrets.ts"
 import { requireRole } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
@@ -18,6 +19,7 @@ export const UsersHttp = HttpApiBuilder.group(
   "users",
   Effect.fn(function*(handlers) {
     const identities = yield* IdentityRepo
+    const principals = yield* PrincipalResolver
     const apps = yield* AppRepo
     return handlers
       .handle("create", ({ payload }) =>
@@ -58,6 +60,7 @@ export const UsersHttp = HttpApiBuilder.group(
           if (Option.isNone(user)) return yield* userNotFound(params.user)
           if (user.value.id === me.user_id) return yield* apiError(Conflict, "cannot_delete_self", "you cannot delete yourself")
           yield* identities.deleteUser(user.value.id)
+          yield* principals.forgetAll
         }).pipe(
           Effect.catchTags({ UserNotFound: (e) => Effect.fail(userNotFound(e.ref)), PersistenceError: internalError })
         ))
@@ -70,6 +73,7 @@ export const TokensHttp = HttpApiBuilder.group(
   "tokens",
   Effect.fn(function*(handlers) {
     const identities = yield* IdentityRepo
+    const principals = yield* PrincipalResolver
     return handlers
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
@@ -93,6 +97,7 @@ export const TokensHttp = HttpApiBuilder.group(
           const mine = yield* identities.listTokens(me.role === "admin" ? undefined : me.user_id)
           if (!mine.some((t) => t.id === params.id)) return yield* apiError(NotFound, "token_not_found", `no token ${params.id}`)
           yield* identities.revokeToken(params.id)
+          yield* principals.forgetAll
         }).pipe(
           Effect.catchTags({
             TokenNotFound: (e) => Effect.fail(apiError(NotFound, "token_not_found", `no token ${e.id}`)),

@@ -5,6 +5,7 @@ import { execErrorCode, execErrorStatus, type ExecResponse } from "../../domain/
 import { ExecutionGate } from "../ExecutionGate.ts"
 import { Invoker } from "../Invoker.ts"
 import { ScriptCache } from "../ScriptCache.ts"
+import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
 import { errorResponse } from "./errorResponse.ts"
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
@@ -33,6 +34,7 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
   const scripts = yield* ScriptCache
   const invoker = yield* Invoker
   const gate = yield* ExecutionGate
+  const principals = yield* PrincipalResolver
   const maxBodyBytes = yield* Config.Int("PICLOUD_MAX_REQUEST_BYTES").pipe(Config.withDefault(1024 * 1024))
 
   const handle = Effect.gen(function*() {
@@ -41,6 +43,13 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
     const appRef = params.name === undefined ? undefined : params.app
     const ref = params.name ?? params.ref ?? ""
     const url = new URL(request.url, "http://localhost")
+
+    // A token is needed; the caller may run the scripts of the apps it is granted (admins: all).
+    const authorization = request.headers["authorization"]
+    const bearer = authorization?.startsWith("Bearer ") ? authorization.slice(7).trim() : ""
+    if (bearer === "") return errorResponse(401, { code: "unauthorized", message: "a bearer token is required" })
+    const principal = yield* principals.fromToken(bearer)
+    if (Option.isNone(principal)) return errorResponse(401, { code: "unauthorized", message: "invalid or revoked token" })
 
     const declared = Number(request.headers["content-length"] ?? 0)
     if (declared > maxBodyBytes) return tooLarge(maxBodyBytes)
@@ -59,12 +68,16 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
         : errorResponse(400, { code: "bad_request", message: "could not read the request body" })
     }
 
-    const found = yield* scripts.resolve(appRef, ref)
+    const found = Option.filter(
+      yield* scripts.resolve(appRef, ref),
+      ({ app }) => principal.value.role === "admin" || principal.value.apps.includes(app.id)
+    )
     if (Option.isNone(found)) {
       return errorResponse(404, { code: "script_not_found", message: `no script ${appRef === undefined ? ref : `${appRef}/${ref}`}` })
     }
     return yield* invoker.invoke(found.value, {
       invocation: "http",
+      principal: principal.value,
       request: {
         method: request.method,
         path: url.pathname,

@@ -22,7 +22,7 @@ describe("data plane: /api/execute", () => {
         console.log("got", data.n)
         return { statusCode: 201, headers: { "x-echo": req.headers["x-in"] }, body: { method: req.method, path: req.path, q: req.query.a, n: data.n, invocation: ctx.invocation, script: ctx.script.name } }
       }`)
-      const res = yield* call("POST", "/api/execute/echo?a=1", { token: null, body: { n: 7 }, headers: { "x-in": "yes" } })
+      const res = yield* call("POST", "/api/execute/echo?a=1", { body: { n: 7 }, headers: { "x-in": "yes" } })
       assert.strictEqual(res.status, 201)
       assert.strictEqual(res.headers.get("x-echo"), "yes")
       assert.deepStrictEqual(res.json, { method: "POST", path: "/api/execute/echo", q: "1", n: 7, invocation: "http", script: "echo" })
@@ -58,7 +58,7 @@ describe("data plane: /api/execute", () => {
           continue
         }
         const started = Date.now()
-        const res = yield* call("GET", `/api/execute/${c.name}`, { token: null })
+        const res = yield* call("GET", `/api/execute/${c.name}`)
         assert.strictEqual(res.status, c.status, `${c.name}: ${res.text}`)
         assert.strictEqual(res.json.error.code, c.code, c.name)
         assert.isString(res.json.error.message)
@@ -79,13 +79,13 @@ describe("data plane: /api/execute", () => {
       const call = yield* memoryPlatform
       yield* deploy(call, "sink", `export default (req) => req.body.length`)
       const big = "x".repeat(1024 * 1024 + 1)
-      const res = yield* call("POST", "/api/execute/sink", { token: null, body: big, headers: { "content-type": "text/plain" } })
+      const res = yield* call("POST", "/api/execute/sink", { body: big, headers: { "content-type": "text/plain" } })
       assert.strictEqual(res.status, 413)
       assert.strictEqual(res.json.error.code, "payload_too_large")
-      const fits = yield* call("POST", "/api/execute/sink", { token: null, body: "x".repeat(1000), headers: { "content-type": "text/plain" } })
+      const fits = yield* call("POST", "/api/execute/sink", { body: "x".repeat(1000), headers: { "content-type": "text/plain" } })
       assert.strictEqual(fits.text, "1000")
 
-      const missing = yield* call("GET", "/api/execute/nope", { token: null })
+      const missing = yield* call("GET", "/api/execute/nope")
       assert.strictEqual(missing.status, 404)
       assert.strictEqual(missing.json.error.code, "script_not_found")
       const noRoute = yield* call("GET", "/no/such/route", { token: null })
@@ -109,7 +109,7 @@ describe("data plane: /api/execute", () => {
       )
       yield* Effect.addFinalizer(() => Effect.promise(dispose))
       const call = makeClient(handler)
-      const exec = yield* call("GET", "/api/execute/any", { token: null })
+      const exec = yield* call("GET", "/api/execute/any")
       assert.strictEqual(exec.status, 500)
       assert.strictEqual(exec.json.error.code, "internal")
       const list = yield* call("GET", "/api/admin/scripts")
@@ -124,8 +124,8 @@ describe("data plane: /api/execute", () => {
       yield* deploy(call, "b", `export default () => "b"`)
       const ids: Array<string> = []
       for (let i = 0; i < 5; i++) {
-        ids.push((yield* call("GET", "/api/execute/a", { token: null })).headers.get("x-picloud-execution-id")!)
-        yield* call("GET", "/api/execute/b", { token: null })
+        ids.push((yield* call("GET", "/api/execute/a")).headers.get("x-picloud-execution-id")!)
+        yield* call("GET", "/api/execute/b")
       }
       const page1 = yield* call("GET", `/api/admin/executions?script=${a}&limit=3`)
       assert.strictEqual(page1.status, 200)

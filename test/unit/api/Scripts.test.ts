@@ -25,10 +25,10 @@ describe("admin API: scripts", () => {
       assert.strictEqual(got.status, 200)
       assert.strictEqual(got.json.source, hello)
 
-      const run1 = yield* call("GET", "/api/execute/hello?name=pi", { token: null })
+      const run1 = yield* call("GET", "/api/execute/hello?name=pi")
       assert.strictEqual(run1.status, 200)
       assert.deepStrictEqual(run1.json, { hello: "pi" })
-      const byId = yield* call("GET", `/api/execute/${id}`, { token: null })
+      const byId = yield* call("GET", `/api/execute/${id}`)
       assert.deepStrictEqual(byId.json, { hello: "world" })
 
       const updated = yield* call("PUT", `/api/admin/scripts/${id}`, {
@@ -40,14 +40,14 @@ describe("admin API: scripts", () => {
       assert.strictEqual(updated.json.timeout_seconds, 5)
       assert.strictEqual(updated.json.created_at, created.json.created_at)
 
-      const run2 = yield* call("POST", "/api/execute/hello", { token: null })
+      const run2 = yield* call("POST", "/api/execute/hello")
       assert.strictEqual(run2.status, 200)
       assert.strictEqual(run2.text, "v2")
 
       const deleted = yield* call("DELETE", `/api/admin/scripts/${id}`)
       assert.strictEqual(deleted.status, 204)
       assert.strictEqual((yield* call("GET", `/api/admin/scripts/${id}`)).status, 404)
-      const gone = yield* call("GET", "/api/execute/hello", { token: null })
+      const gone = yield* call("GET", "/api/execute/hello")
       assert.strictEqual(gone.status, 404)
       assert.strictEqual(gone.json.error.code, "script_not_found")
     }))
