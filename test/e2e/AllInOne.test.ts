@@ -85,4 +85,29 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
       assert.strictEqual(await next.exited, 0, next.output())
     }
   }, 120_000)
+
+  it("on a first start without PICLOUD_ADMIN_TOKEN it prints an admin token once, and only then", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), "picloud-bootstrap-"))
+    try {
+      const port = await freePort()
+      const first = await startPicloud({ dataDir: fresh, port, env: { PICLOUD_ADMIN_TOKEN: "" } })
+      const token = /first start: created user 'admin' with the API token (pc_[\w-]+)/.exec(first.output())?.[1]
+      assert.isString(token, first.output())
+      const whoami = await fetch(`${first.url}/api/admin/tokens`, { headers: { authorization: `Bearer ${token}` } })
+      assert.strictEqual(whoami.status, 200)
+      first.child.kill("SIGTERM")
+      assert.strictEqual(await first.exited, 0)
+      const second = await startPicloud({ dataDir: fresh, port, env: { PICLOUD_ADMIN_TOKEN: "" } })
+      try {
+        assert.notMatch(second.output(), /first start/)
+        const again = await fetch(`${second.url}/api/admin/apps`, { headers: { authorization: `Bearer ${token}` } })
+        assert.strictEqual(again.status, 200)
+      } finally {
+        second.child.kill("SIGTERM")
+        await second.exited
+      }
+    } finally {
+      rmSync(fresh, { recursive: true, force: true })
+    }
+  }, 120_000)
 })

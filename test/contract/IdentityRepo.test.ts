@@ -1,0 +1,79 @@
+import { assert, layer } from "@effect/vitest"
+import { Effect, Layer, Option } from "effect"
+import { AppRepo } from "../../src/domain/AppRepo.ts"
+import { IdentityRepo } from "../../src/domain/IdentityRepo.ts"
+import * as AppRepoMemory from "../../src/manager/AppRepoMemory.ts"
+import * as AppRepoSql from "../../src/manager/AppRepoSql.ts"
+import * as IdentityRepoMemory from "../../src/manager/IdentityRepoMemory.ts"
+import * as IdentityRepoSql from "../../src/manager/IdentityRepoSql.ts"
+import { tokenDigest } from "../../src/manager/secrets.ts"
+import { TestDatabase } from "../support/TestDatabase.ts"
+
+let counter = 0
+const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${counter++}`
+
+const contract = (name: string, repoLayer: Layer.Layer<IdentityRepo | AppRepo, unknown>) =>
+  layer(repoLayer, { timeout: "60 seconds" })(`IdentityRepo (${name})`, (it) => {
+    it.effect("users: create with grants, find by id or username, unique names, delete", () =>
+      Effect.gen(function*() {
+        const repo = yield* IdentityRepo
+        const apps = yield* AppRepo
+        const app = yield* apps.create({ name: unique("grant") })
+        const username = unique("dev")
+        const user = yield* repo.createUser({ username, passwordHash: "scrypt$x", role: "developer", appIds: [app.id, app.id] })
+        assert.deepStrictEqual(user.apps, [app.id])
+        assert.notProperty(user, "passwordHash")
+        const found = Option.getOrThrow(yield* repo.findUser(username))
+        assert.strictEqual(found.id, user.id)
+        assert.strictEqual(found.passwordHash, "scrypt$x")
+        assert.strictEqual(Option.getOrThrow(yield* repo.findUser(user.id)).username, username)
+        assert.strictEqual((yield* repo.createUser({ username, passwordHash: "y", role: "admin", appIds: [] }).pipe(Effect.flip))._tag, "UsernameTaken")
+        assert.include((yield* repo.listUsers).map((u) => u.id), user.id)
+        assert.isAtLeast(yield* repo.userCount, 1)
+        yield* repo.deleteUser(user.id)
+        assert.isTrue(Option.isNone(yield* repo.findUser(user.id)))
+        assert.strictEqual((yield* repo.deleteUser(user.id).pipe(Effect.flip))._tag, "UserNotFound")
+      }))
+
+    it.effect("tokens: found by digest with their principal, listed, touched, revoked, gone with their user", () =>
+      Effect.gen(function*() {
+        const repo = yield* IdentityRepo
+        const user = yield* repo.createUser({ username: unique("tok"), passwordHash: "h", role: "invoker", appIds: [] })
+        const digest = tokenDigest(unique("secret"))
+        const token = yield* repo.createToken({ userId: user.id, name: "ci", digest })
+        assert.isNull(token.last_used_at)
+        const found = Option.getOrThrow(yield* repo.findToken(digest))
+        assert.strictEqual(found.token.id, token.id)
+        assert.deepStrictEqual(found.principal, { user_id: user.id, username: user.username, role: "invoker", apps: [] })
+        yield* repo.touchToken(token.id)
+        assert.isString((yield* repo.listTokens(user.id))[0]!.last_used_at)
+        assert.include((yield* repo.listTokens(undefined)).map((t) => t.id), token.id)
+        yield* repo.revokeToken(token.id)
+        assert.isTrue(Option.isNone(yield* repo.findToken(digest)))
+        assert.deepStrictEqual(yield* repo.listTokens(user.id), [])
+        assert.strictEqual((yield* repo.revokeToken(token.id).pipe(Effect.flip))._tag, "TokenNotFound")
+
+        const other = tokenDigest(unique("other"))
+        yield* repo.createToken({ userId: user.id, name: "second", digest: other })
+        yield* repo.deleteUser(user.id)
+        assert.isTrue(Option.isNone(yield* repo.findToken(other)))
+      }))
+  })
+
+contract("memory", Layer.merge(IdentityRepoMemory.layerMemory, AppRepoMemory.layerMemory))
+contract("sql", Layer.merge(IdentityRepoSql.layerSql, AppRepoSql.layerSql).pipe(Layer.provideMerge(TestDatabase)))
+
+layer(Layer.merge(IdentityRepoSql.layerSql, AppRepoSql.layerSql).pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })("IdentityRepo (sql only)", (it) => {
+  it.effect("no secret is stored in plain text: tokens as SHA-256 digests", () =>
+    Effect.gen(function*() {
+      const repo = yield* IdentityRepo
+      const { SqlClient } = yield* Effect.promise(() => import("effect/sql"))
+      const sql = yield* SqlClient.SqlClient
+      const user = yield* repo.createUser({ username: unique("plain"), passwordHash: "scrypt$hash", role: "admin", appIds: [] })
+      const secret = "pc_super-secret-value"
+      yield* repo.createToken({ userId: user.id, name: "t", digest: tokenDigest(secret) })
+      const rows = yield* sql<{ dump: string }>`SELECT row_to_json(t)::text AS dump FROM api_tokens t`
+      assert.isFalse(rows.some((r) => r.dump.includes(secret)))
+      assert.isTrue(rows.some((r) => r.dump.includes(tokenDigest(secret))))
+    }))
+})
