@@ -2,6 +2,8 @@ import { Clock, Context, Data, Effect, Layer } from "effect"
 import { type ExecError, execErrorCode, execErrorStatus, type ExecRequest, type ExecResponse, type ScriptHttpRequest } from "../domain/Exec.ts"
 import type { Invocation } from "../domain/Execution.ts"
 import type { Principal } from "../domain/Identity.ts"
+import { AppEnv } from "../domain/Secret.ts"
+import type { PersistenceError } from "../domain/Errors.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import { Executor } from "../domain/Executor.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
@@ -31,13 +33,14 @@ export class Invoker extends Context.Service<Invoker, {
   readonly invoke: (
     target: ResolvedScript,
     input: InvocationInput
-  ) => Effect.Effect<{ readonly executionId: ExecutionId; readonly response: ExecResponse }, InvocationFailed>
+  ) => Effect.Effect<{ readonly executionId: ExecutionId; readonly response: ExecResponse }, InvocationFailed | PersistenceError>
 }>()("picloud/orchestrator/Invoker") {
   static readonly layer = Layer.effect(
     Invoker,
     Effect.gen(function*() {
       const executor = yield* Executor
       const log = yield* ExecutionLog
+      const appEnv = yield* AppEnv
 
       const invoke = Effect.fnUntraced(function*({ script, app }: ResolvedScript, input: InvocationInput) {
         const executionId = uuidv7() as ExecutionId
@@ -53,7 +56,7 @@ export class Invoker extends Context.Service<Invoker, {
             ? null
             : { user_id: input.principal.user_id, username: input.principal.username, role: input.principal.role },
           event: input.event ?? null,
-          env: {},
+          env: yield* appEnv.forApp(app.id),
           request: input.request,
           timeoutMs: script.timeout_seconds * 1000
         }

@@ -7,6 +7,9 @@ import { layerWorkers as ExecutorWorkers } from "../executor/ExecutorWorkers.ts"
 import * as AppRepoSql from "../manager/AppRepoSql.ts"
 import * as IdentityRepoSql from "../manager/IdentityRepoSql.ts"
 import * as PrincipalResolverLayer from "../manager/PrincipalResolverLayer.ts"
+import * as SecretRepoSql from "../manager/SecretRepoSql.ts"
+import * as AppEnvLayer from "../manager/AppEnvLayer.ts"
+import { SecretCipher } from "../manager/SecretCipher.ts"
 import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
 import * as ExecutionLogSql from "../orchestrator/ExecutionLogSql.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
@@ -36,6 +39,7 @@ export const AllInOne = HttpRouter.serve(HttpApp, { disableLogger: true }).pipe(
     StorageHealth.layerSql,
     ExecutorWorkers,
     ExecutionGate.layer,
+    AppEnvLayer.layer.pipe(Layer.provideMerge(Layer.merge(SecretRepoSql.layerSql, SecretCipher.layer))),
     ScriptChanges.layerLocal,
     PrincipalResolverLayer.layer.pipe(Layer.provideMerge(IdentityRepoSql.layerSql))
   ]),

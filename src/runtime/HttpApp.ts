@@ -4,6 +4,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../domain/api/AdminApi.ts"
 import { AdminAuthLayer, DecodeErrorsLayer } from "../manager/http/AdminAuthLayer.ts"
 import { AppsHttp } from "../manager/http/AppsHttp.ts"
+import { SecretsHttp } from "../manager/http/SecretsHttp.ts"
 import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
 import { LoginHttp, TokensHttp, UsersHttp } from "../manager/http/IdentityHttp.ts"
 import { LoginThrottle } from "../manager/http/LoginThrottle.ts"
@@ -16,7 +17,7 @@ import { NotFoundRoute } from "./NotFoundRoute.ts"
 
 /** The admin API (schema-first, with its OpenAPI document). */
 const AdminRoutes = HttpApiBuilder.layer(AdminApi, { openapiPath: "/api/admin/openapi.json" }).pipe(
-  Layer.provide([AppsHttp, ScriptsHttp, ExecutionsHttp, UsersHttp, TokensHttp, LoginHttp]),
+  Layer.provide([AppsHttp, SecretsHttp, ScriptsHttp, ExecutionsHttp, UsersHttp, TokensHttp, LoginHttp]),
   Layer.provide(LoginThrottle.layer),
   Layer.provide([AdminAuthLayer, DecodeErrorsLayer])
 )

@@ -4,6 +4,9 @@ import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
 import * as AppRepoMemory from "../manager/AppRepoMemory.ts"
 import * as IdentityRepoMemory from "../manager/IdentityRepoMemory.ts"
 import * as PrincipalResolverLayer from "../manager/PrincipalResolverLayer.ts"
+import * as SecretRepoMemory from "../manager/SecretRepoMemory.ts"
+import * as AppEnvLayer from "../manager/AppEnvLayer.ts"
+import { SecretCipher } from "../manager/SecretCipher.ts"
 import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
 import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
@@ -20,6 +23,7 @@ export const MemoryServices = (adminToken: string) =>
     StorageHealth.layerMemory,
     ExecutorInline,
     ExecutionGate.layer,
+    AppEnvLayer.layer.pipe(Layer.provideMerge(Layer.merge(SecretRepoMemory.layerMemory, SecretCipher.layerTest("memory-platform-test-key")))),
     ScriptChanges.layerLocal,
     PrincipalResolverLayer.layer.pipe(
       Layer.provideMerge(IdentityRepoMemory.layerMemory),

@@ -4,6 +4,7 @@ import { ExecutionRecord } from "../Execution.ts"
 import { App, CreateApp } from "../App.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, User } from "../Identity.ts"
 import { CreateScript, Script, UpdateScript } from "../Script.ts"
+import { PutSecret, SecretInfo } from "../Secret.ts"
 import { BadRequest, Conflict, Forbidden, InternalError, NotFound, TooManyRequests, Unauthorized, Unprocessable } from "./ApiError.ts"
 
 /**
@@ -76,6 +77,26 @@ export const AppsGroup = HttpApiGroup.make("apps")
       query: { force: Schema.optionalKey(Schema.Literals(["true", "false"])) },
       success: HttpApiSchema.NoContent,
       error: [NotFound, Conflict, InternalError]
+    })
+  )
+
+export const SecretsGroup = HttpApiGroup.make("secrets")
+  .add(
+    HttpApiEndpoint.post("put", "/apps/:app/secrets", {
+      params: { app: Schema.String },
+      payload: PutSecret,
+      success: SecretInfo.pipe(HttpApiSchema.status(201)),
+      error: [NotFound, Conflict, InternalError]
+    }),
+    HttpApiEndpoint.get("list", "/apps/:app/secrets", {
+      params: { app: Schema.String },
+      success: Schema.Struct({ items: Schema.Array(SecretInfo) }),
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.delete("delete", "/apps/:app/secrets/:name", {
+      params: { app: Schema.String, name: Schema.String },
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, InternalError]
     })
   )
 
@@ -163,6 +184,7 @@ export const LoginGroup = HttpApiGroup.make("login")
  */
 export class AdminApi extends HttpApi.make("admin")
   .add(AppsGroup)
+  .add(SecretsGroup)
   .add(ScriptsGroup)
   .add(ExecutionsGroup)
   .add(UsersGroup)

@@ -17,6 +17,9 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "apps.list": { admin: 200, devThis: 200, devOther: 200, invoker: 200 },
   "apps.get": { admin: 200, devThis: 200, devOther: 404, invoker: 200 },
   "apps.delete": { admin: 204, devThis: 403, devOther: 403, invoker: 403 },
+  "secrets.put": { admin: 201, devThis: 201, devOther: 404, invoker: 403 },
+  "secrets.list": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "secrets.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
   "scripts.create": { admin: 201, devThis: 201, devOther: 404, invoker: 403 },
   "scripts.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "scripts.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
@@ -58,6 +61,7 @@ const fixture = Effect.gen(function*() {
     invoker: (yield* login("inv")).secret
   }
   const script = ok(yield* call("POST", "/api/admin/scripts", { body: { app: "this", name: "s", source: "export default () => 1" } }), 201)
+  ok(yield* call("POST", "/api/admin/apps/this/secrets", { body: { name: "API_KEY", value: "k" } }), 201)
   const run = yield* call("GET", "/api/execute/this/s")
   const params: Record<string, string> = {
     app: "this",
@@ -77,6 +81,7 @@ const body = (key: string, n: number): unknown =>
     "scripts.update": { source: `export default () => ${n}` },
     "users.create": { username: `new-user-${n}`, password: PASSWORD, role: "invoker" },
     "tokens.create": { name: `matrix-${n}` },
+    "secrets.put": { name: `SECRET_${n}`, value: "s3cr3t" },
     "login.login": { username: "boss", password: PASSWORD }
   })[key]
 
@@ -84,6 +89,7 @@ const pathFor = (key: string, path: string, params: Record<string, string>) => {
   const filled = path
     .replace(":app", params.app!)
     .replace(":user", params.user!)
+    .replace(":name", "API_KEY")
     .replace(":id", key.startsWith("executions") ? params.execution! : key.startsWith("tokens") ? params.token! : params.id!)
   return key === "apps.delete" ? `${filled}?force=true` : filled
 }

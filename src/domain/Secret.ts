@@ -1,0 +1,40 @@
+import { Context, type Effect, Schema } from "effect"
+import type { PersistenceError } from "./Errors.ts"
+
+/** Secret names become `ctx.env.NAME`: identifier-like. */
+export const SecretName = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { message: "secret names are 1-64 letters, digits or '_', not starting with a digit" })
+)
+
+export const PutSecret = Schema.Struct({
+  name: SecretName,
+  value: Schema.String.check(Schema.isMaxLength(65536, { message: "a secret value is at most 64 KiB" }))
+})
+
+/** What the API shows of a secret: never its value. */
+export const SecretInfo = Schema.Struct({
+  name: Schema.String,
+  created_at: Schema.String,
+  updated_at: Schema.String
+})
+export type SecretInfo = typeof SecretInfo.Type
+
+/** Stored secrets, as ciphertext only (encryption is the caller's: `SecretCipher`). */
+export class SecretRepo extends Context.Service<SecretRepo, {
+  /** Creates or replaces. */
+  readonly put: (appId: string, name: string, ciphertext: string) => Effect.Effect<SecretInfo, PersistenceError>
+  readonly list: (appId: string) => Effect.Effect<ReadonlyArray<SecretInfo>, PersistenceError>
+  /** Name and ciphertext of every secret of the app. */
+  readonly ciphertexts: (appId: string) => Effect.Effect<ReadonlyArray<{ readonly name: string; readonly ciphertext: string }>, PersistenceError>
+  /** `false` when there was no such secret. */
+  readonly delete: (appId: string, name: string) => Effect.Effect<boolean, PersistenceError>
+  /** How many secrets exist at all (start-up refuses to run without a key when there are any). */
+  readonly count: Effect.Effect<number, PersistenceError>
+}>()("picloud/domain/SecretRepo") {}
+
+/** The environment a script of an app sees as `ctx.env`: its secrets, decrypted (cached per app). */
+export class AppEnv extends Context.Service<AppEnv, {
+  readonly forApp: (appId: string) => Effect.Effect<Record<string, string>, PersistenceError>
+  /** Drops the cached environment of an app whose secrets changed. */
+  readonly forget: (appId: string) => Effect.Effect<void>
+}>()("picloud/domain/AppEnv") {}

@@ -1,0 +1,61 @@
+import { Effect, Option } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { AdminApi } from "../../domain/api/AdminApi.ts"
+import { apiError, Conflict, NotFound } from "../../domain/api/ApiError.ts"
+import { AppRepo } from "../../domain/AppRepo.ts"
+import { AppEnv, SecretRepo } from "../../domain/Secret.ts"
+import { SecretCipher } from "../SecretCipher.ts"
+import { requireRole, seesApp } from "./authorize.ts"
+import { internalError } from "./internalError.ts"
+
+/**
+ * `/api/admin/apps/{app}/secrets`, for admins and the app's developers: values go in encrypted and
+ * never come out (listing gives names only); scripts read them as `ctx.env.NAME`.
+ */
+export const SecretsHttp = HttpApiBuilder.group(
+  AdminApi,
+  "secrets",
+  Effect.fn(function*(handlers) {
+    const apps = yield* AppRepo
+    const secrets = yield* SecretRepo
+    const cipher = yield* SecretCipher
+    const env = yield* AppEnv
+
+    const manageableApp = (ref: string) =>
+      Effect.gen(function*() {
+        const me = yield* requireRole("admin", "developer")
+        const app = yield* apps.findByRef(ref)
+        if (Option.isNone(app) || !seesApp(me, app.value.id)) return yield* apiError(NotFound, "app_not_found", `no app ${ref}`)
+        return app.value.id
+      })
+
+    return handlers
+      .handle("put", ({ params, payload }) =>
+        Effect.gen(function*() {
+          const appId = yield* manageableApp(params.app)
+          const ciphertext = yield* cipher.encrypt(payload.value)
+          const info = yield* secrets.put(appId, payload.name, ciphertext)
+          yield* env.forget(appId)
+          return info
+        }).pipe(
+          Effect.catchTags({
+            SecretKeyMissing: () => Effect.fail(apiError(Conflict, "secret_key_missing", "set PICLOUD_SECRET_KEY to store secrets")),
+            PersistenceError: internalError
+          })
+        ))
+      .handle("list", ({ params }) =>
+        manageableApp(params.app).pipe(
+          Effect.flatMap((appId) => secrets.list(appId)),
+          Effect.map((items) => ({ items })),
+          Effect.catchTag("PersistenceError", internalError)
+        ))
+      .handle("delete", ({ params }) =>
+        Effect.gen(function*() {
+          const appId = yield* manageableApp(params.app)
+          if (!(yield* secrets.delete(appId, params.name))) {
+            return yield* apiError(NotFound, "secret_not_found", `no secret ${params.name}`)
+          }
+          yield* env.forget(appId)
+        }).pipe(Effect.catchTag("PersistenceError", internalError)))
+  })
+)
