@@ -4,18 +4,8 @@ import { HttpRouter } from "effect/http"
 import { createServer } from "node:http"
 import { Database } from "../db/Database.ts"
 import { layerWorkers as ExecutorWorkers } from "../executor/ExecutorWorkers.ts"
-import * as AppRepoSql from "../manager/AppRepoSql.ts"
-import * as IdentityRepoSql from "../manager/IdentityRepoSql.ts"
-import * as PrincipalResolverLayer from "../manager/PrincipalResolverLayer.ts"
-import * as SecretRepoSql from "../manager/SecretRepoSql.ts"
-import * as AppEnvLayer from "../manager/AppEnvLayer.ts"
-import { SecretCipher } from "../manager/SecretCipher.ts"
-import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
-import * as ExecutionLogSql from "../orchestrator/ExecutionLogSql.ts"
-import { ScriptChanges } from "../domain/ScriptChanges.ts"
-import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
-import { StorageHealth } from "./Health.ts"
 import { HttpApp } from "./HttpApp.ts"
+import { SqlServices } from "./SqlServices.ts"
 
 const ServerLayer = NodeHttpServer.layerConfig(createServer, {
   port: Config.Port("PORT").pipe(Config.withDefault(8080)),
@@ -32,16 +22,6 @@ const ServerLayer = NodeHttpServer.layerConfig(createServer, {
  */
 export const AllInOne = HttpRouter.serve(HttpApp, { disableLogger: true }).pipe(
   Layer.provide(ServerLayer),
-  Layer.provide([
-    AppRepoSql.layerSql,
-    ScriptRepoSql.layerSql,
-    ExecutionLogSql.layerSql,
-    StorageHealth.layerSql,
-    ExecutorWorkers,
-    ExecutionGate.layer,
-    AppEnvLayer.layer.pipe(Layer.provideMerge(Layer.merge(SecretRepoSql.layerSql, SecretCipher.layer))),
-    ScriptChanges.layerLocal,
-    PrincipalResolverLayer.layer.pipe(Layer.provideMerge(IdentityRepoSql.layerSql))
-  ]),
+  Layer.provide([SqlServices, ExecutorWorkers]),
   Layer.provide(Database.layer)
 )

@@ -1,0 +1,149 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, type Scope } from "effect"
+import { AdminApi } from "../../src/domain/api/AdminApi.ts"
+import type { makeClient, Reply } from "../unit/api/client.ts"
+
+type Client = ReturnType<typeof makeClient>
+
+type Caller = "none" | "bad" | "admin" | "devThis" | "devOther" | "invoker"
+const CALLERS: ReadonlyArray<Caller> = ["none", "bad", "admin", "devThis", "devOther", "invoker"]
+const PASSWORD = "correct horse battery staple"
+
+/**
+ * What each caller gets from each admin endpoint. Keys are `group.endpoint` of the API definition:
+ * an endpoint missing here fails the test, so none can be added without deciding who may call it.
+ * `public` endpoints answer without a token; the others are 401 for no token and a bad one.
+ */
+const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" | "invoker", number>> = {
+  "apps.create": { admin: 201, devThis: 403, devOther: 403, invoker: 403 },
+  "apps.list": { admin: 200, devThis: 200, devOther: 200, invoker: 200 },
+  "apps.get": { admin: 200, devThis: 200, devOther: 404, invoker: 200 },
+  "apps.delete": { admin: 204, devThis: 403, devOther: 403, invoker: 403 },
+  "secrets.put": { admin: 201, devThis: 201, devOther: 404, invoker: 403 },
+  "secrets.list": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "secrets.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
+  "scripts.create": { admin: 201, devThis: 201, devOther: 404, invoker: 403 },
+  "scripts.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
+  "scripts.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "scripts.update": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "scripts.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
+  "executions.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
+  "executions.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "users.create": { admin: 201, devThis: 403, devOther: 403, invoker: 403 },
+  "users.list": { admin: 200, devThis: 403, devOther: 403, invoker: 403 },
+  "users.get": { admin: 200, devThis: 403, devOther: 403, invoker: 403 },
+  "users.delete": { admin: 204, devThis: 403, devOther: 403, invoker: 403 },
+  "tokens.create": { admin: 201, devThis: 201, devOther: 201, invoker: 201 },
+  "tokens.list": { admin: 200, devThis: 200, devOther: 200, invoker: 200 },
+  "tokens.revoke": { admin: 204, devThis: 404, devOther: 404, invoker: 404 },
+  "login.login": "public"
+}
+
+let fixtures = 0
+
+/**
+ * A platform with two apps, a user of each role, a script and an execution in app `this`. Names
+ * carry a fixture number, so fixtures can share one database.
+ */
+const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) => Effect.gen(function*() {
+  const call = yield* platform
+  const tag = `${Date.now().toString(36)}${fixtures++}`
+  const ok = (reply: Reply, status: number) => {
+    assert.strictEqual(reply.status, status, reply.text)
+    return reply.json
+  }
+  const login = (username: string) =>
+    call("POST", "/api/admin/login", { token: null, body: { username, password: PASSWORD } }).pipe(Effect.map((r) => ok(r, 201)))
+  const [thisApp, otherApp] = [`this-${tag}`, `other-${tag}`]
+  ok(yield* call("POST", "/api/admin/apps", { body: { name: thisApp } }), 201)
+  ok(yield* call("POST", "/api/admin/apps", { body: { name: otherApp } }), 201)
+  const users = [["boss", "admin", []], ["dev-this", "developer", [thisApp]], ["dev-other", "developer", [otherApp]], ["inv", "invoker", [thisApp]], ["victim", "invoker", []]] as const
+  for (const [username, role, apps] of users) {
+    ok(yield* call("POST", "/api/admin/users", { body: { username: `${username}-${tag}`, password: PASSWORD, role, apps } }), 201)
+  }
+  const boss = yield* login(`boss-${tag}`)
+  const tokens: Record<Caller, string | null> = {
+    none: null,
+    bad: "pc_not-a-real-token",
+    admin: boss.secret,
+    devThis: (yield* login(`dev-this-${tag}`)).secret,
+    devOther: (yield* login(`dev-other-${tag}`)).secret,
+    invoker: (yield* login(`inv-${tag}`)).secret
+  }
+  const script = ok(yield* call("POST", "/api/admin/scripts", { body: { app: thisApp, name: "s", source: "export default () => 1" } }), 201)
+  ok(yield* call("POST", `/api/admin/apps/${thisApp}/secrets`, { body: { name: "API_KEY", value: "k" } }), 201)
+  const run = yield* call("GET", `/api/execute/${thisApp}/s`)
+  const params: Record<string, string> = {
+    tag,
+    app: thisApp,
+    id: script.id,
+    user: `victim-${tag}`,
+    execution: run.headers.get("x-picloud-execution-id")!,
+    token: boss.token.id
+  }
+  return { call, tokens, params }
+})
+
+/** Request bodies; `n` keeps what each caller creates distinct, so callers can share a fixture. */
+const body = (key: string, n: number, params: Record<string, string>): unknown =>
+  ({
+    "apps.create": { name: `new-app-${params.tag}-${n}` },
+    "scripts.create": { app: params.app, name: `new-script-${n}`, source: "export default () => 2" },
+    "scripts.update": { source: `export default () => ${n}` },
+    "users.create": { username: `new-user-${params.tag}-${n}`, password: PASSWORD, role: "invoker" },
+    "tokens.create": { name: `matrix-${n}` },
+    "secrets.put": { name: `SECRET_${n}`, value: "s3cr3t" },
+    "login.login": { username: `boss-${params.tag}`, password: PASSWORD }
+  })[key]
+
+const pathFor = (key: string, path: string, params: Record<string, string>) => {
+  const filled = path
+    .replace(":app", params.app!)
+    .replace(":user", params.user!)
+    .replace(":name", "API_KEY")
+    .replace(":id", key.startsWith("executions") ? params.execution! : key.startsWith("tokens") ? params.token! : params.id!)
+  return key === "apps.delete" ? `${filled}?force=true` : filled
+}
+
+/** Registers the matrix for one platform: the same expectations hold on every storage layer. */
+export const authorizationMatrix = (name: string, platform: Effect.Effect<Client, never, Scope.Scope>) =>
+describe(`authorization matrix (${name}): every admin endpoint × every kind of caller`, () => {
+  const fixture = makeFixture(platform)
+  const endpoints = Object.values(AdminApi.groups).flatMap((group) =>
+    Object.values(group.endpoints).map((endpoint) => ({ key: `${group.identifier}.${endpoint.identifier}`, endpoint }))
+  )
+
+  it("every endpoint of the API definition has a policy", () => {
+    assert.deepStrictEqual(endpoints.map((e) => e.key).sort(), Object.keys(POLICY).sort())
+  })
+
+  for (const { key, endpoint } of endpoints) {
+    it.live(`${key} (${endpoint.method} ${endpoint.path})`, () =>
+      Effect.gen(function*() {
+        const policy = POLICY[key]!
+        const expected = (caller: Caller) =>
+          caller === "none" || caller === "bad" ? 401 : policy === "public" ? undefined : policy[caller]
+        // Refusals change nothing, so they go first on one fixture; every caller allowed to delete
+        // after the first gets a fresh fixture, since the first one deleted the thing.
+        const callers = [...CALLERS]
+          .filter((caller) => !(policy === "public" && expected(caller) === 401))
+          .sort((a, b) => Number((expected(a) ?? 200) < 300) - Number((expected(b) ?? 200) < 300))
+        let world = yield* fixture
+        let deleted = false
+        for (const [n, caller] of callers.entries()) {
+          const status = expected(caller)
+          if (endpoint.method === "DELETE" && status !== undefined && status < 300) {
+            if (deleted) world = yield* fixture
+            deleted = true
+          }
+          const res = yield* world.call(endpoint.method, pathFor(key, endpoint.path, world.params), {
+            token: world.tokens[caller],
+            body: body(key, n, world.params)
+          })
+          assert.strictEqual(res.status, status ?? res.status, `${caller}: ${res.text}`)
+          if (policy === "public") assert.include([200, 201], res.status, res.text)
+          if (res.status >= 400) assert.isString(res.json?.error?.code, `${caller}: JSON error body`)
+        }
+      }), 60_000)
+  }
+})
