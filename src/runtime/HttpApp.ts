@@ -8,6 +8,7 @@ import { SecretsHttp } from "../manager/http/SecretsHttp.ts"
 import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
 import { LoginHttp, TokensHttp, UsersHttp } from "../manager/http/IdentityHttp.ts"
 import { LoginThrottle } from "../manager/http/LoginThrottle.ts"
+import { OpenApiRoute } from "../manager/http/OpenApiRoute.ts"
 import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
 import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
 import { Invoker } from "../orchestrator/Invoker.ts"
@@ -15,8 +16,8 @@ import { ScriptCache } from "../orchestrator/ScriptCache.ts"
 import { HealthRoute } from "./Health.ts"
 import { NotFoundRoute } from "./NotFoundRoute.ts"
 
-/** The admin API (schema-first, with its OpenAPI document). */
-const AdminRoutes = HttpApiBuilder.layer(AdminApi, { openapiPath: "/api/admin/openapi.json" }).pipe(
+/** The admin API (schema-first; its OpenAPI document is served, behind a token, by OpenApiRoute). */
+const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
   Layer.provide([AppsHttp, SecretsHttp, ScriptsHttp, ExecutionsHttp, UsersHttp, TokensHttp, LoginHttp]),
   Layer.provide(LoginThrottle.layer),
   Layer.provide([AdminAuthLayer, DecodeErrorsLayer])
@@ -26,7 +27,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi, { openapiPath: "/api/admin/op
  * Every route this process serves. Storage, the executor, the execution log, the gate, script change
  * delivery and the admin token stay open: each mode's composition root provides them.
  */
-export const HttpApp = Layer.mergeAll(AdminRoutes, ExecuteRoute, HealthRoute, NotFoundRoute).pipe(
+export const HttpApp = Layer.mergeAll(AdminRoutes, OpenApiRoute, ExecuteRoute, HealthRoute, NotFoundRoute).pipe(
   Layer.provide([Invoker.layer, ScriptCache.layer]),
   Layer.provide(HttpServer.layerServices)
 )

@@ -119,7 +119,9 @@ describe("admin API: scripts", () => {
   it.live("the OpenAPI document lists the admin endpoints", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform
-      const res = yield* call("GET", "/api/admin/openapi.json", { token: null })
+      assert.strictEqual((yield* call("GET", "/api/admin/openapi.json", { token: null })).status, 401)
+      assert.strictEqual((yield* call("GET", "/api/admin/openapi.json", { token: "pc_wrong" })).status, 401)
+      const res = yield* call("GET", "/api/admin/openapi.json")
       assert.strictEqual(res.status, 200)
       assert.includeMembers(Object.keys(res.json.paths), [
         "/api/admin/apps",
