@@ -38,6 +38,19 @@ const isAlive = (pid: number) => {
 const commandLine = (pid: number) =>
   readFile(`/proc/${pid}/cmdline`, "utf8").then((text) => text.split("\0").join(" "), () => "")
 
+const parentPid = (pid: number) =>
+  readFile(`/proc/${pid}/status`, "utf8").then((text) => Number(/PPid:\s+(\d+)/.exec(text)?.[1] ?? 0), () => 0)
+
+/**
+ * A postmaster whose parent is still a live Node process belongs to a PiCloud that is running:
+ * it is not an orphan, and the data directory is in use. (An orphan's parent is PID 1, or us.)
+ */
+const ownedByLiveProcess = async (pid: number) => {
+  const parent = await parentPid(pid)
+  if (parent <= 1 || parent === process.pid) return undefined
+  return (await commandLine(parent)).includes("node") ? parent : undefined
+}
+
 /**
  * A previous run that died (kill -9, power loss) leaves `postmaster.pid` behind, and possibly its
  * postmaster still running, orphaned. Stop such an orphan of this very cluster, and remove a lock
@@ -51,6 +64,10 @@ const clearStaleLock = async (directory: string, log: (message: string) => void)
   if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
     const command = await commandLine(pid)
     if (command.includes("postgres") && command.includes(directory)) {
+      const owner = await ownedByLiveProcess(pid)
+      if (owner !== undefined) {
+        throw new EmbeddedPostgresError(`${directory} is in use by another running PiCloud (pid ${owner}); stop it or use another PICLOUD_DATA_DIR`)
+      }
       log(`stopping an orphaned PostgreSQL (pid ${pid}) left by an earlier run`)
       process.kill(pid, "SIGINT")
       const deadline = Date.now() + 15_000

@@ -1,8 +1,9 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "vitest"
-import { freePort, startPicloud } from "./picloudProcess.ts"
+import { freePort, spawnLogged, startPicloud } from "./picloudProcess.ts"
 
 const TOKEN = "e2e-admin-token"
 const dataDir = mkdtempSync(join(tmpdir(), "picloud-e2e-"))
@@ -108,6 +109,30 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
       }
     } finally {
       rmSync(fresh, { recursive: true, force: true })
+    }
+  }, 120_000)
+
+  it("a second PiCloud on the same data directory refuses to start, and leaves the first alone", async () => {
+    const shared = mkdtempSync(join(tmpdir(), "picloud-shared-"))
+    try {
+      const first = await startPicloud({ dataDir: shared, port: await freePort(), env: { PICLOUD_ADMIN_TOKEN: TOKEN } })
+      try {
+        const second = spawnLogged(process.execPath, [fileURLToPath(new URL("../../src/runtime/main.ts", import.meta.url))], {
+          PICLOUD_DATA_DIR: shared,
+          PORT: String(await freePort()),
+          HOST: "127.0.0.1",
+          PICLOUD_ADMIN_TOKEN: TOKEN
+        })
+        assert.notStrictEqual(await second.exited, 0)
+        assert.match(second.output(), /in use by another running PiCloud/)
+        const health = await fetch(`${first.url}/health`)
+        assert.strictEqual(health.status, 200, "the first one's database was not touched")
+      } finally {
+        first.child.kill("SIGTERM")
+        assert.strictEqual(await first.exited, 0, first.output())
+      }
+    } finally {
+      rmSync(shared, { recursive: true, force: true })
     }
   }, 120_000)
 })
