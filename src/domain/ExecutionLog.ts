@@ -3,6 +3,15 @@ import type { ExecutionNotFound, InvalidCursor, PersistenceError } from "./Error
 import type { ExecutionRecord } from "./Execution.ts"
 import type { ScriptId } from "./Ids.ts"
 
+export interface ExecutionListOptions {
+  readonly scriptId?: ScriptId | undefined
+  /** Only executions of scripts in these apps. */
+  readonly appIds?: ReadonlyArray<string> | undefined
+  readonly limit: number
+  /** The previous page's `next_cursor`. */
+  readonly cursor?: string | undefined
+}
+
 export interface ExecutionPage {
   readonly items: ReadonlyArray<ExecutionRecord>
   /** Pass as `cursor` for the next (older) page; `null` on the last page. */
@@ -16,14 +25,8 @@ export interface ExecutionPage {
  */
 export class ExecutionLog extends Context.Service<ExecutionLog, {
   readonly record: (execution: ExecutionRecord) => Effect.Effect<void>
-  /** Newest first; `cursor` is the previous page's `next_cursor`. */
-  readonly list: (options: {
-    readonly scriptId?: ScriptId | undefined
-    /** Only executions of scripts in these apps. */
-    readonly appIds?: ReadonlyArray<string> | undefined
-    readonly limit: number
-    readonly cursor?: string | undefined
-  }) => Effect.Effect<ExecutionPage, InvalidCursor | PersistenceError>
+  /** Newest first, a page at a time. */
+  readonly list: (options: ExecutionListOptions) => Effect.Effect<ExecutionPage, InvalidCursor | PersistenceError>
   readonly get: (id: string) => Effect.Effect<ExecutionRecord, ExecutionNotFound | PersistenceError>
   /** Writes whatever is queued now. */
   readonly flush: Effect.Effect<void, PersistenceError>

@@ -1,9 +1,8 @@
 import { Effect, Layer, Option } from "effect"
-import { ExecutionNotFound, InvalidCursor } from "../domain/Errors.ts"
+import { ExecutionNotFound } from "../domain/Errors.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
-import { ExecutionLog } from "../domain/ExecutionLog.ts"
-import type { ScriptId } from "../domain/Ids.ts"
-import { compareNewestFirst, decodeCursor, encodeCursor } from "./executionCursor.ts"
+import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
+import { compareNewestFirst, encodeCursor, pageStart } from "./executionCursor.ts"
 
 const key = (e: ExecutionRecord) => ({ startedAt: e.started_at, id: e.id })
 
@@ -12,14 +11,8 @@ export const layerMemory = Layer.sync(ExecutionLog, () => {
   const records = new Map<string, ExecutionRecord>()
   return ExecutionLog.of({
     record: (execution) => Effect.sync(() => void records.set(execution.id, execution)),
-    list: Effect.fn("ExecutionLog.list")(function*(options: {
-      readonly scriptId?: ScriptId | undefined
-      readonly appIds?: ReadonlyArray<string> | undefined
-      readonly limit: number
-      readonly cursor?: string | undefined
-    }) {
-      const after = options.cursor === undefined ? Option.none() : decodeCursor(options.cursor)
-      if (options.cursor !== undefined && Option.isNone(after)) return yield* new InvalidCursor({ cursor: options.cursor })
+    list: Effect.fn("ExecutionLog.list")(function*(options: ExecutionListOptions) {
+      const after = yield* pageStart(options.cursor)
       const matching = [...records.values()]
         .filter((e) => options.scriptId === undefined || e.script_id === options.scriptId)
         .filter((e) => options.appIds === undefined || options.appIds.includes(e.app_id))

@@ -1,12 +1,12 @@
 import { Array as Arr, Effect, Latch, Layer, Option, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { isoTimestamp, persistence } from "../db/persistence.ts"
-import { ExecutionNotFound, InvalidCursor } from "../domain/Errors.ts"
+import { ExecutionNotFound } from "../domain/Errors.ts"
 import { ExecutionRecord } from "../domain/Execution.ts"
-import { ExecutionLog } from "../domain/ExecutionLog.ts"
+import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
-import { decodeCursor, encodeCursor } from "./executionCursor.ts"
+import { encodeCursor, pageStart } from "./executionCursor.ts"
 
 /** Rows per INSERT. */
 const BATCH_SIZE = 500
@@ -105,14 +105,8 @@ export const layerSql = Layer.effect(
         return wake.open.pipe(Effect.asVoid)
       })
 
-    const list = Effect.fn("ExecutionLog.list")(function*(options: {
-      readonly scriptId?: ScriptId | undefined
-      readonly appIds?: ReadonlyArray<string> | undefined
-      readonly limit: number
-      readonly cursor?: string | undefined
-    }) {
-      const after = options.cursor === undefined ? Option.none() : decodeCursor(options.cursor)
-      if (options.cursor !== undefined && Option.isNone(after)) return yield* new InvalidCursor({ cursor: options.cursor })
+    const list = Effect.fn("ExecutionLog.list")(function*(options: ExecutionListOptions) {
+      const after = yield* pageStart(options.cursor)
       if (options.scriptId !== undefined && !UUID_PATTERN.test(options.scriptId)) return { items: [], next_cursor: null }
       yield* writePending
       const conditions = [

@@ -1,4 +1,5 @@
-import { Option } from "effect"
+import { Effect, Option } from "effect"
+import { InvalidCursor } from "../domain/Errors.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
 
 /** Where a page of executions ends: the last record's start time and id (the sort key, newest first). */
@@ -16,6 +17,13 @@ export const decodeCursor = (text: string): Option.Option<ExecutionCursor> => {
   if (rest.length > 0 || startedAt === undefined || id === undefined) return Option.none()
   if (Number.isNaN(Date.parse(startedAt)) || !UUID_PATTERN.test(id)) return Option.none()
   return Option.some({ startedAt, id })
+}
+
+/** Where the page asked for starts: after `cursor`, or at the newest when there is none. */
+export const pageStart = (cursor: string | undefined) => {
+  if (cursor === undefined) return Effect.succeed(Option.none<ExecutionCursor>())
+  const decoded = decodeCursor(cursor)
+  return Option.isNone(decoded) ? Effect.fail(new InvalidCursor({ cursor })) : Effect.succeed(decoded)
 }
 
 /** Newest first: later start, then larger id (UUIDv7 ids grow with time). */

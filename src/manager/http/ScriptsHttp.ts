@@ -1,6 +1,5 @@
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { DEFAULT_APP_ID } from "../../domain/App.ts"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
 import { apiError, Conflict, NotFound, Unprocessable } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
@@ -9,7 +8,7 @@ import { ScriptValidator } from "../../domain/Executor.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
 import { ScriptChanges } from "../../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
-import { requireRole, seesApp } from "./authorize.ts"
+import { manageableApp, requireRole, seesApp } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
 const notFound = (e: ScriptNotFound) => apiError(NotFound, "script_not_found", `no script ${e.ref}`)
@@ -30,17 +29,7 @@ export const ScriptsHttp = HttpApiBuilder.group(
     const validator = yield* ScriptValidator
     const changes = yield* ScriptChanges
     const apps = yield* AppRepo
-
-    /** The app named by `ref` (name or id; the default app when absent), if the caller may manage it. */
-    const manageableApp = (ref: string | undefined) =>
-      Effect.gen(function*() {
-        const me = yield* requireRole("admin", "developer")
-        const app = ref === undefined ? Option.some({ id: DEFAULT_APP_ID }) : yield* apps.findByRef(ref)
-        if (Option.isNone(app) || !seesApp(me, app.value.id)) {
-          return yield* apiError(NotFound, "app_not_found", `no app ${ref ?? "default"}`)
-        }
-        return app.value.id
-      })
+    const manageable = (ref: string | undefined) => manageableApp(ref).pipe(Effect.provideService(AppRepo, apps))
 
     /** The script, if the caller may manage its app; otherwise, as if it did not exist. */
     const manageableScript = (id: string) =>
@@ -54,7 +43,7 @@ export const ScriptsHttp = HttpApiBuilder.group(
     return handlers
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
-          const app_id = yield* manageableApp(payload.app)
+          const app_id = yield* manageable(payload.app)
           yield* validator.validate(payload.source)
           return yield* scripts.create({
             app_id,
@@ -74,7 +63,7 @@ export const ScriptsHttp = HttpApiBuilder.group(
           const me = yield* requireRole("admin", "developer")
           const items = query.app === undefined
             ? (yield* scripts.list()).filter((s) => seesApp(me, s.app_id))
-            : yield* scripts.list(yield* manageableApp(query.app))
+            : yield* scripts.list(yield* manageable(query.app))
           return { items }
         }).pipe(Effect.catchTag("PersistenceError", internalError)))
       .handle("get", ({ params }) =>

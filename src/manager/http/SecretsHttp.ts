@@ -1,11 +1,11 @@
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
 import { apiError, Conflict, NotFound } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
 import { AppEnv, SecretRepo } from "../../domain/Secret.ts"
 import { SecretCipher } from "../SecretCipher.ts"
-import { requireRole, seesApp } from "./authorize.ts"
+import { manageableApp } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
 /**
@@ -21,18 +21,12 @@ export const SecretsHttp = HttpApiBuilder.group(
     const cipher = yield* SecretCipher
     const env = yield* AppEnv
 
-    const manageableApp = (ref: string) =>
-      Effect.gen(function*() {
-        const me = yield* requireRole("admin", "developer")
-        const app = yield* apps.findByRef(ref)
-        if (Option.isNone(app) || !seesApp(me, app.value.id)) return yield* apiError(NotFound, "app_not_found", `no app ${ref}`)
-        return app.value.id
-      })
+    const manageable = (ref: string) => manageableApp(ref).pipe(Effect.provideService(AppRepo, apps))
 
     return handlers
       .handle("put", ({ params, payload }) =>
         Effect.gen(function*() {
-          const appId = yield* manageableApp(params.app)
+          const appId = yield* manageable(params.app)
           const ciphertext = yield* cipher.encrypt(payload.value)
           const info = yield* secrets.put(appId, payload.name, ciphertext)
           yield* env.forget(appId)
@@ -44,14 +38,14 @@ export const SecretsHttp = HttpApiBuilder.group(
           })
         ))
       .handle("list", ({ params }) =>
-        manageableApp(params.app).pipe(
+        manageable(params.app).pipe(
           Effect.flatMap((appId) => secrets.list(appId)),
           Effect.map((items) => ({ items })),
           Effect.catchTag("PersistenceError", internalError)
         ))
       .handle("delete", ({ params }) =>
         Effect.gen(function*() {
-          const appId = yield* manageableApp(params.app)
+          const appId = yield* manageable(params.app)
           if (!(yield* secrets.delete(appId, params.name))) {
             return yield* apiError(NotFound, "secret_not_found", `no secret ${params.name}`)
           }

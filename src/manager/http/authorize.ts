@@ -1,5 +1,7 @@
-import { Effect } from "effect"
-import { apiError, Forbidden } from "../../domain/api/ApiError.ts"
+import { Effect, Option } from "effect"
+import { DEFAULT_APP_ID } from "../../domain/App.ts"
+import { apiError, Forbidden, NotFound } from "../../domain/api/ApiError.ts"
+import { AppRepo } from "../../domain/AppRepo.ts"
 import { CurrentPrincipal, type Principal, type Role } from "../../domain/Identity.ts"
 
 /** The caller, if its role is one of `roles`; otherwise a 403. */
@@ -14,6 +16,19 @@ export const requireRole = (...roles: ReadonlyArray<Role>) =>
 
 /** Admins see every app; others the apps they are granted. Outside them, resources do not exist (404). */
 export const seesApp = (principal: Principal, appId: string) => principal.role === "admin" || principal.apps.includes(appId)
+
+/**
+ * The id of the app named by `ref` (name or id; the default app when absent), for admins and the
+ * app's developers: invokers get 403, and an app the caller is not granted does not exist (404).
+ */
+export const manageableApp = (ref: string | undefined) =>
+  Effect.gen(function*() {
+    const me = yield* requireRole("admin", "developer")
+    if (ref === undefined && seesApp(me, DEFAULT_APP_ID)) return DEFAULT_APP_ID
+    const app = ref === undefined ? Option.none() : yield* (yield* AppRepo).findByRef(ref)
+    if (Option.isNone(app) || !seesApp(me, app.value.id)) return yield* apiError(NotFound, "app_not_found", `no app ${ref ?? "default"}`)
+    return app.value.id
+  })
 
 /** The app ids a principal is limited to, or `undefined` for all (admins). */
 export const visibleApps = (principal: Principal) => (principal.role === "admin" ? undefined : principal.apps)
