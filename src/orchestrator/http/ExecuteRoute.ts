@@ -11,11 +11,13 @@ import { errorResponse } from "./errorResponse.ts"
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
 const EXECUTION_HEADER = "x-picloud-execution-id"
 
-const toHttp = (executionId: string, response: ExecResponse) =>
-  HttpServerResponse.raw(response.body ?? null, {
-    status: response.statusCode,
-    headers: { ...response.headers, [EXECUTION_HEADER]: executionId }
-  })
+/** A text body (not a stream), so the reply carries Content-Length rather than chunked encoding. */
+const toHttp = (executionId: string, response: ExecResponse) => {
+  const headers = { ...response.headers, [EXECUTION_HEADER]: executionId }
+  return response.body === null
+    ? HttpServerResponse.empty({ status: response.statusCode, headers })
+    : HttpServerResponse.text(response.body, { status: response.statusCode, headers })
+}
 
 /** Node joins repeated headers itself; scripts see one string per (lower-case) name. */
 const plainHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>) =>
