@@ -1,0 +1,124 @@
+import { ByteSize, Config, Effect, Option } from "effect"
+import { type HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import { execErrorCode, execErrorStatus, type ExecResponse, type ScriptHttpRequest } from "../../domain/Exec.ts"
+import type { Principal } from "../../domain/Identity.ts"
+import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
+import { ExecutionGate } from "../ExecutionGate.ts"
+import { Invoker } from "../Invoker.ts"
+import type { ResolvedScript } from "../ScriptCache.ts"
+import { errorResponse } from "./errorResponse.ts"
+
+const EXECUTION_HEADER = "x-picloud-execution-id"
+
+/** A text body (not a stream), so the reply carries Content-Length rather than chunked encoding. */
+const toHttp = (executionId: string, response: ExecResponse) => {
+  const headers = { ...response.headers, [EXECUTION_HEADER]: executionId }
+  return response.body === null
+    ? HttpServerResponse.empty({ status: response.statusCode, headers })
+    : HttpServerResponse.text(response.body, { status: response.statusCode, headers })
+}
+
+/** Node joins repeated headers itself; scripts see one string per (lower-case) name. */
+const plainHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>) =>
+  Object.fromEntries(
+    Object.entries(headers).flatMap(([name, value]) =>
+      value === undefined ? [] : [[name, typeof value === "string" ? value : value.join(", ")]]
+    )
+  )
+
+/** An early answer: the request cannot go on (401, 400, 413). */
+export class EarlyReply {
+  readonly response: HttpServerResponse.HttpServerResponse
+  constructor(response: HttpServerResponse.HttpServerResponse) {
+    this.response = response
+  }
+}
+
+/**
+ * What every synchronous HTTP entry (`/api/execute`, app routes) shares: who the caller is, the
+ * request as the script sees it, and running it through the gate with the status table's answers.
+ */
+export const makeSyncHttp = Effect.gen(function*() {
+  const invoker = yield* Invoker
+  const gate = yield* ExecutionGate
+  const principals = yield* PrincipalResolver
+  const maxBodyBytes = yield* Config.Int("PICLOUD_MAX_REQUEST_BYTES").pipe(Config.withDefault(1024 * 1024))
+  const tooLarge = new EarlyReply(
+    errorResponse(413, { code: "payload_too_large", message: `request body is over the limit of ${maxBodyBytes} bytes` })
+  )
+
+  /** The bearer token's principal; `None` without a token; an early 401 for a bad one. */
+  const caller = (request: HttpServerRequest.HttpServerRequest) =>
+    Effect.gen(function*() {
+      const authorization = request.headers["authorization"]
+      const bearer = authorization?.startsWith("Bearer ") ? authorization.slice(7).trim() : ""
+      if (bearer === "") return Option.none<Principal>()
+      const principal = yield* principals.fromToken(bearer)
+      if (Option.isNone(principal)) {
+        return yield* Effect.fail(new EarlyReply(errorResponse(401, { code: "unauthorized", message: "invalid or revoked token" })))
+      }
+      return principal
+    })
+
+  /** The request as the script sees it, with `params` captured by a route. */
+  const scriptRequest = (request: HttpServerRequest.HttpServerRequest, params: Record<string, string>) =>
+    Effect.gen(function*() {
+      const url = new URL(request.url, "http://localhost")
+      const declared = Number(request.headers["content-length"] ?? 0)
+      if (declared > maxBodyBytes) return yield* Effect.fail(tooLarge)
+      // GET and HEAD carry no body: skip the body stream machinery for them.
+      const hasBody = !(request.method === "GET" || request.method === "HEAD") || declared > 0 ||
+        request.headers["transfer-encoding"] !== undefined
+      const body = hasBody
+        ? yield* request.text.pipe(
+          Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBodyBytes)),
+          Effect.mapError((error) =>
+            error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
+              ? tooLarge
+              : new EarlyReply(errorResponse(400, { code: "bad_request", message: "could not read the request body" }))
+          )
+        )
+        : ""
+      return {
+        method: request.method,
+        path: url.pathname,
+        params,
+        query: Object.fromEntries(url.searchParams),
+        headers: plainHeaders(request.headers),
+        body
+      } satisfies ScriptHttpRequest
+    })
+
+  /** Runs the script for the caller and answers with its response, or the status table's error. */
+  const run = (target: ResolvedScript, request: ScriptHttpRequest, principal: Option.Option<Principal>) =>
+    invoker.invoke(target, { invocation: "http", principal: Option.getOrNull(principal), request }).pipe(
+      gate.run,
+      Effect.map(({ executionId, response }) => toHttp(executionId, response)),
+      Effect.catchTag("Overloaded", () =>
+        Effect.succeed(errorResponse(
+          503,
+          { code: "overloaded", message: `all ${gate.limit} execution slots are busy; retry shortly` },
+          { "retry-after": "1" }
+        ))),
+      Effect.catchTag("InvocationFailed", ({ executionId, error }) =>
+        Effect.succeed(errorResponse(
+          execErrorStatus[error.reason],
+          { code: execErrorCode[error.reason], message: error.message, execution_id: executionId }
+        )))
+    )
+
+  /** Early replies become the response; a storage fault is a 500 (logged), never the client's. */
+  const finish = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, EarlyReply | { readonly _tag: "PersistenceError"; readonly operation: string; readonly cause: unknown }, R>) =>
+    effect.pipe(
+      Effect.catch((error) =>
+        error instanceof EarlyReply
+          ? Effect.succeed(error.response)
+          : Effect.logError(`${error.operation} failed`, error.cause).pipe(
+            Effect.as(errorResponse(500, { code: "internal", message: "internal error" }))
+          )
+      )
+    )
+
+  return { caller, scriptRequest, run, finish }
+})
