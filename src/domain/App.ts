@@ -10,7 +10,9 @@ export const AppName = Schema.String.check(
   Schema.isPattern(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
     message: "app name must be 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit"
   }),
-  Schema.makeFilter((name: string) => !UUID_PATTERN.test(name) || "app name must not have the shape of a UUID")
+  Schema.makeFilter((name: string) => !UUID_PATTERN.test(name) || "app name must not have the shape of a UUID"),
+  // Routes live at /{app}/...: an app named like a platform path could never be reached.
+  Schema.makeFilter((name: string) => !["api", "dashboard", "health", "metrics"].includes(name) || `'${name}' is reserved`)
 )
 
 export const App = Schema.Struct({

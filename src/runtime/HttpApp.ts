@@ -13,12 +13,14 @@ import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
 import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
 import { Invoker } from "../orchestrator/Invoker.ts"
 import { ScriptCache } from "../orchestrator/ScriptCache.ts"
+import { RouteTable } from "../orchestrator/RouteTable.ts"
+import { AppRoutes } from "../orchestrator/http/AppRoutes.ts"
+import { RoutesHttp } from "../manager/http/RoutesHttp.ts"
 import { HealthRoute } from "./Health.ts"
-import { NotFoundRoute } from "./NotFoundRoute.ts"
 
 /** The admin API (schema-first; its OpenAPI document is served, behind a token, by OpenApiRoute). */
 const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
-  Layer.provide([AppsHttp, SecretsHttp, ScriptsHttp, ExecutionsHttp, UsersHttp, TokensHttp, LoginHttp]),
+  Layer.provide([AppsHttp, SecretsHttp, ScriptsHttp, RoutesHttp, ExecutionsHttp, UsersHttp, TokensHttp, LoginHttp]),
   Layer.provide(LoginThrottle.layer),
   Layer.provide([AdminAuthLayer, DecodeErrorsLayer])
 )
@@ -27,7 +29,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
  * Every route this process serves. Storage, the executor, the execution log, the gate, script change
  * delivery and the admin token stay open: each mode's composition root provides them.
  */
-export const HttpApp = Layer.mergeAll(AdminRoutes, OpenApiRoute, ExecuteRoute, HealthRoute, NotFoundRoute).pipe(
-  Layer.provide([Invoker.layer, ScriptCache.layer]),
+export const HttpApp = Layer.mergeAll(AdminRoutes, OpenApiRoute, ExecuteRoute, HealthRoute, AppRoutes).pipe(
+  Layer.provide([Invoker.layer, ScriptCache.layer, RouteTable.layer]),
   Layer.provide(HttpServer.layerServices)
 )

@@ -9,7 +9,9 @@ import * as AppEnvLayer from "../manager/AppEnvLayer.ts"
 import { SecretCipher } from "../manager/SecretCipher.ts"
 import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
 import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
+import { RouteChanges } from "../domain/RouteChanges.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
+import * as RouteRepoMemory from "../manager/RouteRepoMemory.ts"
 import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
 import { StorageHealth } from "./Health.ts"
 import { HttpApp } from "./HttpApp.ts"
@@ -25,6 +27,8 @@ export const MemoryServices = (adminToken: string) =>
     ExecutionGate.layer,
     AppEnvLayer.layer.pipe(Layer.provideMerge(Layer.merge(SecretRepoMemory.layerMemory, SecretCipher.layerTest("memory-platform-test-key")))),
     ScriptChanges.layerLocal,
+    RouteChanges.layerLocal,
+    RouteRepoMemory.layerMemory,
     PrincipalResolverLayer.layer.pipe(
       Layer.provideMerge(IdentityRepoMemory.layerMemory),
       Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_ADMIN_TOKEN: adminToken })))

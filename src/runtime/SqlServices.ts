@@ -1,5 +1,7 @@
 import { Layer } from "effect"
+import { RouteChanges } from "../domain/RouteChanges.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
+import * as RouteRepoSql from "../manager/RouteRepoSql.ts"
 import * as AppEnvLayer from "../manager/AppEnvLayer.ts"
 import * as AppRepoSql from "../manager/AppRepoSql.ts"
 import * as IdentityRepoSql from "../manager/IdentityRepoSql.ts"
@@ -23,5 +25,7 @@ export const SqlServices = Layer.mergeAll(
   ExecutionGate.layer,
   AppEnvLayer.layer.pipe(Layer.provideMerge(Layer.merge(SecretRepoSql.layerSql, SecretCipher.layer))),
   ScriptChanges.layerLocal,
+  RouteChanges.layerLocal,
+  RouteRepoSql.layerSql,
   PrincipalResolverLayer.layer.pipe(Layer.provideMerge(IdentityRepoSql.layerSql))
 )

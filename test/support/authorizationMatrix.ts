@@ -27,6 +27,10 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "scripts.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "scripts.update": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "scripts.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
+  "routes.create": { admin: 201, devThis: 201, devOther: 404, invoker: 403 },
+  "routes.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
+  "routes.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "routes.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
   "executions.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "executions.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "users.create": { admin: 201, devThis: 403, devOther: 403, invoker: 403 },
@@ -72,6 +76,7 @@ const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) => Eff
   }
   const script = ok(yield* call("POST", "/api/admin/scripts", { body: { app: thisApp, name: "s", source: "export default () => 1" } }), 201)
   ok(yield* call("POST", `/api/admin/apps/${thisApp}/secrets`, { body: { name: "API_KEY", value: "k" } }), 201)
+  const route = ok(yield* call("POST", "/api/admin/routes", { body: { app: thisApp, method: "GET", path: "/hello", script: "s" } }), 201)
   const run = yield* call("GET", `/api/execute/${thisApp}/s`)
   const params: Record<string, string> = {
     tag,
@@ -79,7 +84,8 @@ const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) => Eff
     id: script.id,
     user: `victim-${tag}`,
     execution: run.headers.get("x-picloud-execution-id")!,
-    token: boss.token.id
+    token: boss.token.id,
+    route: route.id
   }
   return { call, tokens, params }
 })
@@ -93,6 +99,7 @@ const body = (key: string, n: number, params: Record<string, string>): unknown =
     "users.create": { username: `new-user-${params.tag}-${n}`, password: PASSWORD, role: "invoker" },
     "tokens.create": { name: `matrix-${n}` },
     "secrets.put": { name: `SECRET_${n}`, value: "s3cr3t" },
+    "routes.create": { app: params.app, method: "POST", path: `/r${n}/:id`, script: "s" },
     "login.login": { username: `boss-${params.tag}`, password: PASSWORD }
   })[key]
 
@@ -101,7 +108,7 @@ const pathFor = (key: string, path: string, params: Record<string, string>) => {
     .replace(":app", params.app!)
     .replace(":user", params.user!)
     .replace(":name", "API_KEY")
-    .replace(":id", key.startsWith("executions") ? params.execution! : key.startsWith("tokens") ? params.token! : params.id!)
+    .replace(":id", params[key.startsWith("executions") ? "execution" : key.startsWith("tokens") ? "token" : key.startsWith("routes") ? "route" : "id"]!)
   return key === "apps.delete" ? `${filled}?force=true` : filled
 }
 

@@ -5,6 +5,7 @@ import { App, CreateApp } from "../App.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, User } from "../Identity.ts"
 import { CreateScript, Script, UpdateScript } from "../Script.ts"
 import { PutSecret, SecretInfo } from "../Secret.ts"
+import { CreateRoute, Route } from "../Route.ts"
 import { BadRequest, Conflict, Forbidden, InternalError, NotFound, TooManyRequests, Unauthorized, Unprocessable } from "./ApiError.ts"
 
 /**
@@ -100,6 +101,30 @@ export const SecretsGroup = HttpApiGroup.make("secrets")
     })
   )
 
+export const RoutesGroup = HttpApiGroup.make("routes")
+  .add(
+    HttpApiEndpoint.post("create", "/routes", {
+      payload: CreateRoute,
+      success: Route.pipe(HttpApiSchema.status(201)),
+      error: [NotFound, Conflict, Unprocessable, InternalError]
+    }),
+    HttpApiEndpoint.get("list", "/routes", {
+      query: { app: Schema.optionalKey(Schema.String) },
+      success: Schema.Struct({ items: Schema.Array(Route) }),
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.get("get", "/routes/:id", {
+      params: { id: Schema.String },
+      success: Route,
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.delete("delete", "/routes/:id", {
+      params: { id: Schema.String },
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, InternalError]
+    })
+  )
+
 export const ExecutionPage = Schema.Struct({
   items: Schema.Array(ExecutionRecord),
   next_cursor: Schema.NullOr(Schema.String)
@@ -186,6 +211,7 @@ export class AdminApi extends HttpApi.make("admin")
   .add(AppsGroup)
   .add(SecretsGroup)
   .add(ScriptsGroup)
+  .add(RoutesGroup)
   .add(ExecutionsGroup)
   .add(UsersGroup)
   .add(TokensGroup)

@@ -6,6 +6,8 @@ import { apiError, Conflict, NotFound } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
 import { ScriptChanges } from "../../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
+import { RouteChanges } from "../../domain/RouteChanges.ts"
+import { RouteRepo } from "../../domain/RouteRepo.ts"
 import { requireRole, seesApp } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 import { CurrentPrincipal } from "../../domain/Identity.ts"
@@ -23,6 +25,8 @@ export const AppsHttp = HttpApiBuilder.group(
     const apps = yield* AppRepo
     const scripts = yield* ScriptRepo
     const changes = yield* ScriptChanges
+    const routes = yield* RouteRepo
+    const routeChanges = yield* RouteChanges
 
     /** The app, if the caller may see it; otherwise, as if it did not exist. */
     const find = (ref: string) =>
@@ -62,10 +66,12 @@ export const AppsHttp = HttpApiBuilder.group(
             return yield* apiError(Conflict, "app_not_empty", `app ${app.name} holds ${held.length} script(s); delete them first or pass ?force=true`)
           }
           for (const script of held) {
+            yield* routes.deleteForScript(script.id)
             yield* scripts.delete(script.id).pipe(Effect.catchTag("ScriptNotFound", () => Effect.void))
             yield* changes.publish(script.id)
           }
           yield* apps.delete(app.id).pipe(Effect.catchTag("AppNotFound", () => Effect.fail(appNotFound(params.app))))
+          yield* routeChanges.publish(app.id)
         }).pipe(Effect.catchTag("PersistenceError", internalError)))
   })
 )

@@ -8,6 +8,8 @@ import { ScriptValidator } from "../../domain/Executor.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
 import { ScriptChanges } from "../../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
+import { RouteChanges } from "../../domain/RouteChanges.ts"
+import { RouteRepo } from "../../domain/RouteRepo.ts"
 import { manageableApp, requireRole, seesApp } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
@@ -29,6 +31,8 @@ export const ScriptsHttp = HttpApiBuilder.group(
     const validator = yield* ScriptValidator
     const changes = yield* ScriptChanges
     const apps = yield* AppRepo
+    const routes = yield* RouteRepo
+    const routeChanges = yield* RouteChanges
     const manageable = (ref: string | undefined) => manageableApp(ref).pipe(Effect.provideService(AppRepo, apps))
 
     /** The script, if the caller may manage its app; otherwise, as if it did not exist. */
@@ -87,9 +91,11 @@ export const ScriptsHttp = HttpApiBuilder.group(
         ))
       .handle("delete", ({ params }) =>
         Effect.gen(function*() {
-          yield* manageableScript(params.id)
+          const script = yield* manageableScript(params.id)
+          yield* routes.deleteForScript(script.id)
           yield* scripts.delete(params.id as ScriptId)
           yield* changes.publish(params.id)
+          yield* routeChanges.publish(script.app_id)
         }).pipe(
           Effect.catchTags({ ScriptNotFound: (e) => Effect.fail(notFound(e)), PersistenceError: internalError })
         ))

@@ -1,0 +1,51 @@
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
+import { randomUUID } from "node:crypto"
+import { isoTimestamp, isUniqueViolation, persistence } from "../db/persistence.ts"
+import type { Route } from "../domain/Route.ts"
+import { RouteConflict, RouteNotFound, RouteRepo } from "../domain/RouteRepo.ts"
+import { UUID_PATTERN } from "../domain/Script.ts"
+
+type RouteRow = Omit<Route, "created_at"> & { readonly created_at: unknown }
+
+const toRoute = (row: RouteRow): Route => ({ ...row, created_at: isoTimestamp(row.created_at) })
+const COLUMNS = "id, app_id, method, path, script_id, dispatch_mode, auth, created_at"
+
+/** Routes in PostgreSQL (`routes`; they go with their app or script). */
+export const layerSql = Layer.effect(
+  RouteRepo,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const columns = sql.literal(COLUMNS)
+    return RouteRepo.of({
+      create: (input) =>
+        sql<RouteRow>`
+          INSERT INTO routes (id, app_id, method, path, shape, script_id, dispatch_mode, auth)
+          VALUES (${randomUUID()}, ${input.app_id}, ${input.method}, ${input.path}, ${input.shape}, ${input.script_id}, ${input.dispatch_mode}, ${input.auth})
+          RETURNING ${columns}`.pipe(
+          Effect.map((rows) => toRoute(rows[0]!)),
+          Effect.mapError((error: SqlError) => (isUniqueViolation(error) ? new RouteConflict({ method: input.method, path: input.path }) : error)),
+          persistence("RouteRepo.create")
+        ),
+      list: (appId) =>
+        (appId === undefined
+          ? sql<RouteRow>`SELECT ${columns} FROM routes ORDER BY created_at`
+          : UUID_PATTERN.test(appId)
+          ? sql<RouteRow>`SELECT ${columns} FROM routes WHERE app_id = ${appId} ORDER BY created_at`
+          : Effect.succeed<ReadonlyArray<RouteRow>>([])).pipe(Effect.map((rows) => rows.map(toRoute)), persistence("RouteRepo.list")),
+      get: (id) =>
+        (UUID_PATTERN.test(id) ? sql<RouteRow>`SELECT ${columns} FROM routes WHERE id = ${id}` : Effect.succeed<ReadonlyArray<RouteRow>>([])).pipe(
+          Effect.flatMap((rows) => (rows[0] ? Effect.succeed(toRoute(rows[0])) : Effect.fail(new RouteNotFound({ id })))),
+          persistence("RouteRepo.get")
+        ),
+      delete: (id) =>
+        (UUID_PATTERN.test(id) ? sql<{ id: string }>`DELETE FROM routes WHERE id = ${id} RETURNING id` : Effect.succeed<ReadonlyArray<{ id: string }>>([])).pipe(
+          Effect.flatMap((rows) => (rows.length ? Effect.void : Effect.fail(new RouteNotFound({ id })))),
+          persistence("RouteRepo.delete")
+        ),
+      deleteForScript: (scriptId) =>
+        sql`DELETE FROM routes WHERE script_id = ${scriptId}`.pipe(Effect.asVoid, persistence("RouteRepo.deleteForScript"))
+    })
+  })
+)

@@ -1,0 +1,57 @@
+import { Effect, Option } from "effect"
+import { HttpRouter, HttpServerRequest } from "effect/http"
+import { RESERVED_SEGMENTS } from "../../domain/Route.ts"
+import { RouteTable } from "../RouteTable.ts"
+import { ScriptCache } from "../ScriptCache.ts"
+import { errorResponse } from "./errorResponse.ts"
+import { EarlyReply, makeSyncHttp } from "./SyncHttp.ts"
+
+/** The path's segments, decoded; `undefined` for malformed percent-encoding. */
+const decodeSegments = (pathname: string) => {
+  try {
+    return pathname.split("/").slice(1).map(decodeURIComponent)
+  } catch {
+    return undefined
+  }
+}
+
+const notFound = errorResponse(404, { code: "not_found", message: "no such route" })
+
+/**
+ * App routes at `/{app}/{path}` (ARCHITECTURE §5): matched in memory, run synchronously like
+ * `/api/execute`, with the captures in `request.params`. `auth: none` routes are public (a token,
+ * if sent, must be valid and sets `ctx.principal`); `auth: token` routes need a token of a caller
+ * granted the app (else 401 / 403). Whatever no route claims is a JSON 404.
+ */
+export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
+  const routes = yield* RouteTable
+  const scripts = yield* ScriptCache
+  const sync = yield* makeSyncHttp
+
+  const handle = Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const segments = decodeSegments(new URL(request.url, "http://localhost").pathname)
+    if (segments === undefined) return errorResponse(400, { code: "bad_request", message: "malformed percent-encoding in the path" })
+    const [appName, ...path] = segments
+    if (appName === undefined || appName === "" || RESERVED_SEGMENTS.has(appName)) return notFound
+    const matched = routes.match(appName, request.method, path)
+    if (Option.isNone(matched)) return notFound
+    const { route, params } = matched.value
+
+    const principal = yield* sync.caller(request)
+    if (route.auth === "token") {
+      if (Option.isNone(principal)) {
+        return yield* Effect.fail(new EarlyReply(errorResponse(401, { code: "unauthorized", message: "this route needs a bearer token" })))
+      }
+      if (principal.value.role !== "admin" && !principal.value.apps.includes(route.app_id)) {
+        return errorResponse(403, { code: "forbidden", message: "this token may not call this app's routes" })
+      }
+    }
+    const scriptRequest = yield* sync.scriptRequest(request, params)
+    const target = yield* scripts.resolve(undefined, route.script_id)
+    if (Option.isNone(target)) return notFound
+    return yield* sync.run(target.value, scriptRequest, principal)
+  }).pipe(sync.finish)
+
+  yield* router.add("*", "/*", handle)
+}))
