@@ -3,14 +3,21 @@ import { ExecutionNotFound } from "../domain/Errors.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
 import { compareNewestFirst, encodeCursor, pageStart } from "./executionCursor.ts"
+import { executionRetentionConfig } from "./ExecutionRetention.ts"
 
 const key = (e: ExecutionRecord) => ({ startedAt: e.started_at, id: e.id })
 
 /** Execution records in memory: written at once, so there is nothing to batch or flush. */
-export const layerMemory = Layer.sync(ExecutionLog, () => {
+export const layerMemory = Layer.effect(ExecutionLog, Effect.gen(function*() {
+  const { maxCount } = yield* executionRetentionConfig
   const records = new Map<string, ExecutionRecord>()
   return ExecutionLog.of({
-    record: (execution) => Effect.sync(() => void records.set(execution.id, execution)),
+    // Only the count limit applies here: this layer lives as long as a test.
+    record: (execution) =>
+      Effect.sync(() => {
+        records.set(execution.id, execution)
+        if (records.size > maxCount) records.delete(records.keys().next().value!)
+      }),
     list: Effect.fn("ExecutionLog.list")(function*(options: ExecutionListOptions) {
       const after = yield* pageStart(options.cursor)
       const matching = [...records.values()]
@@ -28,4 +35,4 @@ export const layerMemory = Layer.sync(ExecutionLog, () => {
     },
     flush: Effect.void
   })
-})
+}))

@@ -7,6 +7,7 @@ import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
 import { encodeCursor, pageStart } from "./executionCursor.ts"
+import { executionRetentionConfig } from "./ExecutionRetention.ts"
 
 /** Rows per INSERT. */
 const BATCH_SIZE = 500
@@ -50,7 +51,9 @@ export const layerSql = Layer.effect(
   ExecutionLog,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const retention = yield* executionRetentionConfig
     const pending: Array<ExecutionRecord> = []
+    let prunedAt = 0
     const wake = yield* Latch.make(false)
     // One writer at a time: `flush` waits for a batch in flight before writing the rest.
     const writer = yield* Semaphore.make(1)
@@ -73,10 +76,25 @@ export const layerSql = Layer.effect(
       }
     })).pipe(persistence("ExecutionLog.write"))
 
+    /** Drops records past the retention age, then all but the newest `maxCount`. */
+    const prune = Effect.gen(function*() {
+      prunedAt = Date.now()
+      yield* sql`DELETE FROM executions WHERE started_at < now() - make_interval(days => ${retention.maxAgeDays})`
+      yield* sql`
+        DELETE FROM executions WHERE (started_at, id) <= (
+          SELECT started_at, id FROM executions ORDER BY started_at DESC, id DESC OFFSET ${retention.maxCount} LIMIT 1
+        )`
+    }).pipe(persistence("ExecutionLog.prune"))
+
     const writerLoop = Effect.gen(function*() {
       yield* wake.await
       yield* wake.close
       yield* writePending.pipe(
+        Effect.andThen(Effect.suspend(() =>
+          Date.now() - prunedAt >= retention.everyMs
+            ? prune.pipe(Effect.catch((error) => Effect.logWarning("pruning execution records failed", error.cause)))
+            : Effect.void
+        )),
         Effect.catch((error) =>
           Effect.logError("writing execution records failed; will retry", error.cause).pipe(
             Effect.andThen(Effect.sleep(RETRY_AFTER_FAILURE)),

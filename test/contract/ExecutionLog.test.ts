@@ -1,5 +1,5 @@
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import type { ExecutionRecord } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
@@ -133,5 +133,41 @@ layer(layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" }
         found = (yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executions WHERE id = ${record.id}`)[0]!.n
       }
       assert.strictEqual(found, 1)
+    }))
+})
+
+const retentionConfig = ConfigProvider.layer(ConfigProvider.fromUnknown({
+  PICLOUD_EXECUTION_RETENTION_DAYS: "7",
+  PICLOUD_EXECUTION_RETENTION_COUNT: "5",
+  PICLOUD_EXECUTION_PRUNE_INTERVAL: "0 millis"
+}))
+
+layer(layerSql.pipe(Layer.provide(retentionConfig), Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })("ExecutionLog retention (sql)", (it) => {
+  it.effect("after writes, records past the age limit go, then all but the newest N", () =>
+    Effect.gen(function*() {
+      const log = yield* ExecutionLog
+      const sql = yield* SqlClient.SqlClient
+      const script = crypto.randomUUID()
+      const now = Date.now()
+      const old = Array.from({ length: 3 }, (_, i) => execution(script, new Date(now - 10 * 86_400_000 + i)))
+      const recent = Array.from({ length: 8 }, (_, i) => execution(script, new Date(now - 60_000 + i)))
+      for (const r of [...old, ...recent]) yield* log.record(r)
+      let rows: ReadonlyArray<{ id: string }> = []
+      for (let i = 0; i < 100; i++) {
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+        rows = yield* sql<{ id: string }>`SELECT id FROM executions ORDER BY started_at DESC, id DESC`
+        if (rows.length === 5) break
+      }
+      assert.deepStrictEqual(rows.map((r) => r.id), recent.slice(-5).reverse().map((r) => r.id))
+    }))
+})
+
+layer(layerMemory.pipe(Layer.provide(retentionConfig)))("ExecutionLog retention (memory)", (it) => {
+  it.effect("keeps the newest N", () =>
+    Effect.gen(function*() {
+      const log = yield* ExecutionLog
+      const records = Array.from({ length: 8 }, (_, i) => execution(crypto.randomUUID(), new Date(Date.now() + i)))
+      for (const r of records) yield* log.record(r)
+      assert.deepStrictEqual((yield* log.list({ limit: 100 })).items.map((r) => r.id), records.slice(-5).reverse().map((r) => r.id))
     }))
 })
