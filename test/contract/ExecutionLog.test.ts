@@ -152,13 +152,15 @@ layer(layerSql.pipe(Layer.provide(retentionConfig), Layer.provideMerge(TestDatab
       const old = Array.from({ length: 3 }, (_, i) => execution(script, new Date(now - 10 * 86_400_000 + i)))
       const recent = Array.from({ length: 8 }, (_, i) => execution(script, new Date(now - 60_000 + i)))
       for (const r of [...old, ...recent]) yield* log.record(r)
-      let rows: ReadonlyArray<{ id: string }> = []
-      for (let i = 0; i < 100; i++) {
+      // Batches and prunes interleave: wait for the final state (a middle one can also hold 5 rows).
+      const expected = recent.slice(-5).reverse().map((r) => r.id)
+      let ids: Array<string> = []
+      for (let i = 0; i < 150; i++) {
         yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
-        rows = yield* sql<{ id: string }>`SELECT id FROM executions ORDER BY started_at DESC, id DESC`
-        if (rows.length === 5) break
+        ids = (yield* sql<{ id: string }>`SELECT id FROM executions ORDER BY started_at DESC, id DESC`).map((r) => r.id)
+        if (ids.join() === expected.join()) break
       }
-      assert.deepStrictEqual(rows.map((r) => r.id), recent.slice(-5).reverse().map((r) => r.id))
+      assert.deepStrictEqual(ids, expected)
     }))
 })
 

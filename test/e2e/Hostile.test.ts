@@ -66,12 +66,12 @@ const stillFine = async () => {
 }
 
 describe("hostile scripts", () => {
-  it("an infinite loop is a 504 within its timeout plus a small slack", async () => {
+  it("an infinite loop is a 504 within its timeout plus a second of slack (CI machines are loaded)", async () => {
     await deploy("spin", `export default () => { for (;;) {} }`, 1)
     const res = await call("spin")
     assert.strictEqual(res.status, 504)
     assert.strictEqual(res.json.error.code, "timeout")
-    assert.isBelow(res.ms, 1000 + 750)
+    assert.isBelow(res.ms, 1000 + 1000)
     await stillFine()
   })
 
@@ -80,12 +80,12 @@ describe("hostile scripts", () => {
     await deploy("storm", `export default () => { const spin = () => Promise.resolve().then(spin); spin(); return new Promise(() => {}) }`, 1)
     const hang = await call("hang")
     assert.strictEqual(hang.status, 504, hang.text)
-    assert.isBelow(hang.ms, 1000 + 750)
+    assert.isBelow(hang.ms, 1000 + 1000)
     // Each microtask of the storm keeps the one before alive: it ends at the timeout or, when the
     // chain outgrows the sandbox first, at the memory cap. Either way, quickly and cleanly.
     const storm = await call("storm")
     assert.oneOf(storm.status, [504, 507], storm.text)
-    assert.isBelow(storm.ms, 1000 + 750)
+    assert.isBelow(storm.ms, 1000 + 1000)
     await stillFine()
   })
 

@@ -144,7 +144,7 @@ describe("Engine.run: failures", () => {
     const started = Date.now()
     const r = await failure(`export default () => { for (;;) {} }`, { timeoutMs: 200 })
     assert.strictEqual(r.reason, "Timeout")
-    assert.isBelow(Date.now() - started, 700)
+    assert.isBelow(Date.now() - started, 1500)
   })
 
   it("a promise that never settles, and a microtask storm, are Timeouts", async () => {
@@ -152,7 +152,7 @@ describe("Engine.run: failures", () => {
     const started = Date.now()
     const storm = await failure(`export default async () => { const spin = () => Promise.resolve().then(spin); spin(); await new Promise(() => {}) }`, { timeoutMs: 200 })
     assert.strictEqual(storm.reason, "Timeout")
-    assert.isBelow(Date.now() - started, 700)
+    assert.isBelow(Date.now() - started, 1500)
   })
 
   it("deep recursion is a StackLimit, and the engine carries on", async () => {

@@ -21,10 +21,15 @@ const waitFor = async (condition: () => boolean) => {
 
 describe("WorkerPool", () => {
   it("runs executions in worker threads, in parallel across workers", async () => {
-    const started = Date.now()
-    const results = await Promise.all([pool.run(execRequest(busy(400))), pool.run(execRequest(busy(400)))])
-    for (const r of results) assert.isTrue(r.ok)
-    assert.isBelow(Date.now() - started, 750, "two workers ran them side by side")
+    // Each reports when it ran; overlapping intervals prove they ran side by side (a wall-clock
+    // bound would fail on a loaded machine).
+    const timed = (tag: string) => `export default () => { const start = Date.now(); while (Date.now() < start + 300) {} return [start, Date.now(), "${tag}"] }`
+    const results = await Promise.all([pool.run(execRequest(timed("a"))), pool.run(execRequest(timed("b")))])
+    const [a, b] = results.map((r) => {
+      if (!r.ok) throw new Error(r.message)
+      return JSON.parse(r.response.body!) as [number, number]
+    })
+    assert.isTrue(a![0] < b![1] && b![0] < a![1], `intervals overlap: ${JSON.stringify([a, b])}`)
     assert.deepStrictEqual(pool.load, [0, 0])
   })
 
