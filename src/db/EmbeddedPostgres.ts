@@ -1,6 +1,7 @@
 import { Config, Context, Effect, Layer, Redacted } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { userInfo } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -25,12 +26,20 @@ const USER = "picloud"
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
 
+/**
+ * Whether a process is running. A zombie (exited, not yet reaped by a parent that may never reap
+ * it, as some container init processes do not) counts as gone.
+ */
 const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "Z"
+  } catch {
+    return true
   }
 }
 
@@ -73,7 +82,8 @@ const clearStaleLock = async (directory: string, log: (message: string) => void)
       const deadline = Date.now() + 15_000
       while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
       if (isAlive(pid)) process.kill(pid, "SIGKILL")
-      while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50))
+      const killed = Date.now() + 5_000
+      while (isAlive(pid) && Date.now() < killed) await new Promise((r) => setTimeout(r, 50))
       return
     }
   }
