@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "vitest"
-import { freePort, spawnLogged, startPicloud } from "./picloudProcess.ts"
+import { exitWithin, freePort, spawnLogged, startPicloud } from "./picloudProcess.ts"
 
 const TOKEN = "e2e-admin-token"
 const dataDir = mkdtempSync(join(tmpdir(), "picloud-e2e-"))
@@ -11,6 +11,7 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
 const api = (base: string) => async (method: string, path: string, body?: unknown) => {
   const res = await fetch(`${base}${path}`, {
+    signal: AbortSignal.timeout(20_000),
     method,
     headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? null : JSON.stringify(body)
@@ -39,12 +40,12 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
         name: "slow",
         source: `export default function () { const end = Date.now() + 1500; while (Date.now() < end) {} return "done" }`
       })
-      const inFlight = fetch(`${first.url}/api/execute/slow`, { headers: { authorization: `Bearer ${TOKEN}` } }).then(async (r) => ({ status: r.status, text: await r.text() }))
+      const inFlight = fetch(`${first.url}/api/execute/slow`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(20_000) }).then(async (r) => ({ status: r.status, text: await r.text() }))
       await new Promise((r) => setTimeout(r, 300))
       first.child.kill("SIGTERM")
       const slow = await inFlight
       assert.deepStrictEqual(slow, { status: 200, text: "done" })
-      assert.strictEqual(await first.exited, 0, first.output())
+      assert.strictEqual(await exitWithin(first), 0, first.output())
       assert.isFalse(existsSync(join(dataDir, "postgres", "postmaster.pid")), "postgres stopped cleanly")
 
       const second = await startPicloud({ dataDir, port, env: { PICLOUD_ADMIN_TOKEN: TOKEN } })
@@ -62,7 +63,7 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
         assert.notMatch(second.output(), /applied migrations/)
       } finally {
         second.child.kill("SIGTERM")
-        assert.strictEqual(await second.exited, 0, second.output())
+        assert.strictEqual(await exitWithin(second), 0, second.output())
       }
     } finally {
       if (first.child.exitCode === null) first.child.kill("SIGKILL")
@@ -73,7 +74,7 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
     const port = await freePort()
     const crashed = await startPicloud({ dataDir, port, env: { PICLOUD_ADMIN_TOKEN: TOKEN } })
     crashed.child.kill("SIGKILL")
-    await crashed.exited
+    await exitWithin(crashed)
     // The embedded postmaster outlives its parent's SIGKILL, orphaned and holding the cluster's
     // lock: the next start must stop it and carry on.
     const next = await startPicloud({ dataDir, port, env: { PICLOUD_ADMIN_TOKEN: TOKEN } })
@@ -83,7 +84,7 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
       assert.strictEqual(list.status, 200)
     } finally {
       next.child.kill("SIGTERM")
-      assert.strictEqual(await next.exited, 0, next.output())
+      assert.strictEqual(await exitWithin(next), 0, next.output())
     }
   }, 120_000)
 
@@ -97,7 +98,7 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
       const whoami = await fetch(`${first.url}/api/admin/tokens`, { headers: { authorization: `Bearer ${token}` } })
       assert.strictEqual(whoami.status, 200)
       first.child.kill("SIGTERM")
-      assert.strictEqual(await first.exited, 0)
+      assert.strictEqual(await exitWithin(first), 0)
       const second = await startPicloud({ dataDir: fresh, port, env: { PICLOUD_ADMIN_TOKEN: "" } })
       try {
         assert.notMatch(second.output(), /first start/)
@@ -105,7 +106,7 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
         assert.strictEqual(again.status, 200)
       } finally {
         second.child.kill("SIGTERM")
-        await second.exited
+        await exitWithin(second)
       }
     } finally {
       rmSync(fresh, { recursive: true, force: true })
@@ -123,13 +124,13 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
           HOST: "127.0.0.1",
           PICLOUD_ADMIN_TOKEN: TOKEN
         })
-        assert.notStrictEqual(await second.exited, 0)
+        assert.notStrictEqual(await exitWithin(second), 0)
         assert.match(second.output(), /in use by another running PiCloud/)
         const health = await fetch(`${first.url}/health`)
         assert.strictEqual(health.status, 200, "the first one's database was not touched")
       } finally {
         first.child.kill("SIGTERM")
-        assert.strictEqual(await first.exited, 0, first.output())
+        assert.strictEqual(await exitWithin(first), 0, first.output())
       }
     } finally {
       rmSync(shared, { recursive: true, force: true })

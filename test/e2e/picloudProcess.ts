@@ -21,11 +21,20 @@ export const spawnLogged = (command: string, args: ReadonlyArray<string>, env: R
   return { child, output: () => output, exited }
 }
 
+/** Resolves with the exit code, or fails after `ms` with what the process printed (so a hang shows why). */
+export const exitWithin = (proc: RunningProcess, ms = 45_000) =>
+  Promise.race([
+    proc.exited,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`process did not exit within ${ms} ms:\n${proc.output()}`)), ms).unref()
+    )
+  ])
+
 export const waitFor = async (url: string, timeoutMs: number, proc?: RunningProcess) => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
-      const res = await fetch(url)
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
       if (res.ok) return
     } catch {
       // not listening yet
