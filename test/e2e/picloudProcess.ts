@@ -55,6 +55,12 @@ export const startPicloud = async (options: { readonly dataDir: string; readonly
     ...options.env
   })
   const started = Date.now()
-  await waitFor(`http://127.0.0.1:${options.port}/health`, 30_000, proc)
+  try {
+    await waitFor(`http://127.0.0.1:${options.port}/health`, 30_000, proc)
+  } catch (error) {
+    // Never leave a half-started process behind: it would hold the data directory for the next test.
+    proc.child.kill("SIGKILL")
+    throw error
+  }
   return { ...proc, url: `http://127.0.0.1:${options.port}`, startupMs: Date.now() - started }
 }
