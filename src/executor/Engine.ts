@@ -173,8 +173,11 @@ export class Engine {
       outcome = body(sandbox, fresh)
     } catch (fault) {
       const message = fault instanceof Error ? fault.message : String(fault)
+      // A WebAssembly trap with the module's memory (nearly) all used is the script's memory limit:
+      // QuickJS's allocator fails in ways it cannot always turn into a guest error.
+      const exhausted = module.memory.buffer.byteLength >= module.maxBytes * 0.9
       this.dropModule()
-      return /memory|grow|alloc/i.test(message)
+      return exhausted || /memory|grow|alloc/i.test(message)
         ? new Failure("MemoryLimit", `the script exceeded its memory limit (${message})`)
         : new Failure("Crashed", `the sandbox failed: ${message}`)
     }
