@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { RESERVED_SEGMENTS } from "./Route.ts"
 import { UUID_PATTERN } from "./Script.ts"
 
 /** The app every installation has; scripts created without an `app` belong to it. */
@@ -12,7 +13,7 @@ export const AppName = Schema.String.check(
   }),
   Schema.makeFilter((name: string) => !UUID_PATTERN.test(name) || "app name must not have the shape of a UUID"),
   // Routes live at /{app}/...: an app named like a platform path could never be reached.
-  Schema.makeFilter((name: string) => !["api", "dashboard", "health", "metrics"].includes(name) || `'${name}' is reserved`)
+  Schema.makeFilter((name: string) => !RESERVED_SEGMENTS.has(name) || `'${name}' is reserved`)
 )
 
 export const App = Schema.Struct({

@@ -49,3 +49,12 @@ export class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFou
 export class TokenNotFound extends Schema.TaggedError<TokenNotFound>()("TokenNotFound", {
   id: Schema.String
 }) {}
+
+export class RouteConflict extends Schema.TaggedError<RouteConflict>()("RouteConflict", {
+  method: Schema.String,
+  path: Schema.String
+}) {}
+
+export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNotFound", {
+  id: Schema.String
+}) {}

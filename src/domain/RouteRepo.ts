@@ -1,16 +1,6 @@
 import { Context, type Effect } from "effect"
-import type { PersistenceError } from "./Errors.ts"
+import type { PersistenceError, RouteConflict, RouteNotFound } from "./Errors.ts"
 import type { Route } from "./Route.ts"
-import { Schema } from "effect"
-
-export class RouteConflict extends Schema.TaggedError<RouteConflict>()("RouteConflict", {
-  method: Schema.String,
-  path: Schema.String
-}) {}
-
-export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNotFound", {
-  id: Schema.String
-}) {}
 
 /** Routes: `(app, method, path pattern) → script`. Two patterns of the same shape conflict. */
 export class RouteRepo extends Context.Service<RouteRepo, {

@@ -2,7 +2,7 @@ import { Config, Effect, Layer, Option, Redacted } from "effect"
 import type { Principal } from "../domain/Identity.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
 import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
-import { hashPassword, newToken, sameSecret, tokenDigest } from "./secrets.ts"
+import { hashPassword, matchesSecret, newToken, tokenDigest } from "./secrets.ts"
 
 /** The principal of `PICLOUD_ADMIN_TOKEN`: an admin that exists only in configuration. */
 const ENV_ADMIN: Principal = { user_id: "00000000-0000-4000-8000-00000000a000", username: "admin (PICLOUD_ADMIN_TOKEN)", role: "admin", apps: [] }
@@ -38,12 +38,13 @@ export const layer = Layer.effect(
       )
     }
 
+    const isEnvToken = Option.isSome(envToken) ? matchesSecret(envToken.value) : () => false
     const touched = new Map<string, number>()
     // Known tokens by digest, so the data plane's hot path makes no database round trip. Unknown
     // tokens are not cached (a flood of made-up tokens must not fill memory).
     const known = new Map<string, { readonly tokenId: string; readonly principal: Principal }>()
     const fromToken = Effect.fnUntraced(function*(token: string) {
-      if (Option.isSome(envToken) && sameSecret(token, envToken.value)) return Option.some(ENV_ADMIN)
+      if (isEnvToken(token)) return Option.some(ENV_ADMIN)
       const digest = tokenDigest(token)
       const cached = known.get(digest)
       const found = cached

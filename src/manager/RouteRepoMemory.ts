@@ -1,7 +1,8 @@
 import { Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Route } from "../domain/Route.ts"
-import { RouteConflict, RouteNotFound, RouteRepo } from "../domain/RouteRepo.ts"
+import { RouteConflict, RouteNotFound } from "../domain/Errors.ts"
+import { RouteRepo } from "../domain/RouteRepo.ts"
 
 /** Routes in memory, with the SQL layer's rule: one route per (app, method, shape). */
 export const layerMemory = Layer.sync(RouteRepo, () => {

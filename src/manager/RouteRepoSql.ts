@@ -4,7 +4,8 @@ import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
 import { isoTimestamp, isUniqueViolation, persistence } from "../db/persistence.ts"
 import type { Route } from "../domain/Route.ts"
-import { RouteConflict, RouteNotFound, RouteRepo } from "../domain/RouteRepo.ts"
+import { RouteConflict, RouteNotFound } from "../domain/Errors.ts"
+import { RouteRepo } from "../domain/RouteRepo.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
 
 type RouteRow = Omit<Route, "created_at"> & { readonly created_at: unknown }

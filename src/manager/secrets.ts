@@ -6,8 +6,14 @@ export const newToken = () => `pc_${randomBytes(32).toString("base64url")}`
 /** What is stored of a token, and what a presented token is looked up by. */
 export const tokenDigest = (token: string) => createHash("sha256").update(token).digest("hex")
 
-/** Constant-time equality of two secrets, whatever their lengths. */
-export const sameSecret = (a: string, b: string) => timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest())
+/**
+ * A constant-time test for one known secret, whatever the candidate's length. The secret is hashed
+ * once, here; each test hashes only the candidate.
+ */
+export const matchesSecret = (secret: string) => {
+  const expected = createHash("sha256").update(secret).digest()
+  return (candidate: string) => timingSafeEqual(createHash("sha256").update(candidate).digest(), expected)
+}
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32 }
 

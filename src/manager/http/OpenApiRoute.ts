@@ -2,6 +2,7 @@ import { Effect, Option } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { OpenApi } from "effect/http-api"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
+import { bearerToken } from "../../domain/api/bearerToken.ts"
 import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
 
 /** `GET /api/admin/openapi.json`: the admin API's OpenAPI document, for any valid token. */
@@ -13,8 +14,7 @@ export const OpenApiRoute = HttpRouter.use(Effect.fn(function*(router) {
     "/api/admin/openapi.json",
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
-      const authorization = request.headers["authorization"] ?? ""
-      const token = authorization.startsWith("Bearer ") ? authorization.slice(7).trim() : ""
+      const token = bearerToken(request.headers["authorization"])
       const principal = token === "" ? Option.none() : yield* principals.fromToken(token).pipe(Effect.orElseSucceed(() => Option.none()))
       return Option.isSome(principal)
         ? HttpServerResponse.jsonUnsafe(document)

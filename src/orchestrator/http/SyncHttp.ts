@@ -2,6 +2,8 @@ import { ByteSize, Config, Effect, Option } from "effect"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import { execErrorCode, execErrorStatus, type ExecResponse, type ScriptHttpRequest } from "../../domain/Exec.ts"
+import { bearerToken } from "../../domain/api/bearerToken.ts"
+import type { PersistenceError } from "../../domain/Errors.ts"
 import type { Principal } from "../../domain/Identity.ts"
 import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
 import { ExecutionGate } from "../ExecutionGate.ts"
@@ -51,8 +53,7 @@ export const makeSyncHttp = Effect.gen(function*() {
   /** The bearer token's principal; `None` without a token; an early 401 for a bad one. */
   const caller = (request: HttpServerRequest.HttpServerRequest) =>
     Effect.gen(function*() {
-      const authorization = request.headers["authorization"]
-      const bearer = authorization?.startsWith("Bearer ") ? authorization.slice(7).trim() : ""
+      const bearer = bearerToken(request.headers["authorization"])
       if (bearer === "") return Option.none<Principal>()
       const principal = yield* principals.fromToken(bearer)
       if (Option.isNone(principal)) {
@@ -109,7 +110,7 @@ export const makeSyncHttp = Effect.gen(function*() {
     )
 
   /** Early replies become the response; a storage fault is a 500 (logged), never the client's. */
-  const finish = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, EarlyReply | { readonly _tag: "PersistenceError"; readonly operation: string; readonly cause: unknown }, R>) =>
+  const finish = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, EarlyReply | PersistenceError, R>) =>
     effect.pipe(
       Effect.catch((error) =>
         error instanceof EarlyReply

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "vitest"
-import { hashPassword, newToken, sameSecret, tokenDigest, verifyPassword } from "../../../src/manager/secrets.ts"
+import { hashPassword, matchesSecret, newToken, tokenDigest, verifyPassword } from "../../../src/manager/secrets.ts"
 
 describe("secrets", () => {
   it("passwords: salted scrypt hashes that verify only the right password", async () => {
@@ -20,9 +20,9 @@ describe("secrets", () => {
     assert.strictEqual(tokenDigest(a), tokenDigest(a))
   })
 
-  it("sameSecret compares any lengths without throwing", () => {
-    assert.isTrue(sameSecret("abc", "abc"))
-    assert.isFalse(sameSecret("abc", "abcd"))
-    assert.isFalse(sameSecret("", "x"))
+  it("matchesSecret compares any lengths without throwing", () => {
+    assert.isTrue(matchesSecret("abc")("abc"))
+    assert.isFalse(matchesSecret("abc")("abcd"))
+    assert.isFalse(matchesSecret("x")(""))
   })
 })
