@@ -15,7 +15,8 @@ export type LogEntry = typeof LogEntry.Type
 export const Invocation = Schema.Literals(["http", "kv", "schedule", "dead_letter"])
 export type Invocation = typeof Invocation.Type
 
-export const ExecutionStatus = Schema.Literals(["succeeded", "failed"])
+/** How a recorded execution ended; `dead_lettered`: an async execution that used up its attempts. */
+export const ExecutionStatus = Schema.Literals(["succeeded", "failed", "dead_lettered"])
 export type ExecutionStatus = typeof ExecutionStatus.Type
 
 /** The error an execution ended with, as stored and shown (ARCHITECTURE §6 codes). */
@@ -23,6 +24,15 @@ export const ExecutionErrorInfo = Schema.Struct({
   code: Schema.String,
   message: Schema.String
 })
+export type ExecutionErrorInfo = typeof ExecutionErrorInfo.Type
+
+/** The script's response, kept for async executions (whose caller reads it later). */
+export const ExecutionResult = Schema.Struct({
+  status: Schema.Int,
+  headers: Schema.Record(Schema.String, Schema.String),
+  body: Schema.NullOr(Schema.String)
+})
+export type ExecutionResult = typeof ExecutionResult.Type
 
 /** What is kept of one execution. A plain struct: one is built for every execution, on the hot path. */
 export const ExecutionRecord = Schema.Struct({
@@ -38,6 +48,10 @@ export const ExecutionRecord = Schema.Struct({
   duration_ms: Schema.Number,
   logs: Schema.Array(LogEntry),
   logs_truncated: Schema.Boolean,
-  error: Schema.NullOr(ExecutionErrorInfo)
+  error: Schema.NullOr(ExecutionErrorInfo),
+  /** When an async execution was accepted; `null` for a synchronous one. */
+  accepted_at: Schema.NullOr(Schema.String),
+  attempts: Schema.Int,
+  result: Schema.NullOr(ExecutionResult)
 })
 export type ExecutionRecord = typeof ExecutionRecord.Type

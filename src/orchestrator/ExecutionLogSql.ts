@@ -1,11 +1,11 @@
 import { Array as Arr, Effect, Latch, Layer, Option, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
-import { isoTimestamp, persistence } from "../db/persistence.ts"
+import { persistence } from "../db/persistence.ts"
 import { ExecutionNotFound } from "../domain/Errors.ts"
-import { ExecutionRecord } from "../domain/Execution.ts"
+import type { ExecutionRecord } from "../domain/Execution.ts"
 import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
-import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
+import { EXECUTION_COLUMNS, type ExecutionRow, insertExecutions, toExecutionRecord } from "./executionRows.ts"
 import { encodeCursor, pageStart } from "./executionCursor.ts"
 import { executionRetentionConfig } from "./ExecutionRetention.ts"
 
@@ -14,33 +14,6 @@ const BATCH_SIZE = 500
 /** Records kept while the database is away; past this the oldest are dropped, with a warning. */
 const MAX_PENDING = 10_000
 const RETRY_AFTER_FAILURE = "1 second"
-
-interface ExecutionRow {
-  readonly id: string
-  readonly app_id: string
-  readonly script_id: string
-  readonly script_name: string
-  readonly script_version: number
-  readonly invocation: ExecutionRecord["invocation"]
-  readonly status: ExecutionRecord["status"]
-  readonly status_code: number | null
-  readonly started_at: unknown
-  readonly duration_ms: number
-  readonly logs: ExecutionRecord["logs"]
-  readonly logs_truncated: boolean
-  readonly error: ExecutionRecord["error"]
-}
-
-const toRecord = (row: ExecutionRow) =>
-  ({
-    ...row,
-    id: row.id as ExecutionId,
-    script_id: row.script_id as ScriptId,
-    started_at: isoTimestamp(row.started_at),
-    duration_ms: Number(row.duration_ms)
-  })
-
-const COLUMNS = "id, app_id, script_id, script_name, script_version, invocation, status, status_code, started_at, duration_ms, logs, logs_truncated, error"
 
 /**
  * Execution records in PostgreSQL, written off the hot path: `record` appends to a buffer and wakes
@@ -58,12 +31,7 @@ export const layerSql = Layer.effect(
     // One writer at a time: `flush` waits for a batch in flight before writing the rest.
     const writer = yield* Semaphore.make(1)
 
-    // One JSON parameter per batch: far cheaper to build than 12 placeholders a row, for us and
-    // for PostgreSQL (jsonb_populate_recordset maps the keys onto the columns by name).
-    const insert = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) =>
-      sql`INSERT INTO executions
-        SELECT * FROM jsonb_populate_recordset(NULL::executions, ${JSON.stringify(batch)}::jsonb)
-        ON CONFLICT (id) DO NOTHING`
+    const insert = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) => insertExecutions(sql, batch, "keep")
 
     /** Writes everything pending now, batch by batch; a failed batch goes back to the front. */
     const writePending = writer.withPermits(1)(Effect.gen(function*() {
@@ -133,11 +101,11 @@ export const layerSql = Layer.effect(
         ...(Option.isSome(after) ? [sql`(started_at, id) < (${after.value.startedAt}::timestamptz, ${after.value.id}::uuid)`] : [])
       ]
       const rows = yield* sql<ExecutionRow>`
-        SELECT ${sql.literal(COLUMNS)} FROM executions
+        SELECT ${sql.literal(EXECUTION_COLUMNS)} FROM executions
         ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``}
         ORDER BY started_at DESC, id DESC
         LIMIT ${options.limit + 1}`
-      const items = rows.slice(0, options.limit).map(toRecord)
+      const items = rows.slice(0, options.limit).map(toExecutionRecord)
       const last = items.at(-1)
       return {
         items,
@@ -148,9 +116,9 @@ export const layerSql = Layer.effect(
     const get = Effect.fn("ExecutionLog.get")(function*(id: string) {
       if (!UUID_PATTERN.test(id)) return yield* new ExecutionNotFound({ id })
       yield* writePending
-      const [row] = yield* sql<ExecutionRow>`SELECT ${sql.literal(COLUMNS)} FROM executions WHERE id = ${id}`
+      const [row] = yield* sql<ExecutionRow>`SELECT ${sql.literal(EXECUTION_COLUMNS)} FROM executions WHERE id = ${id}`
       if (!row) return yield* new ExecutionNotFound({ id })
-      return toRecord(row)
+      return toExecutionRecord(row)
     }, persistence("ExecutionLog.get"))
 
     return ExecutionLog.of({ record, list, get, flush: writePending })

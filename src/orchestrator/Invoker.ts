@@ -1,6 +1,6 @@
 import { Clock, Context, Data, Effect, Layer } from "effect"
 import { type ExecError, execErrorCode, execErrorStatus, type ExecRequest, type ExecResponse, type ScriptHttpRequest } from "../domain/Exec.ts"
-import type { Invocation } from "../domain/Execution.ts"
+import type { ExecutionRecord, Invocation } from "../domain/Execution.ts"
 import type { Principal } from "../domain/Identity.ts"
 import { AppEnv } from "../domain/Secret.ts"
 import type { PersistenceError } from "../domain/Errors.ts"
@@ -19,6 +19,18 @@ export interface InvocationInput {
   readonly principal: Principal | null
 }
 
+/** An accepted async execution's identity: its id, when it was accepted, which attempt this is. */
+export interface AsyncAttempt {
+  readonly executionId: ExecutionId
+  readonly acceptedAt: string
+  readonly attempt: number
+}
+
+/** One run of a script: the record to keep, and the response or the error it ended with. */
+export type Attempted =
+  | { readonly _tag: "Responded"; readonly record: ExecutionRecord; readonly response: ExecResponse }
+  | { readonly _tag: "Failed"; readonly record: ExecutionRecord; readonly error: ExecError }
+
 /** An execution that ended without a response; `executionId` names its record. */
 export class InvocationFailed extends Data.TaggedError("InvocationFailed")<{
   readonly executionId: ExecutionId
@@ -26,14 +38,17 @@ export class InvocationFailed extends Data.TaggedError("InvocationFailed")<{
 }> {}
 
 /**
- * Runs one execution of a script and records it. Sync HTTP and (later) the dispatcher go through
- * here, so every execution gets the same request shape and the same record, whatever started it.
+ * Runs executions of scripts. Sync HTTP and the dispatcher go through here, so every execution gets
+ * the same request shape and the same record, whatever started it. `invoke` records the execution
+ * itself (batched, off the hot path); `attempt` leaves the record to the caller (the dispatcher
+ * writes it in the transaction that ends the outbox row).
  */
 export class Invoker extends Context.Service<Invoker, {
   readonly invoke: (
     target: ResolvedScript,
     input: InvocationInput
   ) => Effect.Effect<{ readonly executionId: ExecutionId; readonly response: ExecResponse }, InvocationFailed | PersistenceError>
+  readonly attempt: (target: ResolvedScript, input: InvocationInput, async: AsyncAttempt) => Effect.Effect<Attempted, PersistenceError>
 }>()("picloud/orchestrator/Invoker") {
   static readonly layer = Layer.effect(
     Invoker,
@@ -42,8 +57,12 @@ export class Invoker extends Context.Service<Invoker, {
       const log = yield* ExecutionLog
       const appEnv = yield* AppEnv
 
-      const invoke = Effect.fnUntraced(function*({ script, app }: ResolvedScript, input: InvocationInput) {
-        const executionId = uuidv7() as ExecutionId
+      const run = Effect.fnUntraced(function*(
+        { script, app }: ResolvedScript,
+        input: InvocationInput,
+        executionId: ExecutionId,
+        async: AsyncAttempt | undefined
+      ) {
         const startedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
         const request: ExecRequest = {
           executionId,
@@ -67,36 +86,61 @@ export class Invoker extends Context.Service<Invoker, {
           script_name: script.name,
           script_version: script.version,
           invocation: input.invocation,
-          started_at: startedAt
+          started_at: startedAt,
+          accepted_at: async?.acceptedAt ?? null,
+          attempts: async?.attempt ?? 1
         }
         return yield* executor.execute(request).pipe(
-          Effect.tap((response) =>
-            log.record({
+          Effect.map((response): Attempted => ({
+            _tag: "Responded",
+            response,
+            record: {
               ...base,
               status: "succeeded",
               status_code: response.statusCode,
               duration_ms: response.durationMs,
               logs: response.logs,
               logs_truncated: response.logsTruncated,
-              error: null
+              error: null,
+              // Only an async caller reads the response later; a sync one already has it.
+              result: async === undefined ? null : { status: response.statusCode, headers: response.headers, body: response.body }
+            }
+          })),
+          Effect.catch((error) =>
+            Effect.succeed<Attempted>({
+              _tag: "Failed",
+              error,
+              record: {
+                ...base,
+                status: "failed",
+                status_code: execErrorStatus[error.reason],
+                duration_ms: error.durationMs,
+                logs: error.logs,
+                logs_truncated: error.logsTruncated,
+                error: { code: execErrorCode[error.reason], message: error.message },
+                result: null
+              }
             })
-          ),
-          Effect.tapError((error) =>
-            log.record({
-              ...base,
-              status: "failed",
-              status_code: execErrorStatus[error.reason],
-              duration_ms: error.durationMs,
-              logs: error.logs,
-              logs_truncated: error.logsTruncated,
-              error: { code: execErrorCode[error.reason], message: error.message }
-            })
-          ),
-          Effect.map((response) => ({ executionId, response })),
-          Effect.mapError((error) => new InvocationFailed({ executionId, error }))
+          )
         )
       })
-      return Invoker.of({ invoke })
+
+      const invoke = (target: ResolvedScript, input: InvocationInput) => {
+        const executionId = uuidv7() as ExecutionId
+        return run(target, input, executionId, undefined).pipe(
+          Effect.tap((attempted) => log.record(attempted.record)),
+          Effect.flatMap((attempted) =>
+            attempted._tag === "Responded"
+              ? Effect.succeed({ executionId, response: attempted.response })
+              : Effect.fail(new InvocationFailed({ executionId, error: attempted.error }))
+          )
+        )
+      }
+
+      const attempt = (target: ResolvedScript, input: InvocationInput, async: AsyncAttempt) =>
+        run(target, input, async.executionId, async)
+
+      return Invoker.of({ invoke, attempt })
     })
   )
 }

@@ -23,6 +23,9 @@ const execution = (scriptId: string, startedAt: Date, overrides: Partial<Executi
   logs: [{ level: "log", message: "hi ✓ \"quoted\"", at: 0.5 }],
   logs_truncated: false,
   error: null,
+  accepted_at: null,
+  attempts: 1,
+  result: null,
   ...overrides
 })
 

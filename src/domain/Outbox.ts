@@ -1,0 +1,84 @@
+import { Context, type Effect, type Option } from "effect"
+import type { PersistenceError } from "./Errors.ts"
+import type { ScriptHttpRequest } from "./Exec.ts"
+import type { ExecutionErrorInfo, ExecutionRecord } from "./Execution.ts"
+import type { Principal } from "./Identity.ts"
+import type { ExecutionId } from "./Ids.ts"
+import type { RetryPolicy } from "./RetryPolicy.ts"
+
+/** What an async HTTP execution carries to its run: the request as the script sees it, and its caller. */
+export interface HttpJobPayload {
+  readonly request: ScriptHttpRequest
+  readonly principal: Principal | null
+}
+
+/** An accepted execution, as written to the outbox. Its id is the execution id. */
+export interface NewJob {
+  readonly id: ExecutionId
+  readonly app_id: string
+  readonly script_id: string
+  readonly kind: "http"
+  readonly payload: HttpJobPayload
+  readonly retry: RetryPolicy
+  /** How long a claim holds: past it, another claimer may run the execution again. */
+  readonly lease_seconds: number
+  readonly accepted_at: string
+}
+
+/** An outbox row. `attempt_count` counts claims (attempts started), including a running one. */
+export interface Job extends NewJob {
+  readonly attempt_count: number
+  readonly next_attempt_at: string
+  readonly claimed_by: string | null
+  readonly claimed_until: string | null
+  readonly last_error: ExecutionErrorInfo | null
+}
+
+export interface Accepted {
+  readonly execution_id: ExecutionId
+  readonly accepted_at: string
+  /** `true` when an `Idempotency-Key` matched an earlier execution, which this is. */
+  readonly repeated: boolean
+}
+
+export interface Claimed {
+  readonly jobs: ReadonlyArray<Job>
+  /**
+   * When the earliest row not claimed now becomes claimable (epoch ms; a due retry or an expiring
+   * lease), or `null` for an empty outbox: how long the dispatcher may sleep.
+   */
+  readonly nextDueAt: number | null
+}
+
+/** How long an `Idempotency-Key` names its execution. */
+export const IDEMPOTENCY_WINDOW_HOURS = 24
+
+/**
+ * The durable queue of accepted async executions (ARCHITECTURE §5). Writers `enqueue`; the
+ * dispatcher `claim`s due rows under a lease and ends each claim with `complete`, `retryLater` or
+ * `deadLetter`. Those three act only while `owner` still holds the claim (`false` otherwise: the
+ * lease expired and the row is someone else's now), and write the execution's final record in the
+ * same transaction as the row's removal, so a finished execution is never both gone and unrecorded.
+ */
+export class OutboxRepo extends Context.Service<OutboxRepo, {
+  readonly enqueue: (job: NewJob, idempotencyKey?: string) => Effect.Effect<Accepted, PersistenceError>
+  /** Claims up to `limit` due rows for `owner`, oldest due first, each counting one attempt. */
+  readonly claim: (owner: string, limit: number) => Effect.Effect<Claimed, PersistenceError>
+  readonly complete: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>
+  /**
+   * Puts the row back, due after `delayMs`. `countAttempt: false` when it never ran (the gate was
+   * full): the claim's attempt is given back.
+   */
+  readonly retryLater: (
+    job: Job,
+    owner: string,
+    options: { readonly delayMs: number; readonly error: ExecutionErrorInfo | null; readonly countAttempt: boolean }
+  ) => Effect.Effect<boolean, PersistenceError>
+  /** Moves the row to `dead_letters`, recording the execution as `dead_lettered`. */
+  readonly deadLetter: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>
+  /** Releases rows claimed by earlier runs of this node (`owner` prefixes other than `current`). */
+  readonly releaseStale: (nodeId: string, current: string) => Effect.Effect<number, PersistenceError>
+  readonly find: (id: string) => Effect.Effect<Option.Option<Job>, PersistenceError>
+  /** Records that the caller waiting for this execution went away before its result. */
+  readonly abandon: (id: string) => Effect.Effect<void, PersistenceError>
+}>()("picloud/domain/OutboxRepo") {}

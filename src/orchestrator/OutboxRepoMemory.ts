@@ -1,0 +1,139 @@
+import { Clock, Effect, Layer, Option } from "effect"
+import type { ExecutionRecord } from "../domain/Execution.ts"
+import { ExecutionLog } from "../domain/ExecutionLog.ts"
+import type { ExecutionId } from "../domain/Ids.ts"
+import { type Job, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
+
+const WINDOW_MS = IDEMPOTENCY_WINDOW_HOURS * 3_600_000
+
+interface Row {
+  job: Job
+  due: number
+  claimedUntil: number | null
+}
+
+/** Dead letters and abandoned waiters, for tests to look at. */
+export interface OutboxMemoryState {
+  readonly deadLetters: Map<string, { readonly job: Job; readonly record: ExecutionRecord }>
+  readonly abandoned: Set<string>
+}
+
+/**
+ * The outbox in memory, on the Effect `Clock` (so `TestClock` drives leases and delays). Final
+ * records go to the `ExecutionLog`, which in memory stores at once: the same "removed and recorded
+ * together" as the SQL layer's transaction.
+ */
+export const make = Effect.gen(function*() {
+  const log = yield* ExecutionLog
+  const rows = new Map<string, Row>()
+  const keys = new Map<string, { readonly executionId: ExecutionId; readonly at: number }>()
+  const state: OutboxMemoryState = { deadLetters: new Map(), abandoned: new Set() }
+
+  const iso = (ms: number) => new Date(ms).toISOString()
+  const snapshot = (row: Row): Job => ({
+    ...row.job,
+    next_attempt_at: iso(row.due),
+    claimed_until: row.claimedUntil === null ? null : iso(row.claimedUntil)
+  })
+  /** The row, if `owner` still holds its claim. */
+  const held = (job: Job, owner: string, now: number) => {
+    const row = rows.get(job.id)
+    return row !== undefined && row.job.claimed_by === owner && row.claimedUntil !== null && row.claimedUntil > now ? row : undefined
+  }
+  /** When a row can next be claimed. */
+  const claimableAt = (row: Row) => Math.max(row.due, row.claimedUntil ?? 0)
+
+  const enqueue = Effect.fn("OutboxRepo.enqueue")(function*(job: NewJob, idempotencyKey?: string) {
+    const now = yield* Clock.currentTimeMillis
+    if (idempotencyKey !== undefined) {
+      const scoped = `${job.app_id}\u0000${idempotencyKey}`
+      const earlier = keys.get(scoped)
+      if (earlier !== undefined && now - earlier.at < WINDOW_MS) {
+        const first = rows.get(earlier.executionId)?.job ?? (yield* log.get(earlier.executionId).pipe(Effect.option)).pipe(Option.getOrUndefined)
+        return { execution_id: earlier.executionId, accepted_at: first?.accepted_at ?? iso(earlier.at), repeated: true }
+      }
+      keys.set(scoped, { executionId: job.id, at: now })
+    }
+    rows.set(job.id, {
+      job: { ...job, attempt_count: 0, next_attempt_at: iso(now), claimed_by: null, claimed_until: null, last_error: null },
+      due: now,
+      claimedUntil: null
+    })
+    return { execution_id: job.id, accepted_at: job.accepted_at, repeated: false }
+  })
+
+  const claim = Effect.fn("OutboxRepo.claim")(function*(owner: string, limit: number) {
+    const now = yield* Clock.currentTimeMillis
+    const due = [...rows.values()]
+      .filter((row) => claimableAt(row) <= now)
+      .sort((a, b) => a.due - b.due)
+      .slice(0, limit)
+    for (const row of due) {
+      row.job = { ...row.job, attempt_count: row.job.attempt_count + 1, claimed_by: owner }
+      row.claimedUntil = now + row.job.lease_seconds * 1000
+    }
+    const waiting = [...rows.values()].filter((row) => !due.includes(row)).map(claimableAt)
+    return { jobs: due.map(snapshot), nextDueAt: waiting.length ? Math.min(...waiting) : null }
+  })
+
+  const complete = Effect.fn("OutboxRepo.complete")(function*(job: Job, owner: string, record: ExecutionRecord) {
+    if (held(job, owner, yield* Clock.currentTimeMillis) === undefined) return false
+    rows.delete(job.id)
+    yield* log.record(record)
+    return true
+  })
+
+  const retryLater = Effect.fn("OutboxRepo.retryLater")(function*(
+    job: Job,
+    owner: string,
+    options: { readonly delayMs: number; readonly error: Job["last_error"]; readonly countAttempt: boolean }
+  ) {
+    const now = yield* Clock.currentTimeMillis
+    const row = held(job, owner, now)
+    if (row === undefined) return false
+    row.job = {
+      ...row.job,
+      attempt_count: options.countAttempt ? row.job.attempt_count : row.job.attempt_count - 1,
+      claimed_by: null,
+      last_error: options.error ?? row.job.last_error
+    }
+    row.claimedUntil = null
+    row.due = now + options.delayMs
+    return true
+  })
+
+  const deadLetter = Effect.fn("OutboxRepo.deadLetter")(function*(job: Job, owner: string, record: ExecutionRecord) {
+    const row = held(job, owner, yield* Clock.currentTimeMillis)
+    if (row === undefined) return false
+    rows.delete(job.id)
+    state.deadLetters.set(job.id, { job: row.job, record })
+    yield* log.record(record)
+    return true
+  })
+
+  const releaseStale = (nodeId: string, current: string) =>
+    Effect.sync(() => {
+      let released = 0
+      for (const row of rows.values()) {
+        const by = row.job.claimed_by
+        if (by !== null && by !== current && by.startsWith(`${nodeId}/`)) {
+          row.job = { ...row.job, claimed_by: null }
+          row.claimedUntil = null
+          released++
+        }
+      }
+      return released
+    })
+
+  const find = (id: string) =>
+    Effect.sync(() => {
+      const row = rows.get(id)
+      return row === undefined ? Option.none<Job>() : Option.some(snapshot(row))
+    })
+
+  const abandon = (id: string) => Effect.sync(() => void state.abandoned.add(id))
+
+  return { repo: OutboxRepo.of({ enqueue, claim, complete, retryLater, deadLetter, releaseStale, find, abandon }), state }
+})
+
+export const layerMemory = Layer.effect(OutboxRepo, Effect.map(make, ({ repo }) => repo))

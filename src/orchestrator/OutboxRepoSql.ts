@@ -1,0 +1,192 @@
+import { Effect, Layer, Option } from "effect"
+import { SqlClient } from "effect/sql"
+import { isoTimestamp, persistence } from "../db/persistence.ts"
+import type { ExecutionRecord } from "../domain/Execution.ts"
+import type { ExecutionId } from "../domain/Ids.ts"
+import { type Accepted, type Job, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
+import { UUID_PATTERN } from "../domain/Script.ts"
+import { insertExecutions } from "./executionRows.ts"
+
+/** The channel a commit of new outbox rows notifies, so dispatchers on other nodes wake too. */
+export const OUTBOX_CHANNEL = "picloud_outbox"
+
+const COLUMNS =
+  "id, app_id, script_id, kind, payload, retry, attempt_count, lease_seconds, next_attempt_at, claimed_by, claimed_until, last_error, accepted_at"
+
+/** How often expired idempotency keys are cleared (after an enqueue that carries one: never when idle). */
+const KEY_PRUNE_EVERY_MS = 3_600_000
+
+interface JobRow extends Omit<Job, "next_attempt_at" | "claimed_until" | "accepted_at" | "payload" | "retry" | "last_error"> {
+  readonly next_attempt_at: unknown
+  readonly claimed_until: unknown
+  readonly accepted_at: unknown
+  readonly payload: unknown
+  readonly retry: unknown
+  readonly last_error: unknown
+}
+
+/** jsonb arrives parsed from a column, but as text inside `json_agg`'s rows on some codecs. */
+const json = <A>(value: unknown): A => (typeof value === "string" ? JSON.parse(value) : value) as A
+
+const toJob = (row: JobRow): Job => ({
+  ...row,
+  id: row.id as ExecutionId,
+  payload: json(row.payload),
+  retry: json(row.retry),
+  last_error: row.last_error === null ? null : json(row.last_error),
+  next_attempt_at: isoTimestamp(row.next_attempt_at),
+  claimed_until: row.claimed_until === null ? null : isoTimestamp(row.claimed_until),
+  accepted_at: isoTimestamp(row.accepted_at)
+})
+
+/**
+ * The outbox in PostgreSQL. Claims are one statement (`FOR UPDATE SKIP LOCKED`, so concurrent
+ * claimers never share a row) that also returns when the next row falls due, so an idle
+ * dispatcher costs one query per sleep. Times are the database's (`now()`), one clock for every node.
+ */
+export const layerSql = Layer.effect(
+  OutboxRepo,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const columns = sql.literal(COLUMNS)
+    let keysPrunedAt = 0
+
+    const insertJob = (job: NewJob) =>
+      sql`
+        WITH job AS (
+          INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, max_attempts, lease_seconds, next_attempt_at, accepted_at)
+          VALUES (${job.id}, ${job.app_id}, ${job.script_id}, ${job.kind}, ${JSON.stringify(job.payload)}::jsonb,
+            ${JSON.stringify(job.retry)}::jsonb, ${job.retry.max_attempts}, ${job.lease_seconds}, now(), ${job.accepted_at})
+          RETURNING id
+        )
+        SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM job`
+
+    /** The execution an unexpired key names, or `None` after taking the key for `job`. */
+    const takeKey = (job: NewJob, key: string) =>
+      Effect.gen(function*() {
+        const taken = yield* sql<{ execution_id: string }>`
+          INSERT INTO idempotency_keys (app_id, key, execution_id) VALUES (${job.app_id}, ${key}, ${job.id})
+          ON CONFLICT (app_id, key) DO UPDATE SET execution_id = excluded.execution_id, created_at = now()
+            WHERE idempotency_keys.created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
+          RETURNING execution_id`
+        if (taken.length) return Option.none()
+        const [earlier] = yield* sql<{ execution_id: string; accepted_at: unknown }>`
+          SELECT k.execution_id, coalesce(o.accepted_at, e.accepted_at, k.created_at) AS accepted_at
+          FROM idempotency_keys k
+          LEFT JOIN outbox o ON o.id = k.execution_id
+          LEFT JOIN executions e ON e.id = k.execution_id
+          WHERE k.app_id = ${job.app_id} AND k.key = ${key}`
+        return Option.some<Accepted>({
+          execution_id: earlier!.execution_id as ExecutionId,
+          accepted_at: isoTimestamp(earlier!.accepted_at),
+          repeated: true
+        })
+      })
+
+    const pruneKeys = Effect.suspend(() => {
+      if (Date.now() - keysPrunedAt < KEY_PRUNE_EVERY_MS) return Effect.void
+      keysPrunedAt = Date.now()
+      return sql`DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.pipe(
+        Effect.asVoid
+      )
+    })
+
+    const enqueue = (job: NewJob, idempotencyKey?: string) => {
+      const accepted: Accepted = { execution_id: job.id, accepted_at: job.accepted_at, repeated: false }
+      const write = idempotencyKey === undefined
+        ? insertJob(job).pipe(Effect.as(accepted))
+        : Effect.gen(function*() {
+          const earlier = yield* takeKey(job, idempotencyKey)
+          if (Option.isSome(earlier)) return earlier.value
+          yield* insertJob(job)
+          return accepted
+        }).pipe(sql.withTransaction, Effect.tap(() => pruneKeys))
+      return write.pipe(persistence("OutboxRepo.enqueue"))
+    }
+
+    const claim = (owner: string, limit: number) =>
+      sql<{ jobs: unknown; next_due: unknown }>`
+        WITH due AS (
+          SELECT id FROM outbox
+          WHERE next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until <= now())
+          ORDER BY next_attempt_at
+          LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+          UPDATE outbox o SET attempt_count = o.attempt_count + 1, claimed_by = ${owner},
+            claimed_until = now() + make_interval(secs => o.lease_seconds)
+          FROM due WHERE o.id = due.id
+          RETURNING o.*
+        )
+        SELECT
+          (SELECT coalesce(json_agg(claimed), '[]'::json) FROM claimed) AS jobs,
+          (SELECT extract(epoch FROM min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at)))) * 1000
+             FROM outbox WHERE id NOT IN (SELECT id FROM claimed)) AS next_due`.pipe(
+        Effect.map(([row]) => ({
+          jobs: json<ReadonlyArray<JobRow>>(row!.jobs).map(toJob),
+          nextDueAt: row!.next_due === null ? null : Number(row!.next_due)
+        })),
+        persistence("OutboxRepo.claim")
+      )
+
+    /** Deletes the row if `owner` still holds it; whether it did. */
+    const remove = (job: Job, owner: string) =>
+      sql<JobRow>`
+        DELETE FROM outbox WHERE id = ${job.id} AND claimed_by = ${owner} AND claimed_until > now()
+        RETURNING ${columns}`
+
+    const complete = (job: Job, owner: string, record: ExecutionRecord) =>
+      Effect.gen(function*() {
+        const removed = yield* remove(job, owner)
+        if (removed.length === 0) return false
+        yield* insertExecutions(sql, [record], "replace")
+        return true
+      }).pipe(sql.withTransaction, persistence("OutboxRepo.complete"))
+
+    const retryLater = (
+      job: Job,
+      owner: string,
+      options: { readonly delayMs: number; readonly error: Job["last_error"]; readonly countAttempt: boolean }
+    ) =>
+      sql`
+        UPDATE outbox SET claimed_by = NULL, claimed_until = NULL,
+          next_attempt_at = now() + make_interval(secs => ${options.delayMs / 1000}),
+          attempt_count = attempt_count - ${options.countAttempt ? 0 : 1},
+          last_error = coalesce(${options.error === null ? null : JSON.stringify(options.error)}::jsonb, last_error)
+        WHERE id = ${job.id} AND claimed_by = ${owner} AND claimed_until > now()
+        RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), persistence("OutboxRepo.retryLater"))
+
+    const deadLetter = (job: Job, owner: string, record: ExecutionRecord) =>
+      Effect.gen(function*() {
+        const [removed] = yield* remove(job, owner)
+        if (removed === undefined) return false
+        yield* sql`
+          INSERT INTO dead_letters (id, app_id, script_id, kind, payload, attempts, error, accepted_at)
+          VALUES (${removed.id}, ${removed.app_id}, ${removed.script_id}, ${removed.kind}, ${JSON.stringify(json(removed.payload))}::jsonb,
+            ${removed.attempt_count}, ${JSON.stringify(record.error)}::jsonb, ${removed.accepted_at as string})
+          ON CONFLICT (id) DO NOTHING`
+        yield* insertExecutions(sql, [record], "replace")
+        return true
+      }).pipe(sql.withTransaction, persistence("OutboxRepo.deadLetter"))
+
+    const releaseStale = (nodeId: string, current: string) =>
+      sql<{ id: string }>`
+        UPDATE outbox SET claimed_by = NULL, claimed_until = NULL
+        WHERE left(claimed_by, ${nodeId.length + 1}) = ${`${nodeId}/`} AND claimed_by <> ${current}
+        RETURNING id`.pipe(Effect.map((rows) => rows.length), persistence("OutboxRepo.releaseStale"))
+
+    const find = (id: string) =>
+      (UUID_PATTERN.test(id) ? sql<JobRow>`SELECT ${columns} FROM outbox WHERE id = ${id}` : Effect.succeed<ReadonlyArray<JobRow>>([])).pipe(
+        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toJob)),
+        persistence("OutboxRepo.find")
+      )
+
+    const abandon = (id: string) =>
+      sql`INSERT INTO abandoned_executions (execution_id) VALUES (${id}) ON CONFLICT DO NOTHING`.pipe(
+        Effect.asVoid,
+        persistence("OutboxRepo.abandon")
+      )
+
+    return OutboxRepo.of({ enqueue, claim, complete, retryLater, deadLetter, releaseStale, find, abandon })
+  })
+)

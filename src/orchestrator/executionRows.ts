@@ -1,0 +1,46 @@
+import type { SqlClient } from "effect/sql"
+import { isoTimestamp } from "../db/persistence.ts"
+import type { ExecutionRecord } from "../domain/Execution.ts"
+import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
+
+/** The `executions` columns, as selected and as the domain record names them. */
+export const EXECUTION_COLUMNS =
+  "id, app_id, script_id, script_name, script_version, invocation, status, status_code, started_at, duration_ms, logs, logs_truncated, error, accepted_at, attempts, result"
+
+export interface ExecutionRow extends Omit<ExecutionRecord, "id" | "script_id" | "started_at" | "accepted_at"> {
+  readonly id: string
+  readonly script_id: string
+  readonly started_at: unknown
+  readonly accepted_at: unknown
+}
+
+export const toExecutionRecord = (row: ExecutionRow): ExecutionRecord => ({
+  ...row,
+  id: row.id as ExecutionId,
+  script_id: row.script_id as ScriptId,
+  started_at: isoTimestamp(row.started_at),
+  accepted_at: row.accepted_at === null ? null : isoTimestamp(row.accepted_at),
+  duration_ms: Number(row.duration_ms)
+})
+
+/**
+ * Inserts execution records. One JSON parameter for the whole batch: far cheaper to build than a
+ * dozen placeholders a row, for us and for PostgreSQL (jsonb_populate_recordset maps keys onto
+ * columns by name). `replace`: an async execution's final record replaces whatever was there.
+ */
+export const insertExecutions = (
+  sql: SqlClient.SqlClient,
+  records: ReadonlyArray<ExecutionRecord>,
+  onConflict: "keep" | "replace"
+) =>
+  sql`INSERT INTO executions
+    SELECT * FROM jsonb_populate_recordset(NULL::executions, ${JSON.stringify(records)}::jsonb)
+    ${
+    onConflict === "keep"
+      ? sql`ON CONFLICT (id) DO NOTHING`
+      : sql`ON CONFLICT (id) DO UPDATE SET ${
+        sql.literal(
+          EXECUTION_COLUMNS.split(", ").filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")
+        )
+      }`
+  }`

@@ -1,0 +1,212 @@
+import { assert, layer } from "@effect/vitest"
+import { Effect, Layer, Option } from "effect"
+import type { ExecutionRecord } from "../../src/domain/Execution.ts"
+import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
+import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
+import { type Job, type NewJob, OutboxRepo } from "../../src/domain/Outbox.ts"
+import { DEFAULT_RETRY_POLICY } from "../../src/domain/RetryPolicy.ts"
+import { uuidv7 } from "../../src/domain/uuidv7.ts"
+import * as ExecutionLogMemory from "../../src/orchestrator/ExecutionLogMemory.ts"
+import * as ExecutionLogSql from "../../src/orchestrator/ExecutionLogSql.ts"
+import * as OutboxRepoMemory from "../../src/orchestrator/OutboxRepoMemory.ts"
+import * as OutboxRepoSql from "../../src/orchestrator/OutboxRepoSql.ts"
+import { TestDatabase } from "../support/TestDatabase.ts"
+
+/** Each test works in its own app, so tests sharing a database do not see each other's rows... */
+const newJob = (appId: string, overrides: Partial<NewJob> = {}): NewJob => ({
+  id: uuidv7() as ExecutionId,
+  app_id: appId,
+  script_id: crypto.randomUUID(),
+  kind: "http",
+  payload: {
+    request: { method: "POST", path: "/a/b", params: {}, query: {}, headers: { "x-✓": "1" }, body: "{\"n\":1}" },
+    principal: null
+  },
+  retry: DEFAULT_RETRY_POLICY,
+  lease_seconds: 30,
+  accepted_at: new Date().toISOString(),
+  ...overrides
+})
+
+/** ...but claims are global: a test claims until it has found its own rows. */
+const claimMine = (owner: string, ids: ReadonlyArray<string>, limit = 100) =>
+  Effect.gen(function*() {
+    const outbox = yield* OutboxRepo
+    const { jobs, nextDueAt } = yield* outbox.claim(owner, limit)
+    return { mine: jobs.filter((job) => ids.includes(job.id)), nextDueAt }
+  })
+
+const finalRecord = (job: Job, status: ExecutionRecord["status"]): ExecutionRecord => ({
+  id: job.id,
+  app_id: job.app_id,
+  script_id: job.script_id as ScriptId,
+  script_name: "s",
+  script_version: 1,
+  invocation: "http",
+  status,
+  status_code: status === "succeeded" ? 201 : 502,
+  started_at: new Date().toISOString(),
+  duration_ms: 2,
+  logs: [],
+  logs_truncated: false,
+  error: status === "succeeded" ? null : { code: "script_error", message: "boom" },
+  accepted_at: job.accepted_at,
+  attempts: job.attempt_count,
+  result: status === "succeeded" ? { status: 201, headers: { "content-type": "text/plain" }, body: "done ✓" } : null
+})
+
+const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLog, unknown>) =>
+  // Real clock throughout: the SQL layer keeps time with the database's now().
+  layer(outboxLayer, { timeout: "60 seconds", excludeTestServices: true })(`OutboxRepo (${name})`, (it) => {
+    it.effect("an enqueued row is found, claimed once with a lease and an attempt, and its payload intact", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const job = newJob(crypto.randomUUID())
+        const accepted = yield* outbox.enqueue(job)
+        assert.deepStrictEqual(accepted, { execution_id: job.id, accepted_at: job.accepted_at, repeated: false })
+        const queued = Option.getOrThrow(yield* outbox.find(job.id))
+        assert.strictEqual(queued.attempt_count, 0)
+        assert.strictEqual(queued.claimed_by, null)
+
+        const { mine } = yield* claimMine("node-a/1", [job.id])
+        assert.strictEqual(mine.length, 1)
+        const claimed = mine[0]!
+        assert.deepStrictEqual(claimed.payload, job.payload)
+        assert.deepStrictEqual(claimed.retry, job.retry)
+        assert.strictEqual(claimed.attempt_count, 1)
+        assert.strictEqual(claimed.claimed_by, "node-a/1")
+        const leaseMs = Date.parse(claimed.claimed_until!) - Date.now()
+        assert.isTrue(leaseMs > 25_000 && leaseMs <= 30_000, `lease ends in ${leaseMs} ms`)
+        assert.strictEqual((yield* claimMine("node-b/1", [job.id])).mine.length, 0)
+        assert.isTrue(yield* outbox.complete(claimed, "node-a/1", finalRecord(claimed, "succeeded")))
+      }))
+
+    it.effect("concurrent claimers never share a row", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const app = crypto.randomUUID()
+        const jobs = Array.from({ length: 200 }, () => newJob(app))
+        yield* Effect.forEach(jobs, (job) => outbox.enqueue(job), { concurrency: 16, discard: true })
+        const ids = jobs.map((job) => job.id)
+        const claimedBy = new Map<string, Array<string>>()
+        const claimer = (owner: string) =>
+          Effect.gen(function*() {
+            for (let round = 0; round < 50; round++) {
+              const { jobs: got } = yield* outbox.claim(owner, 7)
+              if (got.length === 0) return
+              for (const job of got) claimedBy.set(job.id, [...(claimedBy.get(job.id) ?? []), owner])
+            }
+          })
+        yield* Effect.forEach(["c1/x", "c2/x", "c3/x", "c4/x", "c5/x", "c6/x"], claimer, { concurrency: "unbounded", discard: true })
+        for (const id of ids) assert.strictEqual(claimedBy.get(id)?.length, 1, `row ${id} claimed by ${claimedBy.get(id)}`)
+      }))
+
+    it.effect("a claim whose lease expired is claimed again; the first claimer can no longer end it", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const job = newJob(crypto.randomUUID(), { lease_seconds: 1 })
+        yield* outbox.enqueue(job)
+        const first = (yield* claimMine("node-a/1", [job.id])).mine[0]!
+        assert.strictEqual((yield* claimMine("node-b/1", [job.id])).mine.length, 0)
+        yield* Effect.sleep("1100 millis")
+        const second = (yield* claimMine("node-b/1", [job.id])).mine[0]!
+        assert.strictEqual(second.attempt_count, 2)
+        assert.strictEqual(second.claimed_by, "node-b/1")
+        assert.isFalse(yield* outbox.complete(first, "node-a/1", finalRecord(first, "succeeded")))
+        assert.isFalse(yield* outbox.retryLater(first, "node-a/1", { delayMs: 0, error: null, countAttempt: true }))
+        assert.isTrue(yield* outbox.complete(second, "node-b/1", finalRecord(second, "succeeded")))
+      }))
+
+    it.effect("completing removes the row and keeps the final record with its result", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const log = yield* ExecutionLog
+        const job = newJob(crypto.randomUUID())
+        yield* outbox.enqueue(job)
+        const claimed = (yield* claimMine("node-a/1", [job.id])).mine[0]!
+        const record = finalRecord(claimed, "succeeded")
+        assert.isTrue(yield* outbox.complete(claimed, "node-a/1", record))
+        assert.isTrue(Option.isNone(yield* outbox.find(job.id)))
+        assert.deepStrictEqual(yield* log.get(job.id), record)
+        assert.isFalse(yield* outbox.complete(claimed, "node-a/1", record))
+      }))
+
+    it.effect("retryLater puts the row back after the delay, keeping the error; an attempt that never ran is given back", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const job = newJob(crypto.randomUUID())
+        yield* outbox.enqueue(job)
+        const first = (yield* claimMine("node-a/1", [job.id])).mine[0]!
+        assert.isTrue(yield* outbox.retryLater(first, "node-a/1", { delayMs: 0, error: null, countAttempt: false }))
+        const again = (yield* claimMine("node-a/1", [job.id])).mine[0]!
+        assert.strictEqual(again.attempt_count, 1, "the refused attempt does not count")
+
+        const error = { code: "script_error", message: "boom" }
+        assert.isTrue(yield* outbox.retryLater(again, "node-a/1", { delayMs: 60_000, error, countAttempt: true }))
+        const waiting = Option.getOrThrow(yield* outbox.find(job.id))
+        assert.strictEqual(waiting.attempt_count, 1)
+        assert.deepStrictEqual(waiting.last_error, error)
+        assert.strictEqual(waiting.claimed_by, null)
+        const dueIn = Date.parse(waiting.next_attempt_at) - Date.now()
+        assert.isTrue(dueIn > 55_000 && dueIn <= 60_000, `due in ${dueIn} ms`)
+        const { mine, nextDueAt } = yield* claimMine("node-a/1", [job.id])
+        assert.strictEqual(mine.length, 0)
+        assert.isNotNull(nextDueAt)
+      }))
+
+    it.effect("dead-lettering removes the row and records the execution as dead_lettered", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const log = yield* ExecutionLog
+        const job = newJob(crypto.randomUUID(), { retry: { ...DEFAULT_RETRY_POLICY, max_attempts: 1 } })
+        yield* outbox.enqueue(job)
+        const claimed = (yield* claimMine("node-a/1", [job.id])).mine[0]!
+        const record = finalRecord(claimed, "dead_lettered")
+        assert.isTrue(yield* outbox.deadLetter(claimed, "node-a/1", record))
+        assert.isTrue(Option.isNone(yield* outbox.find(job.id)))
+        assert.deepStrictEqual(yield* log.get(job.id), record)
+        assert.isFalse(yield* outbox.deadLetter(claimed, "node-a/1", record))
+      }))
+
+    it.effect("an Idempotency-Key names one execution per app", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const app = crypto.randomUUID()
+        const first = newJob(app)
+        assert.isFalse((yield* outbox.enqueue(first, "key-1")).repeated)
+        const repeat = yield* outbox.enqueue(newJob(app), "key-1")
+        assert.deepStrictEqual(repeat, { execution_id: first.id, accepted_at: first.accepted_at, repeated: true })
+        const otherApp = newJob(crypto.randomUUID())
+        assert.deepStrictEqual((yield* outbox.enqueue(otherApp, "key-1")).execution_id, otherApp.id)
+        const otherKey = newJob(app)
+        assert.deepStrictEqual((yield* outbox.enqueue(otherKey, "key-2")).execution_id, otherKey.id)
+        // Still the same execution once it has finished.
+        const claimed = (yield* claimMine("node-a/1", [first.id])).mine[0]!
+        yield* outbox.complete(claimed, "node-a/1", finalRecord(claimed, "succeeded"))
+        assert.strictEqual((yield* outbox.enqueue(newJob(app), "key-1")).execution_id, first.id)
+        yield* claimMine("node-a/1", [])
+      }))
+
+    it.effect("a node's claims from an earlier run are released at start, not other nodes'", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const app = crypto.randomUUID()
+        const mine = newJob(app)
+        const theirs = newJob(app)
+        yield* outbox.enqueue(mine)
+        yield* outbox.enqueue(theirs)
+        yield* claimMine("node-r/old", [mine.id, theirs.id]).pipe(Effect.flatMap(() => Effect.void))
+        // Both were claimed by node-r/old in one batch; hand one to node-q.
+        const q = Option.getOrThrow(yield* outbox.find(theirs.id))
+        yield* outbox.retryLater(q, "node-r/old", { delayMs: 0, error: null, countAttempt: false })
+        yield* claimMine("node-q/1", [theirs.id])
+        assert.isTrue((yield* outbox.releaseStale("node-r", "node-r/new")) >= 1)
+        const released = Option.getOrThrow(yield* outbox.find(mine.id))
+        assert.strictEqual(released.claimed_by, null)
+        assert.strictEqual(Option.getOrThrow(yield* outbox.find(theirs.id)).claimed_by, "node-q/1")
+        assert.strictEqual((yield* claimMine("node-r/new", [mine.id])).mine.length, 1)
+      }))
+  })
+
+contract("memory", OutboxRepoMemory.layerMemory.pipe(Layer.provideMerge(ExecutionLogMemory.layerMemory)))
+contract("sql", OutboxRepoSql.layerSql.pipe(Layer.provideMerge(ExecutionLogSql.layerSql), Layer.provideMerge(TestDatabase)))
