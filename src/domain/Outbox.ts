@@ -76,8 +76,12 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
   ) => Effect.Effect<boolean, PersistenceError>
   /** Moves the row to `dead_letters`, recording the execution as `dead_lettered`. */
   readonly deadLetter: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>
-  /** Releases rows claimed by earlier runs of this node (`owner` prefixes other than `current`). */
-  readonly releaseStale: (nodeId: string, current: string) => Effect.Effect<number, PersistenceError>
+  /**
+   * Releases the rows claimed by this node (owners `${nodeId}/...`, this run's and earlier runs')
+   * except those in `keep` (the ones this run is executing): claims a crash or a lost connection
+   * left behind, claimable again at once instead of when their leases end.
+   */
+  readonly releaseStale: (nodeId: string, keep: ReadonlyArray<string>) => Effect.Effect<number, PersistenceError>
   readonly find: (id: string) => Effect.Effect<Option.Option<Job>, PersistenceError>
   /** Records that the caller waiting for this execution went away before its result. */
   readonly abandon: (id: string) => Effect.Effect<void, PersistenceError>

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { RetryPolicy, RetryPolicyInput } from "./RetryPolicy.ts"
 
 /** First path segments the platform keeps for itself: no app route can live under them. */
 export const RESERVED_SEGMENTS: ReadonlySet<string> = new Set(["api", "dashboard", "health", "metrics"])
@@ -78,6 +79,8 @@ export const Route = Schema.Struct({
   script_id: Schema.String,
   dispatch_mode: Schema.Literals(["sync", "async"]),
   auth: Schema.Literals(["none", "token"]),
+  /** How an async route's failed executions are retried (sync routes are not retried). */
+  retry: RetryPolicy,
   created_at: Schema.String
 })
 export type Route = typeof Route.Type
@@ -90,6 +93,8 @@ export const CreateRoute = Schema.Struct({
   /** The script's name (in the app) or id. */
   script: Schema.String,
   dispatch_mode: Schema.optionalKey(Schema.Literals(["sync", "async"])),
-  auth: Schema.optionalKey(Schema.Literals(["none", "token"]))
+  auth: Schema.optionalKey(Schema.Literals(["none", "token"])),
+  /** Fields left out take their defaults (exponential from 1 s, capped at 5 min, 5 attempts, jitter). */
+  retry: Schema.optionalKey(RetryPolicyInput)
 })
 export type CreateRoute = typeof CreateRoute.Type

@@ -8,10 +8,14 @@ import { RouteConflict, RouteNotFound } from "../domain/Errors.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
 
-type RouteRow = Omit<Route, "created_at"> & { readonly created_at: unknown }
+type RouteRow = Omit<Route, "created_at" | "retry"> & { readonly created_at: unknown; readonly retry: unknown }
 
-const toRoute = (row: RouteRow): Route => ({ ...row, created_at: isoTimestamp(row.created_at) })
-const COLUMNS = "id, app_id, method, path, script_id, dispatch_mode, auth, created_at"
+const toRoute = (row: RouteRow): Route => ({
+  ...row,
+  retry: (typeof row.retry === "string" ? JSON.parse(row.retry) : row.retry) as Route["retry"],
+  created_at: isoTimestamp(row.created_at)
+})
+const COLUMNS = "id, app_id, method, path, script_id, dispatch_mode, auth, retry, created_at"
 
 /** Routes in PostgreSQL (`routes`; they go with their app or script). */
 export const layerSql = Layer.effect(
@@ -22,8 +26,9 @@ export const layerSql = Layer.effect(
     return RouteRepo.of({
       create: (input) =>
         sql<RouteRow>`
-          INSERT INTO routes (id, app_id, method, path, shape, script_id, dispatch_mode, auth)
-          VALUES (${randomUUID()}, ${input.app_id}, ${input.method}, ${input.path}, ${input.shape}, ${input.script_id}, ${input.dispatch_mode}, ${input.auth})
+          INSERT INTO routes (id, app_id, method, path, shape, script_id, dispatch_mode, auth, retry)
+          VALUES (${randomUUID()}, ${input.app_id}, ${input.method}, ${input.path}, ${input.shape}, ${input.script_id},
+            ${input.dispatch_mode}, ${input.auth}, ${JSON.stringify(input.retry)}::jsonb)
           RETURNING ${columns}`.pipe(
           Effect.map((rows) => toRoute(rows[0]!)),
           Effect.mapError((error: SqlError) => (isUniqueViolation(error) ? new RouteConflict({ method: input.method, path: input.path }) : error)),

@@ -1,4 +1,4 @@
-import { Config, Context, Data, Effect, Layer, Option, Schema, Semaphore } from "effect"
+import { Config, Context, Data, Effect, Layer, Schema } from "effect"
 
 /** The gate was full: the caller answers 503 + Retry-After (HTTP) or puts the work back (dispatcher). */
 export class Overloaded extends Data.TaggedError("Overloaded")<{
@@ -13,18 +13,22 @@ export class Overloaded extends Data.TaggedError("Overloaded")<{
 export class ExecutionGate extends Context.Service<ExecutionGate, {
   readonly run: <A, E, R>(execution: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Overloaded, R>
   readonly limit: number
+  /** Permits free now: how much work the dispatcher may claim. */
+  readonly available: Effect.Effect<number>
 }>()("picloud/orchestrator/ExecutionGate") {
   static readonly make = (limit: number) =>
-    Effect.gen(function*() {
-      const permits = yield* Semaphore.make(limit)
+    Effect.sync(() => {
+      // A counter, not a queue: a refused execution never waits, so a semaphore's waiters are not needed.
+      let busy = 0
       const run = <A, E, R>(execution: Effect.Effect<A, E, R>) =>
-        permits.withPermitsIfAvailable(1)(execution).pipe(
-          Effect.flatMap(Option.match({
-            onNone: () => Effect.fail(new Overloaded({ limit })),
-            onSome: Effect.succeed
-          }))
+        Effect.uninterruptibleMask((restore) =>
+          Effect.suspend((): Effect.Effect<A, E | Overloaded, R> => {
+            if (busy >= limit) return Effect.fail(new Overloaded({ limit }))
+            busy++
+            return restore(execution).pipe(Effect.ensuring(Effect.sync(() => busy--)))
+          })
         )
-      return ExecutionGate.of({ run, limit })
+      return ExecutionGate.of({ run, limit, available: Effect.sync(() => limit - busy) })
     })
 
   static readonly layer = Layer.effect(

@@ -111,12 +111,12 @@ export const make = Effect.gen(function*() {
     return true
   })
 
-  const releaseStale = (nodeId: string, current: string) =>
+  const releaseStale = (nodeId: string, keep: ReadonlyArray<string>) =>
     Effect.sync(() => {
       let released = 0
       for (const row of rows.values()) {
         const by = row.job.claimed_by
-        if (by !== null && by !== current && by.startsWith(`${nodeId}/`)) {
+        if (by !== null && by.startsWith(`${nodeId}/`) && !keep.includes(row.job.id)) {
           row.job = { ...row.job, claimed_by: null }
           row.claimedUntil = null
           released++

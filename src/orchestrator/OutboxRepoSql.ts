@@ -169,10 +169,10 @@ export const layerSql = Layer.effect(
         return true
       }).pipe(sql.withTransaction, persistence("OutboxRepo.deadLetter"))
 
-    const releaseStale = (nodeId: string, current: string) =>
+    const releaseStale = (nodeId: string, keep: ReadonlyArray<string>) =>
       sql<{ id: string }>`
         UPDATE outbox SET claimed_by = NULL, claimed_until = NULL
-        WHERE left(claimed_by, ${nodeId.length + 1}) = ${`${nodeId}/`} AND claimed_by <> ${current}
+        WHERE left(claimed_by, ${nodeId.length + 1}) = ${`${nodeId}/`} AND NOT (id::text = ANY(${`{${keep.join(",")}}`}::text[]))
         RETURNING id`.pipe(Effect.map((rows) => rows.length), persistence("OutboxRepo.releaseStale"))
 
     const find = (id: string) =>

@@ -16,6 +16,8 @@ import { ScriptCache } from "../orchestrator/ScriptCache.ts"
 import { RouteTable } from "../orchestrator/RouteTable.ts"
 import { AppRoutes } from "../orchestrator/http/AppRoutes.ts"
 import { RoutesHttp } from "../manager/http/RoutesHttp.ts"
+import * as Dispatcher from "../orchestrator/Dispatcher.ts"
+import { ExecutionStatusRoute } from "../orchestrator/http/ExecutionStatusRoute.ts"
 import { HealthRoute } from "./Health.ts"
 
 /** The admin API (schema-first; its OpenAPI document is served, behind a token, by OpenApiRoute). */
@@ -26,10 +28,11 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
 )
 
 /**
- * Every route this process serves. Storage, the executor, the execution log, the gate, script change
+ * Every route this process serves, and the dispatcher that runs what async routes accept. Storage,
+ * the executor, the execution log, the gate, the outbox and its wake-up, the inbox, script change
  * delivery and the admin token stay open: each mode's composition root provides them.
  */
-export const HttpApp = Layer.mergeAll(AdminRoutes, OpenApiRoute, ExecuteRoute, HealthRoute, AppRoutes).pipe(
+export const HttpApp = Layer.mergeAll(AdminRoutes, OpenApiRoute, ExecuteRoute, ExecutionStatusRoute, HealthRoute, AppRoutes, Dispatcher.layer).pipe(
   Layer.provide([Invoker.layer, ScriptCache.layer, RouteTable.layer]),
   Layer.provide(HttpServer.layerServices)
 )

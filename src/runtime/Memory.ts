@@ -8,7 +8,10 @@ import * as SecretRepoMemory from "../manager/SecretRepoMemory.ts"
 import * as AppEnvLayer from "../manager/AppEnvLayer.ts"
 import { SecretCipher } from "../manager/SecretCipher.ts"
 import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
+import { DispatcherWake } from "../orchestrator/DispatcherWake.ts"
 import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
+import * as InboxResolverLocal from "../orchestrator/InboxResolverLocal.ts"
+import * as OutboxRepoMemory from "../orchestrator/OutboxRepoMemory.ts"
 import { RouteChanges } from "../domain/RouteChanges.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import * as RouteRepoMemory from "../manager/RouteRepoMemory.ts"
@@ -21,7 +24,9 @@ export const MemoryServices = (adminToken: string) =>
   Layer.mergeAll(
     AppRepoMemory.layerMemory,
     ScriptRepoMemory.layerMemory,
-    ExecutionLogMemory.layerMemory,
+    OutboxRepoMemory.layerMemory,
+    DispatcherWake.layerLocal,
+    InboxResolverLocal.layerLocal,
     StorageHealth.layerMemory,
     ExecutorInline,
     ExecutionGate.layer,
@@ -33,7 +38,7 @@ export const MemoryServices = (adminToken: string) =>
       Layer.provideMerge(IdentityRepoMemory.layerMemory),
       Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_ADMIN_TOKEN: adminToken })))
     )
-  )
+  ).pipe(Layer.provideMerge(ExecutionLogMemory.layerMemory))
 
 /**
  * The whole HTTP surface in memory, as a fetch-style handler (no socket). Each call builds fresh

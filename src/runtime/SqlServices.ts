@@ -10,7 +10,10 @@ import { SecretCipher } from "../manager/SecretCipher.ts"
 import * as SecretRepoSql from "../manager/SecretRepoSql.ts"
 import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
 import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
+import { DispatcherWake } from "../orchestrator/DispatcherWake.ts"
 import * as ExecutionLogSql from "../orchestrator/ExecutionLogSql.ts"
+import * as InboxResolverLocal from "../orchestrator/InboxResolverLocal.ts"
+import * as OutboxRepoSql from "../orchestrator/OutboxRepoSql.ts"
 import { StorageHealth } from "./Health.ts"
 
 /**
@@ -20,12 +23,14 @@ import { StorageHealth } from "./Health.ts"
 export const SqlServices = Layer.mergeAll(
   AppRepoSql.layerSql,
   ScriptRepoSql.layerSql,
-  ExecutionLogSql.layerSql,
   StorageHealth.layerSql,
   ExecutionGate.layer,
   AppEnvLayer.layer.pipe(Layer.provideMerge(Layer.merge(SecretRepoSql.layerSql, SecretCipher.layer))),
   ScriptChanges.layerLocal,
   RouteChanges.layerLocal,
   RouteRepoSql.layerSql,
+  OutboxRepoSql.layerSql,
+  DispatcherWake.layerPg,
+  InboxResolverLocal.layerLocal,
   PrincipalResolverLayer.layer.pipe(Layer.provideMerge(IdentityRepoSql.layerSql))
-)
+).pipe(Layer.provideMerge(ExecutionLogSql.layerSql))

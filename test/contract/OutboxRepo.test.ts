@@ -187,22 +187,25 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         yield* claimMine("node-a/1", [])
       }))
 
-    it.effect("a node's claims from an earlier run are released at start, not other nodes'", () =>
+    it.effect("a node releases its own stale claims, except the ones it is running; never other nodes'", () =>
       Effect.gen(function*() {
         const outbox = yield* OutboxRepo
         const app = crypto.randomUUID()
         const mine = newJob(app)
+        const running = newJob(app)
         const theirs = newJob(app)
         yield* outbox.enqueue(mine)
+        yield* outbox.enqueue(running)
         yield* outbox.enqueue(theirs)
-        yield* claimMine("node-r/old", [mine.id, theirs.id]).pipe(Effect.flatMap(() => Effect.void))
+        yield* claimMine("node-r/old", [mine.id, running.id, theirs.id])
         // Both were claimed by node-r/old in one batch; hand one to node-q.
         const q = Option.getOrThrow(yield* outbox.find(theirs.id))
         yield* outbox.retryLater(q, "node-r/old", { delayMs: 0, error: null, countAttempt: false })
         yield* claimMine("node-q/1", [theirs.id])
-        assert.isTrue((yield* outbox.releaseStale("node-r", "node-r/new")) >= 1)
+        assert.isTrue((yield* outbox.releaseStale("node-r", [running.id])) >= 1)
         const released = Option.getOrThrow(yield* outbox.find(mine.id))
         assert.strictEqual(released.claimed_by, null)
+        assert.strictEqual(Option.getOrThrow(yield* outbox.find(running.id)).claimed_by, "node-r/old")
         assert.strictEqual(Option.getOrThrow(yield* outbox.find(theirs.id)).claimed_by, "node-q/1")
         assert.strictEqual((yield* claimMine("node-r/new", [mine.id])).mine.length, 1)
       }))

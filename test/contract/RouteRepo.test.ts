@@ -1,3 +1,4 @@
+import { DEFAULT_RETRY_POLICY } from "../../src/domain/RetryPolicy.ts"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { DEFAULT_APP_ID } from "../../src/domain/App.ts"
@@ -20,7 +21,7 @@ const contract = (name: string, repoLayer: Layer.Layer<RouteRepo | ScriptRepo, u
         const scripts = yield* ScriptRepo
         const script = yield* scripts.create({ app_id: DEFAULT_APP_ID, name: unique("target"), source: "x" })
         const path = `/${unique("p")}/:id`
-        const base = { app_id: DEFAULT_APP_ID, method: "GET" as const, script_id: script.id, dispatch_mode: "sync" as const, auth: "none" as const }
+        const base = { app_id: DEFAULT_APP_ID, method: "GET" as const, script_id: script.id, dispatch_mode: "sync" as const, auth: "none" as const, retry: DEFAULT_RETRY_POLICY }
         const shape = path.replace(":id", ":")
         const route = yield* routes.create({ ...base, path, shape })
         assert.strictEqual(route.path, path)
@@ -29,7 +30,11 @@ const contract = (name: string, repoLayer: Layer.Layer<RouteRepo | ScriptRepo, u
         assert.deepStrictEqual(yield* routes.list("6f1c1a52-0d1e-4b7c-9d3e-0a4e8d0c9b11"), [])
         const conflict = yield* routes.create({ ...base, path: path.replace(":id", ":other"), shape }).pipe(Effect.flip)
         assert.strictEqual(conflict._tag, "RouteConflict")
-        const post = yield* routes.create({ ...base, method: "POST", path, shape })
+        const retry = { backoff: "linear" as const, initial_delay_ms: 50, max_delay_ms: 400, max_attempts: 3, jitter: false }
+        const post = yield* routes.create({ ...base, method: "POST", path, shape, dispatch_mode: "async", retry })
+        assert.deepStrictEqual(yield* routes.get(post.id), post)
+        assert.deepStrictEqual(post.retry, retry)
+        assert.strictEqual(post.dispatch_mode, "async")
         yield* routes.delete(route.id)
         assert.strictEqual((yield* routes.get(route.id).pipe(Effect.flip))._tag, "RouteNotFound")
         assert.strictEqual((yield* routes.delete(route.id).pipe(Effect.flip))._tag, "RouteNotFound")

@@ -4,6 +4,7 @@ import { AdminApi } from "../../domain/api/AdminApi.ts"
 import { apiError, Conflict, NotFound, Unprocessable } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
 import { parsePattern, patternShape } from "../../domain/Route.ts"
+import { withRetryDefaults } from "../../domain/RetryPolicy.ts"
 import { RouteChanges } from "../../domain/RouteChanges.ts"
 import { RouteRepo } from "../../domain/RouteRepo.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
@@ -40,9 +41,6 @@ export const RoutesHttp = HttpApiBuilder.group(
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
           const appId = yield* manageable(payload.app)
-          if ((payload.dispatch_mode ?? "sync") === "async") {
-            return yield* apiError(Unprocessable, "async_unavailable", "async dispatch is not available yet; use dispatch_mode sync")
-          }
           const segments = parsePattern(payload.path)
           if (typeof segments === "string") return yield* apiError(Unprocessable, "bad_path", segments)
           const script = yield* scripts.findByRef(appId, payload.script)
@@ -55,8 +53,9 @@ export const RoutesHttp = HttpApiBuilder.group(
             path: payload.path,
             shape: patternShape(segments),
             script_id: script.value.id,
-            dispatch_mode: "sync",
-            auth: payload.auth ?? "none"
+            dispatch_mode: payload.dispatch_mode ?? "sync",
+            auth: payload.auth ?? "none",
+            retry: withRetryDefaults(payload.retry)
           })
           yield* changes.publish(appId)
           return route

@@ -4,6 +4,7 @@ import { RESERVED_SEGMENTS } from "../../domain/Route.ts"
 import { RouteTable } from "../RouteTable.ts"
 import { ScriptCache } from "../ScriptCache.ts"
 import { errorResponse } from "./errorResponse.ts"
+import { makeAsyncHttp } from "./AsyncHttp.ts"
 import { EarlyReply, makeSyncHttp } from "./SyncHttp.ts"
 
 /** The path's segments, decoded; `undefined` for malformed percent-encoding. */
@@ -18,8 +19,8 @@ const decodeSegments = (pathname: string) => {
 const notFound = errorResponse(404, { code: "not_found", message: "no such route" })
 
 /**
- * App routes at `/{app}/{path}` (ARCHITECTURE §5): matched in memory, run synchronously like
- * `/api/execute`, with the captures in `request.params`. `auth: none` routes are public (a token,
+ * App routes at `/{app}/{path}` (ARCHITECTURE §5): matched in memory; a sync route runs like
+ * `/api/execute`, an async one is accepted into the outbox (202); the captures are in `request.params`. `auth: none` routes are public (a token,
  * if sent, must be valid and sets `ctx.principal`); `auth: token` routes need a token of a caller
  * granted the app (else 401 / 403). Whatever no route claims is a JSON 404.
  */
@@ -27,6 +28,7 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
   const routes = yield* RouteTable
   const scripts = yield* ScriptCache
   const sync = yield* makeSyncHttp
+  const async = yield* makeAsyncHttp
 
   const handle = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -50,7 +52,9 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
     const scriptRequest = yield* sync.scriptRequest(request, params)
     const target = yield* scripts.resolve(undefined, route.script_id)
     if (Option.isNone(target)) return notFound
-    return yield* sync.run(target.value, scriptRequest, principal)
+    return route.dispatch_mode === "async"
+      ? yield* async.accept(route, target.value, scriptRequest, principal, request.headers["idempotency-key"])
+      : yield* sync.run(target.value, scriptRequest, principal)
   }).pipe(sync.finish)
 
   yield* router.add("*", "/*", handle)

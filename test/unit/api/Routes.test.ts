@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { DEFAULT_RETRY_POLICY } from "../../../src/domain/RetryPolicy.ts"
 import { memoryPlatform } from "./client.ts"
 
 const echo = `export default (req, ctx) => ({ path: req.path, params: req.params, method: req.method, who: ctx.principal && ctx.principal.username })`
@@ -20,7 +21,7 @@ describe("routes: /{app}/{path}", () => {
       assert.strictEqual(created.status, 201, created.text)
       assert.deepStrictEqual(
         { ...created.json, id: undefined, app_id: undefined, script_id: undefined, created_at: undefined },
-        { id: undefined, app_id: undefined, script_id: undefined, created_at: undefined, method: "GET", path: "/orders/:id", dispatch_mode: "sync", auth: "none" }
+        { id: undefined, app_id: undefined, script_id: undefined, created_at: undefined, method: "GET", path: "/orders/:id", dispatch_mode: "sync", auth: "none", retry: DEFAULT_RETRY_POLICY }
       )
       assert.strictEqual((yield* route({ method: "GET", path: "/orders/new" })).status, 201)
       assert.strictEqual((yield* route({ method: "ANY", path: "/files/*rest" })).status, 201)
@@ -39,7 +40,7 @@ describe("routes: /{app}/{path}", () => {
       assert.strictEqual(missing.json.error.code, "not_found")
     }))
 
-  it.live("a route of the same shape is 409; bad paths, async, reserved app names and foreign scripts are refused", () =>
+  it.live("a route of the same shape is 409; bad paths, bad retry policies, reserved app names and foreign scripts are refused", () =>
     Effect.gen(function*() {
       const { call, route } = yield* setup
       yield* route({ method: "GET", path: "/orders/:id" })
@@ -48,9 +49,12 @@ describe("routes: /{app}/{path}", () => {
       for (const path of ["orders", "/a/*rest/b", "/a/:x/:x", "/bad segment", "/:1x"]) {
         assert.strictEqual((yield* route({ method: "GET", path })).status, 400, path)
       }
-      const async = yield* route({ method: "GET", path: "/later", dispatch_mode: "async" })
-      assert.strictEqual(async.status, 422)
-      assert.strictEqual(async.json.error.code, "async_unavailable")
+      for (const retry of [{ backoff: "random" }, { max_attempts: 0 }, { max_attempts: 101 }, { initial_delay_ms: 1.5 }, { jitter: "yes" }]) {
+        assert.strictEqual((yield* route({ method: "GET", path: "/later", dispatch_mode: "async", retry })).status, 400, JSON.stringify(retry))
+      }
+      const async = yield* route({ method: "GET", path: "/later", dispatch_mode: "async", retry: { backoff: "linear", max_attempts: 2 } })
+      assert.strictEqual(async.status, 201, async.text)
+      assert.deepStrictEqual(async.json.retry, { ...DEFAULT_RETRY_POLICY, backoff: "linear", max_attempts: 2 })
       assert.strictEqual((yield* call("POST", "/api/admin/apps", { body: { name: "api" } })).status, 400)
       yield* call("POST", "/api/admin/scripts", { body: { name: "elsewhere", source: echo } })
       assert.strictEqual((yield* route({ method: "GET", path: "/x", script: "elsewhere" })).status, 404, "the script must be in the route's app")

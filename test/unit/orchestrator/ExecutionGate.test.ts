@@ -11,13 +11,16 @@ describe("ExecutionGate", () => {
       const gate = yield* ExecutionGate
       assert.strictEqual(gate.limit, 2)
       const release = yield* Deferred.make<void>()
+      assert.strictEqual(yield* gate.available, 2)
       const holders = yield* Effect.forEach([1, 2], () => gate.run(Deferred.await(release)).pipe(Effect.forkChild))
       yield* Effect.yieldNow
+      assert.strictEqual(yield* gate.available, 0)
       const refused = yield* gate.run(Effect.succeed("ran")).pipe(Effect.flip)
       assert.strictEqual(refused._tag, "Overloaded")
       assert.strictEqual(refused.limit, 2)
       yield* Deferred.succeed(release, undefined)
       yield* Fiber.joinAll(holders)
+      assert.strictEqual(yield* gate.available, 2)
       assert.strictEqual(yield* gate.run(Effect.succeed("ran")), "ran")
     }).pipe(Effect.provide(withLimit("2"))))
 
@@ -30,6 +33,7 @@ describe("ExecutionGate", () => {
       yield* Effect.yieldNow
       assert.strictEqual((yield* gate.run(Effect.void).pipe(Effect.flip))._tag, "Overloaded")
       yield* Fiber.interrupt(hung)
+      assert.strictEqual(yield* gate.available, 1)
       assert.strictEqual(yield* gate.run(Effect.succeed(1)), 1)
     }).pipe(Effect.provide(withLimit("1"))))
 

@@ -1,0 +1,71 @@
+import { Clock, Effect, Option } from "effect"
+import { HttpServerResponse } from "effect/http"
+import type { ScriptHttpRequest } from "../../domain/Exec.ts"
+import type { Principal } from "../../domain/Identity.ts"
+import type { ExecutionId } from "../../domain/Ids.ts"
+import { OutboxRepo } from "../../domain/Outbox.ts"
+import type { Route } from "../../domain/Route.ts"
+import { uuidv7 } from "../../domain/uuidv7.ts"
+import { DispatcherWake } from "../DispatcherWake.ts"
+import type { ResolvedScript } from "../ScriptCache.ts"
+import { errorResponse } from "./errorResponse.ts"
+import { EarlyReply } from "./SyncHttp.ts"
+
+/** A claim outlives the script's own timeout by this much before another claimer may take the row. */
+const LEASE_MARGIN_SECONDS = 30
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+/**
+ * Accepting work on an async route (ARCHITECTURE §5): the request goes into the outbox (durable
+ * before the reply) and the caller gets `202` with the execution id and where to read its result.
+ */
+export const makeAsyncHttp = Effect.gen(function*() {
+  const outbox = yield* OutboxRepo
+  const wake = yield* DispatcherWake
+
+  const idempotencyKey = (header: string | undefined) => {
+    if (header === undefined) return Effect.succeed(undefined)
+    return header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY_LENGTH
+      ? Effect.fail(
+        new EarlyReply(errorResponse(400, {
+          code: "bad_request",
+          message: `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`
+        }))
+      )
+      : Effect.succeed(header)
+  }
+
+  const accept = (
+    route: Route,
+    { script }: ResolvedScript,
+    request: ScriptHttpRequest,
+    principal: Option.Option<Principal>,
+    idempotencyKeyHeader: string | undefined
+  ) =>
+    Effect.gen(function*() {
+      const key = yield* idempotencyKey(idempotencyKeyHeader)
+      const accepted = yield* outbox.enqueue({
+        id: uuidv7() as ExecutionId,
+        app_id: route.app_id,
+        script_id: script.id,
+        kind: "http",
+        payload: { request, principal: Option.getOrNull(principal) },
+        retry: route.retry,
+        lease_seconds: script.timeout_seconds + LEASE_MARGIN_SECONDS,
+        accepted_at: new Date(yield* Clock.currentTimeMillis).toISOString()
+      }, key)
+      if (!accepted.repeated) yield* wake.signal
+      return HttpServerResponse.jsonUnsafe(
+        { execution_id: accepted.execution_id, accepted_at: accepted.accepted_at },
+        {
+          status: 202,
+          headers: {
+            location: `/api/executions/${accepted.execution_id}`,
+            ...(accepted.repeated ? { "idempotent-replayed": "true" } : {})
+          }
+        }
+      )
+    })
+
+  return { accept }
+})

@@ -1,0 +1,125 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { memoryPlatform } from "./client.ts"
+
+const echo = `export default (req, ctx) => ({ statusCode: 201, headers: { "content-type": "application/json" }, body: JSON.stringify({ params: req.params, body: req.body, who: ctx.principal && ctx.principal.username }) })`
+const boom = `export default () => { throw new Error("boom") }`
+
+const setup = Effect.gen(function*() {
+  const call = yield* memoryPlatform
+  yield* call("POST", "/api/admin/apps", { body: { name: "shop" } })
+  for (const [name, source] of [["echo", echo], ["boom", boom]]) {
+    const created = yield* call("POST", "/api/admin/scripts", { body: { app: "shop", name, source } })
+    assert.strictEqual(created.status, 201, created.text)
+  }
+  const route = (body: Record<string, unknown>) =>
+    call("POST", "/api/admin/routes", { body: { app: "shop", method: "POST", dispatch_mode: "async", ...body } }).pipe(
+      Effect.tap((created) => Effect.sync(() => assert.strictEqual(created.status, 201, created.text)))
+    )
+  return { call, route }
+})
+
+describe("async routes: 202, then GET /api/executions/{id}", () => {
+  it.live("accepts with 202 + Location; the result is read back, waiting on the inbox", () =>
+    Effect.gen(function*() {
+      const { call, route } = yield* setup
+      yield* route({ path: "/orders/:id", script: "echo" })
+      const accepted = yield* call("POST", "/shop/orders/7", { body: { n: 1 } })
+      assert.strictEqual(accepted.status, 202, accepted.text)
+      const { execution_id, accepted_at } = accepted.json
+      assert.match(execution_id, /^[0-9a-f-]{36}$/)
+      assert.isTrue(Math.abs(Date.parse(accepted_at) - Date.now()) < 5000)
+      assert.strictEqual(accepted.headers.get("location"), `/api/executions/${execution_id}`)
+
+      const done = yield* call("GET", `/api/executions/${execution_id}?wait=10`, { token: null })
+      assert.strictEqual(done.status, 200, done.text)
+      assert.deepStrictEqual(done.json, {
+        id: execution_id,
+        status: "succeeded",
+        attempts: 1,
+        accepted_at,
+        result: {
+          status: 201,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ params: { id: "7" }, body: "{\"n\":1}", who: "admin (PICLOUD_ADMIN_TOKEN)" })
+        }
+      })
+      // The record is in the execution log like any other.
+      const record = yield* call("GET", `/api/admin/executions/${execution_id}`)
+      assert.strictEqual(record.json.accepted_at, accepted_at)
+      assert.strictEqual(record.json.status, "succeeded")
+    }))
+
+  it.live("a failing script is retried by the route's policy, shows as failed in between, then is dead-lettered", () =>
+    Effect.gen(function*() {
+      const { call, route } = yield* setup
+      yield* route({ path: "/fail", script: "boom", retry: { backoff: "constant", initial_delay_ms: 1500, max_attempts: 2, jitter: false } })
+      const { execution_id } = (yield* call("POST", "/shop/fail", { token: null })).json
+      let between = yield* call("GET", `/api/executions/${execution_id}`, { token: null })
+      for (let i = 0; i < 50 && between.json.status !== "failed"; i++) {
+        yield* Effect.sleep("20 millis")
+        between = yield* call("GET", `/api/executions/${execution_id}`, { token: null })
+      }
+      assert.strictEqual(between.status, 202, between.text)
+      assert.strictEqual(between.json.status, "failed")
+      assert.strictEqual(between.json.attempts, 1)
+      assert.strictEqual(between.json.error.code, "script_error")
+      const dueIn = Date.parse(between.json.next_attempt_at) - Date.now()
+      assert.isTrue(dueIn > 500 && dueIn <= 1500, `next attempt in ${dueIn} ms`)
+
+      const dead = yield* call("GET", `/api/executions/${execution_id}?wait=10`, { token: null })
+      assert.strictEqual(dead.status, 200, dead.text)
+      assert.strictEqual(dead.json.status, "dead_lettered")
+      assert.strictEqual(dead.json.attempts, 2)
+      assert.strictEqual(dead.json.error.code, "script_error")
+      assert.include(dead.json.error.message, "boom")
+      assert.isUndefined(dead.json.result)
+    }))
+
+  it.live("an Idempotency-Key repeat within the window is the same execution, run once", () =>
+    Effect.gen(function*() {
+      const { call, route } = yield* setup
+      yield* route({ path: "/pay", script: "echo" })
+      const headers = { "idempotency-key": "order-7-payment" }
+      const first = yield* call("POST", "/shop/pay", { token: null, headers })
+      const again = yield* call("POST", "/shop/pay", { token: null, headers })
+      assert.strictEqual(again.status, 202)
+      assert.deepStrictEqual(again.json, first.json)
+      assert.strictEqual(again.headers.get("idempotent-replayed"), "true")
+      assert.isNull(first.headers.get("idempotent-replayed"))
+      const other = yield* call("POST", "/shop/pay", { token: null, headers: { "idempotency-key": "order-8-payment" } })
+      assert.notStrictEqual(other.json.execution_id, first.json.execution_id)
+      yield* call("GET", `/api/executions/${first.json.execution_id}?wait=10`, { token: null })
+      yield* call("GET", `/api/executions/${other.json.execution_id}?wait=10`, { token: null })
+      const runs = yield* call("GET", "/api/admin/executions?limit=100")
+      assert.strictEqual(runs.json.items.length, 2, "two keys, two executions")
+      const tooLong = yield* call("POST", "/shop/pay", { token: null, headers: { "idempotency-key": "k".repeat(256) } })
+      assert.strictEqual(tooLong.status, 400, tooLong.text)
+    }))
+
+  it.live("a wait that ends first answers 202 with the progress so far", () =>
+    Effect.gen(function*() {
+      const { call, route } = yield* setup
+      yield* route({ path: "/later", script: "boom", retry: { backoff: "constant", initial_delay_ms: 60_000, max_attempts: 2 } })
+      const { execution_id } = (yield* call("POST", "/shop/later", { token: null })).json
+      const started = Date.now()
+      const pending = yield* call("GET", `/api/executions/${execution_id}?wait=1`, { token: null })
+      const waited = Date.now() - started
+      assert.strictEqual(pending.status, 202, pending.text)
+      assert.strictEqual(pending.json.status, "failed")
+      assert.isTrue(waited >= 950 && waited < 1500, `waited ${waited} ms`)
+    }))
+
+  it.live("bad waits are 400; unknown ids and synchronous executions are 404", () =>
+    Effect.gen(function*() {
+      const { call } = yield* setup
+      for (const wait of ["61", "-1", "1.5", "soon"]) {
+        assert.strictEqual((yield* call("GET", `/api/executions/${crypto.randomUUID()}?wait=${wait}`, { token: null })).status, 400, wait)
+      }
+      assert.strictEqual((yield* call("GET", `/api/executions/${crypto.randomUUID()}`, { token: null })).status, 404)
+      assert.strictEqual((yield* call("GET", "/api/executions/not-an-id?wait=1", { token: null })).status, 404)
+      const sync = yield* call("POST", "/api/execute/shop/echo", { body: {} })
+      const syncId = sync.headers.get("x-picloud-execution-id")!
+      assert.strictEqual((yield* call("GET", `/api/executions/${syncId}`, { token: null })).status, 404)
+    }))
+})
