@@ -3,7 +3,10 @@
  * this machine. Each round drives every target with autocannon (its own process, keep-alive,
  * 32 connections); medians over the rounds are printed with the platform/raw ratios.
  *
+ * Then the async path against graphile-worker (bench/asyncDispatch.ts).
+ *
  *   BENCH_DURATION (seconds, default 10)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 32)
+ *   BENCH_ASYNC_JOBS (jobs per async round, default 2000)  BENCH_ONLY (sync | async: run one half)
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -11,11 +14,14 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { freePort, spawnLogged, startPicloud, waitFor } from "../test/e2e/picloudProcess.ts"
+import { runAsyncBench } from "./asyncDispatch.ts"
 import { benchHeaders, fibSource, helloSource } from "./workload.ts"
 
 const duration = Number(process.env.BENCH_DURATION ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
+const asyncJobs = Number(process.env.BENCH_ASYNC_JOBS ?? 2000)
+const only = process.env.BENCH_ONLY
 const AUTOCANNON = fileURLToPath(import.meta.resolve("autocannon/autocannon.js"))
 const TOKEN = "bench-token"
 
@@ -104,4 +110,5 @@ const main = async () => {
   }
 }
 
-await main()
+if (only !== "async") await main()
+if (only !== "sync") await runAsyncBench({ rounds, jobs: asyncJobs })

@@ -31,7 +31,7 @@ export const layerSql = Layer.effect(
     // One writer at a time: `flush` waits for a batch in flight before writing the rest.
     const writer = yield* Semaphore.make(1)
 
-    const insert = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) => insertExecutions(sql, batch, "keep")
+    const insert = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) => insertExecutions(sql, batch, { onConflict: "keep" })
 
     /** Writes everything pending now, batch by batch; a failed batch goes back to the front. */
     const writePending = writer.withPermits(1)(Effect.gen(function*() {

@@ -129,19 +129,19 @@ export const layerSql = Layer.effect(
         persistence("OutboxRepo.claim")
       )
 
-    /** Deletes the row if `owner` still holds it; whether it did. */
-    const remove = (job: Job, owner: string) =>
-      sql<JobRow>`
+    /** The row, deleted if `owner` still holds it: a CTE for the statement that ends the claim. */
+    const removed = (job: Job, owner: string) =>
+      sql`removed AS (
         DELETE FROM outbox WHERE id = ${job.id} AND claimed_by = ${owner} AND claimed_until > now()
-        RETURNING ${columns}`
+        RETURNING ${columns})`
 
+    // Removal and record in one statement: atomic, and one round trip per finished execution.
     const complete = (job: Job, owner: string, record: ExecutionRecord) =>
-      Effect.gen(function*() {
-        const removed = yield* remove(job, owner)
-        if (removed.length === 0) return false
-        yield* insertExecutions(sql, [record], "replace")
-        return true
-      }).pipe(sql.withTransaction, persistence("OutboxRepo.complete"))
+      sql`WITH ${removed(job, owner)}
+        ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        persistence("OutboxRepo.complete")
+      )
 
     const retryLater = (
       job: Job,
@@ -157,17 +157,15 @@ export const layerSql = Layer.effect(
         RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), persistence("OutboxRepo.retryLater"))
 
     const deadLetter = (job: Job, owner: string, record: ExecutionRecord) =>
-      Effect.gen(function*() {
-        const [removed] = yield* remove(job, owner)
-        if (removed === undefined) return false
-        yield* sql`
+      sql`WITH ${removed(job, owner)}, dead AS (
           INSERT INTO dead_letters (id, app_id, script_id, kind, payload, attempts, error, accepted_at)
-          VALUES (${removed.id}, ${removed.app_id}, ${removed.script_id}, ${removed.kind}, ${JSON.stringify(json(removed.payload))}::jsonb,
-            ${removed.attempt_count}, ${JSON.stringify(record.error)}::jsonb, ${removed.accepted_at as string})
-          ON CONFLICT (id) DO NOTHING`
-        yield* insertExecutions(sql, [record], "replace")
-        return true
-      }).pipe(sql.withTransaction, persistence("OutboxRepo.deadLetter"))
+          SELECT id, app_id, script_id, kind, payload, attempt_count, ${JSON.stringify(record.error)}::jsonb, accepted_at FROM removed
+          ON CONFLICT (id) DO NOTHING
+        )
+        ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        persistence("OutboxRepo.deadLetter")
+      )
 
     const releaseStale = (nodeId: string, keep: ReadonlyArray<string>) =>
       sql<{ id: string }>`

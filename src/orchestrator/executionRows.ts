@@ -1,4 +1,4 @@
-import type { SqlClient } from "effect/sql"
+import type { SqlClient, Statement } from "effect/sql"
 import { isoTimestamp } from "../db/persistence.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
@@ -27,20 +27,22 @@ export const toExecutionRecord = (row: ExecutionRow): ExecutionRecord => ({
  * Inserts execution records. One JSON parameter for the whole batch: far cheaper to build than a
  * dozen placeholders a row, for us and for PostgreSQL (jsonb_populate_recordset maps keys onto
  * columns by name). `replace`: an async execution's final record replaces whatever was there.
+ * `onlyIf` (a condition on a CTE the caller puts in front) makes the insert conditional, so an
+ * outbox row's removal and its record are one statement; the inserted ids are returned.
  */
 export const insertExecutions = (
   sql: SqlClient.SqlClient,
   records: ReadonlyArray<ExecutionRecord>,
-  onConflict: "keep" | "replace"
+  options: { readonly onConflict: "keep" | "replace"; readonly onlyIf?: Statement.Fragment }
 ) =>
   sql`INSERT INTO executions
     SELECT * FROM jsonb_populate_recordset(NULL::executions, ${JSON.stringify(records)}::jsonb)
+    ${options.onlyIf === undefined ? sql`` : sql`WHERE ${options.onlyIf}`}
     ${
-    onConflict === "keep"
+    options.onConflict === "keep"
       ? sql`ON CONFLICT (id) DO NOTHING`
-      : sql`ON CONFLICT (id) DO UPDATE SET ${
-        sql.literal(
-          EXECUTION_COLUMNS.split(", ").filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")
-        )
-      }`
-  }`
+      : sql`ON CONFLICT (id) DO UPDATE SET ${sql.literal(REPLACE_COLUMNS)}`
+  }
+    ${options.onlyIf === undefined ? sql`` : sql`RETURNING id`}`
+
+const REPLACE_COLUMNS = EXECUTION_COLUMNS.split(", ").filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")
