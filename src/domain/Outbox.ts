@@ -65,14 +65,11 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
   /** Claims up to `limit` due rows for `owner`, oldest due first, each counting one attempt. */
   readonly claim: (owner: string, limit: number) => Effect.Effect<Claimed, PersistenceError>
   readonly complete: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>
-  /**
-   * Puts the row back, due after `delayMs`. `countAttempt: false` when it never ran (the gate was
-   * full): the claim's attempt is given back.
-   */
+  /** Puts the row back after a failed attempt, due after `delayMs`, keeping the error. */
   readonly retryLater: (
     job: Job,
     owner: string,
-    options: { readonly delayMs: number; readonly error: ExecutionErrorInfo | null; readonly countAttempt: boolean }
+    options: { readonly delayMs: number; readonly error: ExecutionErrorInfo | null }
   ) => Effect.Effect<boolean, PersistenceError>
   /** Moves the row to `dead_letters`, recording the execution as `dead_lettered`. */
   readonly deadLetter: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>

@@ -15,8 +15,6 @@ import { ScriptCache } from "./ScriptCache.ts"
 export const FALLBACK_POLL = Duration.seconds(5)
 /** Rows claimed per query at most (fewer when the gate has fewer free permits). */
 const CLAIM_BATCH = 32
-/** A row the gate refused goes back for this long (plus jitter), its attempt not counted. */
-const GATE_FULL_DELAY_MS = 100
 /** How long a shutdown waits for running async executions before putting them back. */
 const DRAIN_TIMEOUT = Duration.seconds(10)
 /** Restarts of the loop while the database is away: 200 ms doubling to 30 s, jittered. */
@@ -62,7 +60,8 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   /** Set when a claim was cut short by the gate: a finished execution then wakes the loop. */
   let starved = false
 
-  const recordFor = (job: Job, error: { code: string; message: string }): ExecutionRecord => ({
+  /** The record of an attempt whose script was deleted after the request was accepted. */
+  const scriptGone = (job: Job): ExecutionRecord => ({
     id: job.id,
     app_id: job.app_id,
     script_id: job.script_id as ScriptId,
@@ -75,7 +74,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     duration_ms: 0,
     logs: [],
     logs_truncated: false,
-    error,
+    error: { code: "script_not_found", message: `script ${job.script_id} no longer exists` },
     accepted_at: job.accepted_at,
     attempts: job.attempt_count,
     result: null
@@ -90,7 +89,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
         if (ended) yield* inbox.deliver(job.id)
         return
       }
-      yield* outbox.retryLater(job, owner, { delayMs: Duration.toMillis(delay), error: record.error, countAttempt: true }).pipe(
+      yield* outbox.retryLater(job, owner, { delayMs: Duration.toMillis(delay), error: record.error }).pipe(
         Effect.retry(endingWrite(job))
       )
       // The loop's sleep was computed before this row had a due time.
@@ -101,21 +100,17 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     Effect.gen(function*() {
       const target = yield* scripts.resolve(undefined, job.script_id)
       if (Option.isNone(target)) {
-        return yield* failed(job, recordFor(job, { code: "not_found", message: `script ${job.script_id} no longer exists` }))
+        return yield* failed(job, scriptGone(job))
       }
       const input = { invocation: "http" as const, request: job.payload.request, principal: job.payload.principal }
+      // Waits for a permit if sync traffic holds them all: it is handed the next one released.
       const attempted = yield* invoker.attempt(target.value, input, {
         executionId: job.id,
         acceptedAt: job.accepted_at,
         attempt: job.attempt_count
-      }).pipe(gate.run, Effect.option)
-      if (Option.isNone(attempted)) {
-        // The gate filled up between the claim and the run (sync traffic shares it): not an attempt.
-        const delayMs = GATE_FULL_DELAY_MS * (1 + Math.random())
-        return yield* outbox.retryLater(job, owner, { delayMs, error: null, countAttempt: false })
-      }
-      if (attempted.value._tag === "Failed") return yield* failed(job, attempted.value.record)
-      const completed = yield* outbox.complete(job, owner, attempted.value.record).pipe(Effect.retry(endingWrite(job)))
+      }).pipe(gate.runQueued)
+      if (attempted._tag === "Failed") return yield* failed(job, attempted.record)
+      const completed = yield* outbox.complete(job, owner, attempted.record).pipe(Effect.retry(endingWrite(job)))
       if (completed) yield* inbox.deliver(job.id)
     }).pipe(
       Effect.ensuring(Effect.sync(() => runningIds.delete(job.id))),
@@ -124,11 +119,16 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       Effect.ensuring(Effect.suspend(() => (starved ? wake.signal : Effect.void)))
     )
 
-  /** One claim, then sleep until there may be more to do. */
+  /**
+   * One claim, then sleep until there may be more to do. It claims what the gate has room for; with
+   * the gate full, one row, to wait in the gate's queue for the next permit sync traffic returns,
+   * unless one is waiting already.
+   */
   const cycle = Effect.gen(function*() {
-    const room = Math.min(CLAIM_BATCH, yield* gate.available)
-    starved = room < CLAIM_BATCH
-    if (room === 0) return yield* wake.wait(FALLBACK_POLL)
+    const free = Math.min(CLAIM_BATCH, yield* gate.available)
+    starved = free < CLAIM_BATCH
+    if (free === 0 && (yield* gate.queued) > 0) return yield* wake.wait(FALLBACK_POLL)
+    const room = Math.max(free, 1)
     const { jobs, nextDueAt } = yield* outbox.claim(owner, room)
     for (const job of jobs) {
       runningIds.add(job.id)

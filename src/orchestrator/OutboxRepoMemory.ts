@@ -86,14 +86,13 @@ export const make = Effect.gen(function*() {
   const retryLater = Effect.fn("OutboxRepo.retryLater")(function*(
     job: Job,
     owner: string,
-    options: { readonly delayMs: number; readonly error: Job["last_error"]; readonly countAttempt: boolean }
+    options: { readonly delayMs: number; readonly error: Job["last_error"] }
   ) {
     const now = yield* Clock.currentTimeMillis
     const row = held(job, owner, now)
     if (row === undefined) return false
     row.job = {
       ...row.job,
-      attempt_count: options.countAttempt ? row.job.attempt_count : row.job.attempt_count - 1,
       claimed_by: null,
       last_error: options.error ?? row.job.last_error
     }

@@ -146,12 +146,11 @@ export const layerSql = Layer.effect(
     const retryLater = (
       job: Job,
       owner: string,
-      options: { readonly delayMs: number; readonly error: Job["last_error"]; readonly countAttempt: boolean }
+      options: { readonly delayMs: number; readonly error: Job["last_error"] }
     ) =>
       sql`
         UPDATE outbox SET claimed_by = NULL, claimed_until = NULL,
           next_attempt_at = now() + make_interval(secs => ${options.delayMs / 1000}),
-          attempt_count = attempt_count - ${options.countAttempt ? 0 : 1},
           last_error = coalesce(${options.error === null ? null : JSON.stringify(options.error)}::jsonb, last_error)
         WHERE id = ${job.id} AND claimed_by = ${owner} AND claimed_until > now()
         RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), persistence("OutboxRepo.retryLater"))

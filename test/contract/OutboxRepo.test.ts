@@ -113,7 +113,7 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         assert.strictEqual(second.attempt_count, 2)
         assert.strictEqual(second.claimed_by, "node-b/1")
         assert.isFalse(yield* outbox.complete(first, "node-a/1", finalRecord(first, "succeeded")))
-        assert.isFalse(yield* outbox.retryLater(first, "node-a/1", { delayMs: 0, error: null, countAttempt: true }))
+        assert.isFalse(yield* outbox.retryLater(first, "node-a/1", { delayMs: 0, error: null }))
         assert.isTrue(yield* outbox.complete(second, "node-b/1", finalRecord(second, "succeeded")))
       }))
 
@@ -131,20 +131,20 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         assert.isFalse(yield* outbox.complete(claimed, "node-a/1", record))
       }))
 
-    it.effect("retryLater puts the row back after the delay, keeping the error; an attempt that never ran is given back", () =>
+    it.effect("retryLater puts the row back after the delay, keeping the error and the attempt count", () =>
       Effect.gen(function*() {
         const outbox = yield* OutboxRepo
         const job = newJob(crypto.randomUUID())
         yield* outbox.enqueue(job)
         const first = (yield* claimMine("node-a/1", [job.id])).mine[0]!
-        assert.isTrue(yield* outbox.retryLater(first, "node-a/1", { delayMs: 0, error: null, countAttempt: false }))
+        assert.isTrue(yield* outbox.retryLater(first, "node-a/1", { delayMs: 0, error: null }))
         const again = (yield* claimMine("node-a/1", [job.id])).mine[0]!
-        assert.strictEqual(again.attempt_count, 1, "the refused attempt does not count")
+        assert.strictEqual(again.attempt_count, 2)
 
         const error = { code: "script_error", message: "boom" }
-        assert.isTrue(yield* outbox.retryLater(again, "node-a/1", { delayMs: 60_000, error, countAttempt: true }))
+        assert.isTrue(yield* outbox.retryLater(again, "node-a/1", { delayMs: 60_000, error }))
         const waiting = Option.getOrThrow(yield* outbox.find(job.id))
-        assert.strictEqual(waiting.attempt_count, 1)
+        assert.strictEqual(waiting.attempt_count, 2)
         assert.deepStrictEqual(waiting.last_error, error)
         assert.strictEqual(waiting.claimed_by, null)
         const dueIn = Date.parse(waiting.next_attempt_at) - Date.now()
@@ -200,7 +200,7 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         yield* claimMine("node-r/old", [mine.id, running.id, theirs.id])
         // Both were claimed by node-r/old in one batch; hand one to node-q.
         const q = Option.getOrThrow(yield* outbox.find(theirs.id))
-        yield* outbox.retryLater(q, "node-r/old", { delayMs: 0, error: null, countAttempt: false })
+        yield* outbox.retryLater(q, "node-r/old", { delayMs: 0, error: null })
         yield* claimMine("node-q/1", [theirs.id])
         assert.isTrue((yield* outbox.releaseStale("node-r", [running.id])) >= 1)
         const released = Option.getOrThrow(yield* outbox.find(mine.id))

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, assert, describe, it } from "vitest"
-import { startStandalonePostgres } from "../support/standalonePostgres.ts"
+import { type StandalonePostgres, startStandalonePostgres } from "../support/standalonePostgres.ts"
 import { exitWithin, freePort, startPicloud } from "./picloudProcess.ts"
 
 const TOKEN = "e2e-async-token"
@@ -83,6 +83,41 @@ const assertAllSucceeded = (ids: ReadonlyMap<number, string>, final: ReadonlyMap
   for (const [n, result] of final) assert.deepStrictEqual(JSON.parse(result.body!), { n: String(n) })
 }
 
+/** One query on its own connection (a held one would die with a database restart). */
+const query = async (url: string, text: string, params: ReadonlyArray<unknown> = []) => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await client.query(text, [...params])
+  } finally {
+    await client.end()
+  }
+}
+
+/** PiCloud on a PostgreSQL of the test's own, so the test can restart it or read its statistics. */
+const onOwnDatabase = async (
+  options: { readonly settings?: Record<string, string>; readonly env?: Record<string, string> },
+  body: (picloud: Awaited<ReturnType<typeof startPicloud>>, db: StandalonePostgres) => Promise<void>
+) => {
+  const db = await startStandalonePostgres(tempDir("picloud-pg-"), { ...(options.settings ? { settings: options.settings } : {}) })
+  try {
+    const picloud = await startPicloud({
+      dataDir: tempDir("picloud-ext-"),
+      port: await freePort(),
+      env: { PICLOUD_ADMIN_TOKEN: TOKEN, DATABASE_URL: db.url, ...options.env }
+    })
+    try {
+      await deployAsyncRoute(picloud.url)
+      await body(picloud, db)
+    } finally {
+      picloud.child.kill("SIGTERM")
+      await exitWithin(picloud)
+    }
+  } finally {
+    await db.stop()
+  }
+}
+
 describe("async dispatch against real processes", () => {
   it("kill -9 mid-run loses nothing: after a restart every accepted execution ends succeeded", async () => {
     const dataDir = tempDir("picloud-crash-")
@@ -121,11 +156,8 @@ describe("async dispatch against real processes", () => {
     }
   }, 180_000)
 
-  it("a database restart under load: the platform recovers by itself and nothing accepted is lost", async () => {
-    const db = await startStandalonePostgres(tempDir("picloud-pg-"))
-    const picloud = await startPicloud({ dataDir: tempDir("picloud-ext-"), port: await freePort(), env: { PICLOUD_ADMIN_TOKEN: TOKEN, DATABASE_URL: db.url } })
-    try {
-      await deployAsyncRoute(picloud.url)
+  it("a database restart under load: the platform recovers by itself and nothing accepted is lost", () =>
+    onOwnDatabase({}, async (picloud, db) => {
       const accepted = new Map<number, string>()
       const t0 = Date.now()
       const load = sendAll(picloud.url, Array.from({ length: 600 }, (_, i) => i), (n, id) => accepted.set(n, id))
@@ -141,40 +173,76 @@ describe("async dispatch against real processes", () => {
       assertAllSucceeded(accepted, await results(picloud.url, accepted))
       const health = await request(picloud.url, "GET", "/health")
       assert.strictEqual(health.status, 200, health.text)
-      console.log(`database restart: ${refused.length} of 600 requests refused during the outage, all accepted on retry and run; load ${loadDone - t0} ms, resend ${retryDone - loadDone} ms, results ${Date.now() - retryDone} ms`)
-    } finally {
-      picloud.child.kill("SIGTERM")
-      await exitWithin(picloud)
-      await db.stop()
-    }
-  }, 180_000)
+      console.log(
+        `database restart: ${refused.length} of 600 requests refused during the outage, all accepted on retry and run; ` +
+          `load ${loadDone - t0} ms, resend ${retryDone - loadDone} ms, results ${Date.now() - retryDone} ms`
+      )
+    }), 180_000)
 
-  it("idle, the only query is the dispatcher's fallback poll, once per 5 s", async () => {
-    const db = await startStandalonePostgres(tempDir("picloud-pg-"), { settings: { shared_preload_libraries: "pg_stat_statements" } })
-    const picloud = await startPicloud({ dataDir: tempDir("picloud-ext-"), port: await freePort(), env: { PICLOUD_ADMIN_TOKEN: TOKEN, DATABASE_URL: db.url } })
-    const client = new pg.Client({ connectionString: db.url })
-    try {
-      await deployAsyncRoute(picloud.url)
-      await client.connect()
-      await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+  it("async work keeps moving while sync traffic holds the gate full; a waiter that hangs up is recorded", () =>
+    onOwnDatabase({ env: { PICLOUD_MAX_CONCURRENT_EXECUTIONS: "2" } }, async (picloud, db) => {
+      const busy = await request(picloud.url, "POST", "/api/admin/scripts", {
+        name: "busy",
+        source: `export default () => { const end = Date.now() + 20; while (Date.now() < end) {} return "ok" }`
+      })
+      assert.strictEqual(busy.status, 201, busy.text)
+      let hammering = true
+      let overloaded = 0
+      // More sync callers than the gate has slots: it is full all the time.
+      const hammer = Promise.all(Array.from({ length: 4 }, async () => {
+        while (hammering) {
+          const res = await request(picloud.url, "POST", "/api/execute/busy")
+          if (res.status === 503) overloaded++
+        }
+      }))
+      await new Promise((r) => setTimeout(r, 500))
+      const accepted = new Map<number, string>()
+      const started = Date.now()
+      assert.deepStrictEqual(await sendAll(picloud.url, Array.from({ length: 100 }, (_, i) => i), (n, id) => accepted.set(n, id)), [])
+      const final = await results(picloud.url, accepted)
+      const took = Date.now() - started
+      const overloadedDuring = overloaded
+      hammering = false
+      await hammer
+      assertAllSucceeded(accepted, final)
+      assert.deepStrictEqual([...final.values()].filter((r) => r.attempts !== 1), [], "each ran once, on its first attempt")
+      assert.isAbove(overloadedDuring, 0, "the gate was full")
+      console.log(`gate of 2 held full by 4 sync callers (${overloadedDuring} sync 503s): 100 async executions all succeeded in ${took} ms`)
+
+      // A waiter that hangs up while parked.
+      const never = await request(picloud.url, "POST", "/api/admin/scripts", { name: "never", source: `export default () => { throw new Error("no") }` })
+      assert.strictEqual(never.status, 201, never.text)
+      await request(picloud.url, "POST", "/api/admin/routes", {
+        method: "POST",
+        path: "/never",
+        script: "never",
+        dispatch_mode: "async",
+        retry: { initial_delay_ms: 3_600_000 }
+      })
+      const { execution_id } = (await request(picloud.url, "POST", "/default/never")).json
+      const hungUp = await fetch(`${picloud.url}/api/executions/${execution_id}?wait=30`, { signal: AbortSignal.timeout(500) }).catch((e) => e)
+      assert.instanceOf(hungUp, Error)
+      let abandoned = 0
+      for (let i = 0; i < 50 && abandoned === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        abandoned = (await query(db.url, "SELECT 1 FROM abandoned_executions WHERE execution_id = $1", [execution_id])).rowCount ?? 0
+      }
+      assert.strictEqual(abandoned, 1, "recorded in abandoned_executions")
+    }), 120_000)
+
+  it("idle, the only query is the dispatcher's fallback poll, once per 5 s", () =>
+    onOwnDatabase({ settings: { shared_preload_libraries: "pg_stat_statements" } }, async (_picloud, db) => {
+      await query(db.url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
       await new Promise((r) => setTimeout(r, 1000))
-      await client.query("SELECT pg_stat_statements_reset()")
+      await query(db.url, "SELECT pg_stat_statements_reset()")
       const idleSeconds = 16
       await new Promise((r) => setTimeout(r, idleSeconds * 1000))
-      const { rows } = await client.query<{ calls: string; query: string }>(
-        "SELECT calls, query FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'"
-      )
-      const statements = rows.map((r) => ({ calls: Number(r.calls), query: r.query.replace(/\s+/g, " ").slice(0, 80) }))
+      const { rows } = await query(db.url, "SELECT calls, query FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'")
+      const statements = rows.map((r) => ({ calls: Number(r.calls), query: String(r.query).replace(/\s+/g, " ").slice(0, 80) }))
       console.log(`idle ${idleSeconds} s: ${JSON.stringify(statements)}`)
       assert.strictEqual(statements.length, 1, JSON.stringify(statements))
       assert.match(statements[0]!.query, /^WITH due AS/)
       assert.isAtMost(statements[0]!.calls, idleSeconds / 5 + 1)
       assert.isAtLeast(statements[0]!.calls, 2, "the fallback poll runs")
-    } finally {
-      await client.end()
-      picloud.child.kill("SIGTERM")
-      await exitWithin(picloud)
-      await db.stop()
-    }
-  }, 120_000)
+    }), 120_000)
 })

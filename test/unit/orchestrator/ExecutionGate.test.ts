@@ -37,6 +37,49 @@ describe("ExecutionGate", () => {
       assert.strictEqual(yield* gate.run(Effect.succeed(1)), 1)
     }).pipe(Effect.provide(withLimit("1"))))
 
+  it.effect("an async execution waits for a permit and is handed the next one released, ahead of sync callers", () =>
+    Effect.gen(function*() {
+      const gate = yield* ExecutionGate
+      const release = yield* Deferred.make<void>()
+      const holder = yield* gate.run(Deferred.await(release)).pipe(Effect.forkChild)
+      yield* Effect.yieldNow
+      const queued = yield* gate.runQueued(Effect.succeed("async ran")).pipe(Effect.forkChild)
+      yield* Effect.yieldNow
+      assert.strictEqual(yield* gate.queued, 1)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      assert.strictEqual(yield* Fiber.join(queued), "async ran")
+      assert.strictEqual(yield* gate.queued, 0)
+      assert.strictEqual(yield* gate.available, 1)
+
+      // Handed over, not returned to the pool: a sync caller arriving then is refused.
+      const again = yield* Deferred.make<void>()
+      const second = yield* gate.run(Deferred.await(again)).pipe(Effect.forkChild)
+      yield* Effect.yieldNow
+      const waiting = yield* gate.runQueued(Effect.never).pipe(Effect.forkChild)
+      yield* Effect.yieldNow
+      yield* Deferred.succeed(again, undefined)
+      yield* Fiber.join(second)
+      assert.strictEqual((yield* gate.run(Effect.void).pipe(Effect.flip))._tag, "Overloaded")
+      yield* Fiber.interrupt(waiting)
+      assert.strictEqual(yield* gate.available, 1, "the permit comes back when the async execution ends")
+    }).pipe(Effect.provide(withLimit("1"))))
+
+  it.effect("an async execution interrupted while it waits leaves the queue and takes no permit", () =>
+    Effect.gen(function*() {
+      const gate = yield* ExecutionGate
+      const release = yield* Deferred.make<void>()
+      const holder = yield* gate.run(Deferred.await(release)).pipe(Effect.forkChild)
+      yield* Effect.yieldNow
+      const waiting = yield* gate.runQueued(Effect.succeed("never")).pipe(Effect.forkChild)
+      yield* Effect.yieldNow
+      yield* Fiber.interrupt(waiting)
+      assert.strictEqual(yield* gate.queued, 0)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      assert.strictEqual(yield* gate.available, 1)
+    }).pipe(Effect.provide(withLimit("1"))))
+
   it.effect("defaults to 32 and refuses a limit below 1", () =>
     Effect.gen(function*() {
       const gate = yield* ExecutionGate.pipe(Effect.provide(ExecutionGate.layer))
