@@ -21,19 +21,25 @@ CREATE TABLE outbox (
 -- The claim query's order; claimed rows stay in it (their lease is checked on the row).
 CREATE INDEX outbox_due ON outbox (next_attempt_at);
 
--- Executions that used up their attempts: the payload is kept so nothing accepted is lost.
+-- Executions that used up their attempts: the payload and policy are kept, so nothing accepted is
+-- lost and a dead letter can be replayed (`replayed_as`: the newest replay's execution id).
 CREATE TABLE dead_letters (
   id uuid PRIMARY KEY,
   app_id uuid NOT NULL,
   script_id uuid NOT NULL,
   kind text NOT NULL,
   payload jsonb NOT NULL,
+  retry jsonb NOT NULL,
+  lease_seconds integer NOT NULL,
   attempts integer NOT NULL,
   error jsonb NOT NULL,
   resolution text,
+  replayed_as uuid,
   accepted_at timestamptz NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
+
+CREATE INDEX dead_letters_by_app ON dead_letters (app_id, created_at DESC);
 
 -- A caller that waited for a result and went away before it came.
 CREATE TABLE abandoned_executions (

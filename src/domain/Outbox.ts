@@ -1,4 +1,5 @@
 import { Context, type Effect, type Option } from "effect"
+import type { DeadLetter } from "./DeadLetter.ts"
 import type { PersistenceError } from "./Errors.ts"
 import type { ScriptHttpRequest } from "./Exec.ts"
 import type { ExecutionErrorInfo, ExecutionRecord } from "./Execution.ts"
@@ -80,6 +81,16 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
    */
   readonly releaseStale: (nodeId: string, keep: ReadonlyArray<string>) => Effect.Effect<number, PersistenceError>
   readonly find: (id: string) => Effect.Effect<Option.Option<Job>, PersistenceError>
+  /** Dead letters, newest first; only those of `appIds` when given. */
+  readonly deadLetters: (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) => Effect.Effect<ReadonlyArray<DeadLetter>, PersistenceError>
+  readonly findDeadLetter: (id: string) => Effect.Effect<Option.Option<DeadLetter>, PersistenceError>
+  /**
+   * Enqueues the dead letter's request again as execution `executionId` (same script, policy and
+   * caller), noting it on the dead letter; `None` if there is no such dead letter.
+   */
+  readonly replay: (id: string, executionId: ExecutionId, acceptedAt: string) => Effect.Effect<Option.Option<Accepted>, PersistenceError>
+  /** Removes a dead letter; whether there was one. */
+  readonly discard: (id: string) => Effect.Effect<boolean, PersistenceError>
   /** Records that the caller waiting for this execution went away before its result. */
   readonly abandon: (id: string) => Effect.Effect<void, PersistenceError>
 }>()("picloud/domain/OutboxRepo") {}

@@ -1,6 +1,8 @@
 import { PgClient } from "@effect/sql-pg"
 import { Context, type Duration, Effect, Latch, Layer, Queue } from "effect"
-import { OUTBOX_CHANNEL } from "./OutboxRepoSql.ts"
+
+/** The channel a commit of new outbox rows notifies, so dispatchers on other nodes wake too. */
+export const OUTBOX_CHANNEL = "picloud_outbox"
 
 const RELISTEN_AFTER = "2 seconds"
 

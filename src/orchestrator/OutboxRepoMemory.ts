@@ -1,7 +1,9 @@
 import { Clock, Effect, Layer, Option } from "effect"
-import type { ExecutionRecord } from "../domain/Execution.ts"
+import type { DeadLetter } from "../domain/DeadLetter.ts"
+import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
+import { DispatcherWake } from "./DispatcherWake.ts"
 import { type Job, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
 
 const WINDOW_MS = IDEMPOTENCY_WINDOW_HOURS * 3_600_000
@@ -12,22 +14,31 @@ interface Row {
   claimedUntil: number | null
 }
 
-/** Dead letters and abandoned waiters, for tests to look at. */
+interface Buried {
+  readonly job: Job
+  readonly error: ExecutionErrorInfo
+  readonly at: number
+  replayedAs: string | null
+}
+
+/** Abandoned waiters, for tests to look at. */
 export interface OutboxMemoryState {
-  readonly deadLetters: Map<string, { readonly job: Job; readonly record: ExecutionRecord }>
   readonly abandoned: Set<string>
 }
 
 /**
- * The outbox in memory, on the Effect `Clock` (so `TestClock` drives leases and delays). Final
+ * The outbox in memory, on the Effect `Clock` (so `TestClock` drives leases and delays); a new row
+ * wakes the dispatcher (`DispatcherWake`). Final
  * records go to the `ExecutionLog`, which in memory stores at once: the same "removed and recorded
  * together" as the SQL layer's transaction.
  */
 export const make = Effect.gen(function*() {
   const log = yield* ExecutionLog
+  const wake = yield* DispatcherWake
   const rows = new Map<string, Row>()
   const keys = new Map<string, { readonly executionId: ExecutionId; readonly at: number }>()
-  const state: OutboxMemoryState = { deadLetters: new Map(), abandoned: new Set() }
+  const state: OutboxMemoryState = { abandoned: new Set() }
+  const buried = new Map<string, Buried>()
 
   const iso = (ms: number) => new Date(ms).toISOString()
   const snapshot = (row: Row): Job => ({
@@ -59,6 +70,7 @@ export const make = Effect.gen(function*() {
       due: now,
       claimedUntil: null
     })
+    yield* wake.signal
     return { execution_id: job.id, accepted_at: job.accepted_at, repeated: false }
   })
 
@@ -105,10 +117,44 @@ export const make = Effect.gen(function*() {
     const row = held(job, owner, yield* Clock.currentTimeMillis)
     if (row === undefined) return false
     rows.delete(job.id)
-    state.deadLetters.set(job.id, { job: row.job, record })
+    buried.set(job.id, { job: row.job, error: record.error ?? { code: "unknown", message: "" }, at: yield* Clock.currentTimeMillis, replayedAs: null })
     yield* log.record(record)
     return true
   })
+
+  const toDeadLetter = ({ job, error, at, replayedAs }: Buried): DeadLetter => ({
+    id: job.id,
+    app_id: job.app_id,
+    script_id: job.script_id,
+    request: job.payload.request,
+    attempts: job.attempt_count,
+    error,
+    accepted_at: job.accepted_at,
+    dead_lettered_at: iso(at),
+    replayed_as: replayedAs
+  })
+
+  const deadLetters = (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) =>
+    Effect.sync(() =>
+      [...buried.values()]
+        .filter(({ job }) => options.appIds === undefined || options.appIds.includes(job.app_id))
+        .reverse()
+        .slice(0, options.limit)
+        .map(toDeadLetter)
+    )
+
+  const findDeadLetter = (id: string) => Effect.sync(() => Option.map(Option.fromNullishOr(buried.get(id)), toDeadLetter))
+
+  const replay = Effect.fn("OutboxRepo.replay")(function*(id: string, executionId: ExecutionId, acceptedAt: string) {
+    const dead = buried.get(id)
+    if (dead === undefined) return Option.none()
+    const { app_id, script_id, kind, payload, retry, lease_seconds } = dead.job
+    const accepted = yield* enqueue({ id: executionId, app_id, script_id, kind, payload, retry, lease_seconds, accepted_at: acceptedAt })
+    dead.replayedAs = executionId
+    return Option.some(accepted)
+  })
+
+  const discard = (id: string) => Effect.sync(() => buried.delete(id))
 
   const releaseStale = (nodeId: string, keep: ReadonlyArray<string>) =>
     Effect.sync(() => {
@@ -132,7 +178,23 @@ export const make = Effect.gen(function*() {
 
   const abandon = (id: string) => Effect.sync(() => void state.abandoned.add(id))
 
-  return { repo: OutboxRepo.of({ enqueue, claim, complete, retryLater, deadLetter, releaseStale, find, abandon }), state }
+  return {
+    repo: OutboxRepo.of({
+      enqueue,
+      claim,
+      complete,
+      retryLater,
+      deadLetter,
+      releaseStale,
+      find,
+      abandon,
+      deadLetters,
+      findDeadLetter,
+      replay,
+      discard
+    }),
+    state
+  }
 })
 
 export const layerMemory = Layer.effect(OutboxRepo, Effect.map(make, ({ repo }) => repo))

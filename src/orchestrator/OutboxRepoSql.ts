@@ -3,12 +3,11 @@ import { SqlClient } from "effect/sql"
 import { isoTimestamp, persistence } from "../db/persistence.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
-import { type Accepted, type Job, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
+import type { DeadLetter } from "../domain/DeadLetter.ts"
+import { type Accepted, type HttpJobPayload, type Job, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
+import { DispatcherWake, OUTBOX_CHANNEL } from "./DispatcherWake.ts"
 import { insertExecutions } from "./executionRows.ts"
-
-/** The channel a commit of new outbox rows notifies, so dispatchers on other nodes wake too. */
-export const OUTBOX_CHANNEL = "picloud_outbox"
 
 const COLUMNS =
   "id, app_id, script_id, kind, payload, retry, attempt_count, lease_seconds, next_attempt_at, claimed_by, claimed_until, last_error, accepted_at"
@@ -28,6 +27,30 @@ interface JobRow extends Omit<Job, "next_attempt_at" | "claimed_until" | "accept
 /** jsonb arrives parsed from a column, but as text inside `json_agg`'s rows on some codecs. */
 const json = <A>(value: unknown): A => (typeof value === "string" ? JSON.parse(value) : value) as A
 
+interface DeadLetterRow {
+  readonly id: string
+  readonly app_id: string
+  readonly script_id: string
+  readonly payload: unknown
+  readonly attempts: number
+  readonly error: unknown
+  readonly accepted_at: unknown
+  readonly dead_lettered_at: unknown
+  readonly replayed_as: string | null
+}
+
+const toDeadLetter = (row: DeadLetterRow): DeadLetter => ({
+  id: row.id,
+  app_id: row.app_id,
+  script_id: row.script_id,
+  request: json<HttpJobPayload>(row.payload).request,
+  attempts: row.attempts,
+  error: json(row.error),
+  accepted_at: isoTimestamp(row.accepted_at),
+  dead_lettered_at: isoTimestamp(row.dead_lettered_at),
+  replayed_as: row.replayed_as
+})
+
 const toJob = (row: JobRow): Job => ({
   ...row,
   id: row.id as ExecutionId,
@@ -42,12 +65,15 @@ const toJob = (row: JobRow): Job => ({
 /**
  * The outbox in PostgreSQL. Claims are one statement (`FOR UPDATE SKIP LOCKED`, so concurrent
  * claimers never share a row) that also returns when the next row falls due, so an idle
- * dispatcher costs one query per sleep. Times are the database's (`now()`), one clock for every node.
+ * dispatcher costs one query per sleep. New rows wake this process's dispatcher at once and, by
+ * NOTIFY in the same statement, every other one. Times are the database's (`now()`), one clock for
+ * every node.
  */
 export const layerSql = Layer.effect(
   OutboxRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const wake = yield* DispatcherWake
     const columns = sql.literal(COLUMNS)
     let keysPrunedAt = 0
 
@@ -101,7 +127,10 @@ export const layerSql = Layer.effect(
           yield* insertJob(job)
           return accepted
         }).pipe(sql.withTransaction, Effect.tap(() => pruneKeys))
-      return write.pipe(persistence("OutboxRepo.enqueue"))
+      return write.pipe(
+        Effect.tap((accepted) => (accepted.repeated ? Effect.void : wake.signal)),
+        persistence("OutboxRepo.enqueue")
+      )
     }
 
     const claim = (owner: string, limit: number) =>
@@ -157,8 +186,9 @@ export const layerSql = Layer.effect(
 
     const deadLetter = (job: Job, owner: string, record: ExecutionRecord) =>
       sql`WITH ${removed(job, owner)}, dead AS (
-          INSERT INTO dead_letters (id, app_id, script_id, kind, payload, attempts, error, accepted_at)
-          SELECT id, app_id, script_id, kind, payload, attempt_count, ${JSON.stringify(record.error)}::jsonb, accepted_at FROM removed
+          INSERT INTO dead_letters (id, app_id, script_id, kind, payload, retry, lease_seconds, attempts, error, accepted_at)
+          SELECT id, app_id, script_id, kind, payload, retry, lease_seconds, attempt_count, ${JSON.stringify(record.error)}::jsonb, accepted_at
+          FROM removed
           ON CONFLICT (id) DO NOTHING
         )
         ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`.pipe(
@@ -184,6 +214,64 @@ export const layerSql = Layer.effect(
         persistence("OutboxRepo.abandon")
       )
 
-    return OutboxRepo.of({ enqueue, claim, complete, retryLater, deadLetter, releaseStale, find, abandon })
+    const deadLetterColumns = sql.literal(
+      "id, app_id, script_id, payload, attempts, error, accepted_at, created_at AS dead_lettered_at, replayed_as"
+    )
+
+    const deadLetters = (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) =>
+      sql<DeadLetterRow>`
+        SELECT ${deadLetterColumns} FROM dead_letters
+        ${options.appIds === undefined ? sql`` : sql`WHERE app_id::text IN ${sql.in(options.appIds.length ? options.appIds : [""])}`}
+        ORDER BY created_at DESC, id DESC
+        LIMIT ${options.limit}`.pipe(Effect.map((rows) => rows.map(toDeadLetter)), persistence("OutboxRepo.deadLetters"))
+
+    const findDeadLetter = (id: string) =>
+      (UUID_PATTERN.test(id)
+        ? sql<DeadLetterRow>`SELECT ${deadLetterColumns} FROM dead_letters WHERE id = ${id}`
+        : Effect.succeed<ReadonlyArray<DeadLetterRow>>([])).pipe(
+          Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toDeadLetter)),
+          persistence("OutboxRepo.findDeadLetter")
+        )
+
+    const replay = (id: string, executionId: ExecutionId, acceptedAt: string) =>
+      (UUID_PATTERN.test(id)
+        ? sql<{ id: string }>`
+          WITH dead AS (
+            UPDATE dead_letters SET replayed_as = ${executionId}, resolution = 'replayed' WHERE id = ${id}
+            RETURNING app_id, script_id, kind, payload, retry, lease_seconds
+          ), job AS (
+            INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, max_attempts, lease_seconds, next_attempt_at, accepted_at)
+            SELECT ${executionId}, app_id, script_id, kind, payload, retry, (retry->>'max_attempts')::int, lease_seconds, now(), ${acceptedAt}
+            FROM dead
+            RETURNING id
+          )
+          SELECT id, pg_notify(${OUTBOX_CHANNEL}, '') FROM job`
+        : Effect.succeed<ReadonlyArray<{ id: string }>>([])).pipe(
+          Effect.map((rows) =>
+            rows.length === 0 ? Option.none<Accepted>() : Option.some<Accepted>({ execution_id: executionId, accepted_at: acceptedAt, repeated: false })
+          ),
+          Effect.tap((accepted) => (Option.isSome(accepted) ? wake.signal : Effect.void)),
+          persistence("OutboxRepo.replay")
+        )
+
+    const discard = (id: string) =>
+      (UUID_PATTERN.test(id)
+        ? sql<{ id: string }>`DELETE FROM dead_letters WHERE id = ${id} RETURNING id`
+        : Effect.succeed<ReadonlyArray<{ id: string }>>([])).pipe(Effect.map((rows) => rows.length > 0), persistence("OutboxRepo.discard"))
+
+    return OutboxRepo.of({
+      enqueue,
+      claim,
+      complete,
+      retryLater,
+      deadLetter,
+      releaseStale,
+      find,
+      abandon,
+      deadLetters,
+      findDeadLetter,
+      replay,
+      discard
+    })
   })
 )

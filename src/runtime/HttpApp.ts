@@ -5,6 +5,7 @@ import { AdminApi } from "../domain/api/AdminApi.ts"
 import { AdminAuthLayer, DecodeErrorsLayer } from "../manager/http/AdminAuthLayer.ts"
 import { AppsHttp } from "../manager/http/AppsHttp.ts"
 import { SecretsHttp } from "../manager/http/SecretsHttp.ts"
+import { DeadLettersHttp } from "../manager/http/DeadLettersHttp.ts"
 import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
 import { LoginHttp, TokensHttp, UsersHttp } from "../manager/http/IdentityHttp.ts"
 import { LoginThrottle } from "../manager/http/LoginThrottle.ts"
@@ -22,7 +23,7 @@ import { HealthRoute } from "./Health.ts"
 
 /** The admin API (schema-first; its OpenAPI document is served, behind a token, by OpenApiRoute). */
 const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
-  Layer.provide([AppsHttp, SecretsHttp, ScriptsHttp, RoutesHttp, ExecutionsHttp, UsersHttp, TokensHttp, LoginHttp]),
+  Layer.provide([AppsHttp, SecretsHttp, ScriptsHttp, RoutesHttp, ExecutionsHttp, DeadLettersHttp, UsersHttp, TokensHttp, LoginHttp]),
   Layer.provide(LoginThrottle.layer),
   Layer.provide([AdminAuthLayer, DecodeErrorsLayer])
 )

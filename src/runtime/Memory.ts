@@ -24,8 +24,7 @@ export const MemoryServices = (adminToken: string) =>
   Layer.mergeAll(
     AppRepoMemory.layerMemory,
     ScriptRepoMemory.layerMemory,
-    OutboxRepoMemory.layerMemory,
-    DispatcherWake.layerLocal,
+    OutboxRepoMemory.layerMemory.pipe(Layer.provideMerge(DispatcherWake.layerLocal)),
     InboxResolverLocal.layerLocal,
     StorageHealth.layerMemory,
     ExecutorInline,

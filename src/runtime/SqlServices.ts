@@ -29,8 +29,7 @@ export const SqlServices = Layer.mergeAll(
   ScriptChanges.layerLocal,
   RouteChanges.layerLocal,
   RouteRepoSql.layerSql,
-  OutboxRepoSql.layerSql,
-  DispatcherWake.layerPg,
+  OutboxRepoSql.layerSql.pipe(Layer.provideMerge(DispatcherWake.layerPg)),
   InboxResolverLocal.layerLocal,
   PrincipalResolverLayer.layer.pipe(Layer.provideMerge(IdentityRepoSql.layerSql))
 ).pipe(Layer.provideMerge(ExecutionLogSql.layerSql))

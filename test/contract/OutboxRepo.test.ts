@@ -6,6 +6,7 @@ import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
 import { type Job, type NewJob, OutboxRepo } from "../../src/domain/Outbox.ts"
 import { DEFAULT_RETRY_POLICY } from "../../src/domain/RetryPolicy.ts"
 import { uuidv7 } from "../../src/domain/uuidv7.ts"
+import { DispatcherWake } from "../../src/orchestrator/DispatcherWake.ts"
 import * as ExecutionLogMemory from "../../src/orchestrator/ExecutionLogMemory.ts"
 import * as ExecutionLogSql from "../../src/orchestrator/ExecutionLogSql.ts"
 import * as OutboxRepoMemory from "../../src/orchestrator/OutboxRepoMemory.ts"
@@ -154,7 +155,7 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         assert.isNotNull(nextDueAt)
       }))
 
-    it.effect("dead-lettering removes the row and records the execution as dead_lettered", () =>
+    it.effect("dead-lettering removes the row and records the execution as dead_lettered; the dead letter can be replayed and discarded", () =>
       Effect.gen(function*() {
         const outbox = yield* OutboxRepo
         const log = yield* ExecutionLog
@@ -166,6 +167,33 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         assert.isTrue(Option.isNone(yield* outbox.find(job.id)))
         assert.deepStrictEqual(yield* log.get(job.id), record)
         assert.isFalse(yield* outbox.deadLetter(claimed, "node-a/1", record))
+
+        // Kept with its request, listed per app, replayable, discardable.
+        const dead = Option.getOrThrow(yield* outbox.findDeadLetter(job.id))
+        assert.deepStrictEqual({ ...dead, dead_lettered_at: undefined }, {
+          id: job.id,
+          app_id: job.app_id,
+          script_id: job.script_id,
+          request: job.payload.request,
+          attempts: 1,
+          error: record.error!,
+          accepted_at: job.accepted_at,
+          dead_lettered_at: undefined,
+          replayed_as: null
+        })
+        assert.deepStrictEqual((yield* outbox.deadLetters({ appIds: [job.app_id], limit: 10 })).map((d) => d.id), [job.id])
+        assert.deepStrictEqual(yield* outbox.deadLetters({ appIds: [crypto.randomUUID()], limit: 10 }), [])
+        const replayId = uuidv7() as ExecutionId
+        const replayed = Option.getOrThrow(yield* outbox.replay(job.id, replayId, new Date().toISOString()))
+        assert.strictEqual(replayed.execution_id, replayId)
+        const again = Option.getOrThrow(yield* outbox.find(replayId))
+        assert.deepStrictEqual([again.attempt_count, again.payload, again.retry, again.script_id], [0, job.payload, job.retry, job.script_id])
+        assert.strictEqual(Option.getOrThrow(yield* outbox.findDeadLetter(job.id)).replayed_as, replayId)
+        assert.isTrue(Option.isNone(yield* outbox.replay(crypto.randomUUID(), uuidv7() as ExecutionId, new Date().toISOString())))
+        assert.isTrue(yield* outbox.discard(job.id))
+        assert.isFalse(yield* outbox.discard(job.id))
+        assert.isTrue(Option.isNone(yield* outbox.findDeadLetter(job.id)))
+        yield* claimMine("node-a/1", [])
       }))
 
     it.effect("an Idempotency-Key names one execution per app", () =>
@@ -211,5 +239,8 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
       }))
   })
 
-contract("memory", OutboxRepoMemory.layerMemory.pipe(Layer.provideMerge(ExecutionLogMemory.layerMemory)))
-contract("sql", OutboxRepoSql.layerSql.pipe(Layer.provideMerge(ExecutionLogSql.layerSql), Layer.provideMerge(TestDatabase)))
+contract("memory", OutboxRepoMemory.layerMemory.pipe(Layer.provide(DispatcherWake.layerLocal), Layer.provideMerge(ExecutionLogMemory.layerMemory)))
+contract(
+  "sql",
+  OutboxRepoSql.layerSql.pipe(Layer.provide(DispatcherWake.layerLocal), Layer.provideMerge(ExecutionLogSql.layerSql), Layer.provideMerge(TestDatabase))
+)

@@ -33,6 +33,10 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "routes.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
   "executions.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "executions.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "deadLetters.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
+  "deadLetters.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "deadLetters.replay": { admin: 202, devThis: 202, devOther: 404, invoker: 403 },
+  "deadLetters.discard": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
   "users.create": { admin: 201, devThis: 403, devOther: 403, invoker: 403 },
   "users.list": { admin: 200, devThis: 403, devOther: 403, invoker: 403 },
   "users.get": { admin: 200, devThis: 403, devOther: 403, invoker: 403 },
@@ -78,6 +82,11 @@ const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) => Eff
   ok(yield* call("POST", `/api/admin/apps/${thisApp}/secrets`, { body: { name: "API_KEY", value: "k" } }), 201)
   const route = ok(yield* call("POST", "/api/admin/routes", { body: { app: thisApp, method: "GET", path: "/hello", script: "s" } }), 201)
   const run = yield* call("GET", `/api/execute/${thisApp}/s`)
+  // A dead letter: an async route whose script always throws, with one attempt.
+  ok(yield* call("POST", "/api/admin/scripts", { body: { app: thisApp, name: "boom", source: "export default () => { throw new Error('boom') }" } }), 201)
+  ok(yield* call("POST", "/api/admin/routes", { body: { app: thisApp, method: "POST", path: "/boom", script: "boom", dispatch_mode: "async", retry: { max_attempts: 1 } } }), 201)
+  const accepted = ok(yield* call("POST", `/${thisApp}/boom`, { token: null }), 202)
+  assert.strictEqual(ok(yield* call("GET", `/api/executions/${accepted.execution_id}?wait=10`, { token: null }), 200).status, "dead_lettered")
   const params: Record<string, string> = {
     tag,
     app: thisApp,
@@ -85,7 +94,8 @@ const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) => Eff
     user: `victim-${tag}`,
     execution: run.headers.get("x-picloud-execution-id")!,
     token: boss.token.id,
-    route: route.id
+    route: route.id,
+    deadLetter: accepted.execution_id
   }
   return { call, tokens, params }
 })
@@ -103,12 +113,24 @@ const body = (key: string, n: number, params: Record<string, string>): unknown =
     "login.login": { username: `boss-${params.tag}`, password: PASSWORD }
   })[key]
 
+/** Which fixture id an endpoint's `:id` stands for. */
+const idParam = (key: string) =>
+  key.startsWith("executions")
+    ? "execution"
+    : key.startsWith("tokens")
+    ? "token"
+    : key.startsWith("routes")
+    ? "route"
+    : key.startsWith("deadLetters")
+    ? "deadLetter"
+    : "id"
+
 const pathFor = (key: string, path: string, params: Record<string, string>) => {
   const filled = path
     .replace(":app", params.app!)
     .replace(":user", params.user!)
     .replace(":name", "API_KEY")
-    .replace(":id", params[key.startsWith("executions") ? "execution" : key.startsWith("tokens") ? "token" : key.startsWith("routes") ? "route" : "id"]!)
+    .replace(":id", params[idParam(key)]!)
   return key === "apps.delete" ? `${filled}?force=true` : filled
 }
 

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity } from "effect/http-api"
+import { DeadLetter } from "../DeadLetter.ts"
 import { ExecutionRecord } from "../Execution.ts"
 import { App, CreateApp } from "../App.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, User } from "../Identity.ts"
@@ -202,6 +203,35 @@ export const LoginGroup = HttpApiGroup.make("login")
       error: [Unauthorized, TooManyRequests, InternalError]
     })
   )
+/** An execution accepted for later: what an async route's 202 and a replay answer. */
+export const AcceptedExecution = Schema.Struct({ execution_id: Schema.String, accepted_at: Schema.String })
+
+export const DeadLettersGroup = HttpApiGroup.make("deadLetters")
+  .add(
+    HttpApiEndpoint.get("list", "/dead-letters", {
+      query: {
+        app: Schema.optionalKey(Schema.String),
+        limit: Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 })))
+      },
+      success: Schema.Struct({ items: Schema.Array(DeadLetter) }),
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.get("get", "/dead-letters/:id", {
+      params: { id: Schema.String },
+      success: DeadLetter,
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.post("replay", "/dead-letters/:id/replay", {
+      params: { id: Schema.String },
+      success: AcceptedExecution.pipe(HttpApiSchema.status(202)),
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.delete("discard", "/dead-letters/:id", {
+      params: { id: Schema.String },
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, InternalError]
+    })
+  )
 
 /**
  * The admin API: schema-first, published as OpenAPI at `/api/admin/openapi.json`. Every group
@@ -213,6 +243,7 @@ export class AdminApi extends HttpApi.make("admin")
   .add(ScriptsGroup)
   .add(RoutesGroup)
   .add(ExecutionsGroup)
+  .add(DeadLettersGroup)
   .add(UsersGroup)
   .add(TokensGroup)
   .middleware(AdminAuth)

@@ -6,7 +6,6 @@ import type { ExecutionId } from "../../domain/Ids.ts"
 import { OutboxRepo } from "../../domain/Outbox.ts"
 import type { Route } from "../../domain/Route.ts"
 import { uuidv7 } from "../../domain/uuidv7.ts"
-import { DispatcherWake } from "../DispatcherWake.ts"
 import type { ResolvedScript } from "../ScriptCache.ts"
 import { errorResponse } from "./errorResponse.ts"
 import { EarlyReply } from "./SyncHttp.ts"
@@ -21,7 +20,6 @@ const MAX_IDEMPOTENCY_KEY_LENGTH = 255
  */
 export const makeAsyncHttp = Effect.gen(function*() {
   const outbox = yield* OutboxRepo
-  const wake = yield* DispatcherWake
 
   const idempotencyKey = (header: string | undefined) => {
     if (header === undefined) return Effect.succeed(undefined)
@@ -54,7 +52,6 @@ export const makeAsyncHttp = Effect.gen(function*() {
         lease_seconds: script.timeout_seconds + LEASE_MARGIN_SECONDS,
         accepted_at: new Date(yield* Clock.currentTimeMillis).toISOString()
       }, key)
-      if (!accepted.repeated) yield* wake.signal
       return HttpServerResponse.jsonUnsafe(
         { execution_id: accepted.execution_id, accepted_at: accepted.accepted_at },
         {

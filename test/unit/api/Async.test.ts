@@ -50,7 +50,7 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
       assert.strictEqual(record.json.status, "succeeded")
     }))
 
-  it.live("a failing script is retried by the route's policy, shows as failed in between, then is dead-lettered", () =>
+  it.live("a failing script is retried by the route's policy, shows as failed in between, is dead-lettered, and replayed once fixed", () =>
     Effect.gen(function*() {
       const { call, route } = yield* setup
       yield* route({ path: "/fail", script: "boom", retry: { backoff: "constant", initial_delay_ms: 1500, max_attempts: 2, jitter: false } })
@@ -74,6 +74,25 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
       assert.strictEqual(dead.json.error.code, "script_error")
       assert.include(dead.json.error.message, "boom")
       assert.isUndefined(dead.json.result)
+
+      // The dead letter keeps the request; once the script is fixed, a replay runs it again.
+      const listed = yield* call("GET", "/api/admin/dead-letters?app=shop")
+      assert.strictEqual(listed.status, 200, listed.text)
+      assert.deepStrictEqual(listed.json.items.map((d: { id: string }) => d.id), [execution_id])
+      const letter = listed.json.items[0]
+      assert.deepStrictEqual([letter.request.method, letter.request.path, letter.attempts, letter.error.code, letter.replayed_as], ["POST", "/shop/fail", 2, "script_error", null])
+      const script = (yield* call("GET", "/api/admin/scripts?app=shop")).json.items.find((x: { name: string }) => x.name === "boom")
+      assert.strictEqual((yield* call("PUT", `/api/admin/scripts/${script.id}`, { body: { source: "export default (req) => 'fixed ' + req.path" } })).status, 200)
+      const replay = yield* call("POST", `/api/admin/dead-letters/${execution_id}/replay`)
+      assert.strictEqual(replay.status, 202, replay.text)
+      assert.notStrictEqual(replay.json.execution_id, execution_id)
+      const rerun = yield* call("GET", `/api/executions/${replay.json.execution_id}?wait=10`, { token: null })
+      assert.strictEqual(rerun.json.status, "succeeded", rerun.text)
+      assert.strictEqual(rerun.json.result.body, "fixed /shop/fail")
+      assert.strictEqual((yield* call("GET", `/api/admin/dead-letters/${execution_id}`)).json.replayed_as, replay.json.execution_id)
+      assert.strictEqual((yield* call("DELETE", `/api/admin/dead-letters/${execution_id}`)).status, 204)
+      assert.strictEqual((yield* call("GET", `/api/admin/dead-letters/${execution_id}`)).status, 404)
+      assert.strictEqual((yield* call("POST", `/api/admin/dead-letters/${execution_id}/replay`)).status, 404)
     }))
 
   it.live("an Idempotency-Key repeat within the window is the same execution, run once", () =>
