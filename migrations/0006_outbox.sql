@@ -47,11 +47,13 @@ CREATE TABLE abandoned_executions (
   abandoned_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Idempotency-Key: a repeat within 24 h returns the first execution.
+-- Idempotency-Key: a repeat within 24 h returns the first execution; `fingerprint` tells a repeat
+-- from a different request sent under the same key.
 CREATE TABLE idempotency_keys (
   app_id uuid NOT NULL,
   key text NOT NULL,
   execution_id uuid NOT NULL,
+  fingerprint text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (app_id, key)
 );

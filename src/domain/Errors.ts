@@ -58,3 +58,8 @@ export class RouteConflict extends Schema.TaggedError<RouteConflict>()("RouteCon
 export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNotFound", {
   id: Schema.String
 }) {}
+
+/** An `Idempotency-Key` already used, within its window, for a different request. */
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()("IdempotencyKeyReused", {
+  key: Schema.String
+}) {}

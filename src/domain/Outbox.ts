@@ -1,6 +1,7 @@
 import { Context, type Effect, type Option } from "effect"
+import { createHash } from "node:crypto"
 import type { DeadLetter } from "./DeadLetter.ts"
-import type { PersistenceError } from "./Errors.ts"
+import type { IdempotencyKeyReused, PersistenceError } from "./Errors.ts"
 import type { ScriptHttpRequest } from "./Exec.ts"
 import type { ExecutionErrorInfo, ExecutionRecord } from "./Execution.ts"
 import type { Principal } from "./Identity.ts"
@@ -55,6 +56,15 @@ export interface Claimed {
 export const IDEMPOTENCY_WINDOW_HOURS = 24
 
 /**
+ * What makes two requests under one `Idempotency-Key` the same request: the script, method, path,
+ * query and body (not the headers, which carry dates and tracing ids that differ on a retry).
+ */
+export const requestFingerprint = (job: NewJob) => {
+  const { method, path, query, body } = job.payload.request
+  return createHash("sha256").update(JSON.stringify([job.script_id, method, path, query, body])).digest("base64url")
+}
+
+/**
  * The durable queue of accepted async executions (ARCHITECTURE §5). Writers `enqueue`; the
  * dispatcher `claim`s due rows under a lease and ends each claim with `complete`, `retryLater` or
  * `deadLetter`. Those three act only while `owner` still holds the claim (`false` otherwise: the
@@ -62,7 +72,11 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24
  * same transaction as the row's removal, so a finished execution is never both gone and unrecorded.
  */
 export class OutboxRepo extends Context.Service<OutboxRepo, {
-  readonly enqueue: (job: NewJob, idempotencyKey?: string) => Effect.Effect<Accepted, PersistenceError>
+  /**
+   * Writes the row. With an `idempotencyKey` seen in the app within the window: the earlier
+   * execution (`repeated`), or `IdempotencyKeyReused` if it was for a different request.
+   */
+  readonly enqueue: (job: NewJob, idempotencyKey?: string) => Effect.Effect<Accepted, IdempotencyKeyReused | PersistenceError>
   /** Claims up to `limit` due rows for `owner`, oldest due first, each counting one attempt. */
   readonly claim: (owner: string, limit: number) => Effect.Effect<Claimed, PersistenceError>
   readonly complete: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>

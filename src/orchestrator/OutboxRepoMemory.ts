@@ -4,7 +4,8 @@ import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import { DispatcherWake } from "./DispatcherWake.ts"
-import { type Job, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
+import { IdempotencyKeyReused } from "../domain/Errors.ts"
+import { type Job, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo, requestFingerprint } from "../domain/Outbox.ts"
 
 const WINDOW_MS = IDEMPOTENCY_WINDOW_HOURS * 3_600_000
 
@@ -36,7 +37,7 @@ export const make = Effect.gen(function*() {
   const log = yield* ExecutionLog
   const wake = yield* DispatcherWake
   const rows = new Map<string, Row>()
-  const keys = new Map<string, { readonly executionId: ExecutionId; readonly at: number }>()
+  const keys = new Map<string, { readonly executionId: ExecutionId; readonly fingerprint: string; readonly at: number }>()
   const state: OutboxMemoryState = { abandoned: new Set() }
   const buried = new Map<string, Buried>()
 
@@ -54,24 +55,33 @@ export const make = Effect.gen(function*() {
   /** When a row can next be claimed. */
   const claimableAt = (row: Row) => Math.max(row.due, row.claimedUntil ?? 0)
 
+  /** A new row, due now; wakes the dispatcher. */
+  const insert = (job: NewJob) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      rows.set(job.id, {
+        job: { ...job, attempt_count: 0, next_attempt_at: iso(now), claimed_by: null, claimed_until: null, last_error: null },
+        due: now,
+        claimedUntil: null
+      })
+      yield* wake.signal
+      return { execution_id: job.id, accepted_at: job.accepted_at, repeated: false }
+    })
+
   const enqueue = Effect.fn("OutboxRepo.enqueue")(function*(job: NewJob, idempotencyKey?: string) {
-    const now = yield* Clock.currentTimeMillis
     if (idempotencyKey !== undefined) {
+      const now = yield* Clock.currentTimeMillis
       const scoped = `${job.app_id}\u0000${idempotencyKey}`
       const earlier = keys.get(scoped)
+      const fingerprint = requestFingerprint(job)
       if (earlier !== undefined && now - earlier.at < WINDOW_MS) {
+        if (earlier.fingerprint !== fingerprint) return yield* new IdempotencyKeyReused({ key: idempotencyKey })
         const first = rows.get(earlier.executionId)?.job ?? (yield* log.get(earlier.executionId).pipe(Effect.option)).pipe(Option.getOrUndefined)
         return { execution_id: earlier.executionId, accepted_at: first?.accepted_at ?? iso(earlier.at), repeated: true }
       }
-      keys.set(scoped, { executionId: job.id, at: now })
+      keys.set(scoped, { executionId: job.id, fingerprint, at: now })
     }
-    rows.set(job.id, {
-      job: { ...job, attempt_count: 0, next_attempt_at: iso(now), claimed_by: null, claimed_until: null, last_error: null },
-      due: now,
-      claimedUntil: null
-    })
-    yield* wake.signal
-    return { execution_id: job.id, accepted_at: job.accepted_at, repeated: false }
+    return yield* insert(job)
   })
 
   const claim = Effect.fn("OutboxRepo.claim")(function*(owner: string, limit: number) {
@@ -149,7 +159,7 @@ export const make = Effect.gen(function*() {
     const dead = buried.get(id)
     if (dead === undefined) return Option.none()
     const { app_id, script_id, kind, payload, retry, lease_seconds } = dead.job
-    const accepted = yield* enqueue({ id: executionId, app_id, script_id, kind, payload, retry, lease_seconds, accepted_at: acceptedAt })
+    const accepted = yield* insert({ id: executionId, app_id, script_id, kind, payload, retry, lease_seconds, accepted_at: acceptedAt })
     dead.replayedAs = executionId
     return Option.some(accepted)
   })

@@ -4,7 +4,8 @@ import { isoTimestamp, persistence } from "../db/persistence.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import type { DeadLetter } from "../domain/DeadLetter.ts"
-import { type Accepted, type HttpJobPayload, type Job, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
+import { IdempotencyKeyReused } from "../domain/Errors.ts"
+import { type Accepted, type HttpJobPayload, type Job, type NewJob, requestFingerprint, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
 import { DispatcherWake, OUTBOX_CHANNEL } from "./DispatcherWake.ts"
 import { insertExecutions } from "./executionRows.ts"
@@ -87,21 +88,27 @@ export const layerSql = Layer.effect(
         )
         SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM job`
 
-    /** The execution an unexpired key names, or `None` after taking the key for `job`. */
+    /**
+     * The execution an unexpired key names (or `IdempotencyKeyReused`, for another request), or
+     * `None` after taking the key for `job`.
+     */
     const takeKey = (job: NewJob, key: string) =>
       Effect.gen(function*() {
+        const fingerprint = requestFingerprint(job)
         const taken = yield* sql<{ execution_id: string }>`
-          INSERT INTO idempotency_keys (app_id, key, execution_id) VALUES (${job.app_id}, ${key}, ${job.id})
-          ON CONFLICT (app_id, key) DO UPDATE SET execution_id = excluded.execution_id, created_at = now()
+          INSERT INTO idempotency_keys (app_id, key, execution_id, fingerprint) VALUES (${job.app_id}, ${key}, ${job.id}, ${fingerprint})
+          ON CONFLICT (app_id, key) DO UPDATE
+            SET execution_id = excluded.execution_id, fingerprint = excluded.fingerprint, created_at = now()
             WHERE idempotency_keys.created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
           RETURNING execution_id`
         if (taken.length) return Option.none()
-        const [earlier] = yield* sql<{ execution_id: string; accepted_at: unknown }>`
-          SELECT k.execution_id, coalesce(o.accepted_at, e.accepted_at, k.created_at) AS accepted_at
+        const [earlier] = yield* sql<{ execution_id: string; fingerprint: string; accepted_at: unknown }>`
+          SELECT k.execution_id, k.fingerprint, coalesce(o.accepted_at, e.accepted_at, k.created_at) AS accepted_at
           FROM idempotency_keys k
           LEFT JOIN outbox o ON o.id = k.execution_id
           LEFT JOIN executions e ON e.id = k.execution_id
           WHERE k.app_id = ${job.app_id} AND k.key = ${key}`
+        if (earlier!.fingerprint !== fingerprint) return yield* new IdempotencyKeyReused({ key })
         return Option.some<Accepted>({
           execution_id: earlier!.execution_id as ExecutionId,
           accepted_at: isoTimestamp(earlier!.accepted_at),

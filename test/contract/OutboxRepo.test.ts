@@ -196,22 +196,30 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         yield* claimMine("node-a/1", [])
       }))
 
-    it.effect("an Idempotency-Key names one execution per app", () =>
+    it.effect("an Idempotency-Key names one execution per app, and one request", () =>
       Effect.gen(function*() {
         const outbox = yield* OutboxRepo
         const app = crypto.randomUUID()
         const first = newJob(app)
+        /** Another acceptance of the same request: a new execution id, the same script and request. */
+        const repeatOf = (job: NewJob, appId = job.app_id) => ({ ...newJob(appId), script_id: job.script_id })
         assert.isFalse((yield* outbox.enqueue(first, "key-1")).repeated)
-        const repeat = yield* outbox.enqueue(newJob(app), "key-1")
+        const repeat = yield* outbox.enqueue(repeatOf(first), "key-1")
         assert.deepStrictEqual(repeat, { execution_id: first.id, accepted_at: first.accepted_at, repeated: true })
-        const otherApp = newJob(crypto.randomUUID())
+        const otherApp = repeatOf(first, crypto.randomUUID())
         assert.deepStrictEqual((yield* outbox.enqueue(otherApp, "key-1")).execution_id, otherApp.id)
-        const otherKey = newJob(app)
+        const otherKey = repeatOf(first)
         assert.deepStrictEqual((yield* outbox.enqueue(otherKey, "key-2")).execution_id, otherKey.id)
         // Still the same execution once it has finished.
         const claimed = (yield* claimMine("node-a/1", [first.id])).mine[0]!
         yield* outbox.complete(claimed, "node-a/1", finalRecord(claimed, "succeeded"))
-        assert.strictEqual((yield* outbox.enqueue(newJob(app), "key-1")).execution_id, first.id)
+        assert.strictEqual((yield* outbox.enqueue(repeatOf(first), "key-1")).execution_id, first.id)
+        // The same key for another request (here: another body) is refused, and nothing is enqueued.
+        const different = repeatOf(first)
+        const otherRequest = { ...different, payload: { ...different.payload, request: { ...different.payload.request, body: "{\"n\":2}" } } }
+        const reused = yield* outbox.enqueue(otherRequest, "key-1").pipe(Effect.flip)
+        assert.strictEqual(reused._tag, "IdempotencyKeyReused")
+        assert.isTrue(Option.isNone(yield* outbox.find(otherRequest.id)))
         yield* claimMine("node-a/1", [])
       }))
 

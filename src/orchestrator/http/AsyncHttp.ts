@@ -3,7 +3,7 @@ import { HttpServerResponse } from "effect/http"
 import type { ScriptHttpRequest } from "../../domain/Exec.ts"
 import type { Principal } from "../../domain/Identity.ts"
 import type { ExecutionId } from "../../domain/Ids.ts"
-import { OutboxRepo } from "../../domain/Outbox.ts"
+import { IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../../domain/Outbox.ts"
 import type { Route } from "../../domain/Route.ts"
 import { uuidv7 } from "../../domain/uuidv7.ts"
 import type { ResolvedScript } from "../ScriptCache.ts"
@@ -62,7 +62,13 @@ export const makeAsyncHttp = Effect.gen(function*() {
           }
         }
       )
-    })
+    }).pipe(
+      Effect.catchTag("IdempotencyKeyReused", ({ key }) =>
+        Effect.succeed(errorResponse(422, {
+          code: "idempotency_key_reused",
+          message: `Idempotency-Key ${JSON.stringify(key)} was used for a different request in the last ${IDEMPOTENCY_WINDOW_HOURS} hours`
+        })))
+    )
 
   return { accept }
 })
