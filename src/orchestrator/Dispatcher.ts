@@ -80,10 +80,13 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     result: null
   })
 
-  /** A failed attempt: again after the policy's delay, or into dead letters when none is left. */
-  const failed = (job: Job, record: ExecutionRecord) =>
+  /**
+   * A failed attempt: again after the policy's delay, or into dead letters when none is left (or,
+   * `retryable: false`, when no retry could succeed).
+   */
+  const failed = (job: Job, record: ExecutionRecord, retryable = true) =>
     Effect.gen(function*() {
-      const delay = yield* retryDelay(job.retry, job.attempt_count)
+      const delay = retryable ? yield* retryDelay(job.retry, job.attempt_count) : undefined
       if (delay === undefined) {
         const ended = yield* outbox.deadLetter(job, owner, { ...record, status: "dead_lettered" }).pipe(Effect.retry(endingWrite(job)))
         if (ended) yield* inbox.deliver(job.id)
@@ -100,7 +103,8 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     Effect.gen(function*() {
       const target = yield* scripts.resolve(undefined, job.script_id)
       if (Option.isNone(target)) {
-        return yield* failed(job, scriptGone(job))
+        // Its script was deleted: no retry can run it.
+        return yield* failed(job, scriptGone(job), false)
       }
       const input = { invocation: "http" as const, request: job.payload.request, principal: job.payload.principal }
       // Waits for a permit if sync traffic holds them all: it is handed the next one released.

@@ -132,6 +132,24 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
       assert.isTrue(waited >= 950 && waited < 1500, `waited ${waited} ms`)
     }))
 
+  it.live("an accepted execution whose script is deleted meanwhile is dead-lettered at its next attempt, not retried", () =>
+    Effect.gen(function*() {
+      const { call, route } = yield* setup
+      yield* route({ path: "/doomed", script: "boom", retry: { backoff: "constant", initial_delay_ms: 300, max_attempts: 5, jitter: false } })
+      const { execution_id } = (yield* call("POST", "/shop/doomed", { token: null })).json
+      let status = yield* call("GET", `/api/executions/${execution_id}`, { token: null })
+      for (let i = 0; i < 50 && status.json.status !== "failed"; i++) {
+        yield* Effect.sleep("10 millis")
+        status = yield* call("GET", `/api/executions/${execution_id}`, { token: null })
+      }
+      const script = (yield* call("GET", "/api/admin/scripts?app=shop")).json.items.find((x: { name: string }) => x.name === "boom")
+      assert.strictEqual((yield* call("DELETE", `/api/admin/scripts/${script.id}`)).status, 204)
+      const dead = yield* call("GET", `/api/executions/${execution_id}?wait=10`, { token: null })
+      assert.strictEqual(dead.json.status, "dead_lettered", dead.text)
+      assert.strictEqual(dead.json.attempts, 2)
+      assert.strictEqual(dead.json.error.code, "script_not_found")
+    }))
+
   it.live("bad waits are 400; unknown ids and synchronous executions are 404", () =>
     Effect.gen(function*() {
       const { call } = yield* setup
