@@ -1,6 +1,7 @@
 /**
  * `npm run bench:idle`: starts the all-in-one process, measures start-up time and resident memory,
- * then the CPU time it (and its embedded PostgreSQL) spends over a quiet minute.
+ * then the CPU time it (and its embedded PostgreSQL) spends over a quiet minute, and the queries it
+ * sends in that minute (pg_stat_statements, enabled between the two starts).
  *
  *   IDLE_SECONDS (default 60)
  */
@@ -8,6 +9,7 @@ import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import pg from "pg"
 import { freePort, startPicloud } from "../test/e2e/picloudProcess.ts"
 
 const seconds = Number(process.env.IDLE_SECONDS ?? 60)
@@ -41,11 +43,33 @@ const rssMb = (pids: ReadonlyArray<number>) =>
     }
   }, 0)
 
+/** One statement on the embedded PostgreSQL, as its own user (port from the log, password from the data dir). */
+const query = async (dataDir: string, log: string, text: string) => {
+  const port = /embedded PostgreSQL ready on 127\.0\.0\.1:(\d+)/.exec(log)?.[1]
+  if (port === undefined) throw new Error(`no PostgreSQL port in the log:\n${log}`)
+  const client = new pg.Client({
+    host: "127.0.0.1",
+    port: Number(port),
+    user: "picloud",
+    password: readFileSync(join(dataDir, "postgres.password"), "utf8"),
+    database: "postgres"
+  })
+  await client.connect()
+  try {
+    return await client.query(text)
+  } finally {
+    await client.end()
+  }
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), "picloud-idle-"))
 try {
-  const env = { PICLOUD_ADMIN_TOKEN: "idle", LOG_LEVEL: "Warn" }
+  // Info: the log names the embedded PostgreSQL's port, which the query count needs.
+  const env = { PICLOUD_ADMIN_TOKEN: "idle", LOG_LEVEL: "Info" }
   const first = await startPicloud({ dataDir, port: await freePort(), env })
   console.log(`first start (initialises PostgreSQL): ${first.startupMs} ms to a healthy /health`)
+  // Statement statistics need a library loaded at server start: the restart below loads it.
+  await query(dataDir, first.output(), "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
   first.child.kill("SIGTERM")
   await first.exited
   const picloud = await startPicloud({ dataDir, port: await freePort(), env })
@@ -55,8 +79,17 @@ try {
   const node = [picloud.child.pid!]
   const postgres = pids.slice(1)
   console.log(`RSS at idle: PiCloud ${rssMb(node).toFixed(0)} MB, embedded PostgreSQL ${rssMb(postgres).toFixed(0)} MB (${postgres.length} processes)`)
+  await query(dataDir, picloud.output(), "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+  await query(dataDir, picloud.output(), "SELECT pg_stat_statements_reset()")
   const [nodeBefore, pgBefore] = [cpuSeconds(node), cpuSeconds(postgres)]
   await new Promise((r) => setTimeout(r, seconds * 1000))
+  const { rows } = await query(
+    dataDir,
+    picloud.output(),
+    "SELECT calls, query FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC"
+  )
+  const total = rows.reduce((n, row) => n + Number(row.calls), 0)
+  console.log(`queries over ${seconds} s idle: ${total}${rows.map((row) => `\n  ${row.calls} × ${String(row.query).replace(/\s+/g, " ").slice(0, 90)}`).join("")}`)
   const [nodeCpu, pgCpu] = [cpuSeconds(node) - nodeBefore, cpuSeconds(tree(picloud.child.pid!).slice(1)) - pgBefore]
   console.log(`CPU over ${seconds} s idle: PiCloud ${(nodeCpu * 1000).toFixed(0)} ms (${(nodeCpu / seconds * 100).toFixed(3)}%), PostgreSQL ${(pgCpu * 1000).toFixed(0)} ms (${(pgCpu / seconds * 100).toFixed(3)}%)`)
   picloud.child.kill("SIGTERM")
