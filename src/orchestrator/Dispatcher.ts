@@ -52,7 +52,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   const inbox = yield* InboxResolver
   const wake = yield* DispatcherWake
   const nodeId = yield* Config.String("PICLOUD_NODE_ID").pipe(Config.withDefault(hostname()))
-  // Claims name this run of this node, so a restarted node can tell its old claims from its own.
+  // Claims name this run of this node: only the run that claimed a row may end it.
   const owner = `${nodeId}/${uuidv7()}`
   const running = yield* FiberSet.make()
   /** Ids of the rows this run is executing: the claims a release must keep. */
