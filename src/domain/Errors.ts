@@ -63,3 +63,8 @@ export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNot
 export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()("IdempotencyKeyReused", {
   key: Schema.String
 }) {}
+
+/** The outbox holds as many accepted executions as it may (`PICLOUD_MAX_QUEUED_EXECUTIONS`). */
+export class OutboxFull extends Schema.TaggedError<OutboxFull>()("OutboxFull", {
+  limit: Schema.Int
+}) {}

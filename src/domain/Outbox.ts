@@ -1,7 +1,7 @@
-import { Context, type Effect, type Option } from "effect"
+import { Config, Context, type Effect, type Option } from "effect"
 import { createHash } from "node:crypto"
 import type { DeadLetter } from "./DeadLetter.ts"
-import type { IdempotencyKeyReused, PersistenceError } from "./Errors.ts"
+import type { IdempotencyKeyReused, OutboxFull, PersistenceError } from "./Errors.ts"
 import type { ScriptHttpRequest } from "./Exec.ts"
 import type { ExecutionErrorInfo, ExecutionRecord } from "./Execution.ts"
 import type { Principal } from "./Identity.ts"
@@ -52,6 +52,12 @@ export interface Claimed {
   readonly nextDueAt: number | null
 }
 
+/**
+ * How many accepted executions the outbox may hold before async routes answer 503: a flood of
+ * requests to a public async route cannot fill the disk.
+ */
+export const maxQueuedConfig = Config.Int("PICLOUD_MAX_QUEUED_EXECUTIONS").pipe(Config.withDefault(100_000))
+
 /** How long an `Idempotency-Key` names its execution. */
 export const IDEMPOTENCY_WINDOW_HOURS = 24
 
@@ -75,8 +81,9 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
   /**
    * Writes the row. With an `idempotencyKey` seen in the app within the window: the earlier
    * execution (`repeated`), or `IdempotencyKeyReused` if it was for a different request.
+   * `OutboxFull` when the outbox already holds `PICLOUD_MAX_QUEUED_EXECUTIONS` rows.
    */
-  readonly enqueue: (job: NewJob, idempotencyKey?: string) => Effect.Effect<Accepted, IdempotencyKeyReused | PersistenceError>
+  readonly enqueue: (job: NewJob, idempotencyKey?: string) => Effect.Effect<Accepted, IdempotencyKeyReused | OutboxFull | PersistenceError>
   /** Claims up to `limit` due rows for `owner`, oldest due first, each counting one attempt. */
   readonly claim: (owner: string, limit: number) => Effect.Effect<Claimed, PersistenceError>
   readonly complete: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>

@@ -4,8 +4,8 @@ import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import { DispatcherWake } from "./DispatcherWake.ts"
-import { IdempotencyKeyReused } from "../domain/Errors.ts"
-import { type Job, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo, requestFingerprint } from "../domain/Outbox.ts"
+import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
+import { type Job, maxQueuedConfig, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo, requestFingerprint } from "../domain/Outbox.ts"
 
 const WINDOW_MS = IDEMPOTENCY_WINDOW_HOURS * 3_600_000
 
@@ -36,6 +36,7 @@ export interface OutboxMemoryState {
 export const make = Effect.gen(function*() {
   const log = yield* ExecutionLog
   const wake = yield* DispatcherWake
+  const maxQueued = yield* maxQueuedConfig
   const rows = new Map<string, Row>()
   const keys = new Map<string, { readonly executionId: ExecutionId; readonly fingerprint: string; readonly at: number }>()
   const state: OutboxMemoryState = { abandoned: new Set() }
@@ -69,6 +70,7 @@ export const make = Effect.gen(function*() {
     })
 
   const enqueue = Effect.fn("OutboxRepo.enqueue")(function*(job: NewJob, idempotencyKey?: string) {
+    if (rows.size >= maxQueued) return yield* new OutboxFull({ limit: maxQueued })
     if (idempotencyKey !== undefined) {
       const now = yield* Clock.currentTimeMillis
       const scoped = `${job.app_id}\u0000${idempotencyKey}`

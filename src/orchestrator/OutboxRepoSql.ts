@@ -4,8 +4,8 @@ import { isoTimestamp, persistence } from "../db/persistence.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import type { DeadLetter } from "../domain/DeadLetter.ts"
-import { IdempotencyKeyReused } from "../domain/Errors.ts"
-import { type Accepted, type HttpJobPayload, type Job, type NewJob, requestFingerprint, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
+import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
+import { type Accepted, type HttpJobPayload, type Job, maxQueuedConfig, type NewJob, requestFingerprint, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
 import { DispatcherWake, OUTBOX_CHANNEL } from "./DispatcherWake.ts"
 import { insertExecutions } from "./executionRows.ts"
@@ -75,10 +75,31 @@ export const layerSql = Layer.effect(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const wake = yield* DispatcherWake
+    const maxQueued = yield* maxQueuedConfig
+    // Rows in the outbox, kept by this process's writes and ends; counted afresh (at most once a
+    // second) when it reaches the limit, which also corrects it for other processes' work.
+    let queued = 0
+    let countedAt = 0
+    const count = sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox`.pipe(
+      Effect.map(([row]) => {
+        queued = row!.n
+        countedAt = Date.now()
+      })
+    )
+    yield* count.pipe(persistence("OutboxRepo.count"))
+    /** Fails with `OutboxFull` when the outbox holds `maxQueued` rows (recounted if it seems so). */
+    const room = Effect.suspend(() =>
+      queued < maxQueued
+        ? Effect.void
+        : (Date.now() - countedAt < 1000 ? Effect.void : count).pipe(
+          Effect.andThen(() => (queued < maxQueued ? Effect.void : Effect.fail(new OutboxFull({ limit: maxQueued }))))
+        )
+    )
+    const ended = (removed: boolean) => Effect.sync(() => removed && queued--)
     const columns = sql.literal(COLUMNS)
     let keysPrunedAt = 0
 
-    const insertJob = (job: NewJob) =>
+    const insertRow = (job: NewJob) =>
       sql`
         WITH job AS (
           INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, max_attempts, lease_seconds, next_attempt_at, accepted_at)
@@ -126,6 +147,7 @@ export const layerSql = Layer.effect(
 
     const enqueue = (job: NewJob, idempotencyKey?: string) => {
       const accepted: Accepted = { execution_id: job.id, accepted_at: job.accepted_at, repeated: false }
+      const insertJob = (job: NewJob) => insertRow(job).pipe(Effect.tap(() => Effect.sync(() => queued++)))
       const write = idempotencyKey === undefined
         ? insertJob(job).pipe(Effect.as(accepted))
         : Effect.gen(function*() {
@@ -134,7 +156,8 @@ export const layerSql = Layer.effect(
           yield* insertJob(job)
           return accepted
         }).pipe(sql.withTransaction, Effect.tap(() => pruneKeys))
-      return write.pipe(
+      return room.pipe(
+        Effect.andThen(write),
         Effect.tap((accepted) => (accepted.repeated ? Effect.void : wake.signal)),
         persistence("OutboxRepo.enqueue")
       )
@@ -176,6 +199,7 @@ export const layerSql = Layer.effect(
       sql`WITH ${removed(job, owner)}
         ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`.pipe(
         Effect.map((rows) => rows.length > 0),
+        Effect.tap(ended),
         persistence("OutboxRepo.complete")
       )
 
@@ -200,6 +224,7 @@ export const layerSql = Layer.effect(
         )
         ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`.pipe(
         Effect.map((rows) => rows.length > 0),
+        Effect.tap(ended),
         persistence("OutboxRepo.deadLetter")
       )
 
@@ -257,7 +282,7 @@ export const layerSql = Layer.effect(
           Effect.map((rows) =>
             rows.length === 0 ? Option.none<Accepted>() : Option.some<Accepted>({ execution_id: executionId, accepted_at: acceptedAt, repeated: false })
           ),
-          Effect.tap((accepted) => (Option.isSome(accepted) ? wake.signal : Effect.void)),
+          Effect.tap((accepted) => (Option.isSome(accepted) ? Effect.andThen(Effect.sync(() => queued++), wake.signal) : Effect.void)),
           persistence("OutboxRepo.replay")
         )
 

@@ -1,5 +1,5 @@
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { ConfigProvider, Effect, Layer, Option } from "effect"
 import type { ExecutionRecord } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
@@ -247,7 +247,32 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
       }))
   })
 
+/** A fresh outbox with room for three rows: the fourth is refused until one ends. */
+const bounded = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLog, unknown>) =>
+  layer(outboxLayer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_MAX_QUEUED_EXECUTIONS: "3" })))), {
+    timeout: "60 seconds",
+    excludeTestServices: true
+  })(`OutboxRepo (${name}) with PICLOUD_MAX_QUEUED_EXECUTIONS=3`, (it) => {
+    it.effect("refuses a row past the limit with OutboxFull, and takes one again once a row has ended", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const app = crypto.randomUUID()
+        const jobs = [newJob(app), newJob(app), newJob(app)]
+        for (const job of jobs) yield* outbox.enqueue(job)
+        const full = yield* outbox.enqueue(newJob(app)).pipe(Effect.flip)
+        assert.strictEqual(full._tag, "OutboxFull")
+        const claimed = (yield* claimMine("node-a/1", [jobs[0]!.id])).mine[0]!
+        assert.isTrue(yield* outbox.complete(claimed, "node-a/1", finalRecord(claimed, "succeeded")))
+        yield* outbox.enqueue(newJob(app))
+      }))
+  })
+
 contract("memory", OutboxRepoMemory.layerMemory.pipe(Layer.provide(DispatcherWake.layerLocal), Layer.provideMerge(ExecutionLogMemory.layerMemory)))
+bounded("memory", OutboxRepoMemory.layerMemory.pipe(Layer.provide(DispatcherWake.layerLocal), Layer.provideMerge(ExecutionLogMemory.layerMemory)))
+bounded(
+  "sql",
+  OutboxRepoSql.layerSql.pipe(Layer.provide(DispatcherWake.layerLocal), Layer.provideMerge(ExecutionLogSql.layerSql), Layer.provideMerge(TestDatabase))
+)
 contract(
   "sql",
   OutboxRepoSql.layerSql.pipe(Layer.provide(DispatcherWake.layerLocal), Layer.provideMerge(ExecutionLogSql.layerSql), Layer.provideMerge(TestDatabase))

@@ -13,6 +13,8 @@ import { EarlyReply } from "./SyncHttp.ts"
 /** A claim outlives the script's own timeout by this much before another claimer may take the row. */
 const LEASE_MARGIN_SECONDS = 30
 const MAX_IDEMPOTENCY_KEY_LENGTH = 255
+/** A full outbox drains at the dispatcher's pace: seconds, not the gate's instant. */
+const QUEUE_FULL_RETRY_AFTER_SECONDS = 5
 
 /**
  * Accepting work on an async route (ARCHITECTURE §5): the request goes into the outbox (durable
@@ -63,6 +65,12 @@ export const makeAsyncHttp = Effect.gen(function*() {
         }
       )
     }).pipe(
+      Effect.catchTag("OutboxFull", ({ limit }) =>
+        Effect.succeed(errorResponse(
+          503,
+          { code: "queue_full", message: `${limit} async executions are waiting already; retry later` },
+          { "retry-after": String(QUEUE_FULL_RETRY_AFTER_SECONDS) }
+        ))),
       Effect.catchTag("IdempotencyKeyReused", ({ key }) =>
         Effect.succeed(errorResponse(422, {
           code: "idempotency_key_reused",

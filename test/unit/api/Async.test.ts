@@ -1,6 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { memoryPlatform } from "./client.ts"
+import { ConfigProvider, Effect, Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { MemoryServices } from "../../../src/runtime/Memory.ts"
+import { HttpApp } from "../../../src/runtime/HttpApp.ts"
+import { ADMIN_TOKEN, makeClient, memoryPlatform } from "./client.ts"
 
 const echo = `export default (req, ctx) => ({ statusCode: 201, headers: { "content-type": "application/json" }, body: JSON.stringify({ params: req.params, body: req.body, who: ctx.principal && ctx.principal.username }) })`
 const boom = `export default () => { throw new Error("boom") }`
@@ -148,6 +151,29 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
       assert.strictEqual(dead.json.status, "dead_lettered", dead.text)
       assert.strictEqual(dead.json.attempts, 2)
       assert.strictEqual(dead.json.error.code, "script_not_found")
+    }))
+
+  it.live("past PICLOUD_MAX_QUEUED_EXECUTIONS waiting executions, an async route answers 503 queue_full with Retry-After", () =>
+    Effect.gen(function*() {
+      const { dispose, handler } = HttpRouter.toWebHandler(
+        HttpApp.pipe(
+          Layer.provide(MemoryServices(ADMIN_TOKEN)),
+          Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_MAX_QUEUED_EXECUTIONS: "1" })))
+        ),
+        { disableLogger: true }
+      )
+      yield* Effect.addFinalizer(() => Effect.promise(dispose))
+      const call = makeClient(handler)
+      yield* call("POST", "/api/admin/scripts", { body: { name: "boom", source: boom } })
+      yield* call("POST", "/api/admin/routes", {
+        body: { method: "POST", path: "/later", script: "boom", dispatch_mode: "async", retry: { initial_delay_ms: 3_600_000 } }
+      })
+      // The first waits an hour for its retry, holding the one place.
+      assert.strictEqual((yield* call("POST", "/default/later", { token: null })).status, 202)
+      const full = yield* call("POST", "/default/later", { token: null })
+      assert.strictEqual(full.status, 503, full.text)
+      assert.strictEqual(full.json.error.code, "queue_full")
+      assert.strictEqual(full.headers.get("retry-after"), "5")
     }))
 
   it.live("bad waits are 400; unknown ids and synchronous executions are 404", () =>
