@@ -27,7 +27,7 @@ const notFound = (id: string) => errorResponse(404, { code: "execution_not_found
  * `GET /api/executions/{id}[?wait=N]`: where an async route's `Location` points. 200 with the
  * result once the execution has ended (succeeded or dead-lettered), else 202 with its progress.
  * `wait` parks the caller on the `InboxResolver` for up to N seconds. No token: the execution id
- * (122 bits, 74 of them random) is the claim check, handed only to the caller that was accepted.
+ * (62 of its bits random, from the OS) is the claim check, handed only to the caller that was accepted.
  */
 export const ExecutionStatusRoute = HttpRouter.use(Effect.fn(function*(router) {
   const outbox = yield* OutboxRepo
