@@ -9,7 +9,6 @@ CREATE TABLE outbox (
   payload jsonb NOT NULL,
   retry jsonb NOT NULL,
   attempt_count integer NOT NULL DEFAULT 0,
-  max_attempts integer NOT NULL,
   lease_seconds integer NOT NULL,
   next_attempt_at timestamptz NOT NULL,
   claimed_by text,

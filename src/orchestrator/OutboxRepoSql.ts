@@ -102,9 +102,9 @@ export const layerSql = Layer.effect(
     const insertRow = (job: NewJob) =>
       sql`
         WITH job AS (
-          INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, max_attempts, lease_seconds, next_attempt_at, accepted_at)
+          INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at)
           VALUES (${job.id}, ${job.app_id}, ${job.script_id}, ${job.kind}, ${JSON.stringify(job.payload)}::jsonb,
-            ${JSON.stringify(job.retry)}::jsonb, ${job.retry.max_attempts}, ${job.lease_seconds}, now(), ${job.accepted_at})
+            ${JSON.stringify(job.retry)}::jsonb, ${job.lease_seconds}, now(), ${job.accepted_at})
           RETURNING id
         )
         SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM job`
@@ -272,8 +272,8 @@ export const layerSql = Layer.effect(
             UPDATE dead_letters SET replayed_as = ${executionId}, resolution = 'replayed' WHERE id = ${id}
             RETURNING app_id, script_id, kind, payload, retry, lease_seconds
           ), job AS (
-            INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, max_attempts, lease_seconds, next_attempt_at, accepted_at)
-            SELECT ${executionId}, app_id, script_id, kind, payload, retry, (retry->>'max_attempts')::int, lease_seconds, now(), ${acceptedAt}
+            INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at)
+            SELECT ${executionId}, app_id, script_id, kind, payload, retry, lease_seconds, now(), ${acceptedAt}
             FROM dead
             RETURNING id
           )
