@@ -22,24 +22,18 @@ interface Buried {
   replayedAs: string | null
 }
 
-/** Abandoned waiters, for tests to look at. */
-export interface OutboxMemoryState {
-  readonly abandoned: Set<string>
-}
-
 /**
  * The outbox in memory, on the Effect `Clock` (so `TestClock` drives leases and delays); a new row
- * wakes the dispatcher (`DispatcherWake`). Final
- * records go to the `ExecutionLog`, which in memory stores at once: the same "removed and recorded
- * together" as the SQL layer's transaction.
+ * wakes the dispatcher (`DispatcherWake`). Final records go to the `ExecutionLog`, which in memory
+ * stores at once: the same "removed and recorded together" as the SQL layer's single statement.
  */
-export const make = Effect.gen(function*() {
+export const layerMemory = Layer.effect(OutboxRepo, Effect.gen(function*() {
   const log = yield* ExecutionLog
   const wake = yield* DispatcherWake
   const maxQueued = yield* maxQueuedConfig
   const rows = new Map<string, Row>()
   const keys = new Map<string, { readonly executionId: ExecutionId; readonly fingerprint: string; readonly at: number }>()
-  const state: OutboxMemoryState = { abandoned: new Set() }
+  const abandoned = new Set<string>()
   const buried = new Map<string, Buried>()
 
   const iso = (ms: number) => new Date(ms).toISOString()
@@ -188,25 +182,20 @@ export const make = Effect.gen(function*() {
       return row === undefined ? Option.none<Job>() : Option.some(snapshot(row))
     })
 
-  const abandon = (id: string) => Effect.sync(() => void state.abandoned.add(id))
+  const abandon = (id: string) => Effect.sync(() => void abandoned.add(id))
 
-  return {
-    repo: OutboxRepo.of({
-      enqueue,
-      claim,
-      complete,
-      retryLater,
-      deadLetter,
-      releaseStale,
-      find,
-      abandon,
-      deadLetters,
-      findDeadLetter,
-      replay,
-      discard
-    }),
-    state
-  }
-})
-
-export const layerMemory = Layer.effect(OutboxRepo, Effect.map(make, ({ repo }) => repo))
+  return OutboxRepo.of({
+    enqueue,
+    claim,
+    complete,
+    retryLater,
+    deadLetter,
+    releaseStale,
+    find,
+    abandon,
+    deadLetters,
+    findDeadLetter,
+    replay,
+    discard
+  })
+}))
