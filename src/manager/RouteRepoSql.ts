@@ -2,17 +2,16 @@ import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
-import { isoTimestamp, isUniqueViolation, persistence } from "../db/persistence.ts"
+import { isoTimestamp, isUniqueViolation, jsonValue, persistence, rowsByUuid } from "../db/persistence.ts"
 import type { Route } from "../domain/Route.ts"
 import { RouteConflict, RouteNotFound } from "../domain/Errors.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
-import { UUID_PATTERN } from "../domain/Script.ts"
 
 type RouteRow = Omit<Route, "created_at" | "retry"> & { readonly created_at: unknown; readonly retry: unknown }
 
 const toRoute = (row: RouteRow): Route => ({
   ...row,
-  retry: (typeof row.retry === "string" ? JSON.parse(row.retry) : row.retry) as Route["retry"],
+  retry: jsonValue(row.retry),
   created_at: isoTimestamp(row.created_at)
 })
 const COLUMNS = "id, app_id, method, path, script_id, dispatch_mode, auth, retry, created_at"
@@ -37,16 +36,14 @@ export const layerSql = Layer.effect(
       list: (appId) =>
         (appId === undefined
           ? sql<RouteRow>`SELECT ${columns} FROM routes ORDER BY created_at`
-          : UUID_PATTERN.test(appId)
-          ? sql<RouteRow>`SELECT ${columns} FROM routes WHERE app_id = ${appId} ORDER BY created_at`
-          : Effect.succeed<ReadonlyArray<RouteRow>>([])).pipe(Effect.map((rows) => rows.map(toRoute)), persistence("RouteRepo.list")),
+          : rowsByUuid(appId, (appId) => sql<RouteRow>`SELECT ${columns} FROM routes WHERE app_id = ${appId} ORDER BY created_at`)).pipe(Effect.map((rows) => rows.map(toRoute)), persistence("RouteRepo.list")),
       get: (id) =>
-        (UUID_PATTERN.test(id) ? sql<RouteRow>`SELECT ${columns} FROM routes WHERE id = ${id}` : Effect.succeed<ReadonlyArray<RouteRow>>([])).pipe(
+        rowsByUuid(id, (id) => sql<RouteRow>`SELECT ${columns} FROM routes WHERE id = ${id}`).pipe(
           Effect.flatMap((rows) => (rows[0] ? Effect.succeed(toRoute(rows[0])) : Effect.fail(new RouteNotFound({ id })))),
           persistence("RouteRepo.get")
         ),
       delete: (id) =>
-        (UUID_PATTERN.test(id) ? sql<{ id: string }>`DELETE FROM routes WHERE id = ${id} RETURNING id` : Effect.succeed<ReadonlyArray<{ id: string }>>([])).pipe(
+        rowsByUuid(id, (id) => sql<{ id: string }>`DELETE FROM routes WHERE id = ${id} RETURNING id`).pipe(
           Effect.flatMap((rows) => (rows.length ? Effect.void : Effect.fail(new RouteNotFound({ id })))),
           persistence("RouteRepo.delete")
         ),

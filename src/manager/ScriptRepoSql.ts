@@ -2,7 +2,7 @@ import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
-import { isoTimestamp, isUniqueViolation, persistence } from "../db/persistence.ts"
+import { isoTimestamp, isUniqueViolation, persistence, rowsByUuid } from "../db/persistence.ts"
 import { ScriptNameTaken, ScriptNotFound } from "../domain/Errors.ts"
 import type { ScriptId } from "../domain/Ids.ts"
 import { DEFAULT_TIMEOUT_SECONDS, type NewScript, Script, ScriptWithSource, type UpdateScript, UUID_PATTERN } from "../domain/Script.ts"
@@ -45,9 +45,7 @@ export const layerSql = Layer.effect(
       SELECT s.id, s.app_id, s.name, s.version, s.timeout_seconds, s.created_at, s.updated_at, v.source
       FROM scripts s JOIN script_versions v ON v.script_id = s.id AND v.version = s.version`
 
-    // A non-UUID can name no row; asking PostgreSQL would only earn a type error.
-    const findById = (id: string) =>
-      UUID_PATTERN.test(id) ? sql<ScriptRow>`${withSource} WHERE s.id = ${id}` : Effect.succeed([] as ReadonlyArray<ScriptRow>)
+    const findById = (id: string) => rowsByUuid(id, (id) => sql<ScriptRow>`${withSource} WHERE s.id = ${id}`)
     const findByName = (appId: string, name: string) =>
       sql<ScriptRow>`${withSource} WHERE s.app_id = ${appId} AND s.name = ${name}`
 

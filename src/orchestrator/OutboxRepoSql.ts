@@ -1,12 +1,11 @@
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { isoTimestamp, persistence } from "../db/persistence.ts"
+import { isoTimestamp, jsonValue, persistence, rowsByUuid } from "../db/persistence.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import type { DeadLetter } from "../domain/DeadLetter.ts"
 import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
 import { type Accepted, type HttpJobPayload, type Job, maxQueuedConfig, type NewJob, requestFingerprint, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
-import { UUID_PATTERN } from "../domain/Script.ts"
 import { DispatcherWake, OUTBOX_CHANNEL } from "./DispatcherWake.ts"
 import { insertExecutions } from "./executionRows.ts"
 
@@ -25,9 +24,6 @@ interface JobRow extends Omit<Job, "next_attempt_at" | "claimed_until" | "accept
   readonly last_error: unknown
 }
 
-/** jsonb arrives parsed from a column, but as text inside `json_agg`'s rows on some codecs. */
-const json = <A>(value: unknown): A => (typeof value === "string" ? JSON.parse(value) : value) as A
-
 interface DeadLetterRow {
   readonly id: string
   readonly app_id: string
@@ -44,9 +40,9 @@ const toDeadLetter = (row: DeadLetterRow): DeadLetter => ({
   id: row.id,
   app_id: row.app_id,
   script_id: row.script_id,
-  request: json<HttpJobPayload>(row.payload).request,
+  request: jsonValue<HttpJobPayload>(row.payload).request,
   attempts: row.attempts,
-  error: json(row.error),
+  error: jsonValue(row.error),
   accepted_at: isoTimestamp(row.accepted_at),
   dead_lettered_at: isoTimestamp(row.dead_lettered_at),
   replayed_as: row.replayed_as
@@ -55,9 +51,9 @@ const toDeadLetter = (row: DeadLetterRow): DeadLetter => ({
 const toJob = (row: JobRow): Job => ({
   ...row,
   id: row.id as ExecutionId,
-  payload: json(row.payload),
-  retry: json(row.retry),
-  last_error: row.last_error === null ? null : json(row.last_error),
+  payload: jsonValue(row.payload),
+  retry: jsonValue(row.retry),
+  last_error: row.last_error === null ? null : jsonValue(row.last_error),
   next_attempt_at: isoTimestamp(row.next_attempt_at),
   claimed_until: row.claimed_until === null ? null : isoTimestamp(row.claimed_until),
   accepted_at: isoTimestamp(row.accepted_at)
@@ -95,7 +91,11 @@ export const layerSql = Layer.effect(
           Effect.andThen(() => (queued < maxQueued ? Effect.void : Effect.fail(new OutboxFull({ limit: maxQueued }))))
         )
     )
-    const ended = (removed: boolean) => Effect.sync(() => removed && queued--)
+    /** A claim ended by removing its row (complete, dead-letter): one row fewer. */
+    const ended = (removed: boolean) =>
+      Effect.sync(() => {
+        if (removed) queued--
+      })
     const columns = sql.literal(COLUMNS)
     let keysPrunedAt = 0
 
@@ -182,7 +182,7 @@ export const layerSql = Layer.effect(
           (SELECT extract(epoch FROM min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at)))) * 1000
              FROM outbox WHERE id NOT IN (SELECT id FROM claimed)) AS next_due`.pipe(
         Effect.map(([row]) => ({
-          jobs: json<ReadonlyArray<JobRow>>(row!.jobs).map(toJob),
+          jobs: jsonValue<ReadonlyArray<JobRow>>(row!.jobs).map(toJob),
           nextDueAt: row!.next_due === null ? null : Number(row!.next_due)
         })),
         persistence("OutboxRepo.claim")
@@ -235,7 +235,7 @@ export const layerSql = Layer.effect(
         RETURNING id`.pipe(Effect.map((rows) => rows.length), persistence("OutboxRepo.releaseStale"))
 
     const find = (id: string) =>
-      (UUID_PATTERN.test(id) ? sql<JobRow>`SELECT ${columns} FROM outbox WHERE id = ${id}` : Effect.succeed<ReadonlyArray<JobRow>>([])).pipe(
+      rowsByUuid(id, (id) => sql<JobRow>`SELECT ${columns} FROM outbox WHERE id = ${id}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toJob)),
         persistence("OutboxRepo.find")
       )
@@ -258,16 +258,14 @@ export const layerSql = Layer.effect(
         LIMIT ${options.limit}`.pipe(Effect.map((rows) => rows.map(toDeadLetter)), persistence("OutboxRepo.deadLetters"))
 
     const findDeadLetter = (id: string) =>
-      (UUID_PATTERN.test(id)
-        ? sql<DeadLetterRow>`SELECT ${deadLetterColumns} FROM dead_letters WHERE id = ${id}`
-        : Effect.succeed<ReadonlyArray<DeadLetterRow>>([])).pipe(
+      rowsByUuid(id, (id) => sql<DeadLetterRow>`SELECT ${deadLetterColumns} FROM dead_letters WHERE id = ${id}`).pipe(
           Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toDeadLetter)),
           persistence("OutboxRepo.findDeadLetter")
         )
 
     const replay = (id: string, executionId: ExecutionId, acceptedAt: string) =>
-      (UUID_PATTERN.test(id)
-        ? sql<{ id: string }>`
+      rowsByUuid(id, (id) =>
+        sql<{ id: string }>`
           WITH dead AS (
             UPDATE dead_letters SET replayed_as = ${executionId}, resolution = 'replayed' WHERE id = ${id}
             RETURNING app_id, script_id, kind, payload, retry, lease_seconds
@@ -277,8 +275,7 @@ export const layerSql = Layer.effect(
             FROM dead
             RETURNING id
           )
-          SELECT id, pg_notify(${OUTBOX_CHANNEL}, '') FROM job`
-        : Effect.succeed<ReadonlyArray<{ id: string }>>([])).pipe(
+          SELECT id, pg_notify(${OUTBOX_CHANNEL}, '') FROM job`).pipe(
           Effect.map((rows) =>
             rows.length === 0 ? Option.none<Accepted>() : Option.some<Accepted>({ execution_id: executionId, accepted_at: acceptedAt, repeated: false })
           ),
@@ -287,9 +284,10 @@ export const layerSql = Layer.effect(
         )
 
     const discard = (id: string) =>
-      (UUID_PATTERN.test(id)
-        ? sql<{ id: string }>`DELETE FROM dead_letters WHERE id = ${id} RETURNING id`
-        : Effect.succeed<ReadonlyArray<{ id: string }>>([])).pipe(Effect.map((rows) => rows.length > 0), persistence("OutboxRepo.discard"))
+      rowsByUuid(id, (id) => sql<{ id: string }>`DELETE FROM dead_letters WHERE id = ${id} RETURNING id`).pipe(
+        Effect.map((rows) => rows.length > 0),
+        persistence("OutboxRepo.discard")
+      )
 
     return OutboxRepo.of({
       enqueue,
