@@ -3,7 +3,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { ExecutionLog } from "../../domain/ExecutionLog.ts"
 import { InboxResolver } from "../../domain/InboxResolver.ts"
 import { OutboxRepo } from "../../domain/Outbox.ts"
-import { errorResponse } from "./errorResponse.ts"
+import { errorResponse, storageFaultResponse } from "./errorResponse.ts"
 
 /** The longest `?wait=` a caller may park for. */
 export const MAX_WAIT_SECONDS = 60
@@ -89,12 +89,7 @@ export const ExecutionStatusRoute = HttpRouter.use(Effect.fn(function*(router) {
       const after = yield* read(id!)
       return Option.isNone(after) ? notFound(id!) : reply(after.value)
     }))
-  }).pipe(
-    Effect.catchTag("PersistenceError", (error) =>
-      Effect.logError(`${error.operation} failed`, error.cause).pipe(
-        Effect.as(errorResponse(500, { code: "internal", message: "internal error" }))
-      ))
-  )
+  }).pipe(Effect.catchTag("PersistenceError", storageFaultResponse))
 
   yield* router.add("GET", "/api/executions/:id", handle)
 }))

@@ -9,7 +9,7 @@ import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
 import { ExecutionGate } from "../ExecutionGate.ts"
 import { Invoker } from "../Invoker.ts"
 import type { ResolvedScript } from "../ScriptCache.ts"
-import { errorResponse } from "./errorResponse.ts"
+import { errorResponse, storageFaultResponse } from "./errorResponse.ts"
 
 const EXECUTION_HEADER = "x-picloud-execution-id"
 
@@ -113,11 +113,7 @@ export const makeSyncHttp = Effect.gen(function*() {
   const finish = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, EarlyReply | PersistenceError, R>) =>
     effect.pipe(
       Effect.catch((error) =>
-        error instanceof EarlyReply
-          ? Effect.succeed(error.response)
-          : Effect.logError(`${error.operation} failed`, error.cause).pipe(
-            Effect.as(errorResponse(500, { code: "internal", message: "internal error" }))
-          )
+        error instanceof EarlyReply ? Effect.succeed(error.response) : storageFaultResponse(error)
       )
     )
 
