@@ -25,6 +25,10 @@ export class DecodeErrors extends HttpApiMiddleware.Service<DecodeErrors>()("pic
 
 const ScriptParams = { id: Schema.String }
 
+/** `?limit=` of a listing: 1–200; a listing without it returns `DEFAULT_PAGE_SIZE` items. */
+const PageLimit = Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 })))
+export const DEFAULT_PAGE_SIZE = 50
+
 /** Script with its current source, as `GET /scripts/{id}` returns it. */
 export const ScriptDetail = Schema.Struct({ ...Script.fields, source: Schema.String })
 
@@ -136,7 +140,7 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
     HttpApiEndpoint.get("list", "/executions", {
       query: {
         script: Schema.optionalKey(Schema.String),
-        limit: Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 }))),
+        limit: PageLimit,
         cursor: Schema.optionalKey(Schema.String)
       },
       success: ExecutionPage,
@@ -211,7 +215,7 @@ export const DeadLettersGroup = HttpApiGroup.make("deadLetters")
     HttpApiEndpoint.get("list", "/dead-letters", {
       query: {
         app: Schema.optionalKey(Schema.String),
-        limit: Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 })))
+        limit: PageLimit
       },
       success: Schema.Struct({ items: Schema.Array(DeadLetter) }),
       error: [NotFound, InternalError]

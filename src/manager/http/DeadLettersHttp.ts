@@ -1,6 +1,6 @@
 import { Clock, Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { AdminApi } from "../../domain/api/AdminApi.ts"
+import { AdminApi, DEFAULT_PAGE_SIZE } from "../../domain/api/AdminApi.ts"
 import { apiError, NotFound } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
 import type { ExecutionId } from "../../domain/Ids.ts"
@@ -9,7 +9,6 @@ import { uuidv7 } from "../../domain/uuidv7.ts"
 import { manageableApp, requireRole, seesApp, visibleApps } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
-const DEFAULT_PAGE_SIZE = 50
 
 const deadLetterNotFound = (id: string) => apiError(NotFound, "dead_letter_not_found", `no dead letter ${id}`)
 

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { AdminApi } from "../../domain/api/AdminApi.ts"
+import { AdminApi, DEFAULT_PAGE_SIZE } from "../../domain/api/AdminApi.ts"
 import { apiError, BadRequest, NotFound } from "../../domain/api/ApiError.ts"
 import { ExecutionNotFound } from "../../domain/Errors.ts"
 import { ExecutionLog } from "../../domain/ExecutionLog.ts"
@@ -8,7 +8,6 @@ import type { ScriptId } from "../../domain/Ids.ts"
 import { requireRole, seesApp, visibleApps } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
-const DEFAULT_PAGE_SIZE = 50
 
 /**
  * Handlers of `/api/admin/executions`: newest first, paginated with an opaque cursor; a developer
