@@ -24,6 +24,15 @@ export class EmbeddedPostgresError extends Error {
 
 const USER = "picloud"
 
+/**
+ * How the embedded cluster is made and run: UTF-8, no fsync while initdb writes its files, and TCP
+ * on loopback only (no Unix socket in /tmp to collide with another cluster).
+ */
+export const CLUSTER_FLAGS = {
+  initdbFlags: ["--encoding=UTF8", "--no-sync"],
+  postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="]
+} as const
+
 const exists = (path: string) => stat(path).then(() => true, () => false)
 
 /**
@@ -171,8 +180,8 @@ export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, Embedded
               port,
               persistent: true,
               createPostgresUser: asRoot,
-              initdbFlags: ["--encoding=UTF8", "--no-sync"],
-              postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+              initdbFlags: [...CLUSTER_FLAGS.initdbFlags],
+              postgresFlags: [...CLUSTER_FLAGS.postgresFlags],
               onLog: debug,
               onError: (error) => debug(`embedded PostgreSQL: ${String(error)}`)
             })

@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto"
 import { chmod, stat } from "node:fs/promises"
 import { userInfo } from "node:os"
 import { join, resolve } from "node:path"
+import { CLUSTER_FLAGS } from "../../src/db/EmbeddedPostgres.ts"
 import { freePort } from "../../src/db/freePort.ts"
 
 const USER = "postgres"
@@ -46,13 +47,9 @@ export const startStandalonePostgres = async (
     port,
     persistent: true,
     createPostgresUser: asRoot,
-    initdbFlags: ["--encoding=UTF8", "--no-sync"],
-    // TCP on loopback only: no Unix socket in /tmp to collide with another cluster.
+    initdbFlags: [...CLUSTER_FLAGS.initdbFlags],
     postgresFlags: [
-      "-c",
-      "listen_addresses=127.0.0.1",
-      "-c",
-      "unix_socket_directories=",
+      ...CLUSTER_FLAGS.postgresFlags,
       ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`])
     ],
     onLog: (message) => void log.push(message),
