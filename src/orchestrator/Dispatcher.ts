@@ -1,4 +1,4 @@
-import { Cause, Clock, Config, Duration, Effect, FiberSet, Layer, Option, Schedule } from "effect"
+import { Cause, Clock, Config, Duration, Effect, FiberMap, Layer, Option, Schedule } from "effect"
 import { hostname } from "node:os"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import { InboxResolver } from "../domain/InboxResolver.ts"
@@ -54,9 +54,9 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   const nodeId = yield* Config.String("PICLOUD_NODE_ID").pipe(Config.withDefault(hostname()))
   // Claims name this run of this node: only the run that claimed a row may end it.
   const owner = `${nodeId}/${uuidv7()}`
-  const running = yield* FiberSet.make()
-  /** Ids of the rows this run is executing: the claims a release must keep. */
-  const runningIds = new Set<string>()
+  /** The executions this run has going, by row id: the claims a release must keep. */
+  const running = yield* FiberMap.make<string, void, never>()
+  const runningIds = () => [...running].map(([id]) => id)
   /** Set when a claim was cut short by the gate: a finished execution then wakes the loop. */
   let starved = false
 
@@ -117,7 +117,6 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       const completed = yield* outbox.complete(job, owner, attempted.record).pipe(Effect.retry(endingWrite(job)))
       if (completed) yield* inbox.deliver(job.id)
     }).pipe(
-      Effect.ensuring(Effect.sync(() => runningIds.delete(job.id))),
       // The claim stays; its lease expiring brings the row back.
       Effect.catch((error) => Effect.logWarning(`async execution ${job.id}: ${error.operation} failed; it runs again when its lease ends`, error.cause)),
       Effect.ensuring(Effect.suspend(() => (starved ? wake.signal : Effect.void)))
@@ -134,10 +133,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     if (free === 0 && (yield* gate.queued) > 0) return yield* wake.wait(FALLBACK_POLL)
     const room = Math.max(free, 1)
     const { jobs, nextDueAt } = yield* outbox.claim(owner, room)
-    for (const job of jobs) {
-      runningIds.add(job.id)
-      yield* FiberSet.run(running, runJob(job))
-    }
+    for (const job of jobs) yield* FiberMap.run(running, job.id, runJob(job))
     if (jobs.length === room) return // there may be more due right now
     const now = yield* Clock.currentTimeMillis
     const untilDue = nextDueAt === null ? FALLBACK_POLL : Duration.millis(Math.max(0, nextDueAt - now))
@@ -155,7 +151,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     for (;;) {
       const step = released
         ? cycle
-        : outbox.releaseStale(nodeId, [...runningIds]).pipe(Effect.tap(() => Effect.sync(() => (released = true))))
+        : outbox.releaseStale(nodeId, runningIds()).pipe(Effect.tap(() => Effect.sync(() => (released = true))))
       const outcome = yield* step.pipe(Effect.asVoid, Effect.catchCause((cause) => Effect.succeed(cause)))
       if (outcome === undefined) {
         failures = 0
@@ -173,10 +169,10 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   // On shutdown (finalizers run in reverse): the loop stops first, then running executions get a
   // while to finish, then the rest are interrupted and their rows released for the next start.
   yield* Effect.addFinalizer(() =>
-    FiberSet.awaitEmpty(running).pipe(
+    FiberMap.awaitEmpty(running).pipe(
       Effect.timeoutOption(DRAIN_TIMEOUT),
-      Effect.andThen(FiberSet.clear(running)),
-      Effect.andThen(Effect.suspend(() => outbox.releaseStale(nodeId, [...runningIds]))),
+      Effect.andThen(FiberMap.clear(running)),
+      Effect.andThen(Effect.suspend(() => outbox.releaseStale(nodeId, runningIds()))),
       Effect.catch((error) => Effect.logWarning("could not release async claims at shutdown; they return when their leases end", error.cause))
     )
   )
