@@ -16,6 +16,7 @@ import pg from "pg"
 import { freePort, startPicloud } from "../test/e2e/picloudProcess.ts"
 import { startStandalonePostgres } from "../test/support/standalonePostgres.ts"
 import { benchGraphileWorker } from "./graphileWorker.ts"
+import { median, percentile } from "./stats.ts"
 
 /** Saturating load: 32 enqueues in flight, like the sync bench's 32 connections. */
 const LOADED = 32
@@ -31,8 +32,6 @@ export interface QueueSample {
   readonly jobsPerSecond: number
 }
 
-const percentile = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const benchPicloudAsync = async (base: string, db: pg.Client, jobs: number, inFlight: number): Promise<QueueSample> => {
   const enqueuedAt = new Map<string, number>()

@@ -7,6 +7,7 @@
 import { Logger, makeWorkerUtils, run, runMigrations, type WorkerEvents } from "graphile-worker"
 import { EventEmitter, once } from "node:events"
 import pg from "pg"
+import { percentile } from "./stats.ts"
 
 /** How long to wait for the worker's LISTEN connection, and then for every job to start. */
 const TIMEOUT_MS = 60_000
@@ -35,8 +36,6 @@ const withTimeout = <A>(promise: Promise<A>, message: string): Promise<A> => {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-/** Nearest-rank percentile of ascending `sorted`. */
-const percentile = (sorted: Float64Array, q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!
 
 const jobId = (payload: unknown) =>
   typeof payload === "object" && payload !== null && "id" in payload && typeof payload.id === "number" ? payload.id : undefined

@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url"
 import { freePort, spawnLogged, startPicloud, waitFor } from "../test/e2e/picloudProcess.ts"
 import { runAsyncBench } from "./asyncDispatch.ts"
 import { benchHeaders, fibSource, helloSource } from "./workload.ts"
+import { median } from "./stats.ts"
 
 const duration = Number(process.env.BENCH_DURATION ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -48,11 +49,6 @@ const drive = (url: string, workload: "hello" | "fib"): Sample => {
   }
 }
 
-const median = (xs: ReadonlyArray<number>) => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 
 const main = async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "picloud-bench-"))
