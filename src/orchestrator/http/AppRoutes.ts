@@ -22,7 +22,7 @@ const notFound = errorResponse(404, { code: "not_found", message: "no such route
  * App routes at `/{app}/{path}` (ARCHITECTURE §5): matched in memory; a sync route runs like
  * `/api/execute`, an async one is accepted into the outbox (202); the captures are in `request.params`. `auth: none` routes are public (a token,
  * if sent, must be valid and sets `ctx.principal`); `auth: token` routes need a token of a caller
- * granted the app (else 401 / 403). Whatever no route claims is a JSON 404.
+ * granted the app (else 401 without a token, 404 for a caller not granted it). Whatever no route claims is a JSON 404.
  */
 export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
   const routes = yield* RouteTable
@@ -45,9 +45,8 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
       if (Option.isNone(principal)) {
         return yield* Effect.fail(new EarlyReply(errorResponse(401, { code: "unauthorized", message: "this route needs a bearer token" })))
       }
-      if (principal.value.role !== "admin" && !principal.value.apps.includes(route.app_id)) {
-        return errorResponse(403, { code: "forbidden", message: "this token may not call this app's routes" })
-      }
+      // Not granted the app: answered as if the route did not exist, so its existence is not revealed.
+      if (principal.value.role !== "admin" && !principal.value.apps.includes(route.app_id)) return notFound
     }
     const scriptRequest = yield* sync.scriptRequest(request, params)
     const target = yield* scripts.resolve(undefined, route.script_id)

@@ -78,7 +78,7 @@ describe("routes: /{app}/{path}", () => {
       assert.strictEqual((yield* call("GET", "/shop/public", { token: member })).json.who, "member")
       assert.strictEqual((yield* call("GET", "/shop/public", { token: "pc_bogus" })).status, 401)
       assert.strictEqual((yield* call("GET", "/shop/private", { token: null })).status, 401)
-      assert.strictEqual((yield* call("GET", "/shop/private", { token: outsider })).status, 403)
+      assert.strictEqual((yield* call("GET", "/shop/private", { token: outsider })).status, 404, "another app's route is not revealed")
       const ok = yield* call("GET", "/shop/private", { token: member })
       assert.strictEqual(ok.status, 200)
       assert.strictEqual(ok.json.who, "member")
