@@ -2,7 +2,7 @@ import { Effect, Option } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { OpenApi } from "effect/http-api"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
-import { bearerToken } from "../../domain/api/bearerToken.ts"
+import { bearerToken } from "../../domain/api/credentials.ts"
 import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
 
 /** `GET /api/admin/openapi.json`: the admin API's OpenAPI document, for any valid token. */

@@ -2,7 +2,7 @@ import { ByteSize, Config, Effect, Option } from "effect"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import { execErrorCode, execErrorStatus, type ExecResponse, type ScriptHttpRequest } from "../../domain/Exec.ts"
-import { bearerToken } from "../../domain/api/bearerToken.ts"
+import { bearerToken, scriptHeaders } from "../../domain/api/credentials.ts"
 import type { PersistenceError } from "../../domain/Errors.ts"
 import type { Principal } from "../../domain/Identity.ts"
 import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
@@ -20,14 +20,6 @@ const toHttp = (executionId: string, response: ExecResponse) => {
     ? HttpServerResponse.empty({ status: response.statusCode, headers })
     : HttpServerResponse.text(response.body, { status: response.statusCode, headers })
 }
-
-/** Node joins repeated headers itself; scripts see one string per (lower-case) name. */
-const plainHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>) =>
-  Object.fromEntries(
-    Object.entries(headers).flatMap(([name, value]) =>
-      value === undefined ? [] : [[name, typeof value === "string" ? value : value.join(", ")]]
-    )
-  )
 
 /** An early answer: the request cannot go on (401, 400, 413). */
 export class EarlyReply {
@@ -86,7 +78,7 @@ export const makeSyncHttp = Effect.gen(function*() {
         path: url.pathname,
         params,
         query: Object.fromEntries(url.searchParams),
-        headers: plainHeaders(request.headers),
+        headers: scriptHeaders(request.headers),
         body
       } satisfies ScriptHttpRequest
     })
