@@ -3,9 +3,11 @@ import { ConfigProvider, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
+import { fileURLToPath } from "node:url"
 import { join } from "node:path"
 import { Database } from "../../src/db/Database.ts"
 import { migrate } from "../../src/db/Migrations.ts"
+import { splitStatements } from "../../src/db/splitStatements.ts"
 
 const withDataDir = <A, E>(body: (dataDir: string) => Effect.Effect<A, E>) =>
   Effect.acquireUseRelease(
@@ -55,4 +57,33 @@ describe("Database (embedded PostgreSQL)", () => {
         assert.strictEqual(yield* countScripts.pipe(Effect.provide(database(dataDir))), 0)
       })
     ), 60_000)
+  it.live("0007 removes the bearer tokens that requests queued or dead-lettered before it still held", () =>
+    withDataDir((dataDir) =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const payload = (authorization: string) =>
+          JSON.stringify({ request: { method: "POST", path: "/a/b", params: {}, query: {}, headers: { authorization, "x-kept": "1" }, body: "" }, principal: null })
+        const app = "00000000-0000-4000-8000-000000000000"
+        const rows = [["Bearer pc_leaked", "dead_letters"], ["bEaReR  pc_leaked2", "outbox"], ["Basic dXNlcjpwYXNz", "dead_letters"]] as const
+        const ids: Array<string> = []
+        for (const [authorization, table] of rows) {
+          const id = crypto.randomUUID()
+          ids.push(id)
+          yield* table === "outbox"
+            ? sql`INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at)
+                VALUES (${id}, ${app}, ${app}, 'http', ${payload(authorization)}::jsonb, '{}'::jsonb, 60, now(), now())`
+            : sql`INSERT INTO dead_letters (id, app_id, script_id, kind, payload, retry, lease_seconds, attempts, error, accepted_at)
+                VALUES (${id}, ${app}, ${app}, 'http', ${payload(authorization)}::jsonb, '{}'::jsonb, 60, 1, '{}'::jsonb, now())`
+        }
+        const file = fileURLToPath(new URL("../../migrations/0007_scrub_bearer_headers.sql", import.meta.url))
+        for (const statement of splitStatements(readFileSync(file, "utf8"))) yield* sql.unsafe(statement)
+        const headers = yield* sql<{ id: string; headers: string }>`
+          SELECT id, payload #>> '{request,headers}' AS headers FROM dead_letters
+          UNION ALL SELECT id, payload #>> '{request,headers}' FROM outbox`
+        const byId = new Map(headers.map((row) => [row.id, JSON.parse(row.headers)]))
+        assert.deepStrictEqual(byId.get(ids[0]!), { "x-kept": "1" })
+        assert.deepStrictEqual(byId.get(ids[1]!), { "x-kept": "1" })
+        assert.deepStrictEqual(byId.get(ids[2]!), { authorization: "Basic dXNlcjpwYXNz", "x-kept": "1" })
+      }).pipe(Effect.provide(database(dataDir)))
+    ))
 })
