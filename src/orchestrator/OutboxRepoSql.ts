@@ -1,6 +1,7 @@
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { isoTimestamp, jsonValue, persistence, rowsByUuid } from "../db/persistence.ts"
+import { storableJson } from "../db/storableJson.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import type { DeadLetter } from "../domain/DeadLetter.ts"
@@ -103,8 +104,8 @@ export const layerSql = Layer.effect(
       sql`
         WITH job AS (
           INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at)
-          VALUES (${job.id}, ${job.app_id}, ${job.script_id}, ${job.kind}, ${JSON.stringify(job.payload)}::jsonb,
-            ${JSON.stringify(job.retry)}::jsonb, ${job.lease_seconds}, now(), ${job.accepted_at})
+          VALUES (${job.id}, ${job.app_id}, ${job.script_id}, ${job.kind}, ${storableJson(job.payload)}::jsonb,
+            ${storableJson(job.retry)}::jsonb, ${job.lease_seconds}, now(), ${job.accepted_at})
           RETURNING id
         )
         SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM job`
@@ -211,14 +212,14 @@ export const layerSql = Layer.effect(
       sql`
         UPDATE outbox SET claimed_by = NULL, claimed_until = NULL,
           next_attempt_at = now() + make_interval(secs => ${options.delayMs / 1000}),
-          last_error = coalesce(${options.error === null ? null : JSON.stringify(options.error)}::jsonb, last_error)
+          last_error = coalesce(${options.error === null ? null : storableJson(options.error)}::jsonb, last_error)
         WHERE id = ${job.id} AND claimed_by = ${owner} AND claimed_until > now()
         RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), persistence("OutboxRepo.retryLater"))
 
     const deadLetter = (job: Job, owner: string, record: ExecutionRecord) =>
       sql`WITH ${removed(job, owner)}, dead AS (
           INSERT INTO dead_letters (id, app_id, script_id, kind, payload, retry, lease_seconds, attempts, error, accepted_at)
-          SELECT id, app_id, script_id, kind, payload, retry, lease_seconds, attempt_count, ${JSON.stringify(record.error)}::jsonb, accepted_at
+          SELECT id, app_id, script_id, kind, payload, retry, lease_seconds, attempt_count, ${storableJson(record.error)}::jsonb, accepted_at
           FROM removed
           ON CONFLICT (id) DO NOTHING
         )

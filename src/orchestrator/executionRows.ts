@@ -1,5 +1,6 @@
 import type { SqlClient, Statement } from "effect/sql"
 import { isoTimestamp } from "../db/persistence.ts"
+import { storableJson } from "../db/storableJson.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
 
@@ -36,7 +37,7 @@ export const insertExecutions = (
   options: { readonly onConflict: "keep" | "replace"; readonly onlyIf?: Statement.Fragment }
 ) =>
   sql`INSERT INTO executions
-    SELECT * FROM jsonb_populate_recordset(NULL::executions, ${JSON.stringify(records)}::jsonb)
+    SELECT * FROM jsonb_populate_recordset(NULL::executions, ${storableJson(records)}::jsonb)
     ${options.onlyIf === undefined ? sql`` : sql`WHERE ${options.onlyIf}`}
     ${
     options.onConflict === "keep"

@@ -137,6 +137,28 @@ layer(layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" }
       }
       assert.strictEqual(found, 1)
     }))
+
+  it.effect("text PostgreSQL cannot hold (U+0000, a lone surrogate) is kept as U+FFFD, and holds up no other record", () =>
+    Effect.gen(function*() {
+      const log = yield* ExecutionLog
+      const scriptId = crypto.randomUUID()
+      const odd = execution(scriptId, new Date(), {
+        status: "failed",
+        logs: [{ level: "log", message: "a\u0000b \ud800", at: 1 }],
+        error: { code: "script_error", message: "bad \udc00 \u0000" },
+        accepted_at: new Date().toISOString(),
+        result: { status: 200, headers: { "x-\u0000": "\ud83d" }, body: "\u0000" }
+      })
+      const plain = execution(scriptId, new Date())
+      yield* log.record(odd)
+      yield* log.record(plain)
+      yield* log.flush
+      const stored = yield* log.get(odd.id)
+      assert.deepStrictEqual(stored.logs, [{ level: "log", message: "a\uFFFDb \uFFFD", at: 1 }])
+      assert.deepStrictEqual(stored.error, { code: "script_error", message: "bad \uFFFD \uFFFD" })
+      assert.deepStrictEqual(stored.result, { status: 200, headers: { "x-\uFFFD": "\uFFFD" }, body: "\uFFFD" })
+      assert.deepStrictEqual(yield* log.get(plain.id), plain)
+    }))
 })
 
 const retentionConfig = ConfigProvider.layer(ConfigProvider.fromUnknown({
