@@ -1,13 +1,13 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { createServer } from "node:http"
 import { Database } from "../db/Database.ts"
 import { layerWorkers as ExecutorWorkers } from "../executor/ExecutorWorkers.ts"
 import { HttpApp } from "./HttpApp.ts"
+import { createJsonErrorServer } from "./JsonErrors.ts"
 import { SqlServices } from "./SqlServices.ts"
 
-const ServerLayer = NodeHttpServer.layerConfig(createServer, {
+const ServerLayer = NodeHttpServer.layerConfig(createJsonErrorServer, {
   port: Config.Port("PORT").pipe(Config.withDefault(8080)),
   host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
   // SIGTERM: stop accepting, let in-flight executions finish (the timeout ceiling is 300 s, but a

@@ -20,6 +20,7 @@ import { RoutesHttp } from "../manager/http/RoutesHttp.ts"
 import * as Dispatcher from "../orchestrator/Dispatcher.ts"
 import { ExecutionStatusRoute } from "../orchestrator/http/ExecutionStatusRoute.ts"
 import { HealthRoute } from "./Health.ts"
+import { JsonErrors } from "./JsonErrors.ts"
 
 /** The admin API (schema-first; its OpenAPI document is served, behind a token, by OpenApiRoute). */
 const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
@@ -33,7 +34,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
  * the executor, the execution log, the gate, the outbox and its wake-up, the inbox, script change
  * delivery and the admin token stay open: each mode's composition root provides them.
  */
-export const HttpApp = Layer.mergeAll(AdminRoutes, OpenApiRoute, ExecuteRoute, ExecutionStatusRoute, HealthRoute, AppRoutes, Dispatcher.layer).pipe(
+export const HttpApp = Layer.mergeAll(AdminRoutes, OpenApiRoute, ExecuteRoute, ExecutionStatusRoute, HealthRoute, AppRoutes, JsonErrors, Dispatcher.layer).pipe(
   Layer.provide([Invoker.layer, ScriptCache.layer, RouteTable.layer]),
   Layer.provide(HttpServer.layerServices)
 )

@@ -11,7 +11,8 @@ import { Invoker } from "../Invoker.ts"
 import type { ResolvedScript } from "../ScriptCache.ts"
 import { errorResponse, storageFaultResponse } from "./errorResponse.ts"
 
-const EXECUTION_HEADER = "x-picloud-execution-id"
+/** Names the execution a script's response came from; only script responses carry it. */
+export const EXECUTION_HEADER = "x-picloud-execution-id"
 
 /** A text body (not a stream), so the reply carries Content-Length rather than chunked encoding. */
 const toHttp = (executionId: string, response: ExecResponse) => {

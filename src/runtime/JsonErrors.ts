@@ -1,0 +1,122 @@
+import { Cause, Effect } from "effect"
+import { HttpBody, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { createServer, STATUS_CODES } from "node:http"
+import type { Duplex } from "node:stream"
+import { EXECUTION_HEADER } from "../orchestrator/http/SyncHttp.ts"
+import { errorResponse } from "../orchestrator/http/errorResponse.ts"
+
+/** The `code` of an error body the platform did not word itself (a framework's or Node's answer). */
+const CODES: Readonly<Record<number, string>> = {
+  400: "bad_request",
+  404: "not_found",
+  405: "method_not_allowed",
+  408: "request_timeout",
+  413: "payload_too_large",
+  414: "uri_too_long",
+  415: "unsupported_media_type",
+  431: "headers_too_large",
+  499: "client_closed_request",
+  503: "unavailable"
+}
+const codeFor = (status: number) => CODES[status] ?? (status >= 500 ? "internal" : "bad_request")
+const MAX_MESSAGE_CHARS = 300
+
+/**
+ * Why a request cannot be served, before any route sees it: a path whose percent-encoding is not
+ * UTF-8 (`%C0%AF`), or a NUL character in the path or the query, which no name, key or value may
+ * hold (PostgreSQL cannot store it). A URL without `%` cannot hold either: Node refuses raw ones.
+ */
+const refusal = (url: string): string | undefined => {
+  if (!url.includes("%")) return undefined
+  const queryAt = url.indexOf("?")
+  const path = queryAt === -1 ? url : url.slice(0, queryAt)
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    return "malformed percent-encoding in the path"
+  }
+  if (decoded.includes("\0")) return "the path contains a NUL character"
+  if (queryAt !== -1) {
+    for (const [name, value] of new URLSearchParams(url.slice(queryAt + 1))) {
+      if (name.includes("\0") || value.includes("\0")) return "the query contains a NUL character"
+    }
+  }
+  return undefined
+}
+
+/**
+ * An error answer the platform did not write as JSON (the router's empty 404, the admin API's
+ * text 415, a 503 for a request cut off at shutdown) gets the JSON error body every endpoint
+ * promises, keeping its status and headers. A script's own response (it carries the execution id
+ * header) is the script's and is never touched.
+ */
+const asJsonError = (response: HttpServerResponse.HttpServerResponse) => {
+  if (response.status < 400 || response.headers[EXECUTION_HEADER] !== undefined) return response
+  const body = response.body
+  if (body._tag === "Uint8Array" && body.contentType.includes("json")) return response
+  const text = body._tag === "Uint8Array" ? new TextDecoder().decode(body.body).trim().slice(0, MAX_MESSAGE_CHARS) : ""
+  const message = text || STATUS_CODES[response.status] || "error"
+  return HttpServerResponse.setBody(
+    response,
+    HttpBody.text(JSON.stringify({ error: { code: codeFor(response.status), message } }), "application/json")
+  )
+}
+
+/** The answer for a request cut off by shutdown, once the grace period (`PICLOUD_SHUTDOWN_TIMEOUT`) is over. */
+const cutOff = errorResponse(
+  503,
+  { code: "shutting_down", message: "the server stopped before this request finished; retry" },
+  { "retry-after": "1" }
+)
+
+/**
+ * Every request passes here first, and every answer last: malformed or NUL-bearing URLs are a JSON
+ * 400, and every error the process produces has a JSON body (ARCHITECTURE §6).
+ */
+export const JsonErrors = HttpRouter.middleware((httpApp) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const refused = refusal(request.url)
+    if (refused !== undefined) return errorResponse(400, { code: "bad_request", message: refused })
+    return yield* httpApp.pipe(
+      // A response carried in a defect is what the server sends for an interrupted request.
+      Effect.onInterrupt(() => Effect.die(cutOff)),
+      Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : fromCause(cause)),
+      Effect.map(asJsonError)
+    )
+  }), { global: true })
+
+/**
+ * A failure no handler answered: the router's RouteNotFound (404), a body that could not be read
+ * (400, 413), or a fault (500, logged here with its cause, since it is answered here).
+ */
+const fromCause = (cause: Cause.Cause<unknown>) =>
+  HttpServerError.causeResponse(cause).pipe(
+    Effect.tap(([response, rest]) => response.status === 500 ? Effect.logError("unhandled failure", rest) : Effect.void),
+    Effect.map(([response]) => response)
+  )
+
+/**
+ * What Node answers itself, before any handler runs (headers too large: 431; a request that is not
+ * HTTP: 400; a request timeout: 408), with the same JSON error body. Node's default writes none.
+ */
+const answerClientError = (error: NodeJS.ErrnoException & { readonly bytesParsed?: number }, socket: Duplex) => {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const status = error.code === "HPE_HEADER_OVERFLOW"
+    ? 431
+    : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? 408
+    : 400
+  const message = status === 431 ? "the request's headers are too large" : status === 408 ? "the request took too long to arrive" : "malformed HTTP request"
+  const body = JSON.stringify({ error: { code: codeFor(status), message } })
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  )
+}
+
+/** Node's HTTP server, answering its own client errors with a JSON body. */
+export const createJsonErrorServer = () => createServer().on("clientError", answerClientError)
