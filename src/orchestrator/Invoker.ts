@@ -63,7 +63,8 @@ export class Invoker extends Context.Service<Invoker, {
         executionId: ExecutionId,
         async: AsyncAttempt | undefined
       ) {
-        const startedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
+        const startedMs = yield* Clock.currentTimeMillis
+        const startedAt = new Date(startedMs).toISOString()
         const request: ExecRequest = {
           executionId,
           rootExecutionId: executionId,
@@ -121,6 +122,22 @@ export class Invoker extends Context.Service<Invoker, {
                 result: null
               }
             })
+          ),
+          // A sync caller that hangs up, or shutdown's grace period running out, interrupts the
+          // execution: it still gets its record. (An async one is released and runs again.)
+          Effect.onInterrupt(() =>
+            async !== undefined ? Effect.void : Clock.currentTimeMillis.pipe(Effect.flatMap((now) =>
+              log.record({
+                ...base,
+                status: "failed",
+                status_code: 503,
+                duration_ms: now - startedMs,
+                logs: [],
+                logs_truncated: false,
+                error: { code: "interrupted", message: "the caller went away or the server shut down before the execution finished" },
+                result: null
+              })
+            ))
           )
         )
       })

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -19,6 +20,17 @@ const api = (base: string) => async (method: string, path: string, body?: unknow
   const text = await res.text()
   return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined }
 }
+
+/** Sends raw bytes and resolves with everything the server wrote back before it closed. */
+const rawExchange = (port: number, bytes: string) =>
+  new Promise<string>((resolve, reject) => {
+    let received = ""
+    const socket = connect(port, "127.0.0.1", () => socket.write(bytes))
+    socket.on("data", (chunk) => (received += chunk))
+    socket.on("end", () => resolve(received))
+    socket.on("error", reject)
+    socket.setTimeout(10_000, () => socket.destroy(new Error("no answer")))
+  })
 
 describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
   it("serves the lifecycle, drains on SIGTERM, and keeps its data across a restart", async () => {
@@ -67,6 +79,58 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
       }
     } finally {
       if (first.child.exitCode === null) first.child.kill("SIGKILL")
+    }
+  }, 120_000)
+
+  it("executions cut off when PICLOUD_SHUTDOWN_TIMEOUT runs out answer a JSON 503, and each keeps its record", async () => {
+    const cutDir = mkdtempSync(join(tmpdir(), "picloud-e2e-cut-"))
+    const port = await freePort()
+    const env = { PICLOUD_ADMIN_TOKEN: TOKEN, PICLOUD_SHUTDOWN_TIMEOUT: "500 millis" }
+    const first = await startPicloud({ dataDir: cutDir, port, env })
+    try {
+      const call = api(first.url)
+      const created = await call("POST", "/api/admin/scripts", {
+        name: "stuck",
+        timeout_seconds: 20,
+        source: `export default function () { const end = Date.now() + 5000; while (Date.now() < end) {} return "done" }`
+      })
+      assert.strictEqual(created.status, 201, created.text)
+
+      // What Node answers before any handler (headers too large, not HTTP) is JSON too.
+      const huge = await fetch(`${first.url}/api/execute/stuck?${"q".repeat(20_000)}`)
+      assert.strictEqual(huge.status, 431)
+      assert.strictEqual(((await huge.json()) as { error: { code: string } }).error.code, "headers_too_large")
+      const garbage = await rawExchange(port, "NOT HTTP\r\n\r\n")
+      assert.match(garbage, /^HTTP\/1\.1 400 /)
+      assert.strictEqual(JSON.parse(garbage.slice(garbage.indexOf("\r\n\r\n") + 4)).error.code, "bad_request")
+
+      const inFlight = [1, 2].map(() =>
+        fetch(`${first.url}/api/execute/stuck`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(20_000) })
+          .then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), text: await r.text() }))
+      )
+      await new Promise((r) => setTimeout(r, 500))
+      first.child.kill("SIGTERM")
+      for (const reply of await Promise.all(inFlight)) {
+        assert.strictEqual(reply.status, 503, reply.text)
+        assert.strictEqual(reply.type, "application/json")
+        assert.strictEqual(JSON.parse(reply.text).error.code, "shutting_down")
+      }
+      assert.strictEqual(await exitWithin(first), 0, first.output())
+
+      const second = await startPicloud({ dataDir: cutDir, port, env })
+      try {
+        const records = await api(second.url)("GET", "/api/admin/executions")
+        assert.deepStrictEqual(
+          records.json.items.map((r: { status: string; error: { code: string } }) => [r.status, r.error.code]),
+          [["failed", "interrupted"], ["failed", "interrupted"]]
+        )
+      } finally {
+        second.child.kill("SIGTERM")
+        assert.strictEqual(await exitWithin(second), 0, second.output())
+      }
+    } finally {
+      if (first.child.exitCode === null) first.child.kill("SIGKILL")
+      rmSync(cutDir, { recursive: true, force: true })
     }
   }, 120_000)
 
