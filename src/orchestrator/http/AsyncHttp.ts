@@ -44,6 +44,13 @@ export const makeAsyncHttp = Effect.gen(function*() {
   ) =>
     Effect.gen(function*() {
       const key = yield* idempotencyKey(idempotencyKeyHeader)
+      if (request.body.includes("\0")) {
+        // Stored requests are text PostgreSQL holds, which has no NUL: refused rather than altered.
+        return yield* Effect.fail(new EarlyReply(errorResponse(400, {
+          code: "bad_request",
+          message: "an async route cannot queue a body that contains a NUL character"
+        })))
+      }
       const accepted = yield* outbox.enqueue({
         id: uuidv7() as ExecutionId,
         app_id: route.app_id,

@@ -7,6 +7,7 @@ import { errorResponse, storageFaultResponse } from "./errorResponse.ts"
 
 /** The longest `?wait=` a caller may park for. */
 export const MAX_WAIT_SECONDS = 60
+const WAIT_DIGITS = /^[0-9]{1,3}$/
 
 /** An async execution as its caller sees it. `failed`: the last attempt failed and another is due. */
 interface ExecutionStatus {
@@ -71,8 +72,9 @@ export const ExecutionStatusRoute = HttpRouter.use(Effect.fn(function*(router) {
     const request = yield* HttpServerRequest.HttpServerRequest
     const { id } = yield* HttpRouter.params
     const waitParam = new URL(request.url, "http://localhost").searchParams.get("wait")
-    const wait = waitParam === null ? 0 : Number(waitParam)
-    if (!Number.isInteger(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
+    // One rule: plain decimal digits (no sign, exponent, fraction or spaces), at most the maximum.
+    const wait = waitParam === null ? 0 : WAIT_DIGITS.test(waitParam) ? Number(waitParam) : Number.NaN
+    if (!(wait <= MAX_WAIT_SECONDS)) {
       return errorResponse(400, { code: "bad_request", message: `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` })
     }
     return yield* Effect.scoped(Effect.gen(function*() {

@@ -120,6 +120,9 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
       assert.strictEqual(otherBody.json.error.code, "idempotency_key_reused")
       const tooLong = yield* call("POST", "/shop/pay", { token: null, headers: { "idempotency-key": "k".repeat(256) } })
       assert.strictEqual(tooLong.status, 400, tooLong.text)
+      const nul = yield* call("POST", "/shop/pay", { token: null, body: "a\u0000b" })
+      assert.strictEqual(nul.status, 400, nul.text)
+      assert.include(nul.json.error.message, "NUL")
     }))
 
   it.live("a wait that ends first answers 202 with the progress so far", () =>
@@ -179,7 +182,7 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
   it.live("bad waits are 400; unknown ids and synchronous executions are 404", () =>
     Effect.gen(function*() {
       const { call } = yield* setup
-      for (const wait of ["61", "-1", "1.5", "soon"]) {
+      for (const wait of ["61", "-1", "1.5", "soon", "1e1", "+5", " 5", "0x10", "", "5%00"]) {
         assert.strictEqual((yield* call("GET", `/api/executions/${crypto.randomUUID()}?wait=${wait}`, { token: null })).status, 400, wait)
       }
       assert.strictEqual((yield* call("GET", `/api/executions/${crypto.randomUUID()}`, { token: null })).status, 404)
