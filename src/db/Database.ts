@@ -4,6 +4,17 @@ import { EmbeddedPostgres } from "./EmbeddedPostgres.ts"
 import { MigrationsLayer } from "./Migrations.ts"
 
 const MAX_CONNECTIONS = Config.Int("PICLOUD_DB_MAX_CONNECTIONS").pipe(Config.withDefault(10))
+/**
+ * How long a pooled connection may sit unused before it is closed. The pool lends connections in
+ * turn, so with the default (60 s) the idle platform's few queries (the dispatcher's fallback poll)
+ * touched every connection a burst had opened often enough to keep them all, and PostgreSQL kept a
+ * backend process for each. 10 s lets a burst's extra connections go.
+ */
+const IDLE_TIMEOUT = Config.Duration("PICLOUD_DB_IDLE_TIMEOUT").pipe(Config.withDefault("10 seconds"))
+
+const pool = Effect.gen(function*() {
+  return { maxConnections: yield* MAX_CONNECTIONS, idleTimeout: yield* IDLE_TIMEOUT }
+})
 
 /** The embedded cluster as a SqlClient; the cluster stops after the client's pool has closed. */
 const embedded = Layer.unwrap(Effect.gen(function*() {
@@ -14,7 +25,7 @@ const embedded = Layer.unwrap(Effect.gen(function*() {
     username: pg.username,
     password: pg.password,
     database: pg.database,
-    maxConnections: yield* MAX_CONNECTIONS
+    ...yield* pool
   })
 })).pipe(Layer.provide(EmbeddedPostgres.layer))
 
@@ -26,7 +37,7 @@ export const Database = {
   layer: Layer.unwrap(Effect.gen(function*() {
     const url = yield* Config.option(Config.Redacted("DATABASE_URL"))
     const client = Option.isSome(url)
-      ? PgClient.layer({ url: url.value, maxConnections: yield* MAX_CONNECTIONS })
+      ? PgClient.layer({ url: url.value, ...yield* pool })
       : embedded
     return MigrationsLayer.pipe(Layer.provideMerge(client))
   }))

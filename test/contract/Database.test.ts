@@ -86,4 +86,25 @@ describe("Database (embedded PostgreSQL)", () => {
         assert.deepStrictEqual(byId.get(ids[2]!), { authorization: "Basic dXNlcjpwYXNz", "x-kept": "1" })
       }).pipe(Effect.provide(database(dataDir)))
     ))
+  it.live("connections a burst opened are closed once idle (PICLOUD_DB_IDLE_TIMEOUT), even while light queries go on", () =>
+    withDataDir((dataDir) =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const backends = sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`
+          .pipe(Effect.map((rows) => rows[0]!.n))
+        yield* Effect.all(Array.from({ length: 6 }, () => sql`SELECT pg_sleep(0.3)`), { concurrency: "unbounded" })
+        assert.strictEqual(yield* backends, 6)
+        // A light, steady load, as the dispatcher's fallback poll is when idle: it must not keep them all.
+        for (let i = 0; i < 16; i++) {
+          yield* sql`SELECT 1`
+          yield* Effect.sleep("250 millis")
+        }
+        assert.isAtMost(yield* backends, 2)
+      }).pipe(Effect.provide(Database.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({
+        PICLOUD_DATA_DIR: dataDir,
+        PICLOUD_DB_MAX_CONNECTIONS: "6",
+        PICLOUD_DB_IDLE_TIMEOUT: "1 second"
+      }))))))
+    ))
 })
