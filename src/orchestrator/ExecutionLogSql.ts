@@ -1,5 +1,6 @@
 import { Array as Arr, Effect, Latch, Layer, Option, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
 import { persistence } from "../db/persistence.ts"
 import { ExecutionNotFound } from "../domain/Errors.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
@@ -14,6 +15,15 @@ const BATCH_SIZE = 500
 /** Records kept while the database is away; past this the oldest are dropped, with a warning. */
 const MAX_PENDING = 10_000
 const RETRY_AFTER_FAILURE = "1 second"
+
+/**
+ * PostgreSQL refused the statement for the data it carries (SQLSTATE class 22, data exception,
+ * or 54, a limit exceeded), rather than being out of reach: sending it again cannot succeed.
+ */
+const refusedData = (error: SqlError) => {
+  const code = (error.reason.cause as { readonly code?: unknown } | undefined)?.code
+  return error.reason._tag === "UnknownError" && typeof code === "string" && /^(22|54)/.test(code)
+}
 
 /**
  * Execution records in PostgreSQL, written off the hot path: `record` appends to a buffer and wakes
@@ -33,12 +43,24 @@ export const layerSql = Layer.effect(
 
     const insert = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) => insertExecutions(sql, batch, { onConflict: "keep" })
 
-    /** Writes everything pending now, batch by batch; a failed batch goes back to the front. */
+    /**
+     * A batch PostgreSQL refused for what it holds (not for being unreachable) is written record by
+     * record, and a record refused on its own is dropped with an error: put back, it would be
+     * refused again forever and hold up every record after it.
+     */
+    const insertEach = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) =>
+      Effect.forEach(batch, (record) =>
+        insert([record]).pipe(
+          Effect.catchIf(refusedData, (error) => Effect.logError(`execution ${record.id} could not be recorded; dropped`, error))
+        ), { discard: true })
+
+    /** Writes everything pending now, batch by batch; a batch that could not be sent goes back to the front. */
     const writePending = writer.withPermits(1)(Effect.gen(function*() {
       for (;;) {
         const batch = pending.splice(0, BATCH_SIZE)
         if (!Arr.isArrayNonEmpty(batch)) return
         yield* insert(batch).pipe(
+          Effect.catchIf(refusedData, () => insertEach(batch)),
           Effect.tapError(() => Effect.sync(() => pending.unshift(...batch)))
         )
       }

@@ -138,6 +138,20 @@ layer(layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" }
       assert.strictEqual(found, 1)
     }))
 
+  it.effect("a record PostgreSQL refuses is dropped on its own; the records around it are written", () =>
+    Effect.gen(function*() {
+      const log = yield* ExecutionLog
+      const scriptId = crypto.randomUUID()
+      const before = execution(scriptId, new Date())
+      const refused = execution(scriptId, new Date(), { status_code: 1e12 })
+      const after = execution(scriptId, new Date())
+      for (const record of [before, refused, after]) yield* log.record(record)
+      yield* log.flush
+      assert.deepStrictEqual(yield* log.get(before.id), before)
+      assert.deepStrictEqual(yield* log.get(after.id), after)
+      assert.strictEqual((yield* log.get(refused.id).pipe(Effect.flip))._tag, "ExecutionNotFound")
+    }))
+
   it.effect("text PostgreSQL cannot hold (U+0000, a lone surrogate) is kept as U+FFFD, and holds up no other record", () =>
     Effect.gen(function*() {
       const log = yield* ExecutionLog
