@@ -2,7 +2,7 @@ import { assert, describe, it } from "vitest"
 import { Engine } from "../../../src/executor/Engine.ts"
 import { execRequest } from "./request.ts"
 
-const engine = await Engine.make({ memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024, warmScripts: 4 })
+const engine = await Engine.make({ memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024, warmScripts: 4, warmMemoryMb: 256 })
 const run = (source: string, overrides?: Parameters<typeof execRequest>[1]) => engine.run(execRequest(source, overrides))
 
 const failure = async (source: string, overrides?: Parameters<typeof execRequest>[1]) => {
@@ -265,5 +265,48 @@ describe("Engine.run: warm sandboxes", () => {
       const result = await cold.run(request)
       assert.isTrue(result.ok && result.response.body === "1")
     }
+  })
+})
+
+describe("Engine.run: memory isolation between script versions", () => {
+  const limits = { memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024, warmScripts: 4, warmMemoryMb: 256 }
+  /** Keeps ~55 MB in module scope: most of one sandbox's 64 MiB, and all a shared memory could spare. */
+  const holder = (tag: string) => `let calls = 0
+const held = []
+for (let i = 0; i < 55; i++) held.push(new Uint8Array(1 << 20).fill(i + 1))
+export default () => ({ calls: ++calls, held: held.length }) // ${tag}`
+  const appA = { app: { id: "app-a", name: "a" } }
+  const appB = { app: { id: "app-b", name: "b" } }
+  const runOn = async (engine: Engine, source: string, overrides?: Parameters<typeof execRequest>[1]) => {
+    const result = await engine.run(execRequest(source, overrides))
+    if (!result.ok) throw new Error(`expected success, got ${result.reason}: ${result.message}`)
+    return JSON.parse(result.response.body!)
+  }
+
+  it("a script holding most of its memory warm does not make another app's script fail", async () => {
+    const isolated = await Engine.make(limits)
+    assert.deepStrictEqual(await runOn(isolated, holder("a"), appA), { calls: 1, held: 55 })
+    const b = `export default () => new Uint8Array(16 << 20).fill(7).length`
+    for (let i = 0; i < 3; i++) assert.strictEqual(await runOn(isolated, b, appB), 16 << 20)
+    assert.deepStrictEqual(await runOn(isolated, holder("a"), appA), { calls: 2, held: 55 }, "A is still warm")
+  })
+
+  it("a memory limit hit is charged to the script that hit it: another script's warm sandbox survives", async () => {
+    const isolated = await Engine.make(limits)
+    assert.deepStrictEqual(await runOn(isolated, holder("survivor"), appA), { calls: 1, held: 55 })
+    const bomb = await isolated.run(execRequest(`export default () => { const a = []; for (;;) a.push(new Uint8Array(1 << 20)) }`, { ...appB, timeoutMs: 10_000 }))
+    assert.isFalse(bomb.ok)
+    if (!bomb.ok) assert.strictEqual(bomb.reason, "MemoryLimit")
+    assert.deepStrictEqual(await runOn(isolated, holder("survivor"), appA), { calls: 2, held: 55 }, "A kept its module scope")
+  })
+
+  it("idle warm sandboxes hold at most warmMemoryMb: the least recently used go first", async () => {
+    const budgeted = await Engine.make({ ...limits, warmMemoryMb: 100 })
+    const [first, second] = [holder("budget 1"), holder("budget 2")]
+    assert.strictEqual((await runOn(budgeted, first, appA)).calls, 1)
+    assert.strictEqual((await runOn(budgeted, second, appB)).calls, 1)
+    assert.isAtMost(budgeted.warmMemoryBytes, 100 * 1024 * 1024)
+    assert.strictEqual((await runOn(budgeted, second, appB)).calls, 2, "the most recent is still warm")
+    assert.strictEqual((await runOn(budgeted, first, appA)).calls, 1, "the older one was evicted to fit the budget")
   })
 })
