@@ -178,6 +178,24 @@ export default () => { const end = Date.now() + 100; while (Date.now() < end) {}
     assert.strictEqual(fat.json.error.code, "response_too_large")
   }, 60_000)
 
+  it("headers count in the response limit; too many or unsendable ones are a clear 502", async () => {
+    await deploy("fat-header", `export default () => ({ statusCode: 200, headers: { "x-fat": "x".repeat(2 * 1024 * 1024) }, body: "small" })`)
+    await deploy("many-headers", `export default () => ({ statusCode: 200, headers: Object.fromEntries(Array.from({ length: 100000 }, (_, i) => ["x-h" + i, "v"])) })`, 10)
+    for (const name of ["fat-header", "many-headers"]) {
+      const res = await call(name)
+      assert.strictEqual(res.status, 502, `${name}: ${res.text.slice(0, 200)}`)
+      assert.strictEqual(res.json.error.code, "response_too_large", name)
+    }
+    await deploy("euro-header", `export default () => ({ statusCode: 200, headers: { "x-price": "5 \u20ac" }, body: "ok" })`)
+    await deploy("control-header", `export default () => ({ statusCode: 200, headers: { "x-a": "bell\u0007" }, body: "ok" })`)
+    for (const name of ["euro-header", "control-header"]) {
+      const res = await call(name)
+      assert.strictEqual(res.status, 502, `${name}: ${res.text.slice(0, 200)}`)
+      assert.strictEqual(res.json.error.code, "invalid_response", name)
+    }
+    await stillFine()
+  }, 60_000)
+
   it("import, eval, Function and prototype tampering cannot reach the host or the next execution", async () => {
     await deploy("imports", `import fs from "fs"\nexport default () => typeof fs`).catch(() => undefined)
     const imported = await call("imports")

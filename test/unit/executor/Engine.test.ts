@@ -200,6 +200,44 @@ describe("Engine.run: failures", () => {
     assert.strictEqual((await failure(`export default () => "x".repeat(64 * 1024 + 1)`)).reason, "ResponseTooLarge")
     assert.strictEqual((await success(`export default () => "x".repeat(64 * 1024)`)).body!.length, 64 * 1024)
   })
+
+  it("header names and values count in the response limit", async () => {
+    const big = await failure(`export default () => ({ statusCode: 200, headers: { "x-big": "x".repeat(64 * 1024) } })`)
+    assert.strictEqual(big.reason, "ResponseTooLarge")
+    // 64 KiB in all: a 10-byte header ("x-ab" + "123456") and the body.
+    const exact = await success(`export default () => ({ statusCode: 200, headers: { "x-ab": "123456" }, body: "y".repeat(64 * 1024 - 10) })`)
+    assert.strictEqual(exact.headers["x-ab"], "123456")
+    const over = await failure(`export default () => ({ statusCode: 200, headers: { "x-ab": "1234567" }, body: "y".repeat(64 * 1024 - 10) })`)
+    assert.strictEqual(over.reason, "ResponseTooLarge")
+  })
+
+  it("at most 100 headers", async () => {
+    const headers = (n: number) => `Object.fromEntries(Array.from({ length: ${n} }, (_, i) => ["x-h" + i, "v"]))`
+    assert.strictEqual(Object.keys((await success(`export default () => ({ statusCode: 200, headers: ${headers(100)} })`)).headers).length, 100)
+    for (const n of [101, 100_000]) {
+      const r = await failure(`export default () => ({ statusCode: 200, headers: ${headers(n)} })`)
+      assert.strictEqual(r.reason, "ResponseTooLarge", `${n} headers`)
+      assert.match(r.message, /headers/)
+    }
+  })
+
+  it("a header Node would refuse to send is an InvalidResponse", async () => {
+    for (const [name, value] of [
+      ["x-a", "nul\\u0000"],
+      ["x-a", "control\\u0001"],
+      ["x-a", "del\\u007f"],
+      ["x-a", "euro \\u20ac"],
+      ["x-a", "tab\\tis fine but a bare \\r is not"],
+      ["x-\\u00e9", "v"],
+      ["", "v"],
+      ["x:a", "v"]
+    ] as const) {
+      const source = `export default () => ({ statusCode: 200, headers: { "${name}": "${value}" } })`
+      assert.strictEqual((await failure(source)).reason, "InvalidResponse", source)
+    }
+    const latin1 = await success(`export default () => ({ statusCode: 200, headers: { "x-a": "caf\\u00e9\\tok" } })`)
+    assert.strictEqual(latin1.headers["x-a"], "caf\u00e9\tok")
+  })
 })
 
 describe("Engine.run: isolation", () => {
