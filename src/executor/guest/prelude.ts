@@ -1,8 +1,16 @@
 /**
+ * A stack frame of the script's own: in its module, or in code it evaluated (`<input>`). With the
+ * built-ins it called (`NATIVE_FRAME`), these are all of a stack a caller or a log may see: the
+ * prelude's frames are the platform's. Shared with the host, which filters what it reads the same way.
+ */
+export const OWN_FRAME = String.raw`^\s*at (?:.*\()?(?:script\.mjs|<input>):\d+(?::\d+)?\)?$`
+export const NATIVE_FRAME = String.raw`^\s*at .*\(native\)$`
+
+/**
  * Guest code: evaluated inside each QuickJS context before the user's module. It builds the
- * script-facing globals (`console`) and the runner the host calls. It captures the built-ins it
- * relies on first, so a script that overwrites `JSON.stringify` or `Array.prototype` changes only
- * what the script itself sees. The host function `__picloud_log(level, message)` is removed from
+ * script-facing globals (`console`, whose errors show the script's frames only) and the runner the
+ * host calls. It captures the built-ins it relies on first, so a script that overwrites
+ * `JSON.stringify` or `Array.prototype` changes only what the script itself sees. The host function `__picloud_log(level, message)` is removed from
  * the global object as soon as `console` holds it.
  */
 export const PRELUDE = String.raw`
@@ -15,10 +23,41 @@ export const PRELUDE = String.raw`
   const StringCtor = String
   const defineProperty = Object.defineProperty
   const TypeErrorCtor = TypeError
+  const apply = Reflect.apply
+  const indexOf = String.prototype.indexOf
+  const slice = String.prototype.slice
+  const exec = RegExp.prototype.exec
+  const ownFrame = new RegExp(${JSON.stringify(OWN_FRAME)})
+  const nativeFrame = new RegExp(${JSON.stringify(NATIVE_FRAME)})
+
+  // The script's frames of a stack, or "" if it has none (an error of the prelude's own making).
+  // Captured built-ins only: a script that patches String.prototype still gets its frames filtered.
+  const scriptFrames = (stack) => {
+    const text = StringCtor(stack)
+    let kept = ""
+    let own = false
+    let start = 0
+    while (start < text.length) {
+      let end = apply(indexOf, text, ["\n", start])
+      if (end < 0) end = text.length
+      const line = apply(slice, text, [start, end])
+      start = end + 1
+      const isOwn = apply(exec, ownFrame, [line]) !== null
+      if (isOwn || apply(exec, nativeFrame, [line]) !== null) {
+        kept = kept === "" ? line : kept + "\n" + line
+        own = own || isOwn
+      }
+    }
+    return own ? kept : ""
+  }
 
   const format = (value) => {
     if (typeof value === "string") return value
-    if (value instanceof Error) return value.stack ? value.name + ": " + value.message + "\n" + value.stack : value.name + ": " + value.message
+    if (value instanceof Error) {
+      const head = value.name + ": " + value.message
+      const frames = scriptFrames(value.stack)
+      return frames === "" ? head : head + "\n" + frames
+    }
     if (typeof value === "function") return "[Function " + (value.name || "anonymous") + "]"
     if (typeof value === "symbol" || typeof value === "bigint") return StringCtor(value)
     try {

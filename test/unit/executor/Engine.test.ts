@@ -140,6 +140,27 @@ describe("Engine.run: failures", () => {
     assert.match(rejected.message, /plain string/)
   })
 
+  it("error stacks shown to the caller and in logs hold the script's frames only, never the prelude's", async () => {
+    const thrown = await failure(`function inner() { throw new Error("boom") }\nexport default () => [1].map(() => inner())`)
+    assert.match(thrown.message, /^Error: boom\n {4}at inner \(script\.mjs:1:\d+\)\n {4}at <anonymous> \(script\.mjs:2:\d+\)\n {4}at map \(native\)\n {4}at default \(script\.mjs:2:\d+\)$/)
+    const parsed = await failure(`export default (req) => req.json()`, {
+      request: { method: "POST", path: "/", params: {}, query: {}, headers: {}, body: "{nope" }
+    })
+    assert.match(parsed.message, /^SyntaxError: .*\n[^]*at default \(script\.mjs:1:\d+\)$/)
+    const evaluated = await failure(`export default () => eval("throw new TypeError('in eval')")`)
+    assert.match(evaluated.message, /^TypeError: in eval\n {4}at <eval> \(<input>:1:\d+\)\n {4}at default \(script\.mjs:1:\d+\)$/)
+    const logged = await success(`export default async () => { await null; console.error(new RangeError("logged")) }`)
+    assert.match(logged.logs[0]!.message, /^RangeError: logged\n {4}at default \(script\.mjs:1:\d+\)$/)
+    const unsendable = await failure(`export default () => ({ statusCode: 200, body: { big: 1n } })`)
+    assert.strictEqual(unsendable.reason, "InvalidResponse")
+    assert.strictEqual(unsendable.message, "TypeError: Do not know how to serialize a BigInt")
+    const patched = await success(`export default () => { String.prototype.indexOf = () => -1; RegExp.prototype.exec = () => [""]; console.log(new Error("patched")) }`)
+    assert.match(patched.logs[0]!.message, /^Error: patched\n {4}at default \(script\.mjs:1:\d+\)$/)
+    for (const text of [thrown.message, parsed.message, evaluated.message, logged.logs[0]!.message, unsendable.message, patched.logs[0]!.message]) {
+      assert.notMatch(text, /prelude/)
+    }
+  })
+
   it("an infinite loop is a Timeout near its deadline", async () => {
     const started = Date.now()
     const r = await failure(`export default () => { for (;;) {} }`, { timeoutMs: 200 })
