@@ -1,7 +1,8 @@
+import { randomFillSync } from "node:crypto"
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core"
 import type { ExecRequest } from "../domain/Exec.ts"
 import type { LogLevel } from "../domain/Execution.ts"
-import { PRELUDE } from "./guest/prelude.ts"
+import { MAX_RANDOM_BYTES, PRELUDE } from "./guest/prelude.ts"
 import { classify, compileFailure, Failure, readError } from "./guestErrors.ts"
 import { instantiateQuickJS, type QuickJSInstance } from "./quickjsInstance.ts"
 
@@ -51,6 +52,13 @@ export class Sandbox {
     })
     this.ctx.setProp(this.ctx.global, "__picloud_log", hostLog)
     hostLog.dispose()
+    const hostRandom = this.ctx.newFunction("__picloud_random", (sizeHandle) => {
+      const size = this.ctx.getNumber(sizeHandle)
+      if (!Number.isInteger(size) || size < 0 || size > MAX_RANDOM_BYTES) throw new RangeError(`cannot give ${size} random bytes`)
+      return this.ctx.newArrayBuffer(randomFillSync(new Uint8Array(size)).buffer)
+    })
+    this.ctx.setProp(this.ctx.global, "__picloud_random", hostRandom)
+    hostRandom.dispose()
     this.deadline = Date.now() + 1_000
     const prelude = this.ctx.evalCode(PRELUDE, "prelude.js", { type: "global" })
     if (prelude.error) {
@@ -58,8 +66,7 @@ export class Sandbox {
       this.dispose()
       throw new Error(`prelude failed: ${e.name}: ${e.message}`)
     }
-    prelude.value.dispose()
-    this.runner = this.ctx.getProp(this.ctx.global, "__picloud_run")
+    this.runner = prelude.value
   }
 
   /** The size of its WebAssembly memory: what it holds, at most, of the host's. */

@@ -279,6 +279,75 @@ describe("Engine.run: isolation", () => {
   })
 })
 
+describe("Engine.run: crypto", () => {
+  it("crypto.randomUUID gives RFC 4122 version 4 UUIDs, all different", async () => {
+    const r = await success(`export default () => Array.from({ length: 1000 }, () => crypto.randomUUID())`)
+    const uuids: Array<string> = JSON.parse(r.body!)
+    for (const uuid of uuids) assert.match(uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    assert.strictEqual(new Set(uuids).size, uuids.length)
+  })
+
+  it("crypto.getRandomValues fills any integer typed array (or a view into one) in place and returns it", async () => {
+    const r = await success(`export default () => {
+      const bytes = new Uint8Array(65536)
+      const same = crypto.getRandomValues(bytes) === bytes
+      const counts = new Array(256).fill(0)
+      for (const b of bytes) counts[b]++
+      const kinds = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array]
+        .map((T) => crypto.getRandomValues(new T(8)).some((x) => x != 0))
+      const outer = new Uint8Array(16)
+      crypto.getRandomValues(outer.subarray(4, 12))
+      const untouched = [...outer.slice(0, 4), ...outer.slice(12)].every((x) => x === 0)
+      const empty = crypto.getRandomValues(new Uint8Array(0)).length
+      return { same, min: Math.min(...counts), max: Math.max(...counts), kinds, untouched, empty }
+    }`)
+    const body = JSON.parse(r.body!)
+    assert.isTrue(body.same)
+    // 65,536 uniform bytes: each value ~256 times; far outside [150, 380] is not random.
+    assert.isAbove(body.min, 150)
+    assert.isBelow(body.max, 380)
+    assert.deepStrictEqual(body.kinds, Array(9).fill(true))
+    assert.isTrue(body.untouched)
+    assert.strictEqual(body.empty, 0)
+  })
+
+  it("crypto.getRandomValues takes at most 65,536 bytes a call, and integer typed arrays only", async () => {
+    const r = await success(`export default () => {
+      const error = (f) => { try { f(); return null } catch (e) { return { name: e.name, isError: e instanceof Error, message: e.message } } }
+      return {
+        limit: error(() => crypto.getRandomValues(new Uint8Array(65536))),
+        over: error(() => crypto.getRandomValues(new Uint8Array(65537))),
+        wideOver: error(() => crypto.getRandomValues(new Uint32Array(16385))),
+        float: error(() => crypto.getRandomValues(new Float64Array(4))),
+        dataView: error(() => crypto.getRandomValues(new DataView(new ArrayBuffer(4)))),
+        array: error(() => crypto.getRandomValues([1, 2, 3])),
+        nothing: error(() => crypto.getRandomValues()),
+        disguised: error(() => crypto.getRandomValues(Object.create(Uint8Array.prototype)))
+      }
+    }`)
+    const body = JSON.parse(r.body!)
+    assert.isNull(body.limit)
+    for (const key of ["over", "wideOver"]) {
+      assert.strictEqual(body[key].name, "QuotaExceededError", key)
+      assert.isTrue(body[key].isError, key)
+    }
+    for (const key of ["float", "dataView", "array", "nothing", "disguised"]) assert.strictEqual(body[key].name, "TypeError", key)
+  })
+
+  it("the host's random source is out of the script's reach", async () => {
+    const r = await success(`export default () => {
+      Reflect.apply = () => { throw new Error("patched") }
+      Function.prototype.call = Function.prototype.apply = Reflect.apply
+      Uint8Array.prototype.set = Reflect.apply
+      Object.defineProperty(Object.prototype, "Float64Array", { value: true })
+      const names = Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith("__picloud"))
+      const float = (() => { try { crypto.getRandomValues(new Float64Array(1)); return "filled" } catch (e) { return e.name } })()
+      return { names, random: typeof __picloud_random, viaEval: eval("typeof __picloud_random"), uuid: crypto.randomUUID().length, bytes: crypto.getRandomValues(new Uint8Array(4)).length, float }
+    }`)
+    assert.deepStrictEqual(JSON.parse(r.body!), { names: [], random: "undefined", viaEval: "undefined", uuid: 36, bytes: 4, float: "TypeError" })
+  })
+})
+
 describe("Engine.run: warm sandboxes", () => {
   const counter = `let n = 0\nexport default (req, ctx) => { n++; if (req && req.query.loop) { for (;;) {} } return n }`
   const count = async (source: string, overrides?: Parameters<typeof execRequest>[1]) => Number((await success(source, overrides)).body)
