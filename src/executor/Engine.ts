@@ -1,14 +1,13 @@
-import releaseSync from "@jitl/quickjs-wasmfile-release-sync"
-import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from "quickjs-emscripten-core"
 import type { ExecErrorReason, ExecRequest, ExecResponse } from "../domain/Exec.ts"
 import type { LogEntry, LogLevel } from "../domain/Execution.ts"
 import { Failure, isLimitHit } from "./guestErrors.ts"
+import { compileQuickJS, MIN_MEMORY_MB } from "./quickjsInstance.ts"
 import { Sandbox } from "./Sandbox.ts"
 import { toResponse } from "./toResponse.ts"
 
 /** Per-execution limits the engine enforces (ARCHITECTURE §4). */
 export interface EngineLimits {
-  /** Hard cap of the WebAssembly memory every sandbox of this engine shares. */
+  /** Hard cap of each sandbox's own WebAssembly memory (at least `MIN_MEMORY_MB`). */
   readonly memoryMb: number
   /** Guest stack; on the main thread keep it <= 256 KiB (a larger one overflows the host stack). */
   readonly stackBytes: number
@@ -16,6 +15,8 @@ export interface EngineLimits {
   readonly maxResponseBytes: number
   /** Warm sandboxes kept (one per script version, least recently used evicted); 0: a fresh one every time. */
   readonly warmScripts: number
+  /** What the idle warm sandboxes may hold in all (the sizes of their memories); least recently used evicted past it. */
+  readonly warmMemoryMb: number
 }
 
 export const defaultLimits: EngineLimits = {
@@ -23,7 +24,8 @@ export const defaultLimits: EngineLimits = {
   stackBytes: 256 * 1024,
   maxLogBytes: 64 * 1024,
   maxResponseBytes: 1024 * 1024,
-  warmScripts: 16
+  warmScripts: 16,
+  warmMemoryMb: 256
 }
 
 /** Plain data, so it crosses a worker boundary as it is. */
@@ -43,26 +45,6 @@ export type ValidationResult =
   | { readonly ok: false; readonly message: string; readonly line: number | null; readonly column: number | null }
 
 const VALIDATE_DEADLINE_MS = 250
-
-// The package's types describe its CommonJS build (a namespace holding `default`); Node's ESM loader
-// hands us the variant itself.
-const RELEASE_SYNC: QuickJSSyncVariant =
-  (releaseSync as { default?: QuickJSSyncVariant }).default ?? (releaseSync as unknown as QuickJSSyncVariant)
-
-const pages = (mb: number) => Math.ceil((mb * 1024 * 1024) / 65536)
-
-interface LoadedModule {
-  readonly quickjs: QuickJSWASMModule
-  readonly memory: WebAssembly.Memory
-  readonly maxBytes: number
-}
-
-/** A QuickJS module with its own capped WebAssembly memory: `rt.setMemoryLimit` alone does not hold. */
-const loadModule = async (memoryMb: number): Promise<LoadedModule> => {
-  const memory = new WebAssembly.Memory({ initial: pages(Math.min(16, memoryMb)), maximum: pages(memoryMb) })
-  const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmMemory: memory }))
-  return { quickjs, memory, maxBytes: pages(memoryMb) * 65536 }
-}
 
 /** Captured console output of one execution, capped at `maxBytes` of message text. */
 class LogCapture {
@@ -94,23 +76,34 @@ class LogCapture {
 /**
  * The QuickJS sandbox engine. A script version's sandbox stays warm between its executions (its
  * module scope persists, as in Cloudflare Workers), never shared with another script or version,
- * and is thrown away after any limit hit. All sandboxes share one WebAssembly module and its memory
- * cap; after a memory or stack limit, or a host fault, the whole module is replaced. Synchronous
- * and free of Effect, so a worker thread hosts it unchanged.
+ * and is thrown away after any limit hit. Each sandbox is its own WebAssembly instance with its own
+ * capped memory, so a script can exhaust only its own; the code is compiled once per engine.
+ * Synchronous but for instantiating a sandbox, and free of Effect, so a worker thread hosts it
+ * unchanged.
  */
 export class Engine {
   readonly limits: EngineLimits
-  private module: LoadedModule | undefined
+  private readonly code: WebAssembly.Module
   /** Warm sandboxes by `scriptId@version`, least recently used first. */
   private readonly warm = new Map<string, Sandbox>()
+  /** The job in progress: see `serially`. */
+  private queue: Promise<unknown> = Promise.resolve()
 
-  private constructor(limits: EngineLimits, module: LoadedModule) {
+  private constructor(limits: EngineLimits, code: WebAssembly.Module) {
     this.limits = limits
-    this.module = module
+    this.code = code
   }
 
   static async make(limits: EngineLimits = defaultLimits): Promise<Engine> {
-    return new Engine(limits, await loadModule(limits.memoryMb))
+    if (limits.memoryMb < MIN_MEMORY_MB) throw new Error(`the sandbox memory must be at least ${MIN_MEMORY_MB} MiB, got ${limits.memoryMb}`)
+    return new Engine(limits, await compileQuickJS())
+  }
+
+  /** The WebAssembly memory the idle warm sandboxes hold, in bytes. */
+  get warmMemoryBytes(): number {
+    let bytes = 0
+    for (const sandbox of this.warm.values()) bytes += sandbox.memoryBytes
+    return bytes
   }
 
   /**
@@ -118,14 +111,34 @@ export class Engine {
    * 250 ms) and checks it has a default export function. A syntax error comes with line and column.
    * (QuickJS's compile-only mode is not used: freeing its result corrupts the module's memory.)
    */
-  async validate(source: string): Promise<ValidationResult> {
+  validate(source: string): Promise<ValidationResult> {
+    return this.serially(() => this.validateNow(source))
+  }
+
+  run(request: ExecRequest): Promise<EngineResult> {
+    return this.serially(() => this.runNow(request))
+  }
+
+  /**
+   * Runs jobs one at a time, in order, as the worker pool's watchdog assumes (each job's budget
+   * counts from when the ones ahead end). Instantiating a sandbox awaits, so without this a second
+   * job could start in the middle of the first, and two first calls of one version would each
+   * build a sandbox.
+   */
+  private serially<A>(job: () => Promise<A>): Promise<A> {
+    const result = this.queue.then(job)
+    this.queue = result.catch(() => undefined)
+    return result
+  }
+
+  private async validateNow(source: string): Promise<ValidationResult> {
     const outcome = await this.inSandbox(undefined, Date.now() + VALIDATE_DEADLINE_MS, () => undefined, (sandbox) => sandbox.load(source))
     return outcome instanceof Failure
       ? { ok: false, message: outcome.message, line: outcome.position.line, column: outcome.position.column }
       : { ok: true }
   }
 
-  async run(request: ExecRequest): Promise<EngineResult> {
+  private async runNow(request: ExecRequest): Promise<EngineResult> {
     const started = Date.now()
     const logs = new LogCapture(started, this.limits.maxLogBytes)
     const key = this.limits.warmScripts > 0 ? `${request.script.id}@${request.script.version}` : undefined
@@ -149,8 +162,9 @@ export class Engine {
 
   /**
    * Runs `body` in the warm sandbox for `key` (or a new one, kept warm afterwards unless `key` is
-   * undefined). A failure that hit a limit discards the sandbox; a memory or stack limit, or a host
-   * exception, discards the whole WebAssembly module, whose allocator may be left inconsistent.
+   * undefined). A failure that hit a limit discards the sandbox; after a memory or stack limit, or a
+   * host exception, it is dropped without freeing anything inside it (its allocator may be left
+   * inconsistent): its instance and memory go with it, and no other sandbox is touched.
    */
   private async inSandbox<A>(
     key: string | undefined,
@@ -158,62 +172,61 @@ export class Engine {
     log: (level: LogLevel, message: string) => void,
     body: (sandbox: Sandbox, fresh: boolean) => A | Failure
   ): Promise<A | Failure> {
-    this.module ??= await loadModule(this.limits.memoryMb)
-    const module = this.module
     let sandbox = key === undefined ? undefined : this.warm.get(key)
     const fresh = sandbox === undefined
+    if (sandbox === undefined) {
+      try {
+        sandbox = await Sandbox.make(this.code, { memoryMb: this.limits.memoryMb, stackBytes: this.limits.stackBytes })
+      } catch (fault) {
+        return new Failure("Crashed", `the sandbox could not be created: ${messageOf(fault)}`)
+      }
+    }
     let outcome: A | Failure
     try {
-      sandbox ??= new Sandbox(module.quickjs, {
-        stackBytes: this.limits.stackBytes,
-        memoryBytes: this.limits.memoryMb * 1024 * 1024,
-        memoryExhausted: () => module.memory.buffer.byteLength >= module.maxBytes * 0.9
-      })
       sandbox.prepare(deadline, log)
       outcome = body(sandbox, fresh)
     } catch (fault) {
-      const message = fault instanceof Error ? fault.message : String(fault)
-      // A WebAssembly trap with the module's memory (nearly) all used is the script's memory limit:
+      this.discard(key, sandbox, false)
+      const message = messageOf(fault)
+      // A WebAssembly trap with the sandbox's memory (nearly) all used is the script's memory limit:
       // QuickJS's allocator fails in ways it cannot always turn into a guest error.
-      const exhausted = module.memory.buffer.byteLength >= module.maxBytes * 0.9
-      this.dropModule()
-      return exhausted || /memory|grow|alloc/i.test(message)
+      return sandbox.memoryExhausted() || /memory|grow|alloc/i.test(message)
         ? new Failure("MemoryLimit", `the script exceeded its memory limit (${message})`)
         : new Failure("Crashed", `the sandbox failed: ${message}`)
     }
     sandbox.prepare(0, () => undefined)
-    if (outcome instanceof Failure && (outcome.reason === "MemoryLimit" || outcome.reason === "StackLimit")) {
-      this.dropModule()
-    } else if (key !== undefined && sandbox.loaded && !(outcome instanceof Failure && isLimitHit(outcome))) {
+    if (outcome instanceof Failure && isLimitHit(outcome)) {
+      this.discard(key, sandbox, outcome.reason === "Timeout")
+    } else if (key !== undefined && sandbox.loaded) {
       // A script's own error (a throw, an invalid response) leaves its sandbox as the script made it.
       this.keepWarm(key, sandbox)
     } else {
-      this.discard(key, sandbox)
+      this.discard(key, sandbox, true)
     }
     return outcome
   }
 
+  /** Marks the sandbox most recently used, then evicts the least recently used past either limit. */
   private keepWarm(key: string, sandbox: Sandbox) {
     this.warm.delete(key)
     this.warm.set(key, sandbox)
-    while (this.warm.size > this.limits.warmScripts) {
+    const budget = this.limits.warmMemoryMb * 1024 * 1024
+    while (this.warm.size > this.limits.warmScripts || this.warmMemoryBytes > budget) {
       const [oldestKey, oldest] = this.warm.entries().next().value!
-      this.discard(oldestKey, oldest)
+      this.discard(oldestKey, oldest, true)
     }
   }
 
-  private discard(key: string | undefined, sandbox: Sandbox) {
+  /** Takes the sandbox out of the warm set, and frees what it holds if `free` (else it is just dropped). */
+  private discard(key: string | undefined, sandbox: Sandbox, free: boolean) {
     if (key !== undefined && this.warm.get(key) === sandbox) this.warm.delete(key)
+    if (!free) return
     try {
       sandbox.dispose()
     } catch {
-      this.dropModule()
+      // Nothing to do: its instance and memory are dropped with it all the same.
     }
   }
-
-  /** Forgets the module and every sandbox in it (not freed: its memory may be inconsistent). */
-  private dropModule() {
-    this.warm.clear()
-    this.module = undefined
-  }
 }
+
+const messageOf = (fault: unknown) => (fault instanceof Error ? fault.message : String(fault))

@@ -1,40 +1,48 @@
-import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core"
+import { randomFillSync } from "node:crypto"
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core"
 import type { ExecRequest } from "../domain/Exec.ts"
 import type { LogLevel } from "../domain/Execution.ts"
-import { PRELUDE } from "./guest/prelude.ts"
+import { MAX_RANDOM_BYTES, PRELUDE } from "./guest/prelude.ts"
 import { classify, compileFailure, Failure, readError } from "./guestErrors.ts"
+import { instantiateQuickJS, type QuickJSInstance } from "./quickjsInstance.ts"
 
 const FILENAME = "script.mjs"
 const LEVELS: ReadonlySet<string> = new Set(["log", "info", "warn", "error", "debug"])
 const noLog = () => undefined
 
 export interface SandboxOptions {
+  /** The cap of the sandbox's own WebAssembly memory. */
+  readonly memoryMb: number
   readonly stackBytes: number
-  readonly memoryBytes: number
-  /** Whether the module's memory is (nearly) all used: see `readError`. */
-  readonly memoryExhausted: () => boolean
 }
 
 /**
- * One QuickJS runtime + context with the prelude installed and, once `load`ed, one script's
- * handler. Between calls it keeps the script's module scope (a warm sandbox); the deadline and the
- * console's destination are set anew for every call. Owns its handles: `dispose` frees them all.
+ * One QuickJS instance (its own WebAssembly memory, so its own memory budget), runtime and context
+ * with the prelude installed and, once `load`ed, one script's handler. Between calls it keeps the
+ * script's module scope (a warm sandbox); the deadline and the console's destination are set anew
+ * for every call. Owns its handles: `dispose` frees them all. A sandbox whose heap may be
+ * inconsistent (a trap, a memory or stack limit) is not disposed but dropped: its instance and
+ * memory go with it.
  */
 export class Sandbox {
+  private readonly instance: QuickJSInstance
   private readonly rt: QuickJSRuntime
   private readonly ctx: QuickJSContext
   private readonly runner: QuickJSHandle
-  private readonly options: SandboxOptions
   private handler: QuickJSHandle | undefined
   private deadline = 0
   private interrupted = false
   private log: (level: LogLevel, message: string) => void = noLog
 
-  constructor(module: QuickJSWASMModule, options: SandboxOptions) {
-    this.options = options
-    this.rt = module.newRuntime()
+  static async make(code: WebAssembly.Module, options: SandboxOptions): Promise<Sandbox> {
+    return new Sandbox(await instantiateQuickJS(code, options.memoryMb), options)
+  }
+
+  private constructor(instance: QuickJSInstance, options: SandboxOptions) {
+    this.instance = instance
+    this.rt = instance.quickjs.newRuntime()
     this.rt.setMaxStackSize(options.stackBytes)
-    this.rt.setMemoryLimit(options.memoryBytes)
+    this.rt.setMemoryLimit(instance.maxBytes)
     this.rt.setInterruptHandler(() => (this.interrupted ||= Date.now() > this.deadline))
     this.rt.setModuleLoader((name) => ({ error: new Error(`could not load module '${name}'`) }))
     this.ctx = this.rt.newContext()
@@ -44,16 +52,30 @@ export class Sandbox {
     })
     this.ctx.setProp(this.ctx.global, "__picloud_log", hostLog)
     hostLog.dispose()
+    const hostRandom = this.ctx.newFunction("__picloud_random", (sizeHandle) => {
+      const size = this.ctx.getNumber(sizeHandle)
+      if (!Number.isInteger(size) || size < 0 || size > MAX_RANDOM_BYTES) throw new RangeError(`cannot give ${size} random bytes`)
+      return this.ctx.newArrayBuffer(randomFillSync(new Uint8Array(size)).buffer)
+    })
+    this.ctx.setProp(this.ctx.global, "__picloud_random", hostRandom)
+    hostRandom.dispose()
     this.deadline = Date.now() + 1_000
     const prelude = this.ctx.evalCode(PRELUDE, "prelude.js", { type: "global" })
     if (prelude.error) {
-      const e = readError(this.ctx, prelude.error, options.memoryExhausted)
+      const e = readError(this.ctx, prelude.error, this.memoryExhausted)
       this.dispose()
       throw new Error(`prelude failed: ${e.name}: ${e.message}`)
     }
-    prelude.value.dispose()
-    this.runner = this.ctx.getProp(this.ctx.global, "__picloud_run")
+    this.runner = prelude.value
   }
+
+  /** The size of its WebAssembly memory: what it holds, at most, of the host's. */
+  get memoryBytes() {
+    return this.instance.memory.buffer.byteLength
+  }
+
+  /** Whether its memory is (nearly) all used: see `readError`. */
+  readonly memoryExhausted = () => this.memoryBytes >= this.instance.maxBytes * 0.9
 
   /** Sets the deadline (epoch ms) and the console's destination for what runs next. */
   prepare(deadline: number, log: (level: LogLevel, message: string) => void) {
@@ -70,7 +92,7 @@ export class Sandbox {
   /** Evaluates the script's module and keeps its default export, which must be a function. */
   load(source: string): Failure | undefined {
     const evaluated = this.ctx.evalCode(source, FILENAME, { type: "module" })
-    if (evaluated.error) return compileFailure(readError(this.ctx, evaluated.error, this.options.memoryExhausted))
+    if (evaluated.error) return compileFailure(readError(this.ctx, evaluated.error, this.memoryExhausted))
     const exports = evaluated.value
     const handler = this.ctx.getProp(exports, "default")
     exports.dispose()
@@ -86,7 +108,7 @@ export class Sandbox {
   call(request: ExecRequest): string | Failure {
     const { ctx, rt } = this
     const timedOut = () => this.interrupted || Date.now() > this.deadline
-    const fail = (handle: QuickJSHandle) => classify(readError(ctx, handle, this.options.memoryExhausted), timedOut())
+    const fail = (handle: QuickJSHandle) => classify(readError(ctx, handle, this.memoryExhausted), timedOut())
     const requestJson = request.request === null ? ctx.null : ctx.newString(JSON.stringify(request.request))
     const ctxJson = ctx.newString(JSON.stringify({
       executionId: request.executionId,

@@ -1,5 +1,6 @@
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core"
 import type { ExecErrorReason } from "../domain/Exec.ts"
+import { NATIVE_FRAME, OWN_FRAME } from "./guest/prelude.ts"
 
 /** Why an execution (or a validation) did not produce a result, before it becomes an `ExecError`. */
 export class Failure {
@@ -20,8 +21,21 @@ export interface GuestError {
   readonly stack: string
 }
 
+const ownFrame = new RegExp(OWN_FRAME)
+const nativeFrame = new RegExp(NATIVE_FRAME)
+
 /**
- * Reads a thrown guest value as name/message/stack, whatever was thrown. QuickJS throws a bare
+ * The frames of a guest stack a caller may see: the script's own and the built-ins it called, or
+ * none if it holds no frame of the script's (an error of the prelude's own making). The prelude
+ * filters what it logs by the same rule.
+ */
+const scriptFrames = (stack: string): string => {
+  const kept = stack.split("\n").filter((line) => ownFrame.test(line) || nativeFrame.test(line))
+  return kept.some((line) => ownFrame.test(line)) ? kept.join("\n") : ""
+}
+
+/**
+ * Reads a thrown guest value as name/message/stack (the script's frames only), whatever was thrown. QuickJS throws a bare
  * `null` when it cannot even allocate its out-of-memory error: `memoryExhausted` tells that case
  * from a script that threw `null` itself.
  */
@@ -31,7 +45,7 @@ export const readError = (ctx: QuickJSContext, handle: QuickJSHandle, memoryExha
   if (dumped === null && memoryExhausted()) return { name: "InternalError", message: "out of memory", stack: "" }
   if (dumped !== null && typeof dumped === "object") {
     const e = dumped as Record<string, unknown>
-    return { name: String(e.name ?? "Error"), message: String(e.message ?? ""), stack: String(e.stack ?? "") }
+    return { name: String(e.name ?? "Error"), message: String(e.message ?? ""), stack: scriptFrames(String(e.stack ?? "")) }
   }
   return { name: "Error", message: String(dumped), stack: "" }
 }

@@ -1,5 +1,5 @@
 /**
- * Entry of one executor worker thread: its own QuickJS engine (and capped WebAssembly memory),
+ * Entry of one executor worker thread: its own QuickJS engine (a capped WebAssembly memory per sandbox),
  * running the executions the host posts, one at a time, in order. Everything it exchanges with
  * the host is plain data.
  */

@@ -10,6 +10,8 @@ import { freePort, startPicloud } from "./picloudProcess.ts"
  */
 const TOKEN = "hostile-token"
 const GATE = 4
+/** Set explicitly, so a test can make sure a script is warm on every worker. */
+const WORKERS = 2
 /** Documented in the README: the process stays under this while memory bombs go off. */
 const RSS_BOUND_MB = 600
 
@@ -21,12 +23,15 @@ const rssMb = () => {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024
 }
 
-const deploy = async (name: string, source: string, timeout_seconds = 2) => {
-  const res = await fetch(`${picloud.url}/api/admin/scripts`, {
+const admin = (path: string, body: unknown) =>
+  fetch(`${picloud.url}${path}`, {
     method: "POST",
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ name, source, timeout_seconds })
+    body: JSON.stringify(body)
   })
+
+const deploy = async (name: string, source: string, timeout_seconds = 2, app?: string) => {
+  const res = await admin("/api/admin/scripts", { name, source, timeout_seconds, app })
   assert.strictEqual(res.status, 201, await res.text())
 }
 
@@ -48,7 +53,12 @@ beforeAll(async () => {
   picloud = await startPicloud({
     dataDir,
     port: await freePort(),
-    env: { PICLOUD_ADMIN_TOKEN: TOKEN, PICLOUD_MAX_CONCURRENT_EXECUTIONS: String(GATE), LOG_LEVEL: "Warn" }
+    env: {
+      PICLOUD_ADMIN_TOKEN: TOKEN,
+      PICLOUD_MAX_CONCURRENT_EXECUTIONS: String(GATE),
+      PICLOUD_EXECUTOR_THREADS: String(WORKERS),
+      LOG_LEVEL: "Warn"
+    }
   })
   await deploy("ok", `export default () => "still fine"`)
 }, 60_000)
@@ -115,6 +125,35 @@ describe("hostile scripts", () => {
     assert.isBelow(rssMb(), RSS_BOUND_MB)
   }, 120_000)
 
+  it("a script holding most of its memory warm on every worker does not make another app's script fail", async () => {
+    for (const app of ["mem-a", "mem-b"]) assert.strictEqual((await admin("/api/admin/apps", { name: app })).status, 201)
+    // Each warm sandbox of it keeps ~55 MB in module scope and says which sandbox it is.
+    await deploy("holder", `const sandbox = Math.random()
+const held = []
+for (let i = 0; i < 55; i++) held.push(new Uint8Array(1 << 20).fill(i + 1))
+export default () => { const end = Date.now() + 100; while (Date.now() < end) {} return { sandbox, held: held.length } }`, 10, "mem-a")
+    await deploy("modest", `export default () => new Uint8Array(16 << 20).fill(7).length`, 10, "mem-b")
+    // Calls in flight together go to different workers: repeat until the holder is warm on each.
+    const sandboxes = new Set<number>()
+    for (let round = 0; round < 20 && sandboxes.size < WORKERS; round++) {
+      for (const res of await Promise.all(Array.from({ length: WORKERS }, () => call("mem-a/holder")))) {
+        assert.strictEqual(res.status, 200, res.text)
+        assert.strictEqual(res.json.held, 55)
+        sandboxes.add(res.json.sandbox)
+      }
+    }
+    assert.strictEqual(sandboxes.size, WORKERS, "the holder is warm on every worker")
+    const replies = [
+      ...await Promise.all(Array.from({ length: WORKERS * 2 }, () => call("mem-b/modest"))),
+      await call("mem-b/modest")
+    ]
+    for (const res of replies) {
+      assert.strictEqual(res.status, 200, res.text)
+      assert.strictEqual(res.text, String(16 << 20))
+    }
+    await stillFine()
+  }, 60_000)
+
   it("deep recursion is a 507 without a host stack overflow", async () => {
     await deploy("deep", `export default function f(n = 0) { return f(n + 1) + 1 }`)
     const res = await call("deep")
@@ -137,6 +176,24 @@ describe("hostile scripts", () => {
     const fat = await call("fat")
     assert.strictEqual(fat.status, 502)
     assert.strictEqual(fat.json.error.code, "response_too_large")
+  }, 60_000)
+
+  it("headers count in the response limit; too many or unsendable ones are a clear 502", async () => {
+    await deploy("fat-header", `export default () => ({ statusCode: 200, headers: { "x-fat": "x".repeat(2 * 1024 * 1024) }, body: "small" })`)
+    await deploy("many-headers", `export default () => ({ statusCode: 200, headers: Object.fromEntries(Array.from({ length: 100000 }, (_, i) => ["x-h" + i, "v"])) })`, 10)
+    for (const name of ["fat-header", "many-headers"]) {
+      const res = await call(name)
+      assert.strictEqual(res.status, 502, `${name}: ${res.text.slice(0, 200)}`)
+      assert.strictEqual(res.json.error.code, "response_too_large", name)
+    }
+    await deploy("euro-header", `export default () => ({ statusCode: 200, headers: { "x-price": "5 \u20ac" }, body: "ok" })`)
+    await deploy("control-header", `export default () => ({ statusCode: 200, headers: { "x-a": "bell\u0007" }, body: "ok" })`)
+    for (const name of ["euro-header", "control-header"]) {
+      const res = await call(name)
+      assert.strictEqual(res.status, 502, `${name}: ${res.text.slice(0, 200)}`)
+      assert.strictEqual(res.json.error.code, "invalid_response", name)
+    }
+    await stillFine()
   }, 60_000)
 
   it("import, eval, Function and prototype tampering cannot reach the host or the next execution", async () => {

@@ -2,7 +2,7 @@ import { assert, describe, it } from "vitest"
 import { Engine } from "../../../src/executor/Engine.ts"
 import { execRequest } from "./request.ts"
 
-const engine = await Engine.make({ memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024, warmScripts: 4 })
+const engine = await Engine.make({ memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024, warmScripts: 4, warmMemoryMb: 256 })
 const run = (source: string, overrides?: Parameters<typeof execRequest>[1]) => engine.run(execRequest(source, overrides))
 
 const failure = async (source: string, overrides?: Parameters<typeof execRequest>[1]) => {
@@ -140,6 +140,27 @@ describe("Engine.run: failures", () => {
     assert.match(rejected.message, /plain string/)
   })
 
+  it("error stacks shown to the caller and in logs hold the script's frames only, never the prelude's", async () => {
+    const thrown = await failure(`function inner() { throw new Error("boom") }\nexport default () => [1].map(() => inner())`)
+    assert.match(thrown.message, /^Error: boom\n {4}at inner \(script\.mjs:1:\d+\)\n {4}at <anonymous> \(script\.mjs:2:\d+\)\n {4}at map \(native\)\n {4}at default \(script\.mjs:2:\d+\)$/)
+    const parsed = await failure(`export default (req) => req.json()`, {
+      request: { method: "POST", path: "/", params: {}, query: {}, headers: {}, body: "{nope" }
+    })
+    assert.match(parsed.message, /^SyntaxError: .*\n[^]*at default \(script\.mjs:1:\d+\)$/)
+    const evaluated = await failure(`export default () => eval("throw new TypeError('in eval')")`)
+    assert.match(evaluated.message, /^TypeError: in eval\n {4}at <eval> \(<input>:1:\d+\)\n {4}at default \(script\.mjs:1:\d+\)$/)
+    const logged = await success(`export default async () => { await null; console.error(new RangeError("logged")) }`)
+    assert.match(logged.logs[0]!.message, /^RangeError: logged\n {4}at default \(script\.mjs:1:\d+\)$/)
+    const unsendable = await failure(`export default () => ({ statusCode: 200, body: { big: 1n } })`)
+    assert.strictEqual(unsendable.reason, "InvalidResponse")
+    assert.strictEqual(unsendable.message, "TypeError: Do not know how to serialize a BigInt")
+    const patched = await success(`export default () => { String.prototype.indexOf = () => -1; RegExp.prototype.exec = () => [""]; console.log(new Error("patched")) }`)
+    assert.match(patched.logs[0]!.message, /^Error: patched\n {4}at default \(script\.mjs:1:\d+\)$/)
+    for (const text of [thrown.message, parsed.message, evaluated.message, logged.logs[0]!.message, unsendable.message, patched.logs[0]!.message]) {
+      assert.notMatch(text, /prelude/)
+    }
+  })
+
   it("an infinite loop is a Timeout near its deadline", async () => {
     const started = Date.now()
     const r = await failure(`export default () => { for (;;) {} }`, { timeoutMs: 200 })
@@ -200,6 +221,44 @@ describe("Engine.run: failures", () => {
     assert.strictEqual((await failure(`export default () => "x".repeat(64 * 1024 + 1)`)).reason, "ResponseTooLarge")
     assert.strictEqual((await success(`export default () => "x".repeat(64 * 1024)`)).body!.length, 64 * 1024)
   })
+
+  it("header names and values count in the response limit", async () => {
+    const big = await failure(`export default () => ({ statusCode: 200, headers: { "x-big": "x".repeat(64 * 1024) } })`)
+    assert.strictEqual(big.reason, "ResponseTooLarge")
+    // 64 KiB in all: a 10-byte header ("x-ab" + "123456") and the body.
+    const exact = await success(`export default () => ({ statusCode: 200, headers: { "x-ab": "123456" }, body: "y".repeat(64 * 1024 - 10) })`)
+    assert.strictEqual(exact.headers["x-ab"], "123456")
+    const over = await failure(`export default () => ({ statusCode: 200, headers: { "x-ab": "1234567" }, body: "y".repeat(64 * 1024 - 10) })`)
+    assert.strictEqual(over.reason, "ResponseTooLarge")
+  })
+
+  it("at most 100 headers", async () => {
+    const headers = (n: number) => `Object.fromEntries(Array.from({ length: ${n} }, (_, i) => ["x-h" + i, "v"]))`
+    assert.strictEqual(Object.keys((await success(`export default () => ({ statusCode: 200, headers: ${headers(100)} })`)).headers).length, 100)
+    for (const n of [101, 100_000]) {
+      const r = await failure(`export default () => ({ statusCode: 200, headers: ${headers(n)} })`)
+      assert.strictEqual(r.reason, "ResponseTooLarge", `${n} headers`)
+      assert.match(r.message, /headers/)
+    }
+  })
+
+  it("a header Node would refuse to send is an InvalidResponse", async () => {
+    for (const [name, value] of [
+      ["x-a", "nul\\u0000"],
+      ["x-a", "control\\u0001"],
+      ["x-a", "del\\u007f"],
+      ["x-a", "euro \\u20ac"],
+      ["x-a", "tab\\tis fine but a bare \\r is not"],
+      ["x-\\u00e9", "v"],
+      ["", "v"],
+      ["x:a", "v"]
+    ] as const) {
+      const source = `export default () => ({ statusCode: 200, headers: { "${name}": "${value}" } })`
+      assert.strictEqual((await failure(source)).reason, "InvalidResponse", source)
+    }
+    const latin1 = await success(`export default () => ({ statusCode: 200, headers: { "x-a": "caf\\u00e9\\tok" } })`)
+    assert.strictEqual(latin1.headers["x-a"], "caf\u00e9\tok")
+  })
 })
 
 describe("Engine.run: isolation", () => {
@@ -217,6 +276,75 @@ describe("Engine.run: isolation", () => {
   it("a script that overwrites JSON.stringify or console still gets its response out", async () => {
     const r = await success(`export default () => { JSON.stringify = () => "hacked"; console = null; return { fine: true } }`)
     assert.strictEqual(r.body, `{"fine":true}`)
+  })
+})
+
+describe("Engine.run: crypto", () => {
+  it("crypto.randomUUID gives RFC 4122 version 4 UUIDs, all different", async () => {
+    const r = await success(`export default () => Array.from({ length: 1000 }, () => crypto.randomUUID())`)
+    const uuids: Array<string> = JSON.parse(r.body!)
+    for (const uuid of uuids) assert.match(uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    assert.strictEqual(new Set(uuids).size, uuids.length)
+  })
+
+  it("crypto.getRandomValues fills any integer typed array (or a view into one) in place and returns it", async () => {
+    const r = await success(`export default () => {
+      const bytes = new Uint8Array(65536)
+      const same = crypto.getRandomValues(bytes) === bytes
+      const counts = new Array(256).fill(0)
+      for (const b of bytes) counts[b]++
+      const kinds = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array]
+        .map((T) => crypto.getRandomValues(new T(8)).some((x) => x != 0))
+      const outer = new Uint8Array(16)
+      crypto.getRandomValues(outer.subarray(4, 12))
+      const untouched = [...outer.slice(0, 4), ...outer.slice(12)].every((x) => x === 0)
+      const empty = crypto.getRandomValues(new Uint8Array(0)).length
+      return { same, min: Math.min(...counts), max: Math.max(...counts), kinds, untouched, empty }
+    }`)
+    const body = JSON.parse(r.body!)
+    assert.isTrue(body.same)
+    // 65,536 uniform bytes: each value ~256 times; far outside [150, 380] is not random.
+    assert.isAbove(body.min, 150)
+    assert.isBelow(body.max, 380)
+    assert.deepStrictEqual(body.kinds, Array(9).fill(true))
+    assert.isTrue(body.untouched)
+    assert.strictEqual(body.empty, 0)
+  })
+
+  it("crypto.getRandomValues takes at most 65,536 bytes a call, and integer typed arrays only", async () => {
+    const r = await success(`export default () => {
+      const error = (f) => { try { f(); return null } catch (e) { return { name: e.name, isError: e instanceof Error, message: e.message } } }
+      return {
+        limit: error(() => crypto.getRandomValues(new Uint8Array(65536))),
+        over: error(() => crypto.getRandomValues(new Uint8Array(65537))),
+        wideOver: error(() => crypto.getRandomValues(new Uint32Array(16385))),
+        float: error(() => crypto.getRandomValues(new Float64Array(4))),
+        dataView: error(() => crypto.getRandomValues(new DataView(new ArrayBuffer(4)))),
+        array: error(() => crypto.getRandomValues([1, 2, 3])),
+        nothing: error(() => crypto.getRandomValues()),
+        disguised: error(() => crypto.getRandomValues(Object.create(Uint8Array.prototype)))
+      }
+    }`)
+    const body = JSON.parse(r.body!)
+    assert.isNull(body.limit)
+    for (const key of ["over", "wideOver"]) {
+      assert.strictEqual(body[key].name, "QuotaExceededError", key)
+      assert.isTrue(body[key].isError, key)
+    }
+    for (const key of ["float", "dataView", "array", "nothing", "disguised"]) assert.strictEqual(body[key].name, "TypeError", key)
+  })
+
+  it("the host's random source is out of the script's reach", async () => {
+    const r = await success(`export default () => {
+      Reflect.apply = () => { throw new Error("patched") }
+      Function.prototype.call = Function.prototype.apply = Reflect.apply
+      Uint8Array.prototype.set = Reflect.apply
+      Object.defineProperty(Object.prototype, "Float64Array", { value: true })
+      const names = Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith("__picloud"))
+      const float = (() => { try { crypto.getRandomValues(new Float64Array(1)); return "filled" } catch (e) { return e.name } })()
+      return { names, random: typeof __picloud_random, viaEval: eval("typeof __picloud_random"), uuid: crypto.randomUUID().length, bytes: crypto.getRandomValues(new Uint8Array(4)).length, float }
+    }`)
+    assert.deepStrictEqual(JSON.parse(r.body!), { names: [], random: "undefined", viaEval: "undefined", uuid: 36, bytes: 4, float: "TypeError" })
   })
 })
 
@@ -265,5 +393,48 @@ describe("Engine.run: warm sandboxes", () => {
       const result = await cold.run(request)
       assert.isTrue(result.ok && result.response.body === "1")
     }
+  })
+})
+
+describe("Engine.run: memory isolation between script versions", () => {
+  const limits = { memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024, warmScripts: 4, warmMemoryMb: 256 }
+  /** Keeps ~55 MB in module scope: most of one sandbox's 64 MiB, and all a shared memory could spare. */
+  const holder = (tag: string) => `let calls = 0
+const held = []
+for (let i = 0; i < 55; i++) held.push(new Uint8Array(1 << 20).fill(i + 1))
+export default () => ({ calls: ++calls, held: held.length }) // ${tag}`
+  const appA = { app: { id: "app-a", name: "a" } }
+  const appB = { app: { id: "app-b", name: "b" } }
+  const runOn = async (engine: Engine, source: string, overrides?: Parameters<typeof execRequest>[1]) => {
+    const result = await engine.run(execRequest(source, overrides))
+    if (!result.ok) throw new Error(`expected success, got ${result.reason}: ${result.message}`)
+    return JSON.parse(result.response.body!)
+  }
+
+  it("a script holding most of its memory warm does not make another app's script fail", async () => {
+    const isolated = await Engine.make(limits)
+    assert.deepStrictEqual(await runOn(isolated, holder("a"), appA), { calls: 1, held: 55 })
+    const b = `export default () => new Uint8Array(16 << 20).fill(7).length`
+    for (let i = 0; i < 3; i++) assert.strictEqual(await runOn(isolated, b, appB), 16 << 20)
+    assert.deepStrictEqual(await runOn(isolated, holder("a"), appA), { calls: 2, held: 55 }, "A is still warm")
+  })
+
+  it("a memory limit hit is charged to the script that hit it: another script's warm sandbox survives", async () => {
+    const isolated = await Engine.make(limits)
+    assert.deepStrictEqual(await runOn(isolated, holder("survivor"), appA), { calls: 1, held: 55 })
+    const bomb = await isolated.run(execRequest(`export default () => { const a = []; for (;;) a.push(new Uint8Array(1 << 20)) }`, { ...appB, timeoutMs: 10_000 }))
+    assert.isFalse(bomb.ok)
+    if (!bomb.ok) assert.strictEqual(bomb.reason, "MemoryLimit")
+    assert.deepStrictEqual(await runOn(isolated, holder("survivor"), appA), { calls: 2, held: 55 }, "A kept its module scope")
+  })
+
+  it("idle warm sandboxes hold at most warmMemoryMb: the least recently used go first", async () => {
+    const budgeted = await Engine.make({ ...limits, warmMemoryMb: 100 })
+    const [first, second] = [holder("budget 1"), holder("budget 2")]
+    assert.strictEqual((await runOn(budgeted, first, appA)).calls, 1)
+    assert.strictEqual((await runOn(budgeted, second, appB)).calls, 1)
+    assert.isAtMost(budgeted.warmMemoryBytes, 100 * 1024 * 1024)
+    assert.strictEqual((await runOn(budgeted, second, appB)).calls, 2, "the most recent is still warm")
+    assert.strictEqual((await runOn(budgeted, first, appA)).calls, 1, "the older one was evicted to fit the budget")
   })
 })
