@@ -48,7 +48,7 @@ export class Sandbox {
     this.ctx = this.rt.newContext()
     const hostLog = this.ctx.newFunction("__picloud_log", (levelHandle, messageHandle) => {
       const level = this.ctx.getString(levelHandle)
-      this.log(LEVELS.has(level) ? level as LogLevel : "log", this.ctx.getString(messageHandle))
+      this.log(LEVELS.has(level) ? level as LogLevel : "log", JSON.parse(this.ctx.getString(messageHandle)) as string)
     })
     this.ctx.setProp(this.ctx.global, "__picloud_log", hostLog)
     hostLog.dispose()

@@ -74,7 +74,8 @@ export const PRELUDE = String.raw`
       return StringCtor(value)
     }
   }
-  const logger = (level) => (...args) => { hostLog(level, args.map(format).join(" ")) }
+  // As JSON text: the host reads guest strings as C strings, which end at the first NUL.
+  const logger = (level) => (...args) => { hostLog(level, stringify(args.map(format).join(" "))) }
   const console = {
     log: logger("log"), info: logger("info"), warn: logger("warn"), error: logger("error"), debug: logger("debug")
   }

@@ -121,6 +121,11 @@ describe("Engine.run: the script contract", () => {
     for (const l of r.logs) assert.isAtLeast(l.at, 0)
   })
 
+  it("captures a log line whole, NUL characters and all (the host does not cut it at the first NUL)", async () => {
+    const r = await success(`export default () => { console.log("a\\u0000b", "\\u00e9\\u{1F600}") }`)
+    assert.deepStrictEqual(r.logs.map((l) => l.message), ["a\u0000b \u00e9\u{1F600}"])
+  })
+
   it("caps captured logs and marks them truncated", async () => {
     const r = await success(`export default () => { for (let i = 0; i < 1000; i++) console.log("line " + i) ; return "ok" }`)
     assert.isTrue(r.logsTruncated)
