@@ -1,4 +1,5 @@
 import { Context, Schema } from "effect"
+import { Ref, StorableText } from "./StorableText.ts"
 
 /**
  * `admin`: everything. `developer`: manages the apps it is granted. `invoker`: may call the
@@ -20,11 +21,14 @@ export type Principal = typeof Principal.Type
 /** The principal of the admin API request being handled (provided by the auth middleware). */
 export class CurrentPrincipal extends Context.Service<CurrentPrincipal, Principal>()("picloud/domain/CurrentPrincipal") {}
 
-export const Username = Schema.String.check(
+export const Username = StorableText(64).check(
   Schema.isPattern(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
     message: "username must be 1-64 lower-case letters, digits, '.', '-' or '_'"
   })
 )
+
+/** Passwords are hashed with scrypt: long enough for any passphrase, short enough to hash cheaply. */
+export const MAX_PASSWORD_LENGTH = 1024
 
 export const User = Schema.Struct({
   id: Schema.String,
@@ -37,10 +41,10 @@ export type User = typeof User.Type
 
 export const CreateUser = Schema.Struct({
   username: Username,
-  password: Schema.String.check(Schema.isMinLength(12, { message: "password must have at least 12 characters" })),
+  password: StorableText(MAX_PASSWORD_LENGTH).check(Schema.isMinLength(12, { message: "password must have at least 12 characters" })),
   role: Role,
   /** App names or ids to grant (developers and invokers). */
-  apps: Schema.optionalKey(Schema.Array(Schema.String))
+  apps: Schema.optionalKey(Schema.Array(Ref))
 })
 export type CreateUser = typeof CreateUser.Type
 
@@ -55,5 +59,11 @@ export const ApiToken = Schema.Struct({
 export type ApiToken = typeof ApiToken.Type
 
 export const CreateToken = Schema.Struct({
-  name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(100))
+  name: StorableText(100).check(Schema.isMinLength(1))
+})
+
+/** `POST /login`. No username is longer than 64 characters: a longer one is refused outright. */
+export const Login = Schema.Struct({
+  username: StorableText(64),
+  password: StorableText(MAX_PASSWORD_LENGTH)
 })

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { RetryPolicy, RetryPolicyInput } from "./RetryPolicy.ts"
+import { Ref, StorableText } from "./StorableText.ts"
 
 /** First path segments the platform keeps for itself: no app route can live under them. */
 export const RESERVED_SEGMENTS: ReadonlySet<string> = new Set(["api", "dashboard", "health", "metrics"])
@@ -64,7 +65,7 @@ export const matchPattern = (segments: ReadonlyArray<Segment>, path: ReadonlyArr
 export const specificity = (segments: ReadonlyArray<Segment>) =>
   segments.map((s) => (s.kind === "literal" ? "2" : s.kind === "param" ? "1" : "0")).join("") + "3"
 
-const Pattern = Schema.String.check(
+const Pattern = StorableText().check(
   Schema.makeFilter((path: string) => {
     const parsed = parsePattern(path)
     return typeof parsed === "string" ? parsed : true
@@ -87,11 +88,11 @@ export type Route = typeof Route.Type
 
 export const CreateRoute = Schema.Struct({
   /** The app's name or id; the default app when absent. */
-  app: Schema.optionalKey(Schema.String),
+  app: Schema.optionalKey(Ref),
   method: RouteMethod,
   path: Pattern,
   /** The script's name (in the app) or id. */
-  script: Schema.String,
+  script: Ref,
   dispatch_mode: Schema.optionalKey(Schema.Literals(["sync", "async"])),
   auth: Schema.optionalKey(Schema.Literals(["none", "token"])),
   /** Fields left out take their defaults (exponential from 1 s, capped at 5 min, 5 attempts, jitter). */

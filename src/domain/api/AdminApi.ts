@@ -3,10 +3,11 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchem
 import { DeadLetter } from "../DeadLetter.ts"
 import { ExecutionRecord } from "../Execution.ts"
 import { App, CreateApp } from "../App.ts"
-import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, User } from "../Identity.ts"
+import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
 import { CreateScript, Script, UpdateScript } from "../Script.ts"
 import { PutSecret, SecretInfo } from "../Secret.ts"
 import { CreateRoute, Route } from "../Route.ts"
+import { Ref, StorableText } from "../StorableText.ts"
 import { BadRequest, Conflict, Forbidden, InternalError, NotFound, TooManyRequests, Unauthorized, Unprocessable } from "./ApiError.ts"
 
 /**
@@ -23,7 +24,12 @@ export class DecodeErrors extends HttpApiMiddleware.Service<DecodeErrors>()("pic
   error: BadRequest
 }) {}
 
-const ScriptParams = { id: Schema.String }
+/**
+ * Path parameters and query values are checked like payload fields (`Ref`: storable, bounded),
+ * so none reaches the database as text it cannot hold.
+ */
+const IdParams = { id: Ref }
+const AppParams = { app: Ref }
 
 /** `?limit=` of a listing: 1–200; a listing without it returns `DEFAULT_PAGE_SIZE` items. */
 const PageLimit = Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 })))
@@ -40,23 +46,23 @@ export const ScriptsGroup = HttpApiGroup.make("scripts")
       error: [NotFound, Conflict, Unprocessable, InternalError]
     }),
     HttpApiEndpoint.get("list", "/scripts", {
-      query: { app: Schema.optionalKey(Schema.String) },
+      query: { app: Schema.optionalKey(Ref) },
       success: Schema.Struct({ items: Schema.Array(Script) }),
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.get("get", "/scripts/:id", {
-      params: ScriptParams,
+      params: IdParams,
       success: ScriptDetail,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.put("update", "/scripts/:id", {
-      params: ScriptParams,
+      params: IdParams,
       payload: UpdateScript,
       success: Script,
       error: [NotFound, Conflict, Unprocessable, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/scripts/:id", {
-      params: ScriptParams,
+      params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
     })
@@ -74,12 +80,12 @@ export const AppsGroup = HttpApiGroup.make("apps")
       error: InternalError
     }),
     HttpApiEndpoint.get("get", "/apps/:app", {
-      params: { app: Schema.String },
+      params: AppParams,
       success: App,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/apps/:app", {
-      params: { app: Schema.String },
+      params: AppParams,
       query: { force: Schema.optionalKey(Schema.Literals(["true", "false"])) },
       success: HttpApiSchema.NoContent,
       error: [NotFound, Conflict, InternalError]
@@ -89,18 +95,18 @@ export const AppsGroup = HttpApiGroup.make("apps")
 export const SecretsGroup = HttpApiGroup.make("secrets")
   .add(
     HttpApiEndpoint.post("put", "/apps/:app/secrets", {
-      params: { app: Schema.String },
+      params: AppParams,
       payload: PutSecret,
       success: SecretInfo.pipe(HttpApiSchema.status(201)),
       error: [NotFound, Conflict, InternalError]
     }),
     HttpApiEndpoint.get("list", "/apps/:app/secrets", {
-      params: { app: Schema.String },
+      params: AppParams,
       success: Schema.Struct({ items: Schema.Array(SecretInfo) }),
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/apps/:app/secrets/:name", {
-      params: { app: Schema.String, name: Schema.String },
+      params: { ...AppParams, name: Ref },
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
     })
@@ -114,17 +120,17 @@ export const RoutesGroup = HttpApiGroup.make("routes")
       error: [NotFound, Conflict, Unprocessable, InternalError]
     }),
     HttpApiEndpoint.get("list", "/routes", {
-      query: { app: Schema.optionalKey(Schema.String) },
+      query: { app: Schema.optionalKey(Ref) },
       success: Schema.Struct({ items: Schema.Array(Route) }),
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.get("get", "/routes/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: Route,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/routes/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
     })
@@ -139,15 +145,15 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
   .add(
     HttpApiEndpoint.get("list", "/executions", {
       query: {
-        script: Schema.optionalKey(Schema.String),
+        script: Schema.optionalKey(Ref),
         limit: PageLimit,
-        cursor: Schema.optionalKey(Schema.String)
+        cursor: Schema.optionalKey(StorableText(256))
       },
       success: ExecutionPage,
       error: [BadRequest, InternalError]
     }),
     HttpApiEndpoint.get("get", "/executions/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: ExecutionRecord,
       error: [NotFound, InternalError]
     })
@@ -165,12 +171,12 @@ export const UsersGroup = HttpApiGroup.make("users")
       error: InternalError
     }),
     HttpApiEndpoint.get("get", "/users/:user", {
-      params: { user: Schema.String },
+      params: { user: Ref },
       success: User,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/users/:user", {
-      params: { user: Schema.String },
+      params: { user: Ref },
       success: HttpApiSchema.NoContent,
       error: [NotFound, Conflict, InternalError]
     })
@@ -192,7 +198,7 @@ export const TokensGroup = HttpApiGroup.make("tokens")
       error: InternalError
     }),
     HttpApiEndpoint.delete("revoke", "/tokens/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
     })
@@ -202,7 +208,7 @@ export const TokensGroup = HttpApiGroup.make("tokens")
 export const LoginGroup = HttpApiGroup.make("login")
   .add(
     HttpApiEndpoint.post("login", "/login", {
-      payload: Schema.Struct({ username: Schema.String, password: Schema.String }),
+      payload: Login,
       success: NewApiToken.pipe(HttpApiSchema.status(201)),
       error: [Unauthorized, TooManyRequests, InternalError]
     })
@@ -214,24 +220,24 @@ export const DeadLettersGroup = HttpApiGroup.make("deadLetters")
   .add(
     HttpApiEndpoint.get("list", "/dead-letters", {
       query: {
-        app: Schema.optionalKey(Schema.String),
+        app: Schema.optionalKey(Ref),
         limit: PageLimit
       },
       success: Schema.Struct({ items: Schema.Array(DeadLetter) }),
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.get("get", "/dead-letters/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: DeadLetter,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.post("replay", "/dead-letters/:id/replay", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: AcceptedExecution.pipe(HttpApiSchema.status(202)),
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("discard", "/dead-letters/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
     })
