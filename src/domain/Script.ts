@@ -42,11 +42,17 @@ export class ScriptWithSource extends Schema.Class<ScriptWithSource>("picloud/Sc
   source: Schema.String
 }) {}
 
+/** Default of `PICLOUD_MAX_SCRIPT_BYTES`: the largest source, in UTF-8 bytes, stored (larger: 413). */
+export const DEFAULT_MAX_SCRIPT_BYTES = 1024 * 1024
+
+/** A source is bounded in bytes by `PICLOUD_MAX_SCRIPT_BYTES` (a setting, so checked by the handler). */
+const Source = StorableText()
+
 export const CreateScript = Schema.Struct({
   /** The app's name or id; the default app when absent. */
   app: Schema.optionalKey(Ref),
   name: ScriptName,
-  source: StorableText(),
+  source: Source,
   timeout_seconds: Schema.optionalKey(TimeoutSeconds)
 })
 export type CreateScript = typeof CreateScript.Type
@@ -62,7 +68,7 @@ export interface NewScript {
 /** `PUT` replaces the source; name and timeout are kept unless given. Every update bumps `version`. */
 export const UpdateScript = Schema.Struct({
   name: Schema.optionalKey(ScriptName),
-  source: StorableText(),
+  source: Source,
   timeout_seconds: Schema.optionalKey(TimeoutSeconds)
 })
 export type UpdateScript = typeof UpdateScript.Type

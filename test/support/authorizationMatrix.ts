@@ -201,16 +201,15 @@ const withOneString = (valid: unknown, bad: string): ReadonlyArray<{ readonly at
   return []
 }
 
-/** What the walk sends for a too-long string: over every bound. */
-const tooLong = "x".repeat(100_000)
+/** What the walk sends for a too-long string: over every bound, and over the script limit for a source. */
+const tooLong = (at: string) => "x".repeat(at.endsWith(".source") ? 1024 * 1024 + 1 : 100_000)
 
 /**
  * Registers, for one platform, a walk over every admin endpoint that puts bad text in each of its
  * inputs (every path parameter, every query parameter, every string of its payload): text
- * PostgreSQL cannot store (a NUL; an unpaired UTF-16 surrogate) and text over every length bound
- * (script sources aside: they are bounded in bytes, by their own limit). Each is refused at the
- * edge: 400 naming the field, or 404 for a path that cannot exist. None may reach the database
- * and come back as a 500.
+ * PostgreSQL cannot store (a NUL; an unpaired UTF-16 surrogate) and text over every length bound.
+ * Each is refused at the edge: 400 naming the field (413 for a script source over its limit), or
+ * 404 for a path that cannot exist. None may reach the database and come back as a 500.
  */
 export const inputWalk = (name: string, platform: Effect.Effect<Client, never, Scope.Scope>) =>
 describe(`input walk (${name}): every input of every admin endpoint is checked at the edge`, () => {
@@ -239,12 +238,12 @@ describe(`input walk (${name}): every input of every admin endpoint is checked a
         const query = queryAst !== undefined && SchemaAST.isObjects(queryAst) ? queryAst.propertySignatures.map((p) => String(p.name)) : []
 
         for (const param of params) {
-          for (const bad of ["a%00b", tooLong]) {
+          for (const bad of ["a%00b", tooLong("")]) {
             yield* probe(`path ${param} = ${bad.slice(0, 10)}`, fill(endpoint.path.replace(param, bad)), valid, [400, 404])
           }
         }
         for (const name of query) {
-          for (const bad of ["a%00b", tooLong]) {
+          for (const bad of ["a%00b", tooLong("")]) {
             const res = yield* probe(`query ${name} = ${bad.slice(0, 10)}`, `${fill(endpoint.path)}?${name}=${bad}`, valid, [400])
             assert.include(res.json.error.message, name, "the message names the parameter")
           }
@@ -256,10 +255,15 @@ describe(`input walk (${name}): every input of every admin endpoint is checked a
             assert.include(res.json.error.message, at.match(/(\w+)(\[\d+\])?$/)![1], "the message names the field")
           }
         }
-        for (const { at, body } of withOneString(valid, tooLong)) {
-          if (at.endsWith(".source")) continue
-          const res = yield* probe(`payload ${at} too long`, fill(endpoint.path), body, [400])
-          assert.include(res.json.error.message, at.match(/(\w+)(\[\d+\])?$/)![1], "the message names the field")
+        for (const { at } of withOneString(valid, "")) {
+          const { body } = withOneString(valid, tooLong(at)).find((probe) => probe.at === at)!
+          if (at.endsWith(".source")) {
+            const res = yield* probe(`payload ${at} over the script limit`, fill(endpoint.path), body, [413])
+            assert.strictEqual(res.json.error.code, "payload_too_large")
+          } else {
+            const res = yield* probe(`payload ${at} too long`, fill(endpoint.path), body, [400])
+            assert.include(res.json.error.message, at.match(/(\w+)(\[\d+\])?$/)![1], "the message names the field")
+          }
         }
       }), 60_000)
   }

@@ -8,7 +8,17 @@ import { CreateScript, Script, UpdateScript } from "../Script.ts"
 import { PutSecret, SecretInfo } from "../Secret.ts"
 import { CreateRoute, Route } from "../Route.ts"
 import { Ref, StorableText } from "../StorableText.ts"
-import { BadRequest, Conflict, Forbidden, InternalError, NotFound, TooManyRequests, Unauthorized, Unprocessable } from "./ApiError.ts"
+import {
+  BadRequest,
+  Conflict,
+  Forbidden,
+  InternalError,
+  NotFound,
+  PayloadTooLarge,
+  TooManyRequests,
+  Unauthorized,
+  Unprocessable
+} from "./ApiError.ts"
 
 /**
  * Bearer-token authentication for the admin API: provides the caller as `CurrentPrincipal`; a
@@ -43,7 +53,7 @@ export const ScriptsGroup = HttpApiGroup.make("scripts")
     HttpApiEndpoint.post("create", "/scripts", {
       payload: CreateScript,
       success: Script.pipe(HttpApiSchema.status(201)),
-      error: [NotFound, Conflict, Unprocessable, InternalError]
+      error: [NotFound, Conflict, Unprocessable, PayloadTooLarge, InternalError]
     }),
     HttpApiEndpoint.get("list", "/scripts", {
       query: { app: Schema.optionalKey(Ref) },
@@ -59,7 +69,7 @@ export const ScriptsGroup = HttpApiGroup.make("scripts")
       params: IdParams,
       payload: UpdateScript,
       success: Script,
-      error: [NotFound, Conflict, Unprocessable, InternalError]
+      error: [NotFound, Conflict, Unprocessable, PayloadTooLarge, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/scripts/:id", {
       params: IdParams,

@@ -35,6 +35,11 @@ export class TooManyRequests extends Schema.Error<TooManyRequests>("picloud/api/
   description: "Too many failed attempts; retry later"
 }) {}
 
+export class PayloadTooLarge extends Schema.Error<PayloadTooLarge>("picloud/api/PayloadTooLarge")(fields, {
+  httpApiStatus: 413,
+  description: "A script source in the request is over its limit"
+}) {}
+
 export class NotFound extends Schema.Error<NotFound>("picloud/api/NotFound")(fields, {
   httpApiStatus: 404,
   description: "No such resource"
