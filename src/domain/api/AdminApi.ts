@@ -14,7 +14,7 @@ import {
   Forbidden,
   InternalError,
   NotFound,
-  PayloadTooLarge,
+  PayloadTooLargeResponse,
   TooManyRequests,
   Unauthorized,
   Unprocessable
@@ -32,6 +32,15 @@ export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth, { provides: 
 /** Maps request decoding failures to `BadRequest` (the default would be an empty 400). */
 export class DecodeErrors extends HttpApiMiddleware.Service<DecodeErrors>()("picloud/api/DecodeErrors", {
   error: BadRequest
+}) {}
+
+/**
+ * Caps the body of every admin request (`PICLOUD_MAX_ADMIN_BODY_BYTES`): over the cap, a 413; a
+ * declared `Content-Length` over it is refused before anything is read. A script source over
+ * `PICLOUD_MAX_SCRIPT_BYTES` is a 413 of the same shape, from the handler.
+ */
+export class AdminBodyLimit extends HttpApiMiddleware.Service<AdminBodyLimit>()("picloud/api/AdminBodyLimit", {
+  error: [PayloadTooLargeResponse, BadRequest]
 }) {}
 
 /**
@@ -53,7 +62,7 @@ export const ScriptsGroup = HttpApiGroup.make("scripts")
     HttpApiEndpoint.post("create", "/scripts", {
       payload: CreateScript,
       success: Script.pipe(HttpApiSchema.status(201)),
-      error: [NotFound, Conflict, Unprocessable, PayloadTooLarge, InternalError]
+      error: [NotFound, Conflict, Unprocessable, PayloadTooLargeResponse, InternalError]
     }),
     HttpApiEndpoint.get("list", "/scripts", {
       query: { app: Schema.optionalKey(Ref) },
@@ -69,7 +78,7 @@ export const ScriptsGroup = HttpApiGroup.make("scripts")
       params: IdParams,
       payload: UpdateScript,
       success: Script,
-      error: [NotFound, Conflict, Unprocessable, PayloadTooLarge, InternalError]
+      error: [NotFound, Conflict, Unprocessable, PayloadTooLargeResponse, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/scripts/:id", {
       params: IdParams,
@@ -269,5 +278,6 @@ export class AdminApi extends HttpApi.make("admin")
   .middleware(AdminAuth)
   .add(LoginGroup)
   .middleware(DecodeErrors)
+  .middleware(AdminBodyLimit)
   .prefix("/api/admin")
 {}

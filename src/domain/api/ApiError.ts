@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { HttpApiSchema } from "effect/http-api"
 
 /**
  * The JSON error body every PiCloud endpoint answers with (ARCHITECTURE §6):
@@ -36,9 +37,21 @@ export class TooManyRequests extends Schema.Error<TooManyRequests>("picloud/api/
 }) {}
 
 export class PayloadTooLarge extends Schema.Error<PayloadTooLarge>("picloud/api/PayloadTooLarge")(fields, {
-  httpApiStatus: 413,
-  description: "A script source in the request is over its limit"
+  description: "The request body, or a script source in it, is over its limit"
 }) {}
+
+/**
+ * How a `PayloadTooLarge` goes on the wire: the JSON error body, and `Connection: close`, so a
+ * server that answered before reading a body does not then read the rest of it to keep the
+ * connection alive.
+ */
+export const PayloadTooLargeResponse = PayloadTooLarge.pipe(HttpApiSchema.encodeToWithHeaders({
+  body: Schema.Struct(fields).annotate({ httpApiStatus: 413 }),
+  headers: { connection: Schema.Literal("close") }
+}, {
+  decode: ({ body }) => new PayloadTooLarge({ error: body.error }),
+  encode: (error) => ({ body: { error: error.error }, headers: { connection: "close" as const } })
+}))
 
 export class NotFound extends Schema.Error<NotFound>("picloud/api/NotFound")(fields, {
   httpApiStatus: 404,
