@@ -15,7 +15,7 @@ import {
   InternalError,
   NotFound,
   PayloadTooLargeResponse,
-  TooManyRequests,
+  TooManyRequestsResponse,
   Unauthorized,
   Unprocessable
 } from "./ApiError.ts"
@@ -229,7 +229,7 @@ export const LoginGroup = HttpApiGroup.make("login")
     HttpApiEndpoint.post("login", "/login", {
       payload: Login,
       success: NewApiToken.pipe(HttpApiSchema.status(201)),
-      error: [Unauthorized, TooManyRequests, InternalError]
+      error: [Unauthorized, TooManyRequestsResponse, InternalError]
     })
   )
 /** An execution accepted for later: what an async route's 202 and a replay answer. */

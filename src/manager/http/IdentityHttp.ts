@@ -118,7 +118,10 @@ export const LoginHttp = HttpApiBuilder.group(
       Effect.gen(function*() {
         const wait = yield* throttle.retryAfter(payload.username)
         if (wait > 0) {
-          return yield* apiError(TooManyRequests, "too_many_attempts", `too many failed logins; retry in ${wait} s`)
+          return yield* new TooManyRequests({
+            error: { code: "too_many_attempts", message: `too many failed logins; retry in ${wait} s` },
+            retryAfter: wait
+          })
         }
         const user = yield* identities.findUser(payload.username)
         // Verify against a real hash even for unknown users, so timing does not tell them apart.
