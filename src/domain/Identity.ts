@@ -1,4 +1,5 @@
 import { Context, Schema } from "effect"
+import { UUID_PATTERN } from "./Script.ts"
 import { Ref, StorableText } from "./StorableText.ts"
 
 /**
@@ -21,10 +22,15 @@ export type Principal = typeof Principal.Type
 /** The principal of the admin API request being handled (provided by the auth middleware). */
 export class CurrentPrincipal extends Context.Service<CurrentPrincipal, Principal>()("picloud/domain/CurrentPrincipal") {}
 
+/**
+ * A username is never shaped like a UUID: `/users/{user}` reads a UUID as an id, so a user named
+ * after another's id would stand for that other user.
+ */
 export const Username = StorableText(64).check(
   Schema.isPattern(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
     message: "username must be 1-64 lower-case letters, digits, '.', '-' or '_'"
-  })
+  }),
+  Schema.makeFilter((name: string) => !UUID_PATTERN.test(name) || "username must not have the shape of a UUID")
 )
 
 /** Passwords are hashed with scrypt: long enough for any passphrase, short enough to hash cheaply. */
@@ -62,8 +68,11 @@ export const CreateToken = Schema.Struct({
   name: StorableText(100).check(Schema.isMinLength(1))
 })
 
-/** `POST /login`. No username is longer than 64 characters: a longer one is refused outright. */
+/**
+ * `POST /login`. A name that cannot be a username is refused before the lockout counts it (so
+ * the lockout holds only bounded, canonical names), and a UUID cannot stand for a user's id.
+ */
 export const Login = Schema.Struct({
-  username: StorableText(64),
+  username: Username,
   password: StorableText(MAX_PASSWORD_LENGTH)
 })

@@ -45,7 +45,8 @@ export class AdminBodyLimit extends HttpApiMiddleware.Service<AdminBodyLimit>()(
 
 /**
  * Path parameters and query values are checked like payload fields (`Ref`: storable, bounded),
- * so none reaches the database as text it cannot hold.
+ * so none reaches the database as text it cannot hold. A `{ref}` names an app or user by name or
+ * id, or a script, route, token, execution or dead letter by id; a UUID is only ever read as an id.
  */
 const IdParams = { id: Ref }
 const AppParams = { app: Ref }

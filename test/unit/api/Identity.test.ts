@@ -5,6 +5,29 @@ import { memoryPlatform } from "./client.ts"
 const PASSWORD = "correct horse battery staple"
 
 describe("admin API: users, tokens, login", () => {
+  it.live("a username shaped like a UUID is refused, so a name can never stand for another user's id", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      const victim = yield* call("POST", "/api/admin/users", { body: { username: "victim", password: PASSWORD, role: "invoker" } })
+      assert.strictEqual(victim.status, 201, victim.text)
+      for (const username of [victim.json.id, "6f1c1a52-0d1e-4b7c-9d3e-0a4e8d0c9b11"]) {
+        const impostor = yield* call("POST", "/api/admin/users", { body: { username, password: PASSWORD, role: "invoker" } })
+        assert.strictEqual(impostor.status, 400, impostor.text)
+        assert.include(impostor.json.error.message, "UUID")
+      }
+      assert.strictEqual((yield* call("GET", `/api/admin/users/${victim.json.id}`)).json.username, "victim")
+      assert.strictEqual((yield* call("GET", "/api/admin/users")).json.items.length, 1)
+    }))
+
+  it.live("a UUID in /users/{user} is read as an id only, a name as a name only", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      const alice = yield* call("POST", "/api/admin/users", { body: { username: "alice", password: PASSWORD, role: "invoker" } })
+      assert.strictEqual((yield* call("GET", `/api/admin/users/${alice.json.id}`)).json.username, "alice")
+      assert.strictEqual((yield* call("GET", "/api/admin/users/alice")).json.id, alice.json.id)
+      assert.strictEqual((yield* call("GET", "/api/admin/users/6f1c1a52-0d1e-4b7c-9d3e-0a4e8d0c9b11")).status, 404)
+    }))
+
   it.live("five failed logins lock a username out: 429 with Retry-After, for the right password too; others are not affected", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform
@@ -21,5 +44,15 @@ describe("admin API: users, tokens, login", () => {
         assert.include(locked.json.error.message, `${retryAfter} s`)
       }
       assert.strictEqual((yield* login("carol", PASSWORD)).status, 201)
+    }))
+
+  it.live("a login name that is not a valid username is a 400, checked before the lockout counts it", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      for (const username of ["x".repeat(65), "a\u0000b", "6f1c1a52-0d1e-4b7c-9d3e-0a4e8d0c9b11"]) {
+        const res = yield* call("POST", "/api/admin/login", { token: null, body: { username, password: PASSWORD } })
+        assert.strictEqual(res.status, 400, username.slice(0, 10))
+        assert.include(res.json.error.message, "username")
+      }
     }))
 })
