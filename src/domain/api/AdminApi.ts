@@ -215,7 +215,7 @@ export const TokensGroup = HttpApiGroup.make("tokens")
     HttpApiEndpoint.get("list", "/tokens", {
       query: { all: Schema.optionalKey(Schema.Literals(["true", "false"])) },
       success: Schema.Struct({ items: Schema.Array(ApiToken) }),
-      error: InternalError
+      error: [Forbidden, InternalError]
     }),
     HttpApiEndpoint.delete("revoke", "/tokens/:id", {
       params: IdParams,

@@ -87,9 +87,12 @@ export const TokensHttp = HttpApiBuilder.group(
         }).pipe(Effect.catchTag("PersistenceError", internalError)))
       .handle("list", ({ query }) =>
         Effect.gen(function*() {
-          const me = yield* CurrentPrincipal
-          const all = query.all === "true" && me.role === "admin"
-          return { items: yield* identities.listTokens(all ? undefined : me.user_id) }
+          // Everyone's tokens are for admins: from another role, a refusal rather than its own list.
+          if (query.all === "true") {
+            yield* requireRole("admin")
+            return { items: yield* identities.listTokens(undefined) }
+          }
+          return { items: yield* identities.listTokens((yield* CurrentPrincipal).user_id) }
         }).pipe(Effect.catchTag("PersistenceError", internalError)))
       .handle("revoke", ({ params }) =>
         Effect.gen(function*() {

@@ -55,4 +55,17 @@ describe("admin API: users, tokens, login", () => {
         assert.include(res.json.error.message, "username")
       }
     }))
+
+  it.live("GET /tokens?all=true is for admins: another role gets 403, not its own tokens", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      yield* call("POST", "/api/admin/users", { body: { username: "dev", password: PASSWORD, role: "developer" } })
+      const dev = (yield* call("POST", "/api/admin/login", { token: null, body: { username: "dev", password: PASSWORD } })).json
+      const all = yield* call("GET", "/api/admin/tokens?all=true", { token: dev.secret })
+      assert.strictEqual(all.status, 403, all.text)
+      assert.strictEqual(all.json.error.code, "forbidden")
+      const mine = yield* call("GET", "/api/admin/tokens?all=false", { token: dev.secret })
+      assert.deepStrictEqual(mine.json.items.map((t: { id: string }) => t.id), [dev.token.id])
+      assert.strictEqual((yield* call("GET", "/api/admin/tokens", { token: dev.secret })).status, 200)
+    }))
 })
