@@ -4,7 +4,7 @@ import { DeadLetter } from "../DeadLetter.ts"
 import { ExecutionRecord } from "../Execution.ts"
 import { App, CreateApp } from "../App.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
-import { CreateScript, Script, UpdateScript } from "../Script.ts"
+import { CreateScript, Script, UpdateScript, UUID_PATTERN } from "../Script.ts"
 import { PutSecret, SecretInfo } from "../Secret.ts"
 import { CreateRoute, Route } from "../Route.ts"
 import { Ref, StorableText } from "../StorableText.ts"
@@ -50,6 +50,9 @@ export class AdminBodyLimit extends HttpApiMiddleware.Service<AdminBodyLimit>()(
  */
 const IdParams = { id: Ref }
 const AppParams = { app: Ref }
+
+/** An id-typed query value: a UUID, or a 400 that says so rather than a listing of nothing. */
+const IdQuery = (name: string) => Ref.check(Schema.isPattern(UUID_PATTERN, { message: `${name} must be an id (a UUID)` }))
 
 /** `?limit=` of a listing: 1–200; a listing without it returns `DEFAULT_PAGE_SIZE` items. */
 const PageLimit = Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 })))
@@ -165,7 +168,7 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
   .add(
     HttpApiEndpoint.get("list", "/executions", {
       query: {
-        script: Schema.optionalKey(Ref),
+        script: Schema.optionalKey(IdQuery("script")),
         limit: PageLimit,
         cursor: Schema.optionalKey(StorableText(256))
       },
