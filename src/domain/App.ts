@@ -1,13 +1,14 @@
 import { Schema } from "effect"
 import { RESERVED_SEGMENTS } from "./Route.ts"
 import { UUID_PATTERN } from "./Script.ts"
+import { StorableText } from "./StorableText.ts"
 
 /** The app every installation has; scripts created without an `app` belong to it. */
 export const DEFAULT_APP_ID = "00000000-0000-4000-8000-000000000000"
 export const DEFAULT_APP_NAME = "default"
 
 /** App names appear in URLs (`/api/execute/{app}/{name}`), like script names. */
-export const AppName = Schema.String.check(
+export const AppName = StorableText(64).check(
   Schema.isPattern(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
     message: "app name must be 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit"
   }),

@@ -1,4 +1,6 @@
 import { Context, Schema } from "effect"
+import { UUID_PATTERN } from "./Script.ts"
+import { Ref, StorableText } from "./StorableText.ts"
 
 /**
  * `admin`: everything. `developer`: manages the apps it is granted. `invoker`: may call the
@@ -20,11 +22,19 @@ export type Principal = typeof Principal.Type
 /** The principal of the admin API request being handled (provided by the auth middleware). */
 export class CurrentPrincipal extends Context.Service<CurrentPrincipal, Principal>()("picloud/domain/CurrentPrincipal") {}
 
-export const Username = Schema.String.check(
+/**
+ * A username is never shaped like a UUID: `/users/{user}` reads a UUID as an id, so a user named
+ * after another's id would stand for that other user.
+ */
+export const Username = StorableText(64).check(
   Schema.isPattern(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
     message: "username must be 1-64 lower-case letters, digits, '.', '-' or '_'"
-  })
+  }),
+  Schema.makeFilter((name: string) => !UUID_PATTERN.test(name) || "username must not have the shape of a UUID")
 )
+
+/** Passwords are hashed with scrypt: long enough for any passphrase, short enough to hash cheaply. */
+export const MAX_PASSWORD_LENGTH = 1024
 
 export const User = Schema.Struct({
   id: Schema.String,
@@ -37,10 +47,10 @@ export type User = typeof User.Type
 
 export const CreateUser = Schema.Struct({
   username: Username,
-  password: Schema.String.check(Schema.isMinLength(12, { message: "password must have at least 12 characters" })),
+  password: StorableText(MAX_PASSWORD_LENGTH).check(Schema.isMinLength(12, { message: "password must have at least 12 characters" })),
   role: Role,
   /** App names or ids to grant (developers and invokers). */
-  apps: Schema.optionalKey(Schema.Array(Schema.String))
+  apps: Schema.optionalKey(Schema.Array(Ref))
 })
 export type CreateUser = typeof CreateUser.Type
 
@@ -55,5 +65,14 @@ export const ApiToken = Schema.Struct({
 export type ApiToken = typeof ApiToken.Type
 
 export const CreateToken = Schema.Struct({
-  name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(100))
+  name: StorableText(100).check(Schema.isMinLength(1))
+})
+
+/**
+ * `POST /login`. A name that cannot be a username is refused before the lockout counts it (so
+ * the lockout holds only bounded, canonical names), and a UUID cannot stand for a user's id.
+ */
+export const Login = Schema.Struct({
+  username: Username,
+  password: StorableText(MAX_PASSWORD_LENGTH)
 })

@@ -14,6 +14,7 @@ export class IdentityRepo extends Context.Service<IdentityRepo, {
     readonly appIds: ReadonlyArray<string>
   }) => Effect.Effect<User, UsernameTaken | PersistenceError>
   readonly listUsers: Effect.Effect<ReadonlyArray<User>, PersistenceError>
+  /** By id when `idOrUsername` has the shape of a UUID (in any case), else by username: never both. */
   readonly findUser: (idOrUsername: string) => Effect.Effect<Option.Option<User & { readonly passwordHash: string }>, PersistenceError>
   /** Deletes the user and its tokens. */
   readonly deleteUser: (id: string) => Effect.Effect<void, UserNotFound | PersistenceError>

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { RetryPolicy, RetryPolicyInput } from "./RetryPolicy.ts"
+import { Ref, StorableText } from "./StorableText.ts"
 
 /** First path segments the platform keeps for itself: no app route can live under them. */
 export const RESERVED_SEGMENTS: ReadonlySet<string> = new Set(["api", "dashboard", "health", "metrics"])
@@ -31,6 +32,9 @@ export const parsePattern = (path: string): ReadonlyArray<Segment> | string => {
       segments.push({ kind: "rest", name: part.slice(1) })
     } else if (!LITERAL.test(part)) {
       return `'${part}' is not a valid path segment`
+    } else if (part === "." || part === "..") {
+      // Clients and proxies resolve dot segments before a request is sent: nothing could reach it.
+      return `'${part}' segments are not allowed: URLs resolve them away, so the route could never be reached`
     } else {
       segments.push({ kind: "literal", text: part })
     }
@@ -64,10 +68,15 @@ export const matchPattern = (segments: ReadonlyArray<Segment>, path: ReadonlyArr
 export const specificity = (segments: ReadonlyArray<Segment>) =>
   segments.map((s) => (s.kind === "literal" ? "2" : s.kind === "param" ? "1" : "0")).join("") + "3"
 
-const Pattern = Schema.String.check(
+/** Bounds of a new route's path (routes stored before them still load and match). */
+export const MAX_ROUTE_PATH_LENGTH = 1024
+export const MAX_ROUTE_SEGMENTS = 32
+
+const Pattern = StorableText(MAX_ROUTE_PATH_LENGTH).check(
   Schema.makeFilter((path: string) => {
     const parsed = parsePattern(path)
-    return typeof parsed === "string" ? parsed : true
+    if (typeof parsed === "string") return parsed
+    return parsed.length <= MAX_ROUTE_SEGMENTS || `a route path has at most ${MAX_ROUTE_SEGMENTS} segments`
   })
 )
 
@@ -87,14 +96,19 @@ export type Route = typeof Route.Type
 
 export const CreateRoute = Schema.Struct({
   /** The app's name or id; the default app when absent. */
-  app: Schema.optionalKey(Schema.String),
+  app: Schema.optionalKey(Ref),
   method: RouteMethod,
   path: Pattern,
   /** The script's name (in the app) or id. */
-  script: Schema.String,
+  script: Ref,
   dispatch_mode: Schema.optionalKey(Schema.Literals(["sync", "async"])),
   auth: Schema.optionalKey(Schema.Literals(["none", "token"])),
   /** Fields left out take their defaults (exponential from 1 s, capped at 5 min, 5 attempts, jitter). */
   retry: Schema.optionalKey(RetryPolicyInput)
-})
+}).check(
+  // A sync route's execution is never retried: a policy given for one would be kept and ignored.
+  Schema.makeFilter((route) =>
+    route.retry === undefined || route.dispatch_mode === "async" || "retry applies to async routes only (dispatch_mode: \"async\")"
+  )
+)
 export type CreateRoute = typeof CreateRoute.Type

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { ScriptId } from "./Ids.ts"
+import { Ref, StorableText } from "./StorableText.ts"
 
 /** Default and ceiling of a script's wall-clock timeout (ARCHITECTURE §4). */
 export const DEFAULT_TIMEOUT_SECONDS = 30
@@ -11,7 +12,7 @@ export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
  * Script names appear in URLs (`/api/execute/{id-or-name}`): letters, digits, `-` and `_`. A name
  * shaped like a UUID is refused, since such a reference is read as an id.
  */
-export const ScriptName = Schema.String.check(
+export const ScriptName = StorableText(64).check(
   Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, {
     message: "name must be 1-64 characters of letters, digits, '-' or '_', starting with a letter or digit"
   }),
@@ -41,11 +42,17 @@ export class ScriptWithSource extends Schema.Class<ScriptWithSource>("picloud/Sc
   source: Schema.String
 }) {}
 
+/** Default of `PICLOUD_MAX_SCRIPT_BYTES`: the largest source, in UTF-8 bytes, stored (larger: 413). */
+export const DEFAULT_MAX_SCRIPT_BYTES = 1024 * 1024
+
+/** A source is bounded in bytes by `PICLOUD_MAX_SCRIPT_BYTES` (a setting, so checked by the handler). */
+const Source = StorableText()
+
 export const CreateScript = Schema.Struct({
   /** The app's name or id; the default app when absent. */
-  app: Schema.optionalKey(Schema.String),
+  app: Schema.optionalKey(Ref),
   name: ScriptName,
-  source: Schema.String,
+  source: Source,
   timeout_seconds: Schema.optionalKey(TimeoutSeconds)
 })
 export type CreateScript = typeof CreateScript.Type
@@ -61,7 +68,7 @@ export interface NewScript {
 /** `PUT` replaces the source; name and timeout are kept unless given. Every update bumps `version`. */
 export const UpdateScript = Schema.Struct({
   name: Schema.optionalKey(ScriptName),
-  source: Schema.String,
+  source: Source,
   timeout_seconds: Schema.optionalKey(TimeoutSeconds)
 })
 export type UpdateScript = typeof UpdateScript.Type

@@ -10,6 +10,11 @@ export class ScriptRepo extends Context.Service<ScriptRepo, {
   /** Newest first; only the app's when `appId` is given. */
   readonly list: (appId?: string) => Effect.Effect<ReadonlyArray<Script>, PersistenceError>
   readonly get: (id: ScriptId) => Effect.Effect<ScriptWithSource, ScriptNotFound | PersistenceError>
+  /**
+   * The script without its source: what deciding who may update or delete it needs. A stored
+   * source too large to read (from before sources had a limit) must not keep it from either.
+   */
+  readonly find: (id: ScriptId) => Effect.Effect<Script, ScriptNotFound | PersistenceError>
   /** By id (a UUID, any app) or else by name in `appId`: how the data plane addresses a script. */
   readonly findByRef: (appId: string, ref: string) => Effect.Effect<Option.Option<ScriptWithSource>, PersistenceError>
   /** Replaces the source (and name/timeout when given) and bumps `version`; the old version is kept. */

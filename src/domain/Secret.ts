@@ -1,14 +1,15 @@
 import { Context, type Effect, Schema } from "effect"
 import type { PersistenceError } from "./Errors.ts"
+import { StorableText } from "./StorableText.ts"
 
 /** Secret names become `ctx.env.NAME`: identifier-like. */
-export const SecretName = Schema.String.check(
+export const SecretName = StorableText(64).check(
   Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { message: "secret names are 1-64 letters, digits or '_', not starting with a digit" })
 )
 
 export const PutSecret = Schema.Struct({
   name: SecretName,
-  value: Schema.String.check(Schema.isMaxLength(65536, { message: "a secret value is at most 64 KiB" }))
+  value: StorableText().check(Schema.isMaxLength(65536, { message: "a secret value is at most 64 KiB" }))
 })
 
 /** What the API shows of a secret: never its value. */

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto"
 import { TokenNotFound, UsernameTaken, UserNotFound } from "../domain/Errors.ts"
 import type { ApiToken, Role, User } from "../domain/Identity.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
+import { UUID_PATTERN } from "../domain/Script.ts"
 
 interface StoredToken extends ApiToken {
   readonly digest: string
@@ -38,8 +39,12 @@ export const layerMemory = Layer.sync(IdentityRepo, () => {
       return publicUser(user)
     }),
     listUsers: Effect.sync(() => [...users.values()].map(publicUser)),
+    // A UUID is an id and nothing else, as in the SQL layer: a username of that shape (stored before
+    // they were refused) must never stand for the user whose id it spells.
     findUser: (ref) =>
-      Effect.sync(() => Option.fromNullishOr(users.get(ref) ?? [...users.values()].find((u) => u.username === ref))),
+      Effect.sync(() =>
+        Option.fromNullishOr(UUID_PATTERN.test(ref) ? users.get(ref.toLowerCase()) : [...users.values()].find((u) => u.username === ref))
+      ),
     deleteUser: (id) =>
       Effect.suspend(() => {
         if (!users.delete(id)) return Effect.fail(new UserNotFound({ ref: id }))

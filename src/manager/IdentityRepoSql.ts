@@ -72,6 +72,8 @@ export const layerSql = Layer.effect(
         Effect.map((rows) => rows.map((row) => publicUser(toUser(row)))),
         persistence("IdentityRepo.listUsers")
       ),
+      // A UUID is an id and nothing else: a username of that shape (stored before they were
+      // refused) must never stand for the user whose id it spells.
       findUser: Effect.fn("IdentityRepo.findUser")(
         function*(ref: string) {
           const rows = UUID_PATTERN.test(ref)

@@ -42,17 +42,22 @@ export const layerMemory = Layer.sync(ScriptRepo, () => {
         [...scripts.values()].map((s) => s.script).filter((s) => appId === undefined || s.app_id === appId).reverse()
       ),
     get: (id) => {
-      const stored = scripts.get(id)
+      const stored = scripts.get(id.toLowerCase())
       return stored ? Effect.succeed(withSource(stored)) : Effect.fail(new ScriptNotFound({ ref: id }))
+    },
+    find: (id) => {
+      const stored = scripts.get(id.toLowerCase())
+      return stored ? Effect.succeed(stored.script) : Effect.fail(new ScriptNotFound({ ref: id }))
     },
     findByRef: (appId, ref) =>
       Effect.sync(() => {
         const stored = UUID_PATTERN.test(ref) ? scripts.get(ref.toLowerCase()) : byName(appId, ref)
         return stored ? Option.some(withSource(stored)) : Option.none()
       }),
-    update: Effect.fn("ScriptRepo.update")(function*(id: ScriptId, input: UpdateScript) {
-      const stored = scripts.get(id)
-      if (!stored) return yield* new ScriptNotFound({ ref: id })
+    update: Effect.fn("ScriptRepo.update")(function*(ref: ScriptId, input: UpdateScript) {
+      const stored = scripts.get(ref.toLowerCase())
+      if (!stored) return yield* new ScriptNotFound({ ref })
+      const id = stored.script.id
       const name = input.name ?? stored.script.name
       const holder = byName(stored.script.app_id, name)
       if (holder && holder.script.id !== id) return yield* new ScriptNameTaken({ name })
@@ -67,6 +72,6 @@ export const layerMemory = Layer.sync(ScriptRepo, () => {
       return script
     }),
     delete: (id) =>
-      scripts.delete(id) ? Effect.void : Effect.fail(new ScriptNotFound({ ref: id }))
+      scripts.delete(id.toLowerCase()) ? Effect.void : Effect.fail(new ScriptNotFound({ ref: id }))
   })
 })

@@ -82,6 +82,16 @@ export const layerSql = Layer.effect(
         persistence("ScriptRepo.get")
       ),
 
+      find: Effect.fn("ScriptRepo.find")(
+        function*(id: ScriptId) {
+          const [row] = yield* rowsByUuid(id, (id) =>
+            sql<ScriptRow>`SELECT id, app_id, name, version, timeout_seconds, created_at, updated_at FROM scripts WHERE id = ${id}`)
+          if (!row) return yield* new ScriptNotFound({ ref: id })
+          return toScript(row)
+        },
+        persistence("ScriptRepo.find")
+      ),
+
       findByRef: Effect.fn("ScriptRepo.findByRef")(
         function*(appId: string, ref: string) {
           const [row] = UUID_PATTERN.test(ref)

@@ -3,6 +3,7 @@ import { HttpServer } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../domain/api/AdminApi.ts"
 import { AdminAuthLayer, DecodeErrorsLayer } from "../manager/http/AdminAuthLayer.ts"
+import { AdminBodyLimitLayer } from "../manager/http/AdminBodyLimitLayer.ts"
 import { AppsHttp } from "../manager/http/AppsHttp.ts"
 import { SecretsHttp } from "../manager/http/SecretsHttp.ts"
 import { DeadLettersHttp } from "../manager/http/DeadLettersHttp.ts"
@@ -26,7 +27,7 @@ import { JsonErrors } from "./JsonErrors.ts"
 const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
   Layer.provide([AppsHttp, SecretsHttp, ScriptsHttp, RoutesHttp, ExecutionsHttp, DeadLettersHttp, UsersHttp, TokensHttp, LoginHttp]),
   Layer.provide(LoginThrottle.layer),
-  Layer.provide([AdminAuthLayer, DecodeErrorsLayer])
+  Layer.provide([AdminAuthLayer, DecodeErrorsLayer, AdminBodyLimitLayer])
 )
 
 /**

@@ -1,29 +1,8 @@
-import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
-import { HttpRouter } from "effect/http"
-import { afterAll } from "vitest"
-import { layerInline } from "../../src/executor/ExecutorInline.ts"
-import { HttpApp } from "../../src/runtime/HttpApp.ts"
-import { SqlServices } from "../../src/runtime/SqlServices.ts"
-import { authorizationMatrix } from "../support/authorizationMatrix.ts"
-import { TestDatabase } from "../support/TestDatabase.ts"
-import { ADMIN_TOKEN, makeClient } from "../unit/api/client.ts"
+import { authorizationMatrix, inputWalk } from "../support/authorizationMatrix.ts"
+import { makeSqlPlatform } from "./sqlPlatform.ts"
 
 // One PostgreSQL for the whole matrix; every fixture builds the platform afresh on top of it.
-const database = ManagedRuntime.make(TestDatabase)
-afterAll(() => database.dispose(), 60_000)
+const { platform } = makeSqlPlatform()
 
-const sqlPlatform = Effect.acquireRelease(
-  Effect.promise(async () =>
-    HttpRouter.toWebHandler(
-      HttpApp.pipe(
-        Layer.provide(Layer.merge(SqlServices, layerInline)),
-        Layer.provide(Layer.succeedContext(await database.context())),
-        Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_ADMIN_TOKEN: ADMIN_TOKEN, PICLOUD_SECRET_KEY: "matrix-key" })))
-      ),
-      { disableLogger: true }
-    )
-  ),
-  ({ dispose }) => Effect.promise(dispose)
-).pipe(Effect.map(({ handler }) => makeClient(handler)))
-
-authorizationMatrix("sql", sqlPlatform)
+authorizationMatrix("sql", platform)
+inputWalk("sql", platform)

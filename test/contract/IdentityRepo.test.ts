@@ -35,6 +35,18 @@ const contract = (name: string, repoLayer: Layer.Layer<IdentityRepo | AppRepo, u
         assert.strictEqual((yield* repo.deleteUser(user.id).pipe(Effect.flip))._tag, "UserNotFound")
       }))
 
+    it.effect("a ref shaped like a UUID names a user by id only, never by a username of that shape", () =>
+      Effect.gen(function*() {
+        const repo = yield* IdentityRepo
+        const victim = yield* repo.createUser({ username: unique("victim"), passwordHash: "h", role: "invoker", appIds: [] })
+        // Such usernames are refused by the API now, but may be stored from before.
+        const shaped = yield* repo.createUser({ username: victim.id.toUpperCase(), passwordHash: "h", role: "invoker", appIds: [] })
+        const other = yield* repo.createUser({ username: "6f1c1a52-0d1e-4b7c-9d3e-" + Date.now().toString(16).padStart(12, "0").slice(-12), passwordHash: "h", role: "invoker", appIds: [] })
+        assert.strictEqual(Option.getOrThrow(yield* repo.findUser(shaped.username)).id, victim.id, "the id it spells, in any case")
+        assert.isTrue(Option.isNone(yield* repo.findUser(other.username)), "no user has that id")
+        assert.strictEqual(Option.getOrThrow(yield* repo.findUser(other.id)).username, other.username)
+      }))
+
     it.effect("tokens: found by digest with their principal, listed, touched, revoked, gone with their user", () =>
       Effect.gen(function*() {
         const repo = yield* IdentityRepo

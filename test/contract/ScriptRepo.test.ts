@@ -79,6 +79,19 @@ const contract = (name: string, repoLayer: Layer.Layer<ScriptRepo | AppRepo, unk
         }
       }))
 
+    it.effect("find returns a script without its source, by id only", () =>
+      Effect.gen(function*() {
+        const repo = yield* ScriptRepo
+        const created = yield* repo.create({ app_id: DEFAULT_APP_ID, name: unique("find"), source: "s" })
+        const found = yield* repo.find(created.id)
+        assert.deepStrictEqual({ ...found }, { ...created })
+        assert.notProperty(found, "source")
+        assert.strictEqual((yield* repo.find(created.id.toUpperCase() as ScriptId)).id, created.id)
+        for (const id of [missing, "not-a-uuid" as ScriptId, created.name as ScriptId]) {
+          assert.strictEqual((yield* repo.find(id).pipe(Effect.flip))._tag, "ScriptNotFound", id)
+        }
+      }))
+
     it.effect("names are unique per app; list and findByRef keep to the app", () =>
       Effect.gen(function*() {
         const repo = yield* ScriptRepo
@@ -144,6 +157,24 @@ describe("ScriptRepo (sql only)", () => {
         const rows = yield* sql<{ version: number; source: string }>`
           SELECT version, source FROM script_versions WHERE script_id = ${created.id} ORDER BY version`
         assert.deepStrictEqual(rows.map((r) => [r.version, r.source]), [[1, "one"], [2, "two"]])
+      }))
+
+    it.effect("a script whose source is too large to read (over the client's 16 MiB message cap) can still be found, updated and deleted", () =>
+      Effect.gen(function*() {
+        const repo = yield* ScriptRepo
+        const sql = yield* SqlClient.SqlClient
+        const created = yield* repo.create({ app_id: DEFAULT_APP_ID, name: unique("huge"), source: "small" })
+        // Such rows were stored before sources had a limit.
+        yield* sql`UPDATE script_versions SET source = repeat('x', 17 * 1024 * 1024) WHERE script_id = ${created.id}`
+        assert.strictEqual((yield* repo.get(created.id).pipe(Effect.flip))._tag, "PersistenceError", "the premise: it cannot be read")
+        assert.strictEqual((yield* repo.find(created.id)).version, 1)
+        const updated = yield* repo.update(created.id, { source: "readable again" })
+        assert.strictEqual(updated.version, 2)
+        yield* sql`UPDATE script_versions SET source = repeat('x', 17 * 1024 * 1024) WHERE script_id = ${created.id}`
+        yield* repo.delete(created.id)
+        assert.strictEqual((yield* repo.find(created.id).pipe(Effect.flip))._tag, "ScriptNotFound")
+        const [left] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM script_versions WHERE script_id = ${created.id}`
+        assert.strictEqual(left!.n, 0)
       }))
   })
 })

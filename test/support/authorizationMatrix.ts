@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, type Scope } from "effect"
+import { Effect, SchemaAST, type Scope } from "effect"
 import { AdminApi } from "../../src/domain/api/AdminApi.ts"
 import type { makeClient, Reply } from "../unit/api/client.ts"
 
@@ -172,6 +172,98 @@ describe(`authorization matrix (${name}): every admin endpoint × every kind of 
           assert.strictEqual(res.status, status ?? res.status, `${caller}: ${res.text}`)
           if (policy === "public") assert.include([200, 201], res.status, res.text)
           if (res.status >= 400) assert.isString(res.json?.error?.code, `${caller}: JSON error body`)
+        }
+      }), 60_000)
+  }
+})
+
+/** Optional fields the matrix leaves out, so the walk below reaches every string of every payload. */
+const optionalFields = (key: string, params: Record<string, string>): Record<string, unknown> =>
+  ({
+    "scripts.update": { name: "renamed" },
+    "users.create": { apps: [params.app] },
+    "routes.create": { dispatch_mode: "sync", auth: "none" }
+  })[key] ?? {}
+
+/** Every body that differs from `valid` in one string (at any depth), replaced by `bad`. */
+const withOneString = (valid: unknown, bad: string): ReadonlyArray<{ readonly at: string; readonly body: unknown }> => {
+  if (typeof valid === "string") return [{ at: "", body: bad }]
+  if (Array.isArray(valid)) {
+    return valid.flatMap((item, i) =>
+      withOneString(item, bad).map(({ at, body }) => ({ at: `[${i}]${at}`, body: valid.map((v, j) => (j === i ? body : v)) }))
+    )
+  }
+  if (typeof valid === "object" && valid !== null) {
+    return Object.entries(valid).flatMap(([key, value]) =>
+      withOneString(value, bad).map(({ at, body }) => ({ at: `.${key}${at}`, body: { ...valid, [key]: body } }))
+    )
+  }
+  return []
+}
+
+/** What the walk sends for a too-long string: over every bound, and over the script limit for a source. */
+const tooLong = (at: string) => "x".repeat(at.endsWith(".source") ? 1024 * 1024 + 1 : 100_000)
+
+/**
+ * Registers, for one platform, a walk over every admin endpoint that puts bad text in each of its
+ * inputs (every path parameter, every query parameter, every string of its payload): text
+ * PostgreSQL cannot store (a NUL; an unpaired UTF-16 surrogate) and text over every length bound.
+ * Each is refused at the edge: 400 naming the field (413 for a script source over its limit), or
+ * 404 for a path that cannot exist. None may reach the database and come back as a 500.
+ */
+export const inputWalk = (name: string, platform: Effect.Effect<Client, never, Scope.Scope>) =>
+describe(`input walk (${name}): every input of every admin endpoint is checked at the edge`, () => {
+  const fixture = makeFixture(platform)
+  const endpoints = Object.values(AdminApi.groups).flatMap((group) =>
+    Object.values(group.endpoints).map((endpoint) => ({ key: `${group.identifier}.${endpoint.identifier}`, endpoint }))
+  )
+
+  for (const { key, endpoint } of endpoints) {
+    it.live(`${key} (${endpoint.method} ${endpoint.path})`, () =>
+      Effect.gen(function*() {
+        const world = yield* fixture
+        const token = POLICY[key] === "public" ? null : world.tokens.admin
+        const hasBody = endpoint.method !== "GET" && endpoint.method !== "DELETE"
+        const valid = { ...(body(key, 0, world.params) as object | undefined), ...optionalFields(key, world.params) }
+        const probe = (what: string, path: string, body: unknown, allowed: ReadonlyArray<number>) =>
+          Effect.gen(function*() {
+            const res = yield* world.call(endpoint.method, path, { token, body: hasBody ? body : undefined })
+            assert.include(allowed, res.status, `${what}: ${res.status} ${res.text.slice(0, 300)}`)
+            assert.isString(res.json?.error?.code, `${what}: JSON error body`)
+            return res
+          })
+        const fill = (path: string) => pathFor(key, path, world.params).split("?")[0]!
+        const params = endpoint.path.match(/:\w+/g) ?? []
+        const queryAst = endpoint.query?.ast
+        const query = queryAst !== undefined && SchemaAST.isObjects(queryAst) ? queryAst.propertySignatures.map((p) => String(p.name)) : []
+
+        for (const param of params) {
+          for (const bad of ["a%00b", tooLong("")]) {
+            yield* probe(`path ${param} = ${bad.slice(0, 10)}`, fill(endpoint.path.replace(param, bad)), valid, [400, 404])
+          }
+        }
+        for (const name of query) {
+          for (const bad of ["a%00b", tooLong("")]) {
+            const res = yield* probe(`query ${name} = ${bad.slice(0, 10)}`, `${fill(endpoint.path)}?${name}=${bad}`, valid, [400])
+            assert.include(res.json.error.message, name, "the message names the parameter")
+          }
+        }
+        if (!hasBody) return
+        for (const bad of ["a\u0000b", "\ud800"]) {
+          for (const { at, body } of withOneString(valid, bad)) {
+            const res = yield* probe(`payload ${at} = ${JSON.stringify(bad)}`, fill(endpoint.path), body, [400])
+            assert.include(res.json.error.message, at.match(/(\w+)(\[\d+\])?$/)![1], "the message names the field")
+          }
+        }
+        for (const { at } of withOneString(valid, "")) {
+          const { body } = withOneString(valid, tooLong(at)).find((probe) => probe.at === at)!
+          if (at.endsWith(".source")) {
+            const res = yield* probe(`payload ${at} over the script limit`, fill(endpoint.path), body, [413])
+            assert.strictEqual(res.json.error.code, "payload_too_large")
+          } else {
+            const res = yield* probe(`payload ${at} too long`, fill(endpoint.path), body, [400])
+            assert.include(res.json.error.message, at.match(/(\w+)(\[\d+\])?$/)![1], "the message names the field")
+          }
         }
       }), 60_000)
   }

@@ -3,11 +3,22 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchem
 import { DeadLetter } from "../DeadLetter.ts"
 import { ExecutionRecord } from "../Execution.ts"
 import { App, CreateApp } from "../App.ts"
-import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, User } from "../Identity.ts"
-import { CreateScript, Script, UpdateScript } from "../Script.ts"
+import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
+import { CreateScript, Script, UpdateScript, UUID_PATTERN } from "../Script.ts"
 import { PutSecret, SecretInfo } from "../Secret.ts"
 import { CreateRoute, Route } from "../Route.ts"
-import { BadRequest, Conflict, Forbidden, InternalError, NotFound, TooManyRequests, Unauthorized, Unprocessable } from "./ApiError.ts"
+import { Ref, StorableText } from "../StorableText.ts"
+import {
+  BadRequest,
+  Conflict,
+  Forbidden,
+  InternalError,
+  NotFound,
+  PayloadTooLargeResponse,
+  TooManyRequestsResponse,
+  Unauthorized,
+  Unprocessable
+} from "./ApiError.ts"
 
 /**
  * Bearer-token authentication for the admin API: provides the caller as `CurrentPrincipal`; a
@@ -23,7 +34,25 @@ export class DecodeErrors extends HttpApiMiddleware.Service<DecodeErrors>()("pic
   error: BadRequest
 }) {}
 
-const ScriptParams = { id: Schema.String }
+/**
+ * Caps the body of every admin request (`PICLOUD_MAX_ADMIN_BODY_BYTES`): over the cap, a 413; a
+ * declared `Content-Length` over it is refused before anything is read. A script source over
+ * `PICLOUD_MAX_SCRIPT_BYTES` is a 413 of the same shape, from the handler.
+ */
+export class AdminBodyLimit extends HttpApiMiddleware.Service<AdminBodyLimit>()("picloud/api/AdminBodyLimit", {
+  error: [PayloadTooLargeResponse, BadRequest]
+}) {}
+
+/**
+ * Path parameters and query values are checked like payload fields (`Ref`: storable, bounded),
+ * so none reaches the database as text it cannot hold. A `{ref}` names an app or user by name or
+ * id, or a script, route, token, execution or dead letter by id; a UUID is only ever read as an id.
+ */
+const IdParams = { id: Ref }
+const AppParams = { app: Ref }
+
+/** An id-typed query value: a UUID, or a 400 that says so rather than a listing of nothing. */
+const IdQuery = (name: string) => Ref.check(Schema.isPattern(UUID_PATTERN, { message: `${name} must be an id (a UUID)` }))
 
 /** `?limit=` of a listing: 1–200; a listing without it returns `DEFAULT_PAGE_SIZE` items. */
 const PageLimit = Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 })))
@@ -37,26 +66,26 @@ export const ScriptsGroup = HttpApiGroup.make("scripts")
     HttpApiEndpoint.post("create", "/scripts", {
       payload: CreateScript,
       success: Script.pipe(HttpApiSchema.status(201)),
-      error: [NotFound, Conflict, Unprocessable, InternalError]
+      error: [NotFound, Conflict, Unprocessable, PayloadTooLargeResponse, InternalError]
     }),
     HttpApiEndpoint.get("list", "/scripts", {
-      query: { app: Schema.optionalKey(Schema.String) },
+      query: { app: Schema.optionalKey(Ref) },
       success: Schema.Struct({ items: Schema.Array(Script) }),
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.get("get", "/scripts/:id", {
-      params: ScriptParams,
+      params: IdParams,
       success: ScriptDetail,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.put("update", "/scripts/:id", {
-      params: ScriptParams,
+      params: IdParams,
       payload: UpdateScript,
       success: Script,
-      error: [NotFound, Conflict, Unprocessable, InternalError]
+      error: [NotFound, Conflict, Unprocessable, PayloadTooLargeResponse, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/scripts/:id", {
-      params: ScriptParams,
+      params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
     })
@@ -74,12 +103,12 @@ export const AppsGroup = HttpApiGroup.make("apps")
       error: InternalError
     }),
     HttpApiEndpoint.get("get", "/apps/:app", {
-      params: { app: Schema.String },
+      params: AppParams,
       success: App,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/apps/:app", {
-      params: { app: Schema.String },
+      params: AppParams,
       query: { force: Schema.optionalKey(Schema.Literals(["true", "false"])) },
       success: HttpApiSchema.NoContent,
       error: [NotFound, Conflict, InternalError]
@@ -89,18 +118,18 @@ export const AppsGroup = HttpApiGroup.make("apps")
 export const SecretsGroup = HttpApiGroup.make("secrets")
   .add(
     HttpApiEndpoint.post("put", "/apps/:app/secrets", {
-      params: { app: Schema.String },
+      params: AppParams,
       payload: PutSecret,
       success: SecretInfo.pipe(HttpApiSchema.status(201)),
       error: [NotFound, Conflict, InternalError]
     }),
     HttpApiEndpoint.get("list", "/apps/:app/secrets", {
-      params: { app: Schema.String },
+      params: AppParams,
       success: Schema.Struct({ items: Schema.Array(SecretInfo) }),
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/apps/:app/secrets/:name", {
-      params: { app: Schema.String, name: Schema.String },
+      params: { ...AppParams, name: Ref },
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
     })
@@ -114,17 +143,17 @@ export const RoutesGroup = HttpApiGroup.make("routes")
       error: [NotFound, Conflict, Unprocessable, InternalError]
     }),
     HttpApiEndpoint.get("list", "/routes", {
-      query: { app: Schema.optionalKey(Schema.String) },
+      query: { app: Schema.optionalKey(Ref) },
       success: Schema.Struct({ items: Schema.Array(Route) }),
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.get("get", "/routes/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: Route,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/routes/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
     })
@@ -139,15 +168,15 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
   .add(
     HttpApiEndpoint.get("list", "/executions", {
       query: {
-        script: Schema.optionalKey(Schema.String),
+        script: Schema.optionalKey(IdQuery("script")),
         limit: PageLimit,
-        cursor: Schema.optionalKey(Schema.String)
+        cursor: Schema.optionalKey(StorableText(256))
       },
       success: ExecutionPage,
       error: [BadRequest, InternalError]
     }),
     HttpApiEndpoint.get("get", "/executions/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: ExecutionRecord,
       error: [NotFound, InternalError]
     })
@@ -165,12 +194,12 @@ export const UsersGroup = HttpApiGroup.make("users")
       error: InternalError
     }),
     HttpApiEndpoint.get("get", "/users/:user", {
-      params: { user: Schema.String },
+      params: { user: Ref },
       success: User,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/users/:user", {
-      params: { user: Schema.String },
+      params: { user: Ref },
       success: HttpApiSchema.NoContent,
       error: [NotFound, Conflict, InternalError]
     })
@@ -189,10 +218,10 @@ export const TokensGroup = HttpApiGroup.make("tokens")
     HttpApiEndpoint.get("list", "/tokens", {
       query: { all: Schema.optionalKey(Schema.Literals(["true", "false"])) },
       success: Schema.Struct({ items: Schema.Array(ApiToken) }),
-      error: InternalError
+      error: [Forbidden, InternalError]
     }),
     HttpApiEndpoint.delete("revoke", "/tokens/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
     })
@@ -202,9 +231,9 @@ export const TokensGroup = HttpApiGroup.make("tokens")
 export const LoginGroup = HttpApiGroup.make("login")
   .add(
     HttpApiEndpoint.post("login", "/login", {
-      payload: Schema.Struct({ username: Schema.String, password: Schema.String }),
+      payload: Login,
       success: NewApiToken.pipe(HttpApiSchema.status(201)),
-      error: [Unauthorized, TooManyRequests, InternalError]
+      error: [Unauthorized, TooManyRequestsResponse, InternalError]
     })
   )
 /** An execution accepted for later: what an async route's 202 and a replay answer. */
@@ -214,24 +243,24 @@ export const DeadLettersGroup = HttpApiGroup.make("deadLetters")
   .add(
     HttpApiEndpoint.get("list", "/dead-letters", {
       query: {
-        app: Schema.optionalKey(Schema.String),
+        app: Schema.optionalKey(Ref),
         limit: PageLimit
       },
       success: Schema.Struct({ items: Schema.Array(DeadLetter) }),
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.get("get", "/dead-letters/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: DeadLetter,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.post("replay", "/dead-letters/:id/replay", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: AcceptedExecution.pipe(HttpApiSchema.status(202)),
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("discard", "/dead-letters/:id", {
-      params: { id: Schema.String },
+      params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
     })
@@ -253,5 +282,6 @@ export class AdminApi extends HttpApi.make("admin")
   .middleware(AdminAuth)
   .add(LoginGroup)
   .middleware(DecodeErrors)
+  .middleware(AdminBodyLimit)
   .prefix("/api/admin")
 {}

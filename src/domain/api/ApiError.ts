@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { HttpApiSchema } from "effect/http-api"
 
 /**
  * The JSON error body every PiCloud endpoint answers with (ARCHITECTURE §6):
@@ -30,10 +31,37 @@ export class Forbidden extends Schema.Error<Forbidden>("picloud/api/Forbidden")(
   description: "The token is valid but its role does not allow this"
 }) {}
 
-export class TooManyRequests extends Schema.Error<TooManyRequests>("picloud/api/TooManyRequests")(fields, {
-  httpApiStatus: 429,
-  description: "Too many failed attempts; retry later"
+/** A 429 says when to come back: `retryAfter` seconds, sent as `Retry-After`. */
+export class TooManyRequests extends Schema.Error<TooManyRequests>("picloud/api/TooManyRequests")({
+  ...fields,
+  retryAfter: Schema.Int
+}, { description: "Too many failed attempts; retry after Retry-After seconds" }) {}
+
+/** How a `TooManyRequests` goes on the wire: the JSON error body, and `Retry-After`. */
+export const TooManyRequestsResponse = TooManyRequests.pipe(HttpApiSchema.encodeToWithHeaders({
+  body: Schema.Struct(fields).annotate({ httpApiStatus: 429 }),
+  headers: { "retry-after": Schema.NumberFromString }
+}, {
+  decode: ({ body, headers }) => new TooManyRequests({ error: body.error, retryAfter: headers["retry-after"] }),
+  encode: (error) => ({ body: { error: error.error }, headers: { "retry-after": error.retryAfter } })
+}))
+
+export class PayloadTooLarge extends Schema.Error<PayloadTooLarge>("picloud/api/PayloadTooLarge")(fields, {
+  description: "The request body, or a script source in it, is over its limit"
 }) {}
+
+/**
+ * How a `PayloadTooLarge` goes on the wire: the JSON error body, and `Connection: close`, so a
+ * server that answered before reading a body does not then read the rest of it to keep the
+ * connection alive.
+ */
+export const PayloadTooLargeResponse = PayloadTooLarge.pipe(HttpApiSchema.encodeToWithHeaders({
+  body: Schema.Struct(fields).annotate({ httpApiStatus: 413 }),
+  headers: { connection: Schema.Literal("close") }
+}, {
+  decode: ({ body }) => new PayloadTooLarge({ error: body.error }),
+  encode: (error) => ({ body: { error: error.error }, headers: { connection: "close" as const } })
+}))
 
 export class NotFound extends Schema.Error<NotFound>("picloud/api/NotFound")(fields, {
   httpApiStatus: 404,

@@ -87,9 +87,12 @@ export const TokensHttp = HttpApiBuilder.group(
         }).pipe(Effect.catchTag("PersistenceError", internalError)))
       .handle("list", ({ query }) =>
         Effect.gen(function*() {
-          const me = yield* CurrentPrincipal
-          const all = query.all === "true" && me.role === "admin"
-          return { items: yield* identities.listTokens(all ? undefined : me.user_id) }
+          // Everyone's tokens are for admins: from another role, a refusal rather than its own list.
+          if (query.all === "true") {
+            yield* requireRole("admin")
+            return { items: yield* identities.listTokens(undefined) }
+          }
+          return { items: yield* identities.listTokens((yield* CurrentPrincipal).user_id) }
         }).pipe(Effect.catchTag("PersistenceError", internalError)))
       .handle("revoke", ({ params }) =>
         Effect.gen(function*() {
@@ -118,7 +121,10 @@ export const LoginHttp = HttpApiBuilder.group(
       Effect.gen(function*() {
         const wait = yield* throttle.retryAfter(payload.username)
         if (wait > 0) {
-          return yield* apiError(TooManyRequests, "too_many_attempts", `too many failed logins; retry in ${wait} s`)
+          return yield* new TooManyRequests({
+            error: { code: "too_many_attempts", message: `too many failed logins; retry in ${wait} s` },
+            retryAfter: wait
+          })
         }
         const user = yield* identities.findUser(payload.username)
         // Verify against a real hash even for unknown users, so timing does not tell them apart.

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
-import { apiError, Conflict, NotFound, Unprocessable } from "../../domain/api/ApiError.ts"
+import { apiError, Conflict, NotFound, PayloadTooLarge, Unprocessable } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
 import { type ScriptInvalid, type ScriptNameTaken, ScriptNotFound } from "../../domain/Errors.ts"
 import { ScriptValidator } from "../../domain/Executor.ts"
@@ -10,6 +10,7 @@ import { ScriptChanges } from "../../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
 import { RouteChanges } from "../../domain/RouteChanges.ts"
 import { RouteRepo } from "../../domain/RouteRepo.ts"
+import { maxScriptBytes } from "./adminLimits.ts"
 import { manageableApp, requireRole, seesApp } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
@@ -20,8 +21,9 @@ const invalid = (e: ScriptInvalid) =>
 
 /**
  * Handlers of `/api/admin/scripts`, for admins and the developers of the script's app (others get
- * 403; a script in an app the caller may not see is a 404). Every source is compiled before it is
- * stored, and caches hear of every update and delete before the reply goes out.
+ * 403; a script in an app the caller may not see is a 404). Every source is checked against
+ * `PICLOUD_MAX_SCRIPT_BYTES` (413) and compiled before it is stored, and caches hear of every
+ * update and delete before the reply goes out.
  */
 export const ScriptsHttp = HttpApiBuilder.group(
   AdminApi,
@@ -33,21 +35,33 @@ export const ScriptsHttp = HttpApiBuilder.group(
     const apps = yield* AppRepo
     const routes = yield* RouteRepo
     const routeChanges = yield* RouteChanges
+    const maxBytes = yield* maxScriptBytes
     const manageable = (ref: string | undefined) => manageableApp(ref).pipe(Effect.provideService(AppRepo, apps))
 
-    /** The script, if the caller may manage its app; otherwise, as if it did not exist. */
-    const manageableScript = (id: string) =>
+    /**
+     * The script, if the caller may manage its app; otherwise, as if it did not exist. Only `get`
+     * reads the source: updating or deleting a script must work even when its stored source cannot
+     * be read (one stored before sources had a limit).
+     */
+    const manageableScript = <A extends { readonly app_id: string }, E, R>(id: string, read: (id: ScriptId) => Effect.Effect<A, E, R>) =>
       Effect.gen(function*() {
         const me = yield* requireRole("admin", "developer")
-        const script = yield* scripts.get(id as ScriptId)
+        const script = yield* read(id as ScriptId)
         if (!seesApp(me, script.app_id)) return yield* new ScriptNotFound({ ref: id })
         return script
       })
+
+    /** A source over the limit is refused before it is compiled or stored (measured in UTF-8 bytes). */
+    const withinLimit = (source: string) =>
+      Buffer.byteLength(source, "utf8") > maxBytes
+        ? Effect.fail(apiError(PayloadTooLarge, "payload_too_large", `the script source is over the limit of ${maxBytes} bytes`))
+        : Effect.void
 
     return handlers
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
           const app_id = yield* manageable(payload.app)
+          yield* withinLimit(payload.source)
           yield* validator.validate(payload.source)
           return yield* scripts.create({
             app_id,
@@ -71,14 +85,15 @@ export const ScriptsHttp = HttpApiBuilder.group(
           return { items }
         }).pipe(Effect.catchTag("PersistenceError", internalError)))
       .handle("get", ({ params }) =>
-        manageableScript(params.id).pipe(
+        manageableScript(params.id, scripts.get).pipe(
           Effect.catchTags({ ScriptNotFound: (e) => Effect.fail(notFound(e)), PersistenceError: internalError })
         ))
       .handle("update", ({ params, payload }) =>
         Effect.gen(function*() {
-          yield* manageableScript(params.id)
+          const found = yield* manageableScript(params.id, scripts.find)
+          yield* withinLimit(payload.source)
           yield* validator.validate(payload.source)
-          const script = yield* scripts.update(params.id as ScriptId, payload)
+          const script = yield* scripts.update(found.id, payload)
           yield* changes.publish(script.id)
           return script
         }).pipe(
@@ -91,10 +106,10 @@ export const ScriptsHttp = HttpApiBuilder.group(
         ))
       .handle("delete", ({ params }) =>
         Effect.gen(function*() {
-          const script = yield* manageableScript(params.id)
+          const script = yield* manageableScript(params.id, scripts.find)
           yield* routes.deleteForScript(script.id)
-          yield* scripts.delete(params.id as ScriptId)
-          yield* changes.publish(params.id)
+          yield* scripts.delete(script.id)
+          yield* changes.publish(script.id)
           yield* routeChanges.publish(script.app_id)
         }).pipe(
           Effect.catchTags({ ScriptNotFound: (e) => Effect.fail(notFound(e)), PersistenceError: internalError })

@@ -1,4 +1,5 @@
-import { authorizationMatrix } from "../../support/authorizationMatrix.ts"
+import { authorizationMatrix, inputWalk } from "../../support/authorizationMatrix.ts"
 import { memoryPlatform } from "./client.ts"
 
 authorizationMatrix("memory", memoryPlatform)
+inputWalk("memory", memoryPlatform)

@@ -99,6 +99,7 @@ describe("data plane: /api/execute", () => {
         create: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.create", cause: "db down" })),
         list: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.list", cause: "db down" })),
         get: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.get", cause: "db down" })),
+        find: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.find", cause: "db down" })),
         findByRef: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.findByRef", cause: "db down" })),
         update: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.update", cause: "db down" })),
         delete: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.delete", cause: "db down" }))

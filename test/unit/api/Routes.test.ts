@@ -62,6 +62,29 @@ describe("routes: /{app}/{path}", () => {
       assert.strictEqual((yield* call("GET", "/api/nothing", { token: null })).status, 404)
     }))
 
+  it.live("'.' and '..' segments, paths over 1024 characters or 32 segments, and retry on a sync route are refused with a message", () =>
+    Effect.gen(function*() {
+      const { route } = yield* setup
+      const refused = [
+        [{ method: "GET", path: "/a/./b" }, "'.'"],
+        [{ method: "GET", path: "/a/.." }, "'..'"],
+        [{ method: "GET", path: "/." }, "'.'"],
+        [{ method: "GET", path: `/${"a".repeat(1024)}` }, "1024"],
+        [{ method: "GET", path: "/s".repeat(33) }, "32"],
+        [{ method: "GET", path: "/sync", retry: { max_attempts: 2 } }, "retry"],
+        [{ method: "GET", path: "/sync", dispatch_mode: "sync", retry: {} }, "retry"]
+      ] as const
+      for (const [body, mentions] of refused) {
+        const res = yield* route(body)
+        assert.strictEqual(res.status, 400, `${JSON.stringify(body).slice(0, 60)}: ${res.text.slice(0, 200)}`)
+        assert.include(res.json.error.message, mentions)
+      }
+      for (const path of ["/a.b/..c/.d.", `/${"a".repeat(1023)}`, "/s".repeat(32)]) {
+        assert.strictEqual((yield* route({ method: "GET", path })).status, 201, path.slice(0, 60))
+      }
+      assert.strictEqual((yield* route({ method: "GET", path: "/later", dispatch_mode: "async", retry: { max_attempts: 2 } })).status, 201)
+    }))
+
   it.live("auth: none is public (a token, if sent, must be valid); auth: token needs a caller granted the app", () =>
     Effect.gen(function*() {
       const { call, route } = yield* setup

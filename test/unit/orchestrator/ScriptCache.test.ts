@@ -33,6 +33,7 @@ const countingRepo = (state: { version: number; reads: number; gate?: Deferred.D
     create: () => Effect.die("unused"),
     list: () => Effect.die("unused"),
     get: () => Effect.die("unused"),
+    find: () => Effect.die("unused"),
     update: () => Effect.die("unused"),
     delete: () => Effect.die("unused")
   }))

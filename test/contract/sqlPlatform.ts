@@ -1,0 +1,31 @@
+import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
+import { HttpRouter } from "effect/http"
+import { afterAll } from "vitest"
+import { layerInline } from "../../src/executor/ExecutorInline.ts"
+import { HttpApp } from "../../src/runtime/HttpApp.ts"
+import { SqlServices } from "../../src/runtime/SqlServices.ts"
+import { TestDatabase } from "../support/TestDatabase.ts"
+import { ADMIN_TOKEN, makeClient } from "../unit/api/client.ts"
+
+/**
+ * One PostgreSQL for a test file (stopped after it), and the whole platform on it: `platform`
+ * builds the platform afresh, on the same database, each time it is used. `database` runs raw SQL.
+ */
+export const makeSqlPlatform = () => {
+  const database = ManagedRuntime.make(TestDatabase)
+  afterAll(() => database.dispose(), 60_000)
+  const platform = Effect.acquireRelease(
+    Effect.promise(async () =>
+      HttpRouter.toWebHandler(
+        HttpApp.pipe(
+          Layer.provide(Layer.merge(SqlServices, layerInline)),
+          Layer.provide(Layer.succeedContext(await database.context())),
+          Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_ADMIN_TOKEN: ADMIN_TOKEN, PICLOUD_SECRET_KEY: "matrix-key" })))
+        ),
+        { disableLogger: true }
+      )
+    ),
+    ({ dispose }) => Effect.promise(dispose)
+  ).pipe(Effect.map(({ handler }) => makeClient(handler)))
+  return { database, platform }
+}
