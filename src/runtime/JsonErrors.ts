@@ -39,7 +39,8 @@ const refusal = (url: string): string | undefined => {
   if (decoded.includes("\0")) return "the path contains a NUL character"
   if (queryAt !== -1) {
     for (const [name, value] of new URLSearchParams(url.slice(queryAt + 1))) {
-      if (name.includes("\0") || value.includes("\0")) return "the query contains a NUL character"
+      if (name.includes("\0")) return "a query parameter's name contains a NUL character"
+      if (value.includes("\0")) return `the query parameter ${JSON.stringify(name)} contains a NUL character`
     }
   }
   return undefined

@@ -82,6 +82,7 @@ describe("data plane: /api/execute", () => {
       const res = yield* call("POST", "/api/execute/sink", { body: big, headers: { "content-type": "text/plain" } })
       assert.strictEqual(res.status, 413)
       assert.strictEqual(res.json.error.code, "payload_too_large")
+      assert.strictEqual(res.headers.get("connection"), "close", "the rest of the body is not read")
       const fits = yield* call("POST", "/api/execute/sink", { body: "x".repeat(1000), headers: { "content-type": "text/plain" } })
       assert.strictEqual(fits.text, "1000")
 
