@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, ConfigProvider, Deferred, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Clock, ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from "../../../src/domain/App.ts"
 import { ExecError, type ExecResponse } from "../../../src/domain/Exec.ts"
@@ -234,6 +234,69 @@ describe("Dispatcher", () => {
         assert.strictEqual(Option.getOrThrow(yield* outbox.findDeadLetter(job.id)).attempts, 5)
         yield* TestClock.adjust("1 hour")
         assert.strictEqual(sandbox.state.runs.length, 5)
+      }))
+    })
+  })
+
+  describe("shutdown", () => {
+    it.effect("waits for a running execution within the drain timeout, and the execution ends its row", () => {
+      const sandbox = fakeSandbox((_, blocked) => blocked)
+      return withSandbox(sandbox, Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const log = yield* ExecutionLog
+        const stop = yield* startDispatcher("node-a")
+        const job = newJob(onceOnly, 30)
+        yield* outbox.enqueue(job)
+        yield* settle
+        assert.deepStrictEqual(sandbox.state.runs, [0])
+
+        const stopping = yield* stop.pipe(Effect.forkChild)
+        yield* settle
+        yield* TestClock.adjust("9999 millis")
+        assert.isUndefined(stopping.pollUnsafe(), "shutdown is still waiting for the execution")
+        yield* sandbox.unblock
+        yield* Fiber.join(stopping)
+
+        assert.strictEqual(sandbox.state.interrupted, 0)
+        assert.isTrue(Option.isNone(yield* outbox.find(job.id)))
+        const record = yield* log.get(job.id)
+        assert.strictEqual(record.status, "succeeded")
+        assert.strictEqual(record.attempts, 1)
+      }))
+    })
+
+    it.effect("an execution still running at the drain timeout is stopped and its claim released, so it runs again at once", () => {
+      const sandbox = fakeSandbox((run, blocked) => (run === 1 ? blocked : Effect.succeed(ok)))
+      return withSandbox(sandbox, Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const log = yield* ExecutionLog
+        const stop = yield* startDispatcher("node-a")
+        const job = newJob(onceOnly, 30)
+        yield* outbox.enqueue(job)
+        yield* settle
+        assert.deepStrictEqual(sandbox.state.runs, [0])
+
+        const stopping = yield* stop.pipe(Effect.forkChild)
+        yield* settle
+        yield* TestClock.adjust("9999 millis")
+        assert.isUndefined(stopping.pollUnsafe(), "shutdown waits the whole drain timeout")
+        assert.strictEqual(sandbox.state.interrupted, 0)
+        yield* TestClock.adjust("1 millis")
+        yield* Fiber.join(stopping)
+        assert.strictEqual(sandbox.state.interrupted, 1)
+
+        const released = Option.getOrThrow(yield* outbox.find(job.id))
+        assert.isNull(released.claimed_by)
+        assert.isNull(released.claimed_until)
+        assert.strictEqual(released.attempt_count, 1)
+        assert.isTrue(Option.isNone(yield* log.get(job.id).pipe(Effect.option)), "an interrupted async attempt leaves no record")
+
+        // Another node need not wait for the 30 s lease: the row is claimable now.
+        yield* startDispatcher("node-b")
+        assert.deepStrictEqual(sandbox.state.runs, [0, 10_000])
+        const record = yield* log.get(job.id)
+        assert.strictEqual(record.status, "succeeded")
+        assert.strictEqual(record.attempts, 2)
       }))
     })
   })
