@@ -1,18 +1,24 @@
 /**
  * `npm run bench:idle`: starts the all-in-one process, measures start-up time and resident memory,
  * then the CPU time it (and its embedded PostgreSQL) spends over a quiet minute, and the queries it
- * sends in that minute (pg_stat_statements, enabled between the two starts).
+ * sends in that minute (pg_stat_statements, enabled between the two starts). Last, a burst of
+ * `hello` calls, and the memory and PostgreSQL connections right after it and once it has settled.
  *
- *   IDLE_SECONDS (default 60)
+ *   IDLE_SECONDS (default 60), BURST_REQUESTS (default 5000), SETTLE_SECONDS (default 30)
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { freePort, startPicloud } from "../test/e2e/picloudProcess.ts"
+import { helloSource } from "./workload.ts"
 
 const seconds = Number(process.env.IDLE_SECONDS ?? 60)
+const burstRequests = Number(process.env.BURST_REQUESTS ?? 5000)
+const settleSeconds = Number(process.env.SETTLE_SECONDS ?? 30)
+const AUTOCANNON = fileURLToPath(import.meta.resolve("autocannon/autocannon.js"))
 const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }))
 
 /** The process and all its descendants (the embedded PostgreSQL runs as children). */
@@ -92,6 +98,27 @@ try {
   console.log(`queries over ${seconds} s idle: ${total}${rows.map((row) => `\n  ${row.calls} × ${String(row.query).replace(/\s+/g, " ").slice(0, 90)}`).join("")}`)
   const [nodeCpu, pgCpu] = [cpuSeconds(node) - nodeBefore, cpuSeconds(tree(picloud.child.pid!).slice(1)) - pgBefore]
   console.log(`CPU over ${seconds} s idle: PiCloud ${(nodeCpu * 1000).toFixed(0)} ms (${(nodeCpu / seconds * 100).toFixed(3)}%), PostgreSQL ${(pgCpu * 1000).toFixed(0)} ms (${(pgCpu / seconds * 100).toFixed(3)}%)`)
+
+  // A burst, then the footprint right after it and once it has settled.
+  const backends = async () =>
+    Number((await query(dataDir, picloud.output(), "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend'")).rows[0].n) - 1
+  const footprint = async (when: string) => {
+    const all = tree(picloud.child.pid!)
+    console.log(`${when}: PiCloud ${rssMb(node).toFixed(0)} MB, PostgreSQL ${rssMb(all.slice(1)).toFixed(0)} MB, ${await backends()} PiCloud connections`)
+  }
+  await footprint("before the burst")
+  const created = await fetch(`${picloud.url}/api/admin/scripts`, {
+    method: "POST",
+    headers: { authorization: "Bearer idle", "content-type": "application/json" },
+    body: JSON.stringify({ name: "hello", source: helloSource })
+  })
+  if (created.status !== 201) throw new Error(`could not deploy hello: ${await created.text()}`)
+  execFileSync(process.execPath, [AUTOCANNON, "-c", "32", "-a", String(burstRequests), "-H", "authorization=Bearer idle", `${picloud.url}/api/execute/hello`], {
+    stdio: "ignore"
+  })
+  await footprint(`after ${burstRequests} hello calls (32 connections)`)
+  await new Promise((r) => setTimeout(r, settleSeconds * 1000))
+  await footprint(`${settleSeconds} s later`)
   picloud.child.kill("SIGTERM")
   await picloud.exited
 } finally {
