@@ -239,20 +239,27 @@ describe("Dispatcher", () => {
   })
 
   describe("shutdown", () => {
-    it.effect("waits for a running execution within the drain timeout, and the execution ends its row", () => {
-      const sandbox = fakeSandbox((_, blocked) => blocked)
-      return withSandbox(sandbox, Effect.gen(function*() {
+    /** One execution running on node-a when its dispatcher starts to stop, 1 ms short of the drain timeout. */
+    const stopWhileRunning = (sandbox: ReturnType<typeof fakeSandbox>) =>
+      Effect.gen(function*() {
         const outbox = yield* OutboxRepo
-        const log = yield* ExecutionLog
         const stop = yield* startDispatcher("node-a")
         const job = newJob(onceOnly, 30)
         yield* outbox.enqueue(job)
         yield* settle
         assert.deepStrictEqual(sandbox.state.runs, [0])
-
         const stopping = yield* stop.pipe(Effect.forkChild)
         yield* settle
         yield* TestClock.adjust("9999 millis")
+        return { job, stopping }
+      })
+
+    it.effect("waits for a running execution within the drain timeout, and the execution ends its row", () => {
+      const sandbox = fakeSandbox((_, blocked) => blocked)
+      return withSandbox(sandbox, Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const log = yield* ExecutionLog
+        const { job, stopping } = yield* stopWhileRunning(sandbox)
         assert.isUndefined(stopping.pollUnsafe(), "shutdown is still waiting for the execution")
         yield* sandbox.unblock
         yield* Fiber.join(stopping)
@@ -270,15 +277,7 @@ describe("Dispatcher", () => {
       return withSandbox(sandbox, Effect.gen(function*() {
         const outbox = yield* OutboxRepo
         const log = yield* ExecutionLog
-        const stop = yield* startDispatcher("node-a")
-        const job = newJob(onceOnly, 30)
-        yield* outbox.enqueue(job)
-        yield* settle
-        assert.deepStrictEqual(sandbox.state.runs, [0])
-
-        const stopping = yield* stop.pipe(Effect.forkChild)
-        yield* settle
-        yield* TestClock.adjust("9999 millis")
+        const { job, stopping } = yield* stopWhileRunning(sandbox)
         assert.isUndefined(stopping.pollUnsafe(), "shutdown waits the whole drain timeout")
         assert.strictEqual(sandbox.state.interrupted, 0)
         yield* TestClock.adjust("1 millis")
