@@ -32,7 +32,6 @@ export interface QueueSample {
   readonly jobsPerSecond: number
 }
 
-
 const benchPicloudAsync = async (base: string, db: pg.Client, jobs: number, inFlight: number): Promise<QueueSample> => {
   const enqueuedAt = new Map<string, number>()
   let next = 0
@@ -50,13 +49,22 @@ const benchPicloudAsync = async (base: string, db: pg.Client, jobs: number, inFl
   const ids = [...enqueuedAt.keys()]
   const deadline = Date.now() + TIMEOUT_MS
   for (;;) {
-    const { rows } = await db.query<{ id: string; started_at: Date }>("SELECT id, started_at FROM executions WHERE id = ANY($1::uuid[])", [ids])
+    const { rows } = await db.query<{ id: string; started_at: Date }>(
+      "SELECT id, started_at FROM executions WHERE id = ANY($1::uuid[])",
+      [ids]
+    )
     if (rows.length === jobs) {
       const latencies = rows.map((row) => row.started_at.getTime() - enqueuedAt.get(row.id)!).sort((a, b) => a - b)
       const lastStart = Math.max(...rows.map((row) => row.started_at.getTime()))
-      return { p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), jobsPerSecond: jobs / ((lastStart - firstEnqueue) / 1000) }
+      return {
+        p50Ms: percentile(latencies, 0.5),
+        p99Ms: percentile(latencies, 0.99),
+        jobsPerSecond: jobs / ((lastStart - firstEnqueue) / 1000)
+      }
     }
-    if (Date.now() > deadline) throw new Error(`only ${rows.length} of ${jobs} async executions ran within ${TIMEOUT_MS} ms`)
+    if (Date.now() > deadline) {
+      throw new Error(`only ${rows.length} of ${jobs} async executions ran within ${TIMEOUT_MS} ms`)
+    }
     await new Promise((r) => setTimeout(r, 200))
   }
 }
@@ -83,11 +91,16 @@ export const runAsyncBench = async (options: { readonly rounds: number; readonly
     await admin("/api/admin/scripts", { name: "noop", source: "export default () => undefined" })
     await admin("/api/admin/routes", { method: "POST", path: "/noop", script: "noop", dispatch_mode: "async" })
 
-    console.log(`\nasync: ${options.rounds} round(s); under load ${options.jobs} no-op jobs with ${LOADED} enqueues in flight, light ${LIGHT_JOBS} one at a time; one PostgreSQL`)
+    console.log(
+      `\nasync: ${options.rounds} round(s); under load ${options.jobs} no-op jobs with ${LOADED} enqueues in flight, light ${LIGHT_JOBS} one at a time; one PostgreSQL`
+    )
     // A warm-up of each, not counted: connections, JIT, the first plans.
     await benchPicloudAsync(picloud.url, db, 200, LOADED)
     await benchGraphileWorker(database.url, { jobs: 200, concurrency: LOADED, inFlight: LOADED })
-    const passes = { loaded: { jobs: options.jobs, inFlight: LOADED }, light: { jobs: LIGHT_JOBS, inFlight: LIGHT } } as const
+    const passes = {
+      loaded: { jobs: options.jobs, inFlight: LOADED },
+      light: { jobs: LIGHT_JOBS, inFlight: LIGHT }
+    } as const
     const samples = new Map<string, Array<QueueSample>>()
     for (let round = 1; round <= options.rounds; round++) {
       for (const [pass, { jobs, inFlight }] of Object.entries(passes)) {
@@ -97,25 +110,41 @@ export const runAsyncBench = async (options: { readonly rounds: number; readonly
             : await benchGraphileWorker(database.url, { jobs, concurrency: LOADED, inFlight })
           const label = `${side} ${pass}`
           samples.set(label, [...(samples.get(label) ?? []), sample])
-          console.log(`  round ${round} ${label.padEnd(15)} ${sample.jobsPerSecond.toFixed(0).padStart(6)} jobs/s  enqueue→start p50 ${sample.p50Ms.toFixed(1)} ms  p99 ${sample.p99Ms.toFixed(1)} ms`)
+          console.log(
+            `  round ${round} ${label.padEnd(15)} ${
+              sample.jobsPerSecond.toFixed(0).padStart(6)
+            } jobs/s  enqueue→start p50 ${sample.p50Ms.toFixed(1)} ms  p99 ${sample.p99Ms.toFixed(1)} ms`
+          )
         }
       }
     }
     const summary = (label: string) => {
       const xs = samples.get(label)!
-      return { jobsPerSecond: median(xs.map((s) => s.jobsPerSecond)), p50Ms: median(xs.map((s) => s.p50Ms)), p99Ms: median(xs.map((s) => s.p99Ms)) }
+      return {
+        jobsPerSecond: median(xs.map((s) => s.jobsPerSecond)),
+        p50Ms: median(xs.map((s) => s.p50Ms)),
+        p99Ms: median(xs.map((s) => s.p99Ms))
+      }
     }
     console.log("\nasync medians              jobs/s   p50 ms   p99 ms")
     for (const label of samples.keys()) {
       const s = summary(label)
-      console.log(`  ${label.padEnd(22)} ${s.jobsPerSecond.toFixed(0).padStart(7)} ${s.p50Ms.toFixed(1).padStart(8)} ${s.p99Ms.toFixed(1).padStart(8)}`)
+      console.log(
+        `  ${label.padEnd(22)} ${s.jobsPerSecond.toFixed(0).padStart(7)} ${s.p50Ms.toFixed(1).padStart(8)} ${
+          s.p99Ms.toFixed(1).padStart(8)
+        }`
+      )
     }
     console.log("\nratio picloud/graphile-worker")
     for (const pass of Object.keys(passes)) {
       const [ours, theirs] = [summary(`picloud ${pass}`), summary(`graphile ${pass}`)]
       console.log(
-        `  ${pass.padEnd(7)} throughput ${(ours.jobsPerSecond / theirs.jobsPerSecond).toFixed(2)} (higher is better)  ` +
-          `p50 ${(ours.p50Ms / theirs.p50Ms).toFixed(2)}  p99 ${(ours.p99Ms / theirs.p99Ms).toFixed(2)} (lower is better)`
+        `  ${pass.padEnd(7)} throughput ${
+          (ours.jobsPerSecond / theirs.jobsPerSecond).toFixed(2)
+        } (higher is better)  ` +
+          `p50 ${(ours.p50Ms / theirs.p50Ms).toFixed(2)}  p99 ${
+            (ours.p99Ms / theirs.p99Ms).toFixed(2)
+          } (lower is better)`
       )
     }
   } finally {

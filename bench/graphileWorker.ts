@@ -36,9 +36,10 @@ const withTimeout = <A>(promise: Promise<A>, message: string): Promise<A> => {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-
 const jobId = (payload: unknown) =>
-  typeof payload === "object" && payload !== null && "id" in payload && typeof payload.id === "number" ? payload.id : undefined
+  typeof payload === "object" && payload !== null && "id" in payload && typeof payload.id === "number"
+    ? payload.id
+    : undefined
 
 export const benchGraphileWorker = async (
   url: string,
@@ -103,7 +104,10 @@ export const benchGraphileWorker = async (
           }
         }
         await Promise.all(Array.from({ length: Math.min(inFlight, jobs) }, lane))
-        await withTimeout(finished, `graphile-worker started only ${started} of ${jobs} jobs within ${TIMEOUT_MS} ms of the last enqueue`)
+        await withTimeout(
+          finished,
+          `graphile-worker started only ${started} of ${jobs} jobs within ${TIMEOUT_MS} ms of the last enqueue`
+        )
       } finally {
         await runner.stop()
       }

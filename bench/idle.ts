@@ -25,7 +25,8 @@ const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }))
 const tree = (pid: number): Array<number> => {
   let children: Array<number> = []
   try {
-    children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).split("\n").map(Number).filter(Boolean)
+    children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).split("\n").map(Number)
+      .filter(Boolean)
   } catch {
     // ps exits 1 when there are none
   }
@@ -84,7 +85,11 @@ try {
   const pids = tree(picloud.child.pid!)
   const node = [picloud.child.pid!]
   const postgres = pids.slice(1)
-  console.log(`RSS at idle: PiCloud ${rssMb(node).toFixed(0)} MB, embedded PostgreSQL ${rssMb(postgres).toFixed(0)} MB (${postgres.length} processes)`)
+  console.log(
+    `RSS at idle: PiCloud ${rssMb(node).toFixed(0)} MB, embedded PostgreSQL ${
+      rssMb(postgres).toFixed(0)
+    } MB (${postgres.length} processes)`
+  )
   await query(dataDir, picloud.output(), "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
   await query(dataDir, picloud.output(), "SELECT pg_stat_statements_reset()")
   const [nodeBefore, pgBefore] = [cpuSeconds(node), cpuSeconds(postgres)]
@@ -95,16 +100,34 @@ try {
     "SELECT calls, query FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC"
   )
   const total = rows.reduce((n, row) => n + Number(row.calls), 0)
-  console.log(`queries over ${seconds} s idle: ${total}${rows.map((row) => `\n  ${row.calls} × ${String(row.query).replace(/\s+/g, " ").slice(0, 90)}`).join("")}`)
+  console.log(
+    `queries over ${seconds} s idle: ${total}${
+      rows.map((row) => `\n  ${row.calls} × ${String(row.query).replace(/\s+/g, " ").slice(0, 90)}`).join("")
+    }`
+  )
   const [nodeCpu, pgCpu] = [cpuSeconds(node) - nodeBefore, cpuSeconds(tree(picloud.child.pid!).slice(1)) - pgBefore]
-  console.log(`CPU over ${seconds} s idle: PiCloud ${(nodeCpu * 1000).toFixed(0)} ms (${(nodeCpu / seconds * 100).toFixed(3)}%), PostgreSQL ${(pgCpu * 1000).toFixed(0)} ms (${(pgCpu / seconds * 100).toFixed(3)}%)`)
+  console.log(
+    `CPU over ${seconds} s idle: PiCloud ${(nodeCpu * 1000).toFixed(0)} ms (${
+      (nodeCpu / seconds * 100).toFixed(3)
+    }%), PostgreSQL ${(pgCpu * 1000).toFixed(0)} ms (${(pgCpu / seconds * 100).toFixed(3)}%)`
+  )
 
   // A burst, then the footprint right after it and once it has settled.
   const backends = async () =>
-    Number((await query(dataDir, picloud.output(), "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend'")).rows[0].n) - 1
+    Number(
+      (await query(
+        dataDir,
+        picloud.output(),
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend'"
+      )).rows[0].n
+    ) - 1
   const footprint = async (when: string) => {
     const all = tree(picloud.child.pid!)
-    console.log(`${when}: PiCloud ${rssMb(node).toFixed(0)} MB, PostgreSQL ${rssMb(all.slice(1)).toFixed(0)} MB, ${await backends()} PiCloud connections`)
+    console.log(
+      `${when}: PiCloud ${rssMb(node).toFixed(0)} MB, PostgreSQL ${
+        rssMb(all.slice(1)).toFixed(0)
+      } MB, ${await backends()} PiCloud connections`
+    )
   }
   await footprint("before the burst")
   const created = await fetch(`${picloud.url}/api/admin/scripts`, {
@@ -113,7 +136,16 @@ try {
     body: JSON.stringify({ name: "hello", source: helloSource })
   })
   if (created.status !== 201) throw new Error(`could not deploy hello: ${await created.text()}`)
-  execFileSync(process.execPath, [AUTOCANNON, "-c", "32", "-a", String(burstRequests), "-H", "authorization=Bearer idle", `${picloud.url}/api/execute/hello`], {
+  execFileSync(process.execPath, [
+    AUTOCANNON,
+    "-c",
+    "32",
+    "-a",
+    String(burstRequests),
+    "-H",
+    "authorization=Bearer idle",
+    `${picloud.url}/api/execute/hello`
+  ], {
     stdio: "ignore"
   })
   await footprint(`after ${burstRequests} hello calls (32 connections)`)

@@ -15,8 +15,8 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { freePort, spawnLogged, startPicloud, waitFor } from "../test/e2e/picloudProcess.ts"
 import { runAsyncBench } from "./asyncDispatch.ts"
-import { benchHeaders, fibSource, helloSource } from "./workload.ts"
 import { median } from "./stats.ts"
+import { benchHeaders, fibSource, helloSource } from "./workload.ts"
 
 const duration = Number(process.env.BENCH_DURATION ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -34,7 +34,16 @@ interface Sample {
 }
 
 const drive = (url: string, workload: "hello" | "fib"): Sample => {
-  const args = [AUTOCANNON, "-j", "-c", String(connections), "-d", String(duration), "-H", `authorization=Bearer ${TOKEN}`]
+  const args = [
+    AUTOCANNON,
+    "-j",
+    "-c",
+    String(connections),
+    "-d",
+    String(duration),
+    "-H",
+    `authorization=Bearer ${TOKEN}`
+  ]
   if (workload === "fib") {
     args.push("-m", "POST", "-b", JSON.stringify({ n: 30 }), "-H", "content-type=application/json")
     for (const [name, value] of Object.entries(benchHeaders)) args.push("-H", `${name}=${value}`)
@@ -49,11 +58,14 @@ const drive = (url: string, workload: "hello" | "fib"): Sample => {
   }
 }
 
-
 const main = async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "picloud-bench-"))
   const rawPort = await freePort()
-  const raw = spawnLogged(process.execPath, [fileURLToPath(new URL("rawServer.ts", import.meta.url)), String(rawPort)], {})
+  const raw = spawnLogged(
+    process.execPath,
+    [fileURLToPath(new URL("rawServer.ts", import.meta.url)), String(rawPort)],
+    {}
+  )
   const picloud = await startPicloud({
     dataDir,
     port: await freePort(),
@@ -76,22 +88,37 @@ const main = async () => {
       "picloud fib": [`${picloud.url}/api/execute/fib`, "fib"]
     } as const
     const samples = new Map<string, Array<Sample>>()
-    console.log(`bench: ${rounds} round(s) of ${duration} s per target, ${connections} connections, node ${process.version}`)
+    console.log(
+      `bench: ${rounds} round(s) of ${duration} s per target, ${connections} connections, node ${process.version}`
+    )
     for (let round = 1; round <= rounds; round++) {
       for (const [label, [url, workload]] of Object.entries(targets)) {
         const sample = drive(url, workload)
         samples.set(label, [...(samples.get(label) ?? []), sample])
-        console.log(`  round ${round} ${label.padEnd(14)} ${sample.rps.toFixed(0).padStart(7)} req/s  p50 ${sample.p50} ms  p99 ${sample.p99} ms${sample.failures ? `  FAILURES ${sample.failures}` : ""}`)
+        console.log(
+          `  round ${round} ${label.padEnd(14)} ${
+            sample.rps.toFixed(0).padStart(7)
+          } req/s  p50 ${sample.p50} ms  p99 ${sample.p99} ms${sample.failures ? `  FAILURES ${sample.failures}` : ""}`
+        )
       }
     }
     const summary = (label: string) => {
       const xs = samples.get(label)!
-      return { rps: median(xs.map((s) => s.rps)), p50: median(xs.map((s) => s.p50)), p99: median(xs.map((s) => s.p99)), failures: xs.reduce((n, s) => n + s.failures, 0) }
+      return {
+        rps: median(xs.map((s) => s.rps)),
+        p50: median(xs.map((s) => s.p50)),
+        p99: median(xs.map((s) => s.p99)),
+        failures: xs.reduce((n, s) => n + s.failures, 0)
+      }
     }
     console.log("\nmedians                 req/s    p50 ms   p99 ms  failures")
     for (const label of Object.keys(targets)) {
       const s = summary(label)
-      console.log(`  ${label.padEnd(18)} ${s.rps.toFixed(0).padStart(8)} ${String(s.p50).padStart(8)} ${String(s.p99).padStart(8)} ${String(s.failures).padStart(9)}`)
+      console.log(
+        `  ${label.padEnd(18)} ${s.rps.toFixed(0).padStart(8)} ${String(s.p50).padStart(8)} ${
+          String(s.p99).padStart(8)
+        } ${String(s.failures).padStart(9)}`
+      )
     }
     console.log("\nratio platform/raw (req/s)")
     for (const workload of ["hello", "fib"]) {

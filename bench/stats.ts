@@ -6,4 +6,5 @@ export const median = (xs: ReadonlyArray<number>) => {
 }
 
 /** Nearest-rank percentile (`q` in 0–1) of values sorted ascending. */
-export const percentile = (sorted: ArrayLike<number>, q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!
+export const percentile = (sorted: ArrayLike<number>, q: number) =>
+  sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!

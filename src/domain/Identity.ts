@@ -20,7 +20,9 @@ export const Principal = Schema.Struct({
 export type Principal = typeof Principal.Type
 
 /** The principal of the admin API request being handled (provided by the auth middleware). */
-export class CurrentPrincipal extends Context.Service<CurrentPrincipal, Principal>()("picloud/domain/CurrentPrincipal") {}
+export class CurrentPrincipal
+  extends Context.Service<CurrentPrincipal, Principal>()("picloud/domain/CurrentPrincipal")
+{}
 
 /**
  * A username is never shaped like a UUID: `/users/{user}` reads a UUID as an id, so a user named
@@ -47,7 +49,9 @@ export type User = typeof User.Type
 
 export const CreateUser = Schema.Struct({
   username: Username,
-  password: StorableText(MAX_PASSWORD_LENGTH).check(Schema.isMinLength(12, { message: "password must have at least 12 characters" })),
+  password: StorableText(MAX_PASSWORD_LENGTH).check(
+    Schema.isMinLength(12, { message: "password must have at least 12 characters" })
+  ),
   role: Role,
   /** App names or ids to grant (developers and invokers). */
   apps: Schema.optionalKey(Schema.Array(Ref))

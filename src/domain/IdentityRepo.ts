@@ -15,15 +15,21 @@ export class IdentityRepo extends Context.Service<IdentityRepo, {
   }) => Effect.Effect<User, UsernameTaken | PersistenceError>
   readonly listUsers: Effect.Effect<ReadonlyArray<User>, PersistenceError>
   /** By id when `idOrUsername` has the shape of a UUID (in any case), else by username: never both. */
-  readonly findUser: (idOrUsername: string) => Effect.Effect<Option.Option<User & { readonly passwordHash: string }>, PersistenceError>
+  readonly findUser: (
+    idOrUsername: string
+  ) => Effect.Effect<Option.Option<User & { readonly passwordHash: string }>, PersistenceError>
   /** Deletes the user and its tokens. */
   readonly deleteUser: (id: string) => Effect.Effect<void, UserNotFound | PersistenceError>
   readonly userCount: Effect.Effect<number, PersistenceError>
-  readonly createToken: (input: { readonly userId: string; readonly name: string; readonly digest: string }) => Effect.Effect<ApiToken, PersistenceError>
+  readonly createToken: (
+    input: { readonly userId: string; readonly name: string; readonly digest: string }
+  ) => Effect.Effect<ApiToken, PersistenceError>
   /** Tokens of one user, or every token when `userId` is undefined. */
   readonly listTokens: (userId: string | undefined) => Effect.Effect<ReadonlyArray<ApiToken>, PersistenceError>
   /** The token (not revoked) with this digest, and who it acts as. */
-  readonly findToken: (digest: string) => Effect.Effect<Option.Option<{ readonly token: ApiToken; readonly principal: Principal }>, PersistenceError>
+  readonly findToken: (
+    digest: string
+  ) => Effect.Effect<Option.Option<{ readonly token: ApiToken; readonly principal: Principal }>, PersistenceError>
   readonly revokeToken: (id: string) => Effect.Effect<void, TokenNotFound | PersistenceError>
   readonly touchToken: (id: string) => Effect.Effect<void, PersistenceError>
 }>()("picloud/domain/IdentityRepo") {}

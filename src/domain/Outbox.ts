@@ -83,7 +83,10 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
    * execution (`repeated`), or `IdempotencyKeyReused` if it was for a different request.
    * `OutboxFull` when the outbox already holds `PICLOUD_MAX_QUEUED_EXECUTIONS` rows.
    */
-  readonly enqueue: (job: NewJob, idempotencyKey?: string) => Effect.Effect<Accepted, IdempotencyKeyReused | OutboxFull | PersistenceError>
+  readonly enqueue: (
+    job: NewJob,
+    idempotencyKey?: string
+  ) => Effect.Effect<Accepted, IdempotencyKeyReused | OutboxFull | PersistenceError>
   /** Claims up to `limit` due rows for `owner`, oldest due first, each counting one attempt. */
   readonly claim: (owner: string, limit: number) => Effect.Effect<Claimed, PersistenceError>
   readonly complete: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>
@@ -103,13 +106,19 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
   readonly releaseStale: (nodeId: string, keep: ReadonlyArray<string>) => Effect.Effect<number, PersistenceError>
   readonly find: (id: string) => Effect.Effect<Option.Option<Job>, PersistenceError>
   /** Dead letters, newest first; only those of `appIds` when given. */
-  readonly deadLetters: (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) => Effect.Effect<ReadonlyArray<DeadLetter>, PersistenceError>
+  readonly deadLetters: (
+    options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<DeadLetter>, PersistenceError>
   readonly findDeadLetter: (id: string) => Effect.Effect<Option.Option<DeadLetter>, PersistenceError>
   /**
    * Enqueues the dead letter's request again as execution `executionId` (same script, policy and
    * caller), noting it on the dead letter; `None` if there is no such dead letter.
    */
-  readonly replay: (id: string, executionId: ExecutionId, acceptedAt: string) => Effect.Effect<Option.Option<Accepted>, PersistenceError>
+  readonly replay: (
+    id: string,
+    executionId: ExecutionId,
+    acceptedAt: string
+  ) => Effect.Effect<Option.Option<Accepted>, PersistenceError>
   /** Removes a dead letter; whether there was one. */
   readonly discard: (id: string) => Effect.Effect<boolean, PersistenceError>
   /** Records that the caller waiting for this execution went away before its result. */

@@ -1,7 +1,9 @@
 import { Duration, Effect, Schedule, Schema } from "effect"
 
 const between = (minimum: number, maximum: number, field: string) =>
-  Schema.Int.check(Schema.isBetween({ minimum, maximum }, { message: `${field} must be an integer from ${minimum} to ${maximum}` }))
+  Schema.Int.check(
+    Schema.isBetween({ minimum, maximum }, { message: `${field} must be an integer from ${minimum} to ${maximum}` })
+  )
 
 export const MAX_ATTEMPTS_CEILING = 100
 
@@ -38,7 +40,10 @@ export const RetryPolicyInput = Schema.Struct({
 })
 export type RetryPolicyInput = typeof RetryPolicyInput.Type
 
-export const withRetryDefaults = (input: RetryPolicyInput | undefined): RetryPolicy => ({ ...DEFAULT_RETRY_POLICY, ...input })
+export const withRetryDefaults = (input: RetryPolicyInput | undefined): RetryPolicy => ({
+  ...DEFAULT_RETRY_POLICY,
+  ...input
+})
 
 /**
  * The policy's delays as an Effect `Schedule` (one recurrence per retry). Jitter applies after the
@@ -49,7 +54,9 @@ export const retrySchedule = (policy: RetryPolicy): Schedule.Schedule<unknown> =
   const shape: Schedule.Schedule<unknown> = policy.backoff === "exponential"
     ? Schedule.exponential(initial, 2)
     : policy.backoff === "linear"
-    ? Schedule.spaced(initial).pipe(Schedule.modifyDelay(({ attempt, duration }) => Effect.succeed(Duration.times(duration, attempt))))
+    ? Schedule.spaced(initial).pipe(
+      Schedule.modifyDelay(({ attempt, duration }) => Effect.succeed(Duration.times(duration, attempt)))
+    )
     : Schedule.spaced(initial)
   const capped: Schedule.Schedule<unknown> = shape.pipe(
     Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.millis(policy.max_delay_ms))))

@@ -49,7 +49,10 @@ export const patternShape = (segments: ReadonlyArray<Segment>) =>
   "/" + segments.map((s) => (s.kind === "literal" ? s.text : s.kind === "param" ? ":" : "*")).join("/")
 
 /** The captures when `path` (without the app segment) matches, else undefined. */
-export const matchPattern = (segments: ReadonlyArray<Segment>, path: ReadonlyArray<string>): Record<string, string> | undefined => {
+export const matchPattern = (
+  segments: ReadonlyArray<Segment>,
+  path: ReadonlyArray<string>
+): Record<string, string> | undefined => {
   const params: Record<string, string> = {}
   for (const [i, segment] of segments.entries()) {
     if (segment.kind === "rest") {
@@ -108,7 +111,8 @@ export const CreateRoute = Schema.Struct({
 }).check(
   // A sync route's execution is never retried: a policy given for one would be kept and ignored.
   Schema.makeFilter((route) =>
-    route.retry === undefined || route.dispatch_mode === "async" || "retry applies to async routes only (dispatch_mode: \"async\")"
+    route.retry === undefined || route.dispatch_mode === "async" ||
+    "retry applies to async routes only (dispatch_mode: \"async\")"
   )
 )
 export type CreateRoute = typeof CreateRoute.Type

@@ -4,7 +4,9 @@ import type { Route } from "./Route.ts"
 
 /** Routes: `(app, method, path pattern) → script`. Two patterns of the same shape conflict. */
 export class RouteRepo extends Context.Service<RouteRepo, {
-  readonly create: (route: Omit<Route, "id" | "created_at"> & { readonly shape: string }) => Effect.Effect<Route, RouteConflict | PersistenceError>
+  readonly create: (
+    route: Omit<Route, "id" | "created_at"> & { readonly shape: string }
+  ) => Effect.Effect<Route, RouteConflict | PersistenceError>
   /** Every route, or one app's. */
   readonly list: (appId?: string) => Effect.Effect<ReadonlyArray<Route>, PersistenceError>
   readonly get: (id: string) => Effect.Effect<Route, RouteNotFound | PersistenceError>

@@ -17,7 +17,10 @@ export const isStorableText = Schema.makeFilter((text: string) =>
 export const StorableText = (maxLength?: number) =>
   maxLength === undefined
     ? Schema.String.check(isStorableText)
-    : Schema.String.check(isStorableText, Schema.isMaxLength(maxLength, { message: `must be at most ${maxLength} characters` }))
+    : Schema.String.check(
+      isStorableText,
+      Schema.isMaxLength(maxLength, { message: `must be at most ${maxLength} characters` })
+    )
 
 /** Names and ids as `{ref}`s take: names are at most 64 characters, ids are 36 (UUIDs). */
 export const MAX_REF_LENGTH = 64

@@ -95,7 +95,9 @@ export class Engine {
   }
 
   static async make(limits: EngineLimits = defaultLimits): Promise<Engine> {
-    if (limits.memoryMb < MIN_MEMORY_MB) throw new Error(`the sandbox memory must be at least ${MIN_MEMORY_MB} MiB, got ${limits.memoryMb}`)
+    if (limits.memoryMb < MIN_MEMORY_MB) {
+      throw new Error(`the sandbox memory must be at least ${MIN_MEMORY_MB} MiB, got ${limits.memoryMb}`)
+    }
     return new Engine(limits, await compileQuickJS())
   }
 
@@ -132,7 +134,12 @@ export class Engine {
   }
 
   private async validateNow(source: string): Promise<ValidationResult> {
-    const outcome = await this.inSandbox(undefined, Date.now() + VALIDATE_DEADLINE_MS, () => undefined, (sandbox) => sandbox.load(source))
+    const outcome = await this.inSandbox(
+      undefined,
+      Date.now() + VALIDATE_DEADLINE_MS,
+      () => undefined,
+      (sandbox) => sandbox.load(source)
+    )
     return outcome instanceof Failure
       ? { ok: false, message: outcome.message, line: outcome.position.line, column: outcome.position.column }
       : { ok: true }
@@ -149,13 +156,23 @@ export class Engine {
       if (described instanceof Failure) return described
       const response = toResponse(described, this.limits.maxResponseBytes)
       if (response instanceof Error) {
-        return new Failure(response.name === "ResponseTooLarge" ? "ResponseTooLarge" : "InvalidResponse", response.message)
+        return new Failure(
+          response.name === "ResponseTooLarge" ? "ResponseTooLarge" : "InvalidResponse",
+          response.message
+        )
       }
       return response
     })
     const durationMs = Date.now() - started
     if (outcome instanceof Failure) {
-      return { ok: false, reason: outcome.reason, message: outcome.message, logs: logs.entries, logsTruncated: logs.truncated, durationMs }
+      return {
+        ok: false,
+        reason: outcome.reason,
+        message: outcome.message,
+        logs: logs.entries,
+        logsTruncated: logs.truncated,
+        durationMs
+      }
     }
     return { ok: true, response: { ...outcome, logs: logs.entries, logsTruncated: logs.truncated, durationMs } }
   }

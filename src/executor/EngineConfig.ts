@@ -14,6 +14,8 @@ export const engineLimitsConfig = (stackBytes: number) =>
       Config.withDefault(defaultLimits.maxResponseBytes)
     )
     const warmScripts = yield* Config.Int("PICLOUD_WARM_SCRIPTS").pipe(Config.withDefault(defaultLimits.warmScripts))
-    const warmMemoryMb = yield* Config.Int("PICLOUD_WARM_MEMORY_MB").pipe(Config.withDefault(defaultLimits.warmMemoryMb))
+    const warmMemoryMb = yield* Config.Int("PICLOUD_WARM_MEMORY_MB").pipe(
+      Config.withDefault(defaultLimits.warmMemoryMb)
+    )
     return { memoryMb, stackBytes, maxLogBytes, maxResponseBytes, warmScripts, warmMemoryMb } satisfies EngineLimits
   })

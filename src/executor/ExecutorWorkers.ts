@@ -17,34 +17,35 @@ export class ExecutorPool extends Context.Service<ExecutorPool, WorkerPool>()("p
  * The sandbox in a pool of worker threads (`PICLOUD_EXECUTOR_THREADS`, default: the available
  * cores), so executions never block the event loop and a fault kills a worker, never the server.
  */
-export const layerWorkers: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Config.ConfigError> = Layer.effectContext(
-  Effect.gen(function*() {
-    const limits = yield* engineLimitsConfig(GUEST_STACK_BYTES)
-    const size = yield* Config.Int("PICLOUD_EXECUTOR_THREADS").pipe(Config.withDefault(availableParallelism()))
-    const context = yield* Effect.context<never>()
-    const pool = yield* Effect.acquireRelease(
-      Effect.promise(async () => {
-        const pool = new WorkerPool({
-          size: Math.max(1, size),
-          limits,
-          stackSizeMb: WORKER_STACK_MB,
-          onEvent: (message) => Effect.runForkWith(context)(Effect.logWarning(message))
-        })
-        await pool.start()
-        return pool
-      }),
-      (pool) => Effect.promise(() => pool.close())
-    )
-    yield* Effect.logInfo(`executor: ${pool.load.length} worker thread(s)`)
-    const execute = Effect.fnUntraced(function*(request: ExecRequest) {
-      return yield* fromEngineResult(yield* Effect.promise(() => pool.run(request)))
+export const layerWorkers: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Config.ConfigError> = Layer
+  .effectContext(
+    Effect.gen(function*() {
+      const limits = yield* engineLimitsConfig(GUEST_STACK_BYTES)
+      const size = yield* Config.Int("PICLOUD_EXECUTOR_THREADS").pipe(Config.withDefault(availableParallelism()))
+      const context = yield* Effect.context<never>()
+      const pool = yield* Effect.acquireRelease(
+        Effect.promise(async () => {
+          const pool = new WorkerPool({
+            size: Math.max(1, size),
+            limits,
+            stackSizeMb: WORKER_STACK_MB,
+            onEvent: (message) => Effect.runForkWith(context)(Effect.logWarning(message))
+          })
+          await pool.start()
+          return pool
+        }),
+        (pool) => Effect.promise(() => pool.close())
+      )
+      yield* Effect.logInfo(`executor: ${pool.load.length} worker thread(s)`)
+      const execute = Effect.fnUntraced(function*(request: ExecRequest) {
+        return yield* fromEngineResult(yield* Effect.promise(() => pool.run(request)))
+      })
+      const validate = Effect.fn("ScriptValidator.validate")(function*(source: string) {
+        return yield* fromValidationResult(yield* Effect.promise(() => pool.validate(source)))
+      })
+      return Context.make(Executor, Executor.of({ execute })).pipe(
+        Context.add(ScriptValidator, ScriptValidator.of({ validate })),
+        Context.add(ExecutorPool, pool)
+      )
     })
-    const validate = Effect.fn("ScriptValidator.validate")(function*(source: string) {
-      return yield* fromValidationResult(yield* Effect.promise(() => pool.validate(source)))
-    })
-    return Context.make(Executor, Executor.of({ execute })).pipe(
-      Context.add(ScriptValidator, ScriptValidator.of({ validate })),
-      Context.add(ExecutorPool, pool)
-    )
-  })
-)
+  )

@@ -54,7 +54,9 @@ export class Sandbox {
     hostLog.dispose()
     const hostRandom = this.ctx.newFunction("__picloud_random", (sizeHandle) => {
       const size = this.ctx.getNumber(sizeHandle)
-      if (!Number.isInteger(size) || size < 0 || size > MAX_RANDOM_BYTES) throw new RangeError(`cannot give ${size} random bytes`)
+      if (!Number.isInteger(size) || size < 0 || size > MAX_RANDOM_BYTES) {
+        throw new RangeError(`cannot give ${size} random bytes`)
+      }
       return this.ctx.newArrayBuffer(randomFillSync(new Uint8Array(size)).buffer)
     })
     this.ctx.setProp(this.ctx.global, "__picloud_random", hostRandom)
@@ -138,7 +140,9 @@ export class Sandbox {
         const jobs = rt.executePendingJobs()
         if (jobs.error) return fail(jobs.error)
         // Nothing left to run and still pending: no timer or I/O exists that could ever settle it.
-        if (jobs.value === 0) return new Failure("Timeout", "the script's promise never settled (nothing left that could settle it)")
+        if (jobs.value === 0) {
+          return new Failure("Timeout", "the script's promise never settled (nothing left that could settle it)")
+        }
       }
     } finally {
       promise.dispose()

@@ -73,7 +73,12 @@ export class WorkerPool {
     return new Promise((resolve) => {
       this.dispatch({ id: this.nextId++, kind: "validate", source }, VALIDATE_BUDGET_MS, (reply) => {
         if (reply.kind === "validate") return resolve(reply.result)
-        resolve({ ok: false, message: reply.kind === "crashed" ? reply.message : "unexpected reply", line: null, column: null })
+        resolve({
+          ok: false,
+          message: reply.kind === "crashed" ? reply.message : "unexpected reply",
+          line: null,
+          column: null
+        })
       })
     })
   }
@@ -99,12 +104,18 @@ export class WorkerPool {
   private dispatch(message: WorkerRequest, budgetMs: number, settle: Job["settle"]) {
     const live = this.slots.filter((s) => s.worker !== undefined)
     if (this.closing || live.length === 0) {
-      return settle({ kind: "crashed", message: this.closing ? "the executor is shutting down" : "no executor worker is available" })
+      return settle({
+        kind: "crashed",
+        message: this.closing ? "the executor is shutting down" : "no executor worker is available"
+      })
     }
     const slot = live.reduce((best, s) => (s.jobs.size < best.jobs.size ? s : best))
     const ahead = [...slot.jobs.values()].reduce((sum, job) => sum + job.budgetMs, 0)
     const job: Job = { message, budgetMs, settle }
-    job.timer = setTimeout(() => this.replace(slot, "an execution stopped answering"), ahead + budgetMs + WATCHDOG_GRACE_MS)
+    job.timer = setTimeout(
+      () => this.replace(slot, "an execution stopped answering"),
+      ahead + budgetMs + WATCHDOG_GRACE_MS
+    )
     slot.jobs.set(message.id, job)
     slot.worker!.postMessage(message)
   }

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
-import { ExecError } from "../domain/Exec.ts"
 import { ScriptInvalid } from "../domain/Errors.ts"
+import { ExecError } from "../domain/Exec.ts"
 import type { EngineResult, ValidationResult } from "./Engine.ts"
 
 /** The engine's plain results as Effect outcomes; every Executor layer shares these two mappings. */

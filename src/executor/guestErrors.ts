@@ -45,7 +45,11 @@ export const readError = (ctx: QuickJSContext, handle: QuickJSHandle, memoryExha
   if (dumped === null && memoryExhausted()) return { name: "InternalError", message: "out of memory", stack: "" }
   if (dumped !== null && typeof dumped === "object") {
     const e = dumped as Record<string, unknown>
-    return { name: String(e.name ?? "Error"), message: String(e.message ?? ""), stack: scriptFrames(String(e.stack ?? "")) }
+    return {
+      name: String(e.name ?? "Error"),
+      message: String(e.message ?? ""),
+      stack: scriptFrames(String(e.stack ?? ""))
+    }
   }
   return { name: "Error", message: String(dumped), stack: "" }
 }
@@ -58,7 +62,9 @@ export const classify = (e: GuestError, timedOut: boolean): Failure => {
   if (timedOut || (e.name === "InternalError" && e.message === "interrupted")) {
     return new Failure("Timeout", "the script ran past its timeout")
   }
-  if (/stack overflow|too much recursion/i.test(e.message)) return new Failure("StackLimit", "the script exceeded its stack limit")
+  if (/stack overflow|too much recursion/i.test(e.message)) {
+    return new Failure("StackLimit", "the script exceeded its stack limit")
+  }
   if (isOutOfMemory(e)) return new Failure("MemoryLimit", `the script exceeded its memory limit (${e.message})`)
   const where = e.stack.trim() ? `\n${e.stack.trimEnd()}` : ""
   return new Failure("ScriptThrew", `${e.name}: ${e.message}${where}`)
@@ -80,4 +86,5 @@ export const compileFailure = (e: GuestError): Failure => {
 
 /** Limits that leave the sandbox in a state not worth keeping (or not safe to free). */
 export const isLimitHit = (failure: Failure) =>
-  failure.reason === "Timeout" || failure.reason === "MemoryLimit" || failure.reason === "StackLimit" || failure.reason === "Crashed"
+  failure.reason === "Timeout" || failure.reason === "MemoryLimit" || failure.reason === "StackLimit" ||
+  failure.reason === "Crashed"

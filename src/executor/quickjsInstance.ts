@@ -1,12 +1,17 @@
 import releaseSync from "@jitl/quickjs-wasmfile-release-sync"
 import { readFile } from "node:fs/promises"
 import { createRequire } from "node:module"
-import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from "quickjs-emscripten-core"
+import {
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type QuickJSSyncVariant,
+  type QuickJSWASMModule
+} from "quickjs-emscripten-core"
 
 // The package's types describe its CommonJS build (a namespace holding `default`); Node's ESM loader
 // hands us the variant itself.
-const RELEASE_SYNC: QuickJSSyncVariant =
-  (releaseSync as { default?: QuickJSSyncVariant }).default ?? (releaseSync as unknown as QuickJSSyncVariant)
+const RELEASE_SYNC: QuickJSSyncVariant = (releaseSync as { default?: QuickJSSyncVariant }).default ??
+  (releaseSync as unknown as QuickJSSyncVariant)
 
 const PAGE_BYTES = 65536
 /** The build declares its memory import with at least 256 pages: a smaller memory does not link. */

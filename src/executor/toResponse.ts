@@ -4,7 +4,13 @@ type Described =
   | { readonly kind: "empty" }
   | { readonly kind: "text"; readonly body: string }
   | { readonly kind: "json"; readonly body: string }
-  | { readonly kind: "response"; readonly statusCode: number; readonly headers: unknown; readonly body: string | null; readonly json: boolean }
+  | {
+    readonly kind: "response"
+    readonly statusCode: number
+    readonly headers: unknown
+    readonly body: string | null
+    readonly json: boolean
+  }
   | { readonly kind: "invalid"; readonly message: string }
 
 /** What Node's `validateHeaderName` and `validateHeaderValue` accept: anything else would throw while replying. */
@@ -71,7 +77,9 @@ export const toResponse = (
       }
       const entries = Object.entries(rawHeaders)
       if (entries.length > MAX_RESPONSE_HEADERS) {
-        return new ResponseTooLarge(`the response has ${entries.length} headers, over the limit of ${MAX_RESPONSE_HEADERS}`)
+        return new ResponseTooLarge(
+          `the response has ${entries.length} headers, over the limit of ${MAX_RESPONSE_HEADERS}`
+        )
       }
       const headers: Record<string, string> = {}
       let headerBytes = 0
@@ -92,7 +100,8 @@ export const toResponse = (
         headers["content-type"] = "text/plain; charset=utf-8"
       }
       const noBody = statusCode === 204 || statusCode === 304
-      return sized(described.body, headerBytes, maxBytes) ?? { statusCode, headers, body: noBody ? null : described.body }
+      return sized(described.body, headerBytes, maxBytes) ??
+        { statusCode, headers, body: noBody ? null : described.body }
     }
   }
 }

@@ -18,7 +18,8 @@ export const layer = Layer.effect(
       const stored = yield* secrets.count
       if (stored > 0) {
         return yield* new SecretKeyRequired({
-          message: `${stored} encrypted secret(s) are stored but PICLOUD_SECRET_KEY is not set; start with the key they were stored under`
+          message:
+            `${stored} encrypted secret(s) are stored but PICLOUD_SECRET_KEY is not set; start with the key they were stored under`
         })
       }
     }
@@ -30,7 +31,11 @@ export const layer = Layer.effect(
       for (const { name, ciphertext } of yield* secrets.ciphertexts(appId)) {
         // A secret that cannot be read (another key, tampered) is left out and reported, not fatal.
         const value = yield* cipher.decrypt(ciphertext).pipe(
-          Effect.catch((error) => Effect.logError(`secret ${name} of app ${appId} cannot be decrypted: ${error._tag}`).pipe(Effect.as(undefined)))
+          Effect.catch((error) =>
+            Effect.logError(`secret ${name} of app ${appId} cannot be decrypted: ${error._tag}`).pipe(
+              Effect.as(undefined)
+            )
+          )
         )
         if (value !== undefined) env[name] = value
       }

@@ -7,7 +7,11 @@ import { UUID_PATTERN } from "../domain/Script.ts"
 
 /** Apps in memory, starting, like a migrated database, with the default app. */
 export const layerMemory = Layer.sync(AppRepo, () => {
-  const apps = new Map<string, App>([[DEFAULT_APP_ID, { id: DEFAULT_APP_ID, name: DEFAULT_APP_NAME, created_at: new Date(0).toISOString() }]])
+  const apps = new Map<string, App>([[DEFAULT_APP_ID, {
+    id: DEFAULT_APP_ID,
+    name: DEFAULT_APP_NAME,
+    created_at: new Date(0).toISOString()
+  }]])
   const byName = (name: string) => [...apps.values()].find((a) => a.name === name)
   return AppRepo.of({
     create: Effect.fn("AppRepo.create")(function*(input: CreateApp) {

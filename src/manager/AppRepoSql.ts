@@ -27,7 +27,9 @@ export const layerSql = Layer.effect(
           const [row] = yield* sql<AppRow>`
             INSERT INTO apps (id, name) VALUES (${randomUUID()}, ${input.name})
             RETURNING id, name, created_at`.pipe(
-            Effect.mapError((error: SqlError) => (isUniqueViolation(error) ? new AppNameTaken({ name: input.name }) : error))
+            Effect.mapError((
+              error: SqlError
+            ) => (isUniqueViolation(error) ? new AppNameTaken({ name: input.name }) : error))
           )
           return toApp(row!)
         },

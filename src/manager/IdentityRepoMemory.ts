@@ -43,7 +43,9 @@ export const layerMemory = Layer.sync(IdentityRepo, () => {
     // they were refused) must never stand for the user whose id it spells.
     findUser: (ref) =>
       Effect.sync(() =>
-        Option.fromNullishOr(UUID_PATTERN.test(ref) ? users.get(ref.toLowerCase()) : [...users.values()].find((u) => u.username === ref))
+        Option.fromNullishOr(
+          UUID_PATTERN.test(ref) ? users.get(ref.toLowerCase()) : [...users.values()].find((u) => u.username === ref)
+        )
       ),
     deleteUser: (id) =>
       Effect.suspend(() => {
@@ -67,13 +69,20 @@ export const layerMemory = Layer.sync(IdentityRepo, () => {
         return publicToken(token)
       }),
     listTokens: (userId) =>
-      Effect.sync(() => [...tokens.values()].filter((t) => !t.revoked && (userId === undefined || t.user_id === userId)).map(publicToken)),
+      Effect.sync(() =>
+        [...tokens.values()].filter((t) => !t.revoked && (userId === undefined || t.user_id === userId)).map(
+          publicToken
+        )
+      ),
     findToken: (digest) =>
       Effect.sync(() => {
         const token = [...tokens.values()].find((t) => t.digest === digest && !t.revoked)
         const user = token && users.get(token.user_id)
         return token && user
-          ? Option.some({ token: publicToken(token), principal: { user_id: user.id, username: user.username, role: user.role, apps: user.apps } })
+          ? Option.some({
+            token: publicToken(token),
+            principal: { user_id: user.id, username: user.username, role: user.role, apps: user.apps }
+          })
           : Option.none()
       }),
     revokeToken: (id) =>

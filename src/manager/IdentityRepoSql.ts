@@ -56,12 +56,24 @@ export const layerSql = Layer.effect(
 
     return IdentityRepo.of({
       createUser: Effect.fn("IdentityRepo.createUser")(
-        function*(input: { readonly username: string; readonly passwordHash: string; readonly role: Role; readonly appIds: ReadonlyArray<string> }) {
+        function*(
+          input: {
+            readonly username: string
+            readonly passwordHash: string
+            readonly role: Role
+            readonly appIds: ReadonlyArray<string>
+          }
+        ) {
           const id = randomUUID()
-          yield* sql`INSERT INTO users (id, username, password_hash, role) VALUES (${id}, ${input.username}, ${input.passwordHash}, ${input.role})`.pipe(
-            Effect.mapError((error: SqlError) => (isUniqueViolation(error) ? new UsernameTaken({ username: input.username }) : error))
-          )
-          for (const appId of new Set(input.appIds)) yield* sql`INSERT INTO app_grants (user_id, app_id) VALUES (${id}, ${appId})`
+          yield* sql`INSERT INTO users (id, username, password_hash, role) VALUES (${id}, ${input.username}, ${input.passwordHash}, ${input.role})`
+            .pipe(
+              Effect.mapError((
+                error: SqlError
+              ) => (isUniqueViolation(error) ? new UsernameTaken({ username: input.username }) : error))
+            )
+          for (const appId of new Set(input.appIds)) {
+            yield* sql`INSERT INTO app_grants (user_id, app_id) VALUES (${id}, ${appId})`
+          }
           const [row] = yield* sql<UserRow>`${selectUsers} WHERE u.id = ${id} GROUP BY u.id`
           return publicUser(toUser(row!))
         },
@@ -106,9 +118,13 @@ export const layerSql = Layer.effect(
       listTokens: Effect.fn("IdentityRepo.listTokens")(
         function*(userId: string | undefined) {
           const rows = userId === undefined
-            ? yield* sql<TokenRow>`SELECT id, user_id, name, created_at, last_used_at FROM api_tokens WHERE revoked_at IS NULL ORDER BY created_at`
+            ? yield* sql<
+              TokenRow
+            >`SELECT id, user_id, name, created_at, last_used_at FROM api_tokens WHERE revoked_at IS NULL ORDER BY created_at`
             : UUID_PATTERN.test(userId)
-            ? yield* sql<TokenRow>`SELECT id, user_id, name, created_at, last_used_at FROM api_tokens WHERE revoked_at IS NULL AND user_id = ${userId} ORDER BY created_at`
+            ? yield* sql<
+              TokenRow
+            >`SELECT id, user_id, name, created_at, last_used_at FROM api_tokens WHERE revoked_at IS NULL AND user_id = ${userId} ORDER BY created_at`
             : []
           return rows.map(toToken)
         },
@@ -116,7 +132,9 @@ export const layerSql = Layer.effect(
       ),
       findToken: Effect.fn("IdentityRepo.findToken")(
         function*(digest: string) {
-          const [row] = yield* sql<TokenRow & { readonly username: string; readonly role: Role; readonly apps: ReadonlyArray<string> | null }>`
+          const [row] = yield* sql<
+            TokenRow & { readonly username: string; readonly role: Role; readonly apps: ReadonlyArray<string> | null }
+          >`
             SELECT t.id, t.user_id, t.name, t.created_at, t.last_used_at, u.username, u.role,
                    array_agg(g.app_id::text) FILTER (WHERE g.app_id IS NOT NULL) AS apps
             FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN app_grants g ON g.user_id = u.id
@@ -139,7 +157,11 @@ export const layerSql = Layer.effect(
         },
         persistence("IdentityRepo.revokeToken")
       ),
-      touchToken: (id) => sql`UPDATE api_tokens SET last_used_at = now() WHERE id = ${id}`.pipe(Effect.asVoid, persistence("IdentityRepo.touchToken"))
+      touchToken: (id) =>
+        sql`UPDATE api_tokens SET last_used_at = now() WHERE id = ${id}`.pipe(
+          Effect.asVoid,
+          persistence("IdentityRepo.touchToken")
+        )
     })
   })
 )

@@ -5,7 +5,12 @@ import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
 import { hashPassword, matchesSecret, newToken, tokenDigest } from "./secrets.ts"
 
 /** The principal of `PICLOUD_ADMIN_TOKEN`: an admin that exists only in configuration. */
-const ENV_ADMIN: Principal = { user_id: "00000000-0000-4000-8000-00000000a000", username: "admin (PICLOUD_ADMIN_TOKEN)", role: "admin", apps: [] }
+const ENV_ADMIN: Principal = {
+  user_id: "00000000-0000-4000-8000-00000000a000",
+  username: "admin (PICLOUD_ADMIN_TOKEN)",
+  role: "admin",
+  apps: []
+}
 /** `last_used_at` is written at most this often per token: not a database write per request. */
 const TOUCH_EVERY_MS = 60_000
 const MAX_CACHED = 10_000

@@ -1,7 +1,7 @@
 import { Effect, Layer } from "effect"
 import { randomUUID } from "node:crypto"
-import type { Route } from "../domain/Route.ts"
 import { RouteConflict, RouteNotFound } from "../domain/Errors.ts"
+import type { Route } from "../domain/Route.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
 
 /** Routes in memory, with the SQL layer's rule: one route per (app, method, shape). */
@@ -11,13 +11,16 @@ export const layerMemory = Layer.sync(RouteRepo, () => {
   return RouteRepo.of({
     create: (input) =>
       Effect.suspend(() => {
-        const taken = [...routes.values()].some((r) => r.app_id === input.app_id && r.method === input.method && r.shape === input.shape)
+        const taken = [...routes.values()].some((r) =>
+          r.app_id === input.app_id && r.method === input.method && r.shape === input.shape
+        )
         if (taken) return Effect.fail(new RouteConflict({ method: input.method, path: input.path }))
         const route = { ...input, id: randomUUID(), created_at: new Date().toISOString() }
         routes.set(route.id, route)
         return Effect.succeed(visible(route))
       }),
-    list: (appId) => Effect.sync(() => [...routes.values()].filter((r) => appId === undefined || r.app_id === appId).map(visible)),
+    list: (appId) =>
+      Effect.sync(() => [...routes.values()].filter((r) => appId === undefined || r.app_id === appId).map(visible)),
     get: (id) => {
       const route = routes.get(id)
       return route ? Effect.succeed(visible(route)) : Effect.fail(new RouteNotFound({ id }))

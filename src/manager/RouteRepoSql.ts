@@ -3,8 +3,8 @@ import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
 import { isoTimestamp, isUniqueViolation, jsonValue, persistence, rowsByUuid } from "../db/persistence.ts"
-import type { Route } from "../domain/Route.ts"
 import { RouteConflict, RouteNotFound } from "../domain/Errors.ts"
+import type { Route } from "../domain/Route.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
 
 type RouteRow = Omit<Route, "created_at" | "retry"> & { readonly created_at: unknown; readonly retry: unknown }
@@ -30,16 +30,26 @@ export const layerSql = Layer.effect(
             ${input.dispatch_mode}, ${input.auth}, ${JSON.stringify(input.retry)}::jsonb)
           RETURNING ${columns}`.pipe(
           Effect.map((rows) => toRoute(rows[0]!)),
-          Effect.mapError((error: SqlError) => (isUniqueViolation(error) ? new RouteConflict({ method: input.method, path: input.path }) : error)),
+          Effect.mapError((
+            error: SqlError
+          ) => (isUniqueViolation(error) ? new RouteConflict({ method: input.method, path: input.path }) : error)),
           persistence("RouteRepo.create")
         ),
       list: (appId) =>
         (appId === undefined
           ? sql<RouteRow>`SELECT ${columns} FROM routes ORDER BY created_at`
-          : rowsByUuid(appId, (appId) => sql<RouteRow>`SELECT ${columns} FROM routes WHERE app_id = ${appId} ORDER BY created_at`)).pipe(Effect.map((rows) => rows.map(toRoute)), persistence("RouteRepo.list")),
+          : rowsByUuid(appId, (appId) =>
+            sql<RouteRow>`SELECT ${columns} FROM routes WHERE app_id = ${appId} ORDER BY created_at`)).pipe(
+            Effect.map((rows) =>
+              rows.map(toRoute)
+            ),
+            persistence("RouteRepo.list")
+          ),
       get: (id) =>
         rowsByUuid(id, (id) => sql<RouteRow>`SELECT ${columns} FROM routes WHERE id = ${id}`).pipe(
-          Effect.flatMap((rows) => (rows[0] ? Effect.succeed(toRoute(rows[0])) : Effect.fail(new RouteNotFound({ id })))),
+          Effect.flatMap((
+            rows
+          ) => (rows[0] ? Effect.succeed(toRoute(rows[0])) : Effect.fail(new RouteNotFound({ id })))),
           persistence("RouteRepo.get")
         ),
       delete: (id) =>
@@ -48,7 +58,10 @@ export const layerSql = Layer.effect(
           persistence("RouteRepo.delete")
         ),
       deleteForScript: (scriptId) =>
-        sql`DELETE FROM routes WHERE script_id = ${scriptId}`.pipe(Effect.asVoid, persistence("RouteRepo.deleteForScript"))
+        sql`DELETE FROM routes WHERE script_id = ${scriptId}`.pipe(
+          Effect.asVoid,
+          persistence("RouteRepo.deleteForScript")
+        )
     })
   })
 )

@@ -1,9 +1,16 @@
 import { Effect, Layer, Option } from "effect"
+import { randomUUID } from "node:crypto"
 import { ScriptNameTaken, ScriptNotFound } from "../domain/Errors.ts"
 import type { ScriptId } from "../domain/Ids.ts"
-import { DEFAULT_TIMEOUT_SECONDS, type NewScript, Script, ScriptWithSource, type UpdateScript, UUID_PATTERN } from "../domain/Script.ts"
+import {
+  DEFAULT_TIMEOUT_SECONDS,
+  type NewScript,
+  Script,
+  ScriptWithSource,
+  type UpdateScript,
+  UUID_PATTERN
+} from "../domain/Script.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
-import { randomUUID } from "node:crypto"
 
 interface Stored {
   readonly script: Script
@@ -71,7 +78,6 @@ export const layerMemory = Layer.sync(ScriptRepo, () => {
       scripts.set(id, { script, sources: [...stored.sources, input.source] })
       return script
     }),
-    delete: (id) =>
-      scripts.delete(id.toLowerCase()) ? Effect.void : Effect.fail(new ScriptNotFound({ ref: id }))
+    delete: (id) => scripts.delete(id.toLowerCase()) ? Effect.void : Effect.fail(new ScriptNotFound({ ref: id }))
   })
 })

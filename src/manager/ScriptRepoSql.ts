@@ -5,7 +5,14 @@ import { randomUUID } from "node:crypto"
 import { isoTimestamp, isUniqueViolation, persistence, rowsByUuid } from "../db/persistence.ts"
 import { ScriptNameTaken, ScriptNotFound } from "../domain/Errors.ts"
 import type { ScriptId } from "../domain/Ids.ts"
-import { DEFAULT_TIMEOUT_SECONDS, type NewScript, Script, ScriptWithSource, type UpdateScript, UUID_PATTERN } from "../domain/Script.ts"
+import {
+  DEFAULT_TIMEOUT_SECONDS,
+  type NewScript,
+  Script,
+  ScriptWithSource,
+  type UpdateScript,
+  UUID_PATTERN
+} from "../domain/Script.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 
 interface ScriptRow {
@@ -84,8 +91,13 @@ export const layerSql = Layer.effect(
 
       find: Effect.fn("ScriptRepo.find")(
         function*(id: ScriptId) {
-          const [row] = yield* rowsByUuid(id, (id) =>
-            sql<ScriptRow>`SELECT id, app_id, name, version, timeout_seconds, created_at, updated_at FROM scripts WHERE id = ${id}`)
+          const [row] = yield* rowsByUuid(
+            id,
+            (id) =>
+              sql<
+                ScriptRow
+              >`SELECT id, app_id, name, version, timeout_seconds, created_at, updated_at FROM scripts WHERE id = ${id}`
+          )
           if (!row) return yield* new ScriptNotFound({ ref: id })
           return toScript(row)
         },
@@ -114,7 +126,9 @@ export const layerSql = Layer.effect(
               version = version + 1,
               updated_at = now()
             WHERE id = ${id}
-            RETURNING id, app_id, name, version, timeout_seconds, created_at, updated_at`.pipe(nameTaken(input.name ?? ""))
+            RETURNING id, app_id, name, version, timeout_seconds, created_at, updated_at`.pipe(
+            nameTaken(input.name ?? "")
+          )
           if (!row) return yield* new ScriptNotFound({ ref: id })
           yield* sql`INSERT INTO script_versions (script_id, version, source) VALUES (${id}, ${row.version}, ${input.source})`
           return toScript(row)

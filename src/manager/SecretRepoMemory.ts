@@ -23,7 +23,9 @@ export const layerMemory = Layer.sync(SecretRepo, () => {
       }),
     list: (appId) =>
       Effect.sync(() =>
-        [...of(appId)].map(([name, s]) => ({ name, created_at: s.created_at, updated_at: s.updated_at })).sort((a, b) => a.name.localeCompare(b.name))
+        [...of(appId)].map(([name, s]) => ({ name, created_at: s.created_at, updated_at: s.updated_at })).sort((a, b) =>
+          a.name.localeCompare(b.name)
+        )
       ),
     ciphertexts: (appId) => Effect.sync(() => [...of(appId)].map(([name, s]) => ({ name, ciphertext: s.ciphertext }))),
     delete: (appId, name) => Effect.sync(() => of(appId).delete(name)),

@@ -19,7 +19,13 @@ const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32 }
 
 const scryptAsync = (password: string, salt: Buffer) =>
   new Promise<Buffer>((resolve, reject) =>
-    scrypt(password, salt, SCRYPT.keyLength, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p }, (error, key) => (error ? reject(error) : resolve(key)))
+    scrypt(
+      password,
+      salt,
+      SCRYPT.keyLength,
+      { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p },
+      (error, key) => (error ? reject(error) : resolve(key))
+    )
   )
 
 /** `scrypt$N$r$p$salt$hash` (base64url), so the parameters can be raised later without breaking old hashes. */
@@ -34,7 +40,13 @@ export const verifyPassword = async (password: string, stored: string) => {
   if (scheme !== "scrypt" || !salt || !hash) return false
   const expected = Buffer.from(hash, "base64url")
   const key = await new Promise<Buffer>((resolve, reject) =>
-    scrypt(password, Buffer.from(salt, "base64url"), expected.length, { N: Number(n), r: Number(r), p: Number(p) }, (error, k) => (error ? reject(error) : resolve(k)))
+    scrypt(
+      password,
+      Buffer.from(salt, "base64url"),
+      expected.length,
+      { N: Number(n), r: Number(r), p: Number(p) },
+      (error, k) => (error ? reject(error) : resolve(k))
+    )
   )
   return timingSafeEqual(key, expected)
 }

@@ -1,8 +1,8 @@
 import { Cause, Clock, Config, Duration, Effect, FiberMap, Layer, Option, Schedule } from "effect"
 import { hostname } from "node:os"
 import type { ExecutionRecord } from "../domain/Execution.ts"
-import { InboxResolver } from "../domain/InboxResolver.ts"
 import type { ScriptId } from "../domain/Ids.ts"
+import { InboxResolver } from "../domain/InboxResolver.ts"
 import { type Job, OutboxRepo } from "../domain/Outbox.ts"
 import { MAX_ATTEMPTS_CEILING, retryDelay, type RetryPolicy } from "../domain/RetryPolicy.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
@@ -88,7 +88,9 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     Effect.gen(function*() {
       const delay = retryable ? yield* retryDelay(job.retry, job.attempt_count) : undefined
       if (delay === undefined) {
-        const ended = yield* outbox.deadLetter(job, owner, { ...record, status: "dead_lettered" }).pipe(Effect.retry(endingWrite(job)))
+        const ended = yield* outbox.deadLetter(job, owner, { ...record, status: "dead_lettered" }).pipe(
+          Effect.retry(endingWrite(job))
+        )
         if (ended) yield* inbox.deliver(job.id)
         return
       }
@@ -118,7 +120,12 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       if (completed) yield* inbox.deliver(job.id)
     }).pipe(
       // The claim stays; its lease expiring brings the row back.
-      Effect.catch((error) => Effect.logWarning(`async execution ${job.id}: ${error.operation} failed; it runs again when its lease ends`, error.cause)),
+      Effect.catch((error) =>
+        Effect.logWarning(
+          `async execution ${job.id}: ${error.operation} failed; it runs again when its lease ends`,
+          error.cause
+        )
+      ),
       Effect.ensuring(Effect.suspend(() => (starved ? wake.signal : Effect.void)))
     )
 
@@ -160,8 +167,12 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       if (Cause.hasInterruptsOnly(outcome)) return yield* Effect.failCause(outcome)
       failures++
       released = false
-      const pause = (yield* retryDelay(RESTART_POLICY, Math.min(failures, MAX_ATTEMPTS_CEILING - 1))) ?? Duration.seconds(30)
-      yield* Effect.logWarning(`dispatcher failed (${failures} in a row); restarting in ${Duration.format(pause)}`, outcome)
+      const pause = (yield* retryDelay(RESTART_POLICY, Math.min(failures, MAX_ATTEMPTS_CEILING - 1))) ??
+        Duration.seconds(30)
+      yield* Effect.logWarning(
+        `dispatcher failed (${failures} in a row); restarting in ${Duration.format(pause)}`,
+        outcome
+      )
       yield* Effect.sleep(pause)
     }
   })
@@ -173,7 +184,9 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       Effect.timeoutOption(DRAIN_TIMEOUT),
       Effect.andThen(FiberMap.clear(running)),
       Effect.andThen(Effect.suspend(() => outbox.releaseStale(nodeId, runningIds()))),
-      Effect.catch((error) => Effect.logWarning("could not release async claims at shutdown; they return when their leases end", error.cause))
+      Effect.catch((error) =>
+        Effect.logWarning("could not release async claims at shutdown; they return when their leases end", error.cause)
+      )
     )
   )
   yield* supervised.pipe(Effect.forkScoped)

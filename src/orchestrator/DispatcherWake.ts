@@ -43,7 +43,9 @@ export class DispatcherWake extends Context.Service<DispatcherWake, {
         return yield* Effect.forever(Queue.take(notifications).pipe(Effect.andThen(wake.signal)))
       }))
       yield* listen.pipe(
-        Effect.catchCause((cause) => Effect.logWarning("lost LISTEN on the outbox channel; listening again shortly", cause)),
+        Effect.catchCause((cause) =>
+          Effect.logWarning("lost LISTEN on the outbox channel; listening again shortly", cause)
+        ),
         Effect.andThen(Effect.sleep(RELISTEN_AFTER)),
         Effect.forever,
         Effect.forkScoped

@@ -68,7 +68,9 @@ export class ExecutionGate extends Context.Service<ExecutionGate, {
 
       // The wait stays interruptible (shutdown); from the permit on, the release is guaranteed.
       const runQueued = <A, E, R>(execution: Effect.Effect<A, E, R>) =>
-        Effect.uninterruptibleMask((restore) => restore(acquire).pipe(Effect.andThen(restore(execution).pipe(Effect.ensuring(release)))))
+        Effect.uninterruptibleMask((restore) =>
+          restore(acquire).pipe(Effect.andThen(restore(execution).pipe(Effect.ensuring(release))))
+        )
 
       return ExecutionGate.of({
         run,
@@ -82,7 +84,10 @@ export class ExecutionGate extends Context.Service<ExecutionGate, {
   static readonly layer = Layer.effect(
     ExecutionGate,
     Effect.gen(function*() {
-      const limit = yield* Config.schema(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)), "PICLOUD_MAX_CONCURRENT_EXECUTIONS").pipe(
+      const limit = yield* Config.schema(
+        Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+        "PICLOUD_MAX_CONCURRENT_EXECUTIONS"
+      ).pipe(
         Config.withDefault(32)
       )
       return yield* ExecutionGate.make(limit)

@@ -6,9 +6,9 @@ import { ExecutionNotFound } from "../domain/Errors.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
 import { UUID_PATTERN } from "../domain/Script.ts"
-import { EXECUTION_COLUMNS, type ExecutionRow, insertExecutions, toExecutionRecord } from "./executionRows.ts"
 import { encodeCursor, pageStart } from "./executionCursor.ts"
 import { executionRetentionConfig } from "./ExecutionRetention.ts"
+import { EXECUTION_COLUMNS, type ExecutionRow, insertExecutions, toExecutionRecord } from "./executionRows.ts"
 
 /** Rows per INSERT. */
 const BATCH_SIZE = 500
@@ -41,7 +41,8 @@ export const layerSql = Layer.effect(
     // One writer at a time: `flush` waits for a batch in flight before writing the rest.
     const writer = yield* Semaphore.make(1)
 
-    const insert = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) => insertExecutions(sql, batch, { onConflict: "keep" })
+    const insert = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) =>
+      insertExecutions(sql, batch, { onConflict: "keep" })
 
     /**
      * A batch PostgreSQL refused for what it holds (not for being unreachable) is written record by
@@ -51,7 +52,8 @@ export const layerSql = Layer.effect(
     const insertEach = (batch: Arr.NonEmptyReadonlyArray<ExecutionRecord>) =>
       Effect.forEach(batch, (record) =>
         insert([record]).pipe(
-          Effect.catchIf(refusedData, (error) => Effect.logError(`execution ${record.id} could not be recorded; dropped`, error))
+          Effect.catchIf(refusedData, (error) =>
+            Effect.logError(`execution ${record.id} could not be recorded; dropped`, error))
         ), { discard: true })
 
     /** Writes everything pending now, batch by batch; a batch that could not be sent goes back to the front. */
@@ -97,7 +99,9 @@ export const layerSql = Layer.effect(
     yield* writerLoop.pipe(Effect.forkScoped)
     // Whatever is still pending when the layer closes is written before the database goes away.
     yield* Effect.addFinalizer(() =>
-      writePending.pipe(Effect.catch((error) => Effect.logError("could not write execution records at shutdown", error.cause)))
+      writePending.pipe(
+        Effect.catch((error) => Effect.logError("could not write execution records at shutdown", error.cause))
+      )
     )
 
     const record = (execution: ExecutionRecord) =>
@@ -115,12 +119,18 @@ export const layerSql = Layer.effect(
 
     const list = Effect.fn("ExecutionLog.list")(function*(options: ExecutionListOptions) {
       const after = yield* pageStart(options.cursor)
-      if (options.scriptId !== undefined && !UUID_PATTERN.test(options.scriptId)) return { items: [], next_cursor: null }
+      if (options.scriptId !== undefined && !UUID_PATTERN.test(options.scriptId)) {
+        return { items: [], next_cursor: null }
+      }
       yield* writePending
       const conditions = [
         ...(options.scriptId === undefined ? [] : [sql`script_id = ${options.scriptId}`]),
-        ...(options.appIds === undefined ? [] : [sql`app_id::text IN ${sql.in(options.appIds.length ? options.appIds : [""])}`]),
-        ...(Option.isSome(after) ? [sql`(started_at, id) < (${after.value.startedAt}::timestamptz, ${after.value.id}::uuid)`] : [])
+        ...(options.appIds === undefined
+          ? []
+          : [sql`app_id::text IN ${sql.in(options.appIds.length ? options.appIds : [""])}`]),
+        ...(Option.isSome(after)
+          ? [sql`(started_at, id) < (${after.value.startedAt}::timestamptz, ${after.value.id}::uuid)`]
+          : [])
       ]
       const rows = yield* sql<ExecutionRow>`
         SELECT ${sql.literal(EXECUTION_COLUMNS)} FROM executions
@@ -131,7 +141,9 @@ export const layerSql = Layer.effect(
       const last = items.at(-1)
       return {
         items,
-        next_cursor: rows.length > options.limit && last ? encodeCursor({ startedAt: last.started_at, id: last.id }) : null
+        next_cursor: rows.length > options.limit && last
+          ? encodeCursor({ startedAt: last.started_at, id: last.id })
+          : null
       }
     }, persistence("ExecutionLog.list"))
 

@@ -1,14 +1,21 @@
 import { Clock, Context, Data, Effect, Layer } from "effect"
-import { type ExecError, execErrorCode, execErrorStatus, type ExecRequest, type ExecResponse, type ScriptHttpRequest } from "../domain/Exec.ts"
-import type { ExecutionRecord, Invocation } from "../domain/Execution.ts"
-import type { Principal } from "../domain/Identity.ts"
-import { AppEnv } from "../domain/Secret.ts"
 import type { PersistenceError } from "../domain/Errors.ts"
+import {
+  type ExecError,
+  execErrorCode,
+  execErrorStatus,
+  type ExecRequest,
+  type ExecResponse,
+  type ScriptHttpRequest
+} from "../domain/Exec.ts"
+import type { ExecutionRecord, Invocation } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import { Executor } from "../domain/Executor.ts"
+import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
-import type { ResolvedScript } from "./ScriptCache.ts"
+import { AppEnv } from "../domain/Secret.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
+import type { ResolvedScript } from "./ScriptCache.ts"
 
 /** What started an execution, and what it carries to the handler. */
 export interface InvocationInput {
@@ -47,8 +54,15 @@ export class Invoker extends Context.Service<Invoker, {
   readonly invoke: (
     target: ResolvedScript,
     input: InvocationInput
-  ) => Effect.Effect<{ readonly executionId: ExecutionId; readonly response: ExecResponse }, InvocationFailed | PersistenceError>
-  readonly attempt: (target: ResolvedScript, input: InvocationInput, async: AsyncAttempt) => Effect.Effect<Attempted, PersistenceError>
+  ) => Effect.Effect<
+    { readonly executionId: ExecutionId; readonly response: ExecResponse },
+    InvocationFailed | PersistenceError
+  >
+  readonly attempt: (
+    target: ResolvedScript,
+    input: InvocationInput,
+    async: AsyncAttempt
+  ) => Effect.Effect<Attempted, PersistenceError>
 }>()("picloud/orchestrator/Invoker") {
   static readonly layer = Layer.effect(
     Invoker,
@@ -104,7 +118,9 @@ export class Invoker extends Context.Service<Invoker, {
               logs_truncated: response.logsTruncated,
               error: null,
               // Only an async caller reads the response later; a sync one already has it.
-              result: async === undefined ? null : { status: response.statusCode, headers: response.headers, body: response.body }
+              result: async === undefined
+                ? null
+                : { status: response.statusCode, headers: response.headers, body: response.body }
             }
           })),
           Effect.catch((error) =>
@@ -134,7 +150,10 @@ export class Invoker extends Context.Service<Invoker, {
                 duration_ms: now - startedMs,
                 logs: [],
                 logs_truncated: false,
-                error: { code: "interrupted", message: "the caller went away or the server shut down before the execution finished" },
+                error: {
+                  code: "interrupted",
+                  message: "the caller went away or the server shut down before the execution finished"
+                },
                 result: null
               })
             ))

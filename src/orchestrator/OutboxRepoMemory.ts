@@ -1,11 +1,18 @@
 import { Clock, Effect, Layer, Option } from "effect"
 import type { DeadLetter } from "../domain/DeadLetter.ts"
+import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
 import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
+import {
+  IDEMPOTENCY_WINDOW_HOURS,
+  type Job,
+  maxQueuedConfig,
+  type NewJob,
+  OutboxRepo,
+  requestFingerprint
+} from "../domain/Outbox.ts"
 import { DispatcherWake } from "./DispatcherWake.ts"
-import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
-import { type Job, maxQueuedConfig, type NewJob, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo, requestFingerprint } from "../domain/Outbox.ts"
 
 const WINDOW_MS = IDEMPOTENCY_WINDOW_HOURS * 3_600_000
 
@@ -27,175 +34,210 @@ interface Buried {
  * wakes the dispatcher (`DispatcherWake`). Final records go to the `ExecutionLog`, which in memory
  * stores at once: the same "removed and recorded together" as the SQL layer's single statement.
  */
-export const layerMemory = Layer.effect(OutboxRepo, Effect.gen(function*() {
-  const log = yield* ExecutionLog
-  const wake = yield* DispatcherWake
-  const maxQueued = yield* maxQueuedConfig
-  const rows = new Map<string, Row>()
-  const keys = new Map<string, { readonly executionId: ExecutionId; readonly fingerprint: string; readonly at: number }>()
-  const abandoned = new Set<string>()
-  const buried = new Map<string, Buried>()
+export const layerMemory = Layer.effect(
+  OutboxRepo,
+  Effect.gen(function*() {
+    const log = yield* ExecutionLog
+    const wake = yield* DispatcherWake
+    const maxQueued = yield* maxQueuedConfig
+    const rows = new Map<string, Row>()
+    const keys = new Map<
+      string,
+      { readonly executionId: ExecutionId; readonly fingerprint: string; readonly at: number }
+    >()
+    const abandoned = new Set<string>()
+    const buried = new Map<string, Buried>()
 
-  const iso = (ms: number) => new Date(ms).toISOString()
-  const snapshot = (row: Row): Job => ({
-    ...row.job,
-    next_attempt_at: iso(row.due),
-    claimed_until: row.claimedUntil === null ? null : iso(row.claimedUntil)
-  })
-  /** The row, if `owner` still holds its claim. */
-  const held = (job: Job, owner: string, now: number) => {
-    const row = rows.get(job.id)
-    return row !== undefined && row.job.claimed_by === owner && row.claimedUntil !== null && row.claimedUntil > now ? row : undefined
-  }
-  /** When a row can next be claimed. */
-  const claimableAt = (row: Row) => Math.max(row.due, row.claimedUntil ?? 0)
-
-  /** A new row, due now; wakes the dispatcher. */
-  const insert = (job: NewJob) =>
-    Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      rows.set(job.id, {
-        job: { ...job, attempt_count: 0, next_attempt_at: iso(now), claimed_by: null, claimed_until: null, last_error: null },
-        due: now,
-        claimedUntil: null
-      })
-      yield* wake.signal
-      return { execution_id: job.id, accepted_at: job.accepted_at, repeated: false }
-    })
-
-  const enqueue = Effect.fn("OutboxRepo.enqueue")(function*(job: NewJob, idempotencyKey?: string) {
-    if (rows.size >= maxQueued) return yield* new OutboxFull({ limit: maxQueued })
-    if (idempotencyKey !== undefined) {
-      const now = yield* Clock.currentTimeMillis
-      const scoped = `${job.app_id}\u0000${idempotencyKey}`
-      const earlier = keys.get(scoped)
-      const fingerprint = requestFingerprint(job)
-      if (earlier !== undefined && now - earlier.at < WINDOW_MS) {
-        if (earlier.fingerprint !== fingerprint) return yield* new IdempotencyKeyReused({ key: idempotencyKey })
-        const first = rows.get(earlier.executionId)?.job ?? (yield* log.get(earlier.executionId).pipe(Effect.option)).pipe(Option.getOrUndefined)
-        return { execution_id: earlier.executionId, accepted_at: first?.accepted_at ?? iso(earlier.at), repeated: true }
-      }
-      keys.set(scoped, { executionId: job.id, fingerprint, at: now })
-    }
-    return yield* insert(job)
-  })
-
-  const claim = Effect.fn("OutboxRepo.claim")(function*(owner: string, limit: number) {
-    const now = yield* Clock.currentTimeMillis
-    const due = [...rows.values()]
-      .filter((row) => claimableAt(row) <= now)
-      .sort((a, b) => a.due - b.due)
-      .slice(0, limit)
-    for (const row of due) {
-      row.job = { ...row.job, attempt_count: row.job.attempt_count + 1, claimed_by: owner }
-      row.claimedUntil = now + row.job.lease_seconds * 1000
-    }
-    const waiting = [...rows.values()].filter((row) => !due.includes(row)).map(claimableAt)
-    return { jobs: due.map(snapshot), nextDueAt: waiting.length ? Math.min(...waiting) : null }
-  })
-
-  const complete = Effect.fn("OutboxRepo.complete")(function*(job: Job, owner: string, record: ExecutionRecord) {
-    if (held(job, owner, yield* Clock.currentTimeMillis) === undefined) return false
-    rows.delete(job.id)
-    yield* log.record(record)
-    return true
-  })
-
-  const retryLater = Effect.fn("OutboxRepo.retryLater")(function*(
-    job: Job,
-    owner: string,
-    options: { readonly delayMs: number; readonly error: Job["last_error"] }
-  ) {
-    const now = yield* Clock.currentTimeMillis
-    const row = held(job, owner, now)
-    if (row === undefined) return false
-    row.job = {
+    const iso = (ms: number) => new Date(ms).toISOString()
+    const snapshot = (row: Row): Job => ({
       ...row.job,
-      claimed_by: null,
-      last_error: options.error ?? row.job.last_error
+      next_attempt_at: iso(row.due),
+      claimed_until: row.claimedUntil === null ? null : iso(row.claimedUntil)
+    })
+    /** The row, if `owner` still holds its claim. */
+    const held = (job: Job, owner: string, now: number) => {
+      const row = rows.get(job.id)
+      return row !== undefined && row.job.claimed_by === owner && row.claimedUntil !== null && row.claimedUntil > now
+        ? row
+        : undefined
     }
-    row.claimedUntil = null
-    row.due = now + options.delayMs
-    return true
-  })
+    /** When a row can next be claimed. */
+    const claimableAt = (row: Row) => Math.max(row.due, row.claimedUntil ?? 0)
 
-  const deadLetter = Effect.fn("OutboxRepo.deadLetter")(function*(job: Job, owner: string, record: ExecutionRecord) {
-    const row = held(job, owner, yield* Clock.currentTimeMillis)
-    if (row === undefined) return false
-    rows.delete(job.id)
-    buried.set(job.id, { job: row.job, error: record.error ?? { code: "unknown", message: "" }, at: yield* Clock.currentTimeMillis, replayedAs: null })
-    yield* log.record(record)
-    return true
-  })
+    /** A new row, due now; wakes the dispatcher. */
+    const insert = (job: NewJob) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        rows.set(job.id, {
+          job: {
+            ...job,
+            attempt_count: 0,
+            next_attempt_at: iso(now),
+            claimed_by: null,
+            claimed_until: null,
+            last_error: null
+          },
+          due: now,
+          claimedUntil: null
+        })
+        yield* wake.signal
+        return { execution_id: job.id, accepted_at: job.accepted_at, repeated: false }
+      })
 
-  const toDeadLetter = ({ job, error, at, replayedAs }: Buried): DeadLetter => ({
-    id: job.id,
-    app_id: job.app_id,
-    script_id: job.script_id,
-    request: job.payload.request,
-    attempts: job.attempt_count,
-    error,
-    accepted_at: job.accepted_at,
-    dead_lettered_at: iso(at),
-    replayed_as: replayedAs
-  })
-
-  const deadLetters = (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) =>
-    Effect.sync(() =>
-      [...buried.values()]
-        .filter(({ job }) => options.appIds === undefined || options.appIds.includes(job.app_id))
-        .reverse()
-        .slice(0, options.limit)
-        .map(toDeadLetter)
-    )
-
-  const findDeadLetter = (id: string) => Effect.sync(() => Option.map(Option.fromNullishOr(buried.get(id)), toDeadLetter))
-
-  const replay = Effect.fn("OutboxRepo.replay")(function*(id: string, executionId: ExecutionId, acceptedAt: string) {
-    const dead = buried.get(id)
-    if (dead === undefined) return Option.none()
-    const { app_id, script_id, kind, payload, retry, lease_seconds } = dead.job
-    const accepted = yield* insert({ id: executionId, app_id, script_id, kind, payload, retry, lease_seconds, accepted_at: acceptedAt })
-    dead.replayedAs = executionId
-    return Option.some(accepted)
-  })
-
-  const discard = (id: string) => Effect.sync(() => buried.delete(id))
-
-  const releaseStale = (nodeId: string, keep: ReadonlyArray<string>) =>
-    Effect.sync(() => {
-      let released = 0
-      for (const row of rows.values()) {
-        const by = row.job.claimed_by
-        if (by !== null && by.startsWith(`${nodeId}/`) && !keep.includes(row.job.id)) {
-          row.job = { ...row.job, claimed_by: null }
-          row.claimedUntil = null
-          released++
+    const enqueue = Effect.fn("OutboxRepo.enqueue")(function*(job: NewJob, idempotencyKey?: string) {
+      if (rows.size >= maxQueued) return yield* new OutboxFull({ limit: maxQueued })
+      if (idempotencyKey !== undefined) {
+        const now = yield* Clock.currentTimeMillis
+        const scoped = `${job.app_id}\u0000${idempotencyKey}`
+        const earlier = keys.get(scoped)
+        const fingerprint = requestFingerprint(job)
+        if (earlier !== undefined && now - earlier.at < WINDOW_MS) {
+          if (earlier.fingerprint !== fingerprint) return yield* new IdempotencyKeyReused({ key: idempotencyKey })
+          const first = rows.get(earlier.executionId)?.job ??
+            (yield* log.get(earlier.executionId).pipe(Effect.option)).pipe(Option.getOrUndefined)
+          return {
+            execution_id: earlier.executionId,
+            accepted_at: first?.accepted_at ?? iso(earlier.at),
+            repeated: true
+          }
         }
+        keys.set(scoped, { executionId: job.id, fingerprint, at: now })
       }
-      return released
+      return yield* insert(job)
     })
 
-  const find = (id: string) =>
-    Effect.sync(() => {
-      const row = rows.get(id)
-      return row === undefined ? Option.none<Job>() : Option.some(snapshot(row))
+    const claim = Effect.fn("OutboxRepo.claim")(function*(owner: string, limit: number) {
+      const now = yield* Clock.currentTimeMillis
+      const due = [...rows.values()]
+        .filter((row) => claimableAt(row) <= now)
+        .sort((a, b) => a.due - b.due)
+        .slice(0, limit)
+      for (const row of due) {
+        row.job = { ...row.job, attempt_count: row.job.attempt_count + 1, claimed_by: owner }
+        row.claimedUntil = now + row.job.lease_seconds * 1000
+      }
+      const waiting = [...rows.values()].filter((row) => !due.includes(row)).map(claimableAt)
+      return { jobs: due.map(snapshot), nextDueAt: waiting.length ? Math.min(...waiting) : null }
     })
 
-  const abandon = (id: string) => Effect.sync(() => void abandoned.add(id))
+    const complete = Effect.fn("OutboxRepo.complete")(function*(job: Job, owner: string, record: ExecutionRecord) {
+      if (held(job, owner, yield* Clock.currentTimeMillis) === undefined) return false
+      rows.delete(job.id)
+      yield* log.record(record)
+      return true
+    })
 
-  return OutboxRepo.of({
-    enqueue,
-    claim,
-    complete,
-    retryLater,
-    deadLetter,
-    releaseStale,
-    find,
-    abandon,
-    deadLetters,
-    findDeadLetter,
-    replay,
-    discard
+    const retryLater = Effect.fn("OutboxRepo.retryLater")(function*(
+      job: Job,
+      owner: string,
+      options: { readonly delayMs: number; readonly error: Job["last_error"] }
+    ) {
+      const now = yield* Clock.currentTimeMillis
+      const row = held(job, owner, now)
+      if (row === undefined) return false
+      row.job = {
+        ...row.job,
+        claimed_by: null,
+        last_error: options.error ?? row.job.last_error
+      }
+      row.claimedUntil = null
+      row.due = now + options.delayMs
+      return true
+    })
+
+    const deadLetter = Effect.fn("OutboxRepo.deadLetter")(function*(job: Job, owner: string, record: ExecutionRecord) {
+      const row = held(job, owner, yield* Clock.currentTimeMillis)
+      if (row === undefined) return false
+      rows.delete(job.id)
+      buried.set(job.id, {
+        job: row.job,
+        error: record.error ?? { code: "unknown", message: "" },
+        at: yield* Clock.currentTimeMillis,
+        replayedAs: null
+      })
+      yield* log.record(record)
+      return true
+    })
+
+    const toDeadLetter = ({ job, error, at, replayedAs }: Buried): DeadLetter => ({
+      id: job.id,
+      app_id: job.app_id,
+      script_id: job.script_id,
+      request: job.payload.request,
+      attempts: job.attempt_count,
+      error,
+      accepted_at: job.accepted_at,
+      dead_lettered_at: iso(at),
+      replayed_as: replayedAs
+    })
+
+    const deadLetters = (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) =>
+      Effect.sync(() =>
+        [...buried.values()]
+          .filter(({ job }) => options.appIds === undefined || options.appIds.includes(job.app_id))
+          .reverse()
+          .slice(0, options.limit)
+          .map(toDeadLetter)
+      )
+
+    const findDeadLetter = (id: string) =>
+      Effect.sync(() => Option.map(Option.fromNullishOr(buried.get(id)), toDeadLetter))
+
+    const replay = Effect.fn("OutboxRepo.replay")(function*(id: string, executionId: ExecutionId, acceptedAt: string) {
+      const dead = buried.get(id)
+      if (dead === undefined) return Option.none()
+      const { app_id, script_id, kind, payload, retry, lease_seconds } = dead.job
+      const accepted = yield* insert({
+        id: executionId,
+        app_id,
+        script_id,
+        kind,
+        payload,
+        retry,
+        lease_seconds,
+        accepted_at: acceptedAt
+      })
+      dead.replayedAs = executionId
+      return Option.some(accepted)
+    })
+
+    const discard = (id: string) => Effect.sync(() => buried.delete(id))
+
+    const releaseStale = (nodeId: string, keep: ReadonlyArray<string>) =>
+      Effect.sync(() => {
+        let released = 0
+        for (const row of rows.values()) {
+          const by = row.job.claimed_by
+          if (by !== null && by.startsWith(`${nodeId}/`) && !keep.includes(row.job.id)) {
+            row.job = { ...row.job, claimed_by: null }
+            row.claimedUntil = null
+            released++
+          }
+        }
+        return released
+      })
+
+    const find = (id: string) =>
+      Effect.sync(() => {
+        const row = rows.get(id)
+        return row === undefined ? Option.none<Job>() : Option.some(snapshot(row))
+      })
+
+    const abandon = (id: string) => Effect.sync(() => void abandoned.add(id))
+
+    return OutboxRepo.of({
+      enqueue,
+      claim,
+      complete,
+      retryLater,
+      deadLetter,
+      releaseStale,
+      find,
+      abandon,
+      deadLetters,
+      findDeadLetter,
+      replay,
+      discard
+    })
   })
-}))
+)

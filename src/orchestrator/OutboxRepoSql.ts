@@ -2,11 +2,20 @@ import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { isoTimestamp, jsonValue, persistence, rowsByUuid } from "../db/persistence.ts"
 import { storableJson } from "../db/storableJson.ts"
-import type { ExecutionRecord } from "../domain/Execution.ts"
-import type { ExecutionId } from "../domain/Ids.ts"
 import type { DeadLetter } from "../domain/DeadLetter.ts"
 import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
-import { type Accepted, type HttpJobPayload, type Job, maxQueuedConfig, type NewJob, requestFingerprint, IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../domain/Outbox.ts"
+import type { ExecutionRecord } from "../domain/Execution.ts"
+import type { ExecutionId } from "../domain/Ids.ts"
+import {
+  type Accepted,
+  type HttpJobPayload,
+  IDEMPOTENCY_WINDOW_HOURS,
+  type Job,
+  maxQueuedConfig,
+  type NewJob,
+  OutboxRepo,
+  requestFingerprint
+} from "../domain/Outbox.ts"
 import { DispatcherWake, OUTBOX_CHANNEL } from "./DispatcherWake.ts"
 import { insertExecutions } from "./executionRows.ts"
 
@@ -16,7 +25,9 @@ const COLUMNS =
 /** How often expired idempotency keys are cleared (after an enqueue that carries one: never when idle). */
 const KEY_PRUNE_EVERY_MS = 3_600_000
 
-interface JobRow extends Omit<Job, "next_attempt_at" | "claimed_until" | "accepted_at" | "payload" | "retry" | "last_error"> {
+interface JobRow
+  extends Omit<Job, "next_attempt_at" | "claimed_until" | "accepted_at" | "payload" | "retry" | "last_error">
+{
   readonly next_attempt_at: unknown
   readonly claimed_until: unknown
   readonly accepted_at: unknown
@@ -141,9 +152,10 @@ export const layerSql = Layer.effect(
     const pruneKeys = Effect.suspend(() => {
       if (Date.now() - keysPrunedAt < KEY_PRUNE_EVERY_MS) return Effect.void
       keysPrunedAt = Date.now()
-      return sql`DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.pipe(
-        Effect.asVoid
-      )
+      return sql`DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`
+        .pipe(
+          Effect.asVoid
+        )
     })
 
     const enqueue = (job: NewJob, idempotencyKey?: string) => {
@@ -198,11 +210,12 @@ export const layerSql = Layer.effect(
     // Removal and record in one statement: atomic, and one round trip per finished execution.
     const complete = (job: Job, owner: string, record: ExecutionRecord) =>
       sql`WITH ${removed(job, owner)}
-        ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`.pipe(
-        Effect.map((rows) => rows.length > 0),
-        Effect.tap(ended),
-        persistence("OutboxRepo.complete")
-      )
+        ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`
+        .pipe(
+          Effect.map((rows) => rows.length > 0),
+          Effect.tap(ended),
+          persistence("OutboxRepo.complete")
+        )
 
     const retryLater = (
       job: Job,
@@ -219,20 +232,25 @@ export const layerSql = Layer.effect(
     const deadLetter = (job: Job, owner: string, record: ExecutionRecord) =>
       sql`WITH ${removed(job, owner)}, dead AS (
           INSERT INTO dead_letters (id, app_id, script_id, kind, payload, retry, lease_seconds, attempts, error, accepted_at)
-          SELECT id, app_id, script_id, kind, payload, retry, lease_seconds, attempt_count, ${storableJson(record.error)}::jsonb, accepted_at
+          SELECT id, app_id, script_id, kind, payload, retry, lease_seconds, attempt_count, ${
+        storableJson(record.error)
+      }::jsonb, accepted_at
           FROM removed
           ON CONFLICT (id) DO NOTHING
         )
-        ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`.pipe(
-        Effect.map((rows) => rows.length > 0),
-        Effect.tap(ended),
-        persistence("OutboxRepo.deadLetter")
-      )
+        ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`
+        .pipe(
+          Effect.map((rows) => rows.length > 0),
+          Effect.tap(ended),
+          persistence("OutboxRepo.deadLetter")
+        )
 
     const releaseStale = (nodeId: string, keep: ReadonlyArray<string>) =>
       sql<{ id: string }>`
         UPDATE outbox SET claimed_by = NULL, claimed_until = NULL
-        WHERE left(claimed_by, ${nodeId.length + 1}) = ${`${nodeId}/`} AND NOT (id::text = ANY(${`{${keep.join(",")}}`}::text[]))
+        WHERE left(claimed_by, ${nodeId.length + 1}) = ${`${nodeId}/`} AND NOT (id::text = ANY(${`{${
+        keep.join(",")
+      }}`}::text[]))
         RETURNING id`.pipe(Effect.map((rows) => rows.length), persistence("OutboxRepo.releaseStale"))
 
     const find = (id: string) =>
@@ -254,15 +272,22 @@ export const layerSql = Layer.effect(
     const deadLetters = (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) =>
       sql<DeadLetterRow>`
         SELECT ${deadLetterColumns} FROM dead_letters
-        ${options.appIds === undefined ? sql`` : sql`WHERE app_id::text IN ${sql.in(options.appIds.length ? options.appIds : [""])}`}
+        ${
+        options.appIds === undefined
+          ? sql``
+          : sql`WHERE app_id::text IN ${sql.in(options.appIds.length ? options.appIds : [""])}`
+      }
         ORDER BY created_at DESC, id DESC
-        LIMIT ${options.limit}`.pipe(Effect.map((rows) => rows.map(toDeadLetter)), persistence("OutboxRepo.deadLetters"))
+        LIMIT ${options.limit}`.pipe(
+        Effect.map((rows) => rows.map(toDeadLetter)),
+        persistence("OutboxRepo.deadLetters")
+      )
 
     const findDeadLetter = (id: string) =>
       rowsByUuid(id, (id) => sql<DeadLetterRow>`SELECT ${deadLetterColumns} FROM dead_letters WHERE id = ${id}`).pipe(
-          Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toDeadLetter)),
-          persistence("OutboxRepo.findDeadLetter")
-        )
+        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toDeadLetter)),
+        persistence("OutboxRepo.findDeadLetter")
+      )
 
     const replay = (id: string, executionId: ExecutionId, acceptedAt: string) =>
       rowsByUuid(id, (id) =>
@@ -278,9 +303,13 @@ export const layerSql = Layer.effect(
           )
           SELECT id, pg_notify(${OUTBOX_CHANNEL}, '') FROM job`).pipe(
           Effect.map((rows) =>
-            rows.length === 0 ? Option.none<Accepted>() : Option.some<Accepted>({ execution_id: executionId, accepted_at: acceptedAt, repeated: false })
+            rows.length === 0
+              ? Option.none<Accepted>()
+              : Option.some<Accepted>({ execution_id: executionId, accepted_at: acceptedAt, repeated: false })
           ),
-          Effect.tap((accepted) => (Option.isSome(accepted) ? Effect.andThen(Effect.sync(() => queued++), wake.signal) : Effect.void)),
+          Effect.tap((
+            accepted
+          ) => (Option.isSome(accepted) ? Effect.andThen(Effect.sync(() => queued++), wake.signal) : Effect.void)),
           persistence("OutboxRepo.replay")
         )
 

@@ -52,7 +52,9 @@ export class RouteTable extends Context.Service<RouteTable, {
 
       for (const appId of new Set((yield* routes.list()).map((r) => r.app_id))) yield* reload(appId)
       yield* changes.listen((appId) =>
-        reload(appId).pipe(Effect.catch((error) => Effect.logError(`reloading the routes of app ${appId} failed`, error.cause)))
+        reload(appId).pipe(
+          Effect.catch((error) => Effect.logError(`reloading the routes of app ${appId} failed`, error.cause))
+        )
       )
 
       const match = (appName: string, method: string, path: ReadonlyArray<string>) => {

@@ -22,7 +22,10 @@ export interface ResolvedScript {
  */
 export class ScriptCache extends Context.Service<ScriptCache, {
   /** `appRef` (name or id) defaults to the default app; a script id finds the script in any app. */
-  readonly resolve: (appRef: string | undefined, ref: string) => Effect.Effect<Option.Option<ResolvedScript>, PersistenceError>
+  readonly resolve: (
+    appRef: string | undefined,
+    ref: string
+  ) => Effect.Effect<Option.Option<ResolvedScript>, PersistenceError>
 }>()("picloud/orchestrator/ScriptCache") {
   static readonly layer = Layer.effect(
     ScriptCache,

@@ -46,4 +46,6 @@ export const insertExecutions = (
   }
     ${options.onlyIf === undefined ? sql`` : sql`RETURNING id`}`
 
-const REPLACE_COLUMNS = EXECUTION_COLUMNS.split(", ").filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")
+const REPLACE_COLUMNS = EXECUTION_COLUMNS.split(", ").filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(
+  ", "
+)

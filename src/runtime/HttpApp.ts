@@ -5,27 +5,37 @@ import { AdminApi } from "../domain/api/AdminApi.ts"
 import { AdminAuthLayer, DecodeErrorsLayer } from "../manager/http/AdminAuthLayer.ts"
 import { AdminBodyLimitLayer } from "../manager/http/AdminBodyLimitLayer.ts"
 import { AppsHttp } from "../manager/http/AppsHttp.ts"
-import { SecretsHttp } from "../manager/http/SecretsHttp.ts"
 import { DeadLettersHttp } from "../manager/http/DeadLettersHttp.ts"
 import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
 import { LoginHttp, TokensHttp, UsersHttp } from "../manager/http/IdentityHttp.ts"
 import { LoginThrottle } from "../manager/http/LoginThrottle.ts"
 import { OpenApiRoute } from "../manager/http/OpenApiRoute.ts"
-import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
-import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
-import { Invoker } from "../orchestrator/Invoker.ts"
-import { ScriptCache } from "../orchestrator/ScriptCache.ts"
-import { RouteTable } from "../orchestrator/RouteTable.ts"
-import { AppRoutes } from "../orchestrator/http/AppRoutes.ts"
 import { RoutesHttp } from "../manager/http/RoutesHttp.ts"
+import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
+import { SecretsHttp } from "../manager/http/SecretsHttp.ts"
 import * as Dispatcher from "../orchestrator/Dispatcher.ts"
+import { AppRoutes } from "../orchestrator/http/AppRoutes.ts"
+import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
 import { ExecutionStatusRoute } from "../orchestrator/http/ExecutionStatusRoute.ts"
+import { Invoker } from "../orchestrator/Invoker.ts"
+import { RouteTable } from "../orchestrator/RouteTable.ts"
+import { ScriptCache } from "../orchestrator/ScriptCache.ts"
 import { HealthRoute } from "./Health.ts"
 import { JsonErrors } from "./JsonErrors.ts"
 
 /** The admin API (schema-first; its OpenAPI document is served, behind a token, by OpenApiRoute). */
 const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
-  Layer.provide([AppsHttp, SecretsHttp, ScriptsHttp, RoutesHttp, ExecutionsHttp, DeadLettersHttp, UsersHttp, TokensHttp, LoginHttp]),
+  Layer.provide([
+    AppsHttp,
+    SecretsHttp,
+    ScriptsHttp,
+    RoutesHttp,
+    ExecutionsHttp,
+    DeadLettersHttp,
+    UsersHttp,
+    TokensHttp,
+    LoginHttp
+  ]),
   Layer.provide(LoginThrottle.layer),
   Layer.provide([AdminAuthLayer, DecodeErrorsLayer, AdminBodyLimitLayer])
 )
@@ -35,7 +45,16 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
  * the executor, the execution log, the gate, the outbox and its wake-up, the inbox, script change
  * delivery and the admin token stay open: each mode's composition root provides them.
  */
-export const HttpApp = Layer.mergeAll(AdminRoutes, OpenApiRoute, ExecuteRoute, ExecutionStatusRoute, HealthRoute, AppRoutes, JsonErrors, Dispatcher.layer).pipe(
+export const HttpApp = Layer.mergeAll(
+  AdminRoutes,
+  OpenApiRoute,
+  ExecuteRoute,
+  ExecutionStatusRoute,
+  HealthRoute,
+  AppRoutes,
+  JsonErrors,
+  Dispatcher.layer
+).pipe(
   Layer.provide([Invoker.layer, ScriptCache.layer, RouteTable.layer]),
   Layer.provide(HttpServer.layerServices)
 )

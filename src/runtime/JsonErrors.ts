@@ -2,8 +2,8 @@ import { Cause, Effect } from "effect"
 import { HttpBody, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createServer, STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
-import { EXECUTION_HEADER } from "../orchestrator/http/SyncHttp.ts"
 import { errorResponse } from "../orchestrator/http/errorResponse.ts"
+import { EXECUTION_HEADER } from "../orchestrator/http/SyncHttp.ts"
 
 /** The `code` of an error body the platform did not word itself (a framework's or Node's answer). */
 const CODES: Readonly<Record<number, string>> = {
@@ -94,7 +94,9 @@ export const JsonErrors = HttpRouter.middleware((httpApp) =>
  */
 const fromCause = (cause: Cause.Cause<unknown>) =>
   HttpServerError.causeResponse(cause).pipe(
-    Effect.tap(([response, rest]) => response.status === 500 ? Effect.logError("unhandled failure", rest) : Effect.void),
+    Effect.tap(([response, rest]) =>
+      response.status === 500 ? Effect.logError("unhandled failure", rest) : Effect.void
+    ),
     Effect.map(([response]) => response)
   )
 
@@ -112,10 +114,16 @@ const answerClientError = (error: NodeJS.ErrnoException & { readonly bytesParsed
     : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
     ? 408
     : 400
-  const message = status === 431 ? "the request's headers are too large" : status === 408 ? "the request took too long to arrive" : "malformed HTTP request"
+  const message = status === 431
+    ? "the request's headers are too large"
+    : status === 408
+    ? "the request took too long to arrive"
+    : "malformed HTTP request"
   const body = JSON.stringify({ error: { code: codeFor(status), message } })
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${
+      Buffer.byteLength(body)
+    }\r\nConnection: close\r\n\r\n${body}`
   )
 }
 

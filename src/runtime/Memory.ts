@@ -1,21 +1,21 @@
 import { ConfigProvider, Layer } from "effect"
 import { HttpRouter } from "effect/http"
+import { RouteChanges } from "../domain/RouteChanges.ts"
+import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import { layerInline as ExecutorInline } from "../executor/ExecutorInline.ts"
+import * as AppEnvLayer from "../manager/AppEnvLayer.ts"
 import * as AppRepoMemory from "../manager/AppRepoMemory.ts"
 import * as IdentityRepoMemory from "../manager/IdentityRepoMemory.ts"
 import * as PrincipalResolverLayer from "../manager/PrincipalResolverLayer.ts"
-import * as SecretRepoMemory from "../manager/SecretRepoMemory.ts"
-import * as AppEnvLayer from "../manager/AppEnvLayer.ts"
-import { SecretCipher } from "../manager/SecretCipher.ts"
+import * as RouteRepoMemory from "../manager/RouteRepoMemory.ts"
 import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
+import { SecretCipher } from "../manager/SecretCipher.ts"
+import * as SecretRepoMemory from "../manager/SecretRepoMemory.ts"
 import { DispatcherWake } from "../orchestrator/DispatcherWake.ts"
+import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
 import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
 import * as InboxResolverLocal from "../orchestrator/InboxResolverLocal.ts"
 import * as OutboxRepoMemory from "../orchestrator/OutboxRepoMemory.ts"
-import { RouteChanges } from "../domain/RouteChanges.ts"
-import { ScriptChanges } from "../domain/ScriptChanges.ts"
-import * as RouteRepoMemory from "../manager/RouteRepoMemory.ts"
-import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
 import { StorageHealth } from "./Health.ts"
 import { HttpApp } from "./HttpApp.ts"
 
@@ -29,7 +29,9 @@ export const MemoryServices = (adminToken: string) =>
     StorageHealth.layerMemory,
     ExecutorInline,
     ExecutionGate.layer,
-    AppEnvLayer.layer.pipe(Layer.provideMerge(Layer.merge(SecretRepoMemory.layerMemory, SecretCipher.layerTest("memory-platform-test-key")))),
+    AppEnvLayer.layer.pipe(
+      Layer.provideMerge(Layer.merge(SecretRepoMemory.layerMemory, SecretCipher.layerTest("memory-platform-test-key")))
+    ),
     ScriptChanges.layerLocal,
     RouteChanges.layerLocal,
     RouteRepoMemory.layerMemory,

@@ -18,10 +18,14 @@ describe("admin API on PostgreSQL", () => {
   it.live("a script whose stored source cannot be read can still be updated and deleted", () =>
     Effect.gen(function*() {
       const call = yield* platform
-      const created = yield* call("POST", "/api/admin/scripts", { body: { name: "huge", source: "export default () => 1" } })
+      const created = yield* call("POST", "/api/admin/scripts", {
+        body: { name: "huge", source: "export default () => 1" }
+      })
       assert.strictEqual(created.status, 201, created.text)
       yield* inflate(created.json.id)
-      const updated = yield* call("PUT", `/api/admin/scripts/${created.json.id}`, { body: { source: "export default () => 2" } })
+      const updated = yield* call("PUT", `/api/admin/scripts/${created.json.id}`, {
+        body: { source: "export default () => 2" }
+      })
       assert.strictEqual(updated.status, 200, updated.text)
       assert.strictEqual(updated.json.version, 2)
       yield* inflate(created.json.id)

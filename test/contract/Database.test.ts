@@ -3,8 +3,8 @@ import { ConfigProvider, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { fileURLToPath } from "node:url"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { Database } from "../../src/db/Database.ts"
 import { migrate } from "../../src/db/Migrations.ts"
 import { splitStatements } from "../../src/db/splitStatements.ts"
@@ -42,29 +42,46 @@ describe("Database (embedded PostgreSQL)", () => {
       })
     ))
 
-  it.live("starts after a kill -9 of the postmaster left its lock behind", () =>
-    withDataDir((dataDir) =>
-      Effect.gen(function*() {
-        const lockFile = join(dataDir, "postgres", "postmaster.pid")
-        yield* Effect.gen(function*() {
-          const pid = Number(readFileSync(lockFile, "utf8").split("\n")[0])
-          process.kill(pid, "SIGKILL")
-          while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/status`, "utf8").includes("zombie")) {
-            yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
-          }
-        }).pipe(Effect.provide(database(dataDir)), Effect.catchCause(() => Effect.void))
-        assert.isTrue(existsSync(lockFile), "the crash left the lock file")
-        assert.strictEqual(yield* countScripts.pipe(Effect.provide(database(dataDir))), 0)
-      })
-    ), 60_000)
+  it.live(
+    "starts after a kill -9 of the postmaster left its lock behind",
+    () =>
+      withDataDir((dataDir) =>
+        Effect.gen(function*() {
+          const lockFile = join(dataDir, "postgres", "postmaster.pid")
+          yield* Effect.gen(function*() {
+            const pid = Number(readFileSync(lockFile, "utf8").split("\n")[0])
+            process.kill(pid, "SIGKILL")
+            while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/status`, "utf8").includes("zombie")) {
+              yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+            }
+          }).pipe(Effect.provide(database(dataDir)), Effect.catchCause(() => Effect.void))
+          assert.isTrue(existsSync(lockFile), "the crash left the lock file")
+          assert.strictEqual(yield* countScripts.pipe(Effect.provide(database(dataDir))), 0)
+        })
+      ),
+    60_000
+  )
   it.live("0007 removes the bearer tokens that requests queued or dead-lettered before it still held", () =>
     withDataDir((dataDir) =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         const payload = (authorization: string) =>
-          JSON.stringify({ request: { method: "POST", path: "/a/b", params: {}, query: {}, headers: { authorization, "x-kept": "1" }, body: "" }, principal: null })
+          JSON.stringify({
+            request: {
+              method: "POST",
+              path: "/a/b",
+              params: {},
+              query: {},
+              headers: { authorization, "x-kept": "1" },
+              body: ""
+            },
+            principal: null
+          })
         const app = "00000000-0000-4000-8000-000000000000"
-        const rows = [["Bearer pc_leaked", "dead_letters"], ["bEaReR  pc_leaked2", "outbox"], ["Basic dXNlcjpwYXNz", "dead_letters"]] as const
+        const rows = [["Bearer pc_leaked", "dead_letters"], ["bEaReR  pc_leaked2", "outbox"], [
+          "Basic dXNlcjpwYXNz",
+          "dead_letters"
+        ]] as const
         const ids: Array<string> = []
         for (const [authorization, table] of rows) {
           const id = crypto.randomUUID()
@@ -73,7 +90,9 @@ describe("Database (embedded PostgreSQL)", () => {
             ? sql`INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at)
                 VALUES (${id}, ${app}, ${app}, 'http', ${payload(authorization)}::jsonb, '{}'::jsonb, 60, now(), now())`
             : sql`INSERT INTO dead_letters (id, app_id, script_id, kind, payload, retry, lease_seconds, attempts, error, accepted_at)
-                VALUES (${id}, ${app}, ${app}, 'http', ${payload(authorization)}::jsonb, '{}'::jsonb, 60, 1, '{}'::jsonb, now())`
+                VALUES (${id}, ${app}, ${app}, 'http', ${
+              payload(authorization)
+            }::jsonb, '{}'::jsonb, 60, 1, '{}'::jsonb, now())`
         }
         const file = fileURLToPath(new URL("../../migrations/0007_scrub_bearer_headers.sql", import.meta.url))
         for (const statement of splitStatements(readFileSync(file, "utf8"))) yield* sql.unsafe(statement)

@@ -92,7 +92,10 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         yield* log.record(a)
         yield* log.record(b)
         assert.deepStrictEqual((yield* log.list({ limit: 100, appIds: [appA] })).items.map((e) => e.id), [a.id])
-        assert.deepStrictEqual((yield* log.list({ limit: 100, appIds: [appA, appB] })).items.map((e) => e.id).sort(), [a.id, b.id].sort())
+        assert.deepStrictEqual(
+          (yield* log.list({ limit: 100, appIds: [appA, appB] })).items.map((e) => e.id).sort(),
+          [a.id, b.id].sort()
+        )
         assert.deepStrictEqual((yield* log.list({ limit: 100, appIds: [] })).items, [])
       }))
 
@@ -181,27 +184,32 @@ const retentionConfig = ConfigProvider.layer(ConfigProvider.fromUnknown({
   PICLOUD_EXECUTION_PRUNE_INTERVAL: "0 millis"
 }))
 
-layer(layerSql.pipe(Layer.provide(retentionConfig), Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })("ExecutionLog retention (sql)", (it) => {
-  it.effect("after writes, records past the age limit go, then all but the newest N", () =>
-    Effect.gen(function*() {
-      const log = yield* ExecutionLog
-      const sql = yield* SqlClient.SqlClient
-      const script = crypto.randomUUID()
-      const now = Date.now()
-      const old = Array.from({ length: 3 }, (_, i) => execution(script, new Date(now - 10 * 86_400_000 + i)))
-      const recent = Array.from({ length: 8 }, (_, i) => execution(script, new Date(now - 60_000 + i)))
-      for (const r of [...old, ...recent]) yield* log.record(r)
-      // Batches and prunes interleave: wait for the final state (a middle one can also hold 5 rows).
-      const expected = recent.slice(-5).reverse().map((r) => r.id)
-      let ids: Array<string> = []
-      for (let i = 0; i < 150; i++) {
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
-        ids = (yield* sql<{ id: string }>`SELECT id FROM executions ORDER BY started_at DESC, id DESC`).map((r) => r.id)
-        if (ids.join() === expected.join()) break
-      }
-      assert.deepStrictEqual(ids, expected)
-    }))
-})
+layer(layerSql.pipe(Layer.provide(retentionConfig), Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })(
+  "ExecutionLog retention (sql)",
+  (it) => {
+    it.effect("after writes, records past the age limit go, then all but the newest N", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const sql = yield* SqlClient.SqlClient
+        const script = crypto.randomUUID()
+        const now = Date.now()
+        const old = Array.from({ length: 3 }, (_, i) => execution(script, new Date(now - 10 * 86_400_000 + i)))
+        const recent = Array.from({ length: 8 }, (_, i) => execution(script, new Date(now - 60_000 + i)))
+        for (const r of [...old, ...recent]) yield* log.record(r)
+        // Batches and prunes interleave: wait for the final state (a middle one can also hold 5 rows).
+        const expected = recent.slice(-5).reverse().map((r) => r.id)
+        let ids: Array<string> = []
+        for (let i = 0; i < 150; i++) {
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+          ids = (yield* sql<{ id: string }>`SELECT id FROM executions ORDER BY started_at DESC, id DESC`).map((r) =>
+            r.id
+          )
+          if (ids.join() === expected.join()) break
+        }
+        assert.deepStrictEqual(ids, expected)
+      }))
+  }
+)
 
 layer(layerMemory.pipe(Layer.provide(retentionConfig)))("ExecutionLog retention (memory)", (it) => {
   it.effect("keeps the newest N", () =>
@@ -209,6 +217,9 @@ layer(layerMemory.pipe(Layer.provide(retentionConfig)))("ExecutionLog retention 
       const log = yield* ExecutionLog
       const records = Array.from({ length: 8 }, (_, i) => execution(crypto.randomUUID(), new Date(Date.now() + i)))
       for (const r of records) yield* log.record(r)
-      assert.deepStrictEqual((yield* log.list({ limit: 100 })).items.map((r) => r.id), records.slice(-5).reverse().map((r) => r.id))
+      assert.deepStrictEqual(
+        (yield* log.list({ limit: 100 })).items.map((r) => r.id),
+        records.slice(-5).reverse().map((r) => r.id)
+      )
     }))
 })

@@ -20,14 +20,22 @@ const contract = (name: string, repoLayer: Layer.Layer<IdentityRepo | AppRepo, u
         const apps = yield* AppRepo
         const app = yield* apps.create({ name: unique("grant") })
         const username = unique("dev")
-        const user = yield* repo.createUser({ username, passwordHash: "scrypt$x", role: "developer", appIds: [app.id, app.id] })
+        const user = yield* repo.createUser({
+          username,
+          passwordHash: "scrypt$x",
+          role: "developer",
+          appIds: [app.id, app.id]
+        })
         assert.deepStrictEqual(user.apps, [app.id])
         assert.notProperty(user, "passwordHash")
         const found = Option.getOrThrow(yield* repo.findUser(username))
         assert.strictEqual(found.id, user.id)
         assert.strictEqual(found.passwordHash, "scrypt$x")
         assert.strictEqual(Option.getOrThrow(yield* repo.findUser(user.id)).username, username)
-        assert.strictEqual((yield* repo.createUser({ username, passwordHash: "y", role: "admin", appIds: [] }).pipe(Effect.flip))._tag, "UsernameTaken")
+        assert.strictEqual(
+          (yield* repo.createUser({ username, passwordHash: "y", role: "admin", appIds: [] }).pipe(Effect.flip))._tag,
+          "UsernameTaken"
+        )
         assert.include((yield* repo.listUsers).map((u) => u.id), user.id)
         assert.isAtLeast(yield* repo.userCount, 1)
         yield* repo.deleteUser(user.id)
@@ -38,11 +46,30 @@ const contract = (name: string, repoLayer: Layer.Layer<IdentityRepo | AppRepo, u
     it.effect("a ref shaped like a UUID names a user by id only, never by a username of that shape", () =>
       Effect.gen(function*() {
         const repo = yield* IdentityRepo
-        const victim = yield* repo.createUser({ username: unique("victim"), passwordHash: "h", role: "invoker", appIds: [] })
+        const victim = yield* repo.createUser({
+          username: unique("victim"),
+          passwordHash: "h",
+          role: "invoker",
+          appIds: []
+        })
         // Such usernames are refused by the API now, but may be stored from before.
-        const shaped = yield* repo.createUser({ username: victim.id.toUpperCase(), passwordHash: "h", role: "invoker", appIds: [] })
-        const other = yield* repo.createUser({ username: "6f1c1a52-0d1e-4b7c-9d3e-" + Date.now().toString(16).padStart(12, "0").slice(-12), passwordHash: "h", role: "invoker", appIds: [] })
-        assert.strictEqual(Option.getOrThrow(yield* repo.findUser(shaped.username)).id, victim.id, "the id it spells, in any case")
+        const shaped = yield* repo.createUser({
+          username: victim.id.toUpperCase(),
+          passwordHash: "h",
+          role: "invoker",
+          appIds: []
+        })
+        const other = yield* repo.createUser({
+          username: "6f1c1a52-0d1e-4b7c-9d3e-" + Date.now().toString(16).padStart(12, "0").slice(-12),
+          passwordHash: "h",
+          role: "invoker",
+          appIds: []
+        })
+        assert.strictEqual(
+          Option.getOrThrow(yield* repo.findUser(shaped.username)).id,
+          victim.id,
+          "the id it spells, in any case"
+        )
         assert.isTrue(Option.isNone(yield* repo.findUser(other.username)), "no user has that id")
         assert.strictEqual(Option.getOrThrow(yield* repo.findUser(other.id)).username, other.username)
       }))
@@ -56,7 +83,12 @@ const contract = (name: string, repoLayer: Layer.Layer<IdentityRepo | AppRepo, u
         assert.isNull(token.last_used_at)
         const found = Option.getOrThrow(yield* repo.findToken(digest))
         assert.strictEqual(found.token.id, token.id)
-        assert.deepStrictEqual(found.principal, { user_id: user.id, username: user.username, role: "invoker", apps: [] })
+        assert.deepStrictEqual(found.principal, {
+          user_id: user.id,
+          username: user.username,
+          role: "invoker",
+          apps: []
+        })
         yield* repo.touchToken(token.id)
         assert.isString((yield* repo.listTokens(user.id))[0]!.last_used_at)
         assert.include((yield* repo.listTokens(undefined)).map((t) => t.id), token.id)
@@ -75,13 +107,20 @@ const contract = (name: string, repoLayer: Layer.Layer<IdentityRepo | AppRepo, u
 contract("memory", Layer.merge(IdentityRepoMemory.layerMemory, AppRepoMemory.layerMemory))
 contract("sql", Layer.merge(IdentityRepoSql.layerSql, AppRepoSql.layerSql).pipe(Layer.provideMerge(TestDatabase)))
 
-layer(Layer.merge(IdentityRepoSql.layerSql, AppRepoSql.layerSql).pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })("IdentityRepo (sql only)", (it) => {
+layer(Layer.merge(IdentityRepoSql.layerSql, AppRepoSql.layerSql).pipe(Layer.provideMerge(TestDatabase)), {
+  timeout: "60 seconds"
+})("IdentityRepo (sql only)", (it) => {
   it.effect("no secret is stored in plain text: tokens as SHA-256 digests", () =>
     Effect.gen(function*() {
       const repo = yield* IdentityRepo
       const { SqlClient } = yield* Effect.promise(() => import("effect/sql"))
       const sql = yield* SqlClient.SqlClient
-      const user = yield* repo.createUser({ username: unique("plain"), passwordHash: "scrypt$hash", role: "admin", appIds: [] })
+      const user = yield* repo.createUser({
+        username: unique("plain"),
+        passwordHash: "scrypt$hash",
+        role: "admin",
+        appIds: []
+      })
       const secret = "pc_super-secret-value"
       yield* repo.createToken({ userId: user.id, name: "t", digest: tokenDigest(secret) })
       const rows = yield* sql<{ dump: string }>`SELECT row_to_json(t)::text AS dump FROM api_tokens t`

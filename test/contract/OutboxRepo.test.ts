@@ -98,8 +98,13 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
               for (const job of got) claimedBy.set(job.id, [...(claimedBy.get(job.id) ?? []), owner])
             }
           })
-        yield* Effect.forEach(["c1/x", "c2/x", "c3/x", "c4/x", "c5/x", "c6/x"], claimer, { concurrency: "unbounded", discard: true })
-        for (const id of ids) assert.strictEqual(claimedBy.get(id)?.length, 1, `row ${id} claimed by ${claimedBy.get(id)}`)
+        yield* Effect.forEach(["c1/x", "c2/x", "c3/x", "c4/x", "c5/x", "c6/x"], claimer, {
+          concurrency: "unbounded",
+          discard: true
+        })
+        for (const id of ids) {
+          assert.strictEqual(claimedBy.get(id)?.length, 1, `row ${id} claimed by ${claimedBy.get(id)}`)
+        }
       }))
 
     it.effect("a claim whose lease expired is claimed again; the first claimer can no longer end it", () =>
@@ -181,15 +186,24 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
           dead_lettered_at: undefined,
           replayed_as: null
         })
-        assert.deepStrictEqual((yield* outbox.deadLetters({ appIds: [job.app_id], limit: 10 })).map((d) => d.id), [job.id])
+        assert.deepStrictEqual((yield* outbox.deadLetters({ appIds: [job.app_id], limit: 10 })).map((d) => d.id), [
+          job.id
+        ])
         assert.deepStrictEqual(yield* outbox.deadLetters({ appIds: [crypto.randomUUID()], limit: 10 }), [])
         const replayId = uuidv7() as ExecutionId
         const replayed = Option.getOrThrow(yield* outbox.replay(job.id, replayId, new Date().toISOString()))
         assert.strictEqual(replayed.execution_id, replayId)
         const again = Option.getOrThrow(yield* outbox.find(replayId))
-        assert.deepStrictEqual([again.attempt_count, again.payload, again.retry, again.script_id], [0, job.payload, job.retry, job.script_id])
+        assert.deepStrictEqual([again.attempt_count, again.payload, again.retry, again.script_id], [
+          0,
+          job.payload,
+          job.retry,
+          job.script_id
+        ])
         assert.strictEqual(Option.getOrThrow(yield* outbox.findDeadLetter(job.id)).replayed_as, replayId)
-        assert.isTrue(Option.isNone(yield* outbox.replay(crypto.randomUUID(), uuidv7() as ExecutionId, new Date().toISOString())))
+        assert.isTrue(
+          Option.isNone(yield* outbox.replay(crypto.randomUUID(), uuidv7() as ExecutionId, new Date().toISOString()))
+        )
         assert.isTrue(yield* outbox.discard(job.id))
         assert.isFalse(yield* outbox.discard(job.id))
         assert.isTrue(Option.isNone(yield* outbox.findDeadLetter(job.id)))
@@ -216,7 +230,10 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         assert.strictEqual((yield* outbox.enqueue(repeatOf(first), "key-1")).execution_id, first.id)
         // The same key for another request (here: another body) is refused, and nothing is enqueued.
         const different = repeatOf(first)
-        const otherRequest = { ...different, payload: { ...different.payload, request: { ...different.payload.request, body: "{\"n\":2}" } } }
+        const otherRequest = {
+          ...different,
+          payload: { ...different.payload, request: { ...different.payload.request, body: "{\"n\":2}" } }
+        }
         const reused = yield* outbox.enqueue(otherRequest, "key-1").pipe(Effect.flip)
         assert.strictEqual(reused._tag, "IdempotencyKeyReused")
         assert.isTrue(Option.isNone(yield* outbox.find(otherRequest.id)))
@@ -249,10 +266,15 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
 
 /** A fresh outbox with room for three rows: the fourth is refused until one ends. */
 const bounded = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLog, unknown>) =>
-  layer(outboxLayer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_MAX_QUEUED_EXECUTIONS: "3" })))), {
-    timeout: "60 seconds",
-    excludeTestServices: true
-  })(`OutboxRepo (${name}) with PICLOUD_MAX_QUEUED_EXECUTIONS=3`, (it) => {
+  layer(
+    outboxLayer.pipe(
+      Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_MAX_QUEUED_EXECUTIONS: "3" })))
+    ),
+    {
+      timeout: "60 seconds",
+      excludeTestServices: true
+    }
+  )(`OutboxRepo (${name}) with PICLOUD_MAX_QUEUED_EXECUTIONS=3`, (it) => {
     it.effect("refuses a row past the limit with OutboxFull, and takes one again once a row has ended", () =>
       Effect.gen(function*() {
         const outbox = yield* OutboxRepo
@@ -267,13 +289,33 @@ const bounded = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLo
       }))
   })
 
-contract("memory", OutboxRepoMemory.layerMemory.pipe(Layer.provide(DispatcherWake.layerLocal), Layer.provideMerge(ExecutionLogMemory.layerMemory)))
-bounded("memory", OutboxRepoMemory.layerMemory.pipe(Layer.provide(DispatcherWake.layerLocal), Layer.provideMerge(ExecutionLogMemory.layerMemory)))
+contract(
+  "memory",
+  OutboxRepoMemory.layerMemory.pipe(
+    Layer.provide(DispatcherWake.layerLocal),
+    Layer.provideMerge(ExecutionLogMemory.layerMemory)
+  )
+)
+bounded(
+  "memory",
+  OutboxRepoMemory.layerMemory.pipe(
+    Layer.provide(DispatcherWake.layerLocal),
+    Layer.provideMerge(ExecutionLogMemory.layerMemory)
+  )
+)
 bounded(
   "sql",
-  OutboxRepoSql.layerSql.pipe(Layer.provide(DispatcherWake.layerLocal), Layer.provideMerge(ExecutionLogSql.layerSql), Layer.provideMerge(TestDatabase))
+  OutboxRepoSql.layerSql.pipe(
+    Layer.provide(DispatcherWake.layerLocal),
+    Layer.provideMerge(ExecutionLogSql.layerSql),
+    Layer.provideMerge(TestDatabase)
+  )
 )
 contract(
   "sql",
-  OutboxRepoSql.layerSql.pipe(Layer.provide(DispatcherWake.layerLocal), Layer.provideMerge(ExecutionLogSql.layerSql), Layer.provideMerge(TestDatabase))
+  OutboxRepoSql.layerSql.pipe(
+    Layer.provide(DispatcherWake.layerLocal),
+    Layer.provideMerge(ExecutionLogSql.layerSql),
+    Layer.provideMerge(TestDatabase)
+  )
 )

@@ -1,7 +1,7 @@
-import { DEFAULT_RETRY_POLICY } from "../../src/domain/RetryPolicy.ts"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { DEFAULT_APP_ID } from "../../src/domain/App.ts"
+import { DEFAULT_RETRY_POLICY } from "../../src/domain/RetryPolicy.ts"
 import { RouteRepo } from "../../src/domain/RouteRepo.ts"
 import { ScriptRepo } from "../../src/domain/ScriptRepo.ts"
 import * as RouteRepoMemory from "../../src/manager/RouteRepoMemory.ts"
@@ -21,7 +21,14 @@ const contract = (name: string, repoLayer: Layer.Layer<RouteRepo | ScriptRepo, u
         const scripts = yield* ScriptRepo
         const script = yield* scripts.create({ app_id: DEFAULT_APP_ID, name: unique("target"), source: "x" })
         const path = `/${unique("p")}/:id`
-        const base = { app_id: DEFAULT_APP_ID, method: "GET" as const, script_id: script.id, dispatch_mode: "sync" as const, auth: "none" as const, retry: DEFAULT_RETRY_POLICY }
+        const base = {
+          app_id: DEFAULT_APP_ID,
+          method: "GET" as const,
+          script_id: script.id,
+          dispatch_mode: "sync" as const,
+          auth: "none" as const,
+          retry: DEFAULT_RETRY_POLICY
+        }
         const shape = path.replace(":id", ":")
         const route = yield* routes.create({ ...base, path, shape })
         assert.strictEqual(route.path, path)
@@ -30,7 +37,13 @@ const contract = (name: string, repoLayer: Layer.Layer<RouteRepo | ScriptRepo, u
         assert.deepStrictEqual(yield* routes.list("6f1c1a52-0d1e-4b7c-9d3e-0a4e8d0c9b11"), [])
         const conflict = yield* routes.create({ ...base, path: path.replace(":id", ":other"), shape }).pipe(Effect.flip)
         assert.strictEqual(conflict._tag, "RouteConflict")
-        const retry = { backoff: "linear" as const, initial_delay_ms: 50, max_delay_ms: 400, max_attempts: 3, jitter: false }
+        const retry = {
+          backoff: "linear" as const,
+          initial_delay_ms: 50,
+          max_delay_ms: 400,
+          max_attempts: 3,
+          jitter: false
+        }
         const post = yield* routes.create({ ...base, method: "POST", path, shape, dispatch_mode: "async", retry })
         assert.deepStrictEqual(yield* routes.get(post.id), post)
         assert.deepStrictEqual(post.retry, retry)

@@ -32,7 +32,12 @@ const contract = (name: string, repoLayer: Layer.Layer<ScriptRepo | AppRepo, unk
         const got = yield* repo.get(created.id)
         assert.strictEqual(got.source, "export default () => 1")
         assert.strictEqual(got.version, 1)
-        const withTimeout = yield* repo.create({ app_id: DEFAULT_APP_ID, name: unique("t"), source: "x", timeout_seconds: 7 })
+        const withTimeout = yield* repo.create({
+          app_id: DEFAULT_APP_ID,
+          name: unique("t"),
+          source: "x",
+          timeout_seconds: 7
+        })
         assert.strictEqual(withTimeout.timeout_seconds, 7)
       }))
 
@@ -52,7 +57,12 @@ const contract = (name: string, repoLayer: Layer.Layer<ScriptRepo | AppRepo, unk
     it.effect("update bumps the version, keeps what it is not given, and the new source is current", () =>
       Effect.gen(function*() {
         const repo = yield* ScriptRepo
-        const created = yield* repo.create({ app_id: DEFAULT_APP_ID, name: unique("u"), source: "v1", timeout_seconds: 9 })
+        const created = yield* repo.create({
+          app_id: DEFAULT_APP_ID,
+          name: unique("u"),
+          source: "v1",
+          timeout_seconds: 9
+        })
         const updated = yield* repo.update(created.id, { source: "v2" })
         assert.strictEqual(updated.version, 2)
         assert.strictEqual(updated.name, created.name)
@@ -72,7 +82,10 @@ const contract = (name: string, repoLayer: Layer.Layer<ScriptRepo | AppRepo, unk
         const repo = yield* ScriptRepo
         const created = yield* repo.create({ app_id: DEFAULT_APP_ID, name: unique("ref"), source: "s" })
         assert.strictEqual(Option.getOrThrow(yield* repo.findByRef(DEFAULT_APP_ID, created.id)).name, created.name)
-        assert.strictEqual(Option.getOrThrow(yield* repo.findByRef(DEFAULT_APP_ID, created.id.toUpperCase())).id, created.id)
+        assert.strictEqual(
+          Option.getOrThrow(yield* repo.findByRef(DEFAULT_APP_ID, created.id.toUpperCase())).id,
+          created.id
+        )
         assert.strictEqual(Option.getOrThrow(yield* repo.findByRef(DEFAULT_APP_ID, created.name)).id, created.id)
         for (const ref of [missing, "no-such-script", "", "'; DROP TABLE scripts; --"]) {
           assert.isTrue(Option.isNone(yield* repo.findByRef(DEFAULT_APP_ID, ref)), ref)
@@ -102,11 +115,18 @@ const contract = (name: string, repoLayer: Layer.Layer<ScriptRepo | AppRepo, unk
         const inOther = yield* repo.create({ app_id: other.id, name, source: "o" })
         assert.strictEqual(Option.getOrThrow(yield* repo.findByRef(DEFAULT_APP_ID, name)).source, "d")
         assert.strictEqual(Option.getOrThrow(yield* repo.findByRef(other.id, name)).source, "o")
-        assert.strictEqual(Option.getOrThrow(yield* repo.findByRef(DEFAULT_APP_ID, inOther.id)).app_id, other.id, "an id reaches any app")
+        assert.strictEqual(
+          Option.getOrThrow(yield* repo.findByRef(DEFAULT_APP_ID, inOther.id)).app_id,
+          other.id,
+          "an id reaches any app"
+        )
         assert.deepStrictEqual((yield* repo.list(other.id)).map((s) => s.id), [inOther.id])
         assert.include((yield* repo.list()).map((s) => s.id), inDefault.id)
         assert.deepStrictEqual(yield* repo.list("not-an-app"), [])
-        assert.strictEqual((yield* repo.create({ app_id: other.id, name, source: "again" }).pipe(Effect.flip))._tag, "ScriptNameTaken")
+        assert.strictEqual(
+          (yield* repo.create({ app_id: other.id, name, source: "again" }).pipe(Effect.flip))._tag,
+          "ScriptNameTaken"
+        )
       }))
 
     it.effect("list is newest first", () =>
@@ -166,14 +186,20 @@ describe("ScriptRepo (sql only)", () => {
         const created = yield* repo.create({ app_id: DEFAULT_APP_ID, name: unique("huge"), source: "small" })
         // Such rows were stored before sources had a limit.
         yield* sql`UPDATE script_versions SET source = repeat('x', 17 * 1024 * 1024) WHERE script_id = ${created.id}`
-        assert.strictEqual((yield* repo.get(created.id).pipe(Effect.flip))._tag, "PersistenceError", "the premise: it cannot be read")
+        assert.strictEqual(
+          (yield* repo.get(created.id).pipe(Effect.flip))._tag,
+          "PersistenceError",
+          "the premise: it cannot be read"
+        )
         assert.strictEqual((yield* repo.find(created.id)).version, 1)
         const updated = yield* repo.update(created.id, { source: "readable again" })
         assert.strictEqual(updated.version, 2)
         yield* sql`UPDATE script_versions SET source = repeat('x', 17 * 1024 * 1024) WHERE script_id = ${created.id}`
         yield* repo.delete(created.id)
         assert.strictEqual((yield* repo.find(created.id).pipe(Effect.flip))._tag, "ScriptNotFound")
-        const [left] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM script_versions WHERE script_id = ${created.id}`
+        const [left] = yield* sql<
+          { n: number }
+        >`SELECT count(*)::int AS n FROM script_versions WHERE script_id = ${created.id}`
         assert.strictEqual(left!.n, 0)
       }))
   })

@@ -26,7 +26,10 @@ const contract = (name: string, repoLayer: Layer.Layer<SecretRepo, unknown>) =>
         assert.isAtLeast(Date.parse(second.updated_at), Date.parse(first.updated_at))
         assert.strictEqual(yield* repo.count, before + 1)
         assert.include((yield* repo.list(DEFAULT_APP_ID)).map((s) => s.name), secret)
-        assert.deepStrictEqual((yield* repo.ciphertexts(DEFAULT_APP_ID)).find((s) => s.name === secret), { name: secret, ciphertext: "v1:d:e:f" })
+        assert.deepStrictEqual((yield* repo.ciphertexts(DEFAULT_APP_ID)).find((s) => s.name === secret), {
+          name: secret,
+          ciphertext: "v1:d:e:f"
+        })
         assert.deepStrictEqual(yield* repo.list("6f1c1a52-0d1e-4b7c-9d3e-0a4e8d0c9b11"), [])
         assert.isTrue(yield* repo.delete(DEFAULT_APP_ID, secret))
         assert.isFalse(yield* repo.delete(DEFAULT_APP_ID, secret))
@@ -37,35 +40,47 @@ const contract = (name: string, repoLayer: Layer.Layer<SecretRepo, unknown>) =>
 contract("memory", SecretRepoMemory.layerMemory)
 contract("sql", SecretRepoSql.layerSql.pipe(Layer.provideMerge(TestDatabase)))
 
-const withKey = (key: string | undefined) => ConfigProvider.layer(ConfigProvider.fromUnknown(key === undefined ? {} : { PICLOUD_SECRET_KEY: key }))
+const withKey = (key: string | undefined) =>
+  ConfigProvider.layer(ConfigProvider.fromUnknown(key === undefined ? {} : { PICLOUD_SECRET_KEY: key }))
 
-layer(SecretRepoSql.layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })("secrets at rest (sql)", (it) => {
-  it.effect("the table holds no plaintext; the app environment decrypts; no key with stored secrets refuses to start", () =>
-    Effect.gen(function*() {
-      const repo = yield* SecretRepo
-      const sql = yield* SqlClient.SqlClient
-      const cipher = SecretCipher.make(Buffer.alloc(32, 7))
-      const plaintext = "very-secret-value-123"
-      yield* repo.put(DEFAULT_APP_ID, "PLAIN_CHECK", yield* cipher.encrypt(plaintext))
-      const dump = yield* sql<{ dump: string }>`SELECT row_to_json(s)::text AS dump FROM secrets s`
-      assert.isFalse(dump.some((row) => row.dump.includes(plaintext)))
+layer(SecretRepoSql.layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })(
+  "secrets at rest (sql)",
+  (it) => {
+    it.effect("the table holds no plaintext; the app environment decrypts; no key with stored secrets refuses to start", () =>
+      Effect.gen(function*() {
+        const repo = yield* SecretRepo
+        const sql = yield* SqlClient.SqlClient
+        const cipher = SecretCipher.make(Buffer.alloc(32, 7))
+        const plaintext = "very-secret-value-123"
+        yield* repo.put(DEFAULT_APP_ID, "PLAIN_CHECK", yield* cipher.encrypt(plaintext))
+        const dump = yield* sql<{ dump: string }>`SELECT row_to_json(s)::text AS dump FROM secrets s`
+        assert.isFalse(dump.some((row) => row.dump.includes(plaintext)))
 
-      const keyHex = Buffer.alloc(32, 7).toString("hex")
-      const env = yield* AppEnv.pipe(
-        Effect.provide(AppEnvLayer.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey(keyHex))))
-      )
-      assert.strictEqual((yield* env.forApp(DEFAULT_APP_ID)).PLAIN_CHECK, plaintext)
+        const keyHex = Buffer.alloc(32, 7).toString("hex")
+        const env = yield* AppEnv.pipe(
+          Effect.provide(AppEnvLayer.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey(keyHex))))
+        )
+        assert.strictEqual((yield* env.forApp(DEFAULT_APP_ID)).PLAIN_CHECK, plaintext)
 
-      const refused = yield* AppEnv.pipe(
-        Effect.provide(AppEnvLayer.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey(undefined)))),
-        Effect.flip
-      )
-      assert.strictEqual(refused._tag, "SecretKeyRequired")
-      assert.match(String((refused as { message: string }).message), /PICLOUD_SECRET_KEY/)
+        const refused = yield* AppEnv.pipe(
+          Effect.provide(AppEnvLayer.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey(undefined)))),
+          Effect.flip
+        )
+        assert.strictEqual(refused._tag, "SecretKeyRequired")
+        assert.match(String((refused as { message: string }).message), /PICLOUD_SECRET_KEY/)
 
-      const wrongKey = yield* AppEnv.pipe(
-        Effect.provide(AppEnvLayer.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey("another passphrase entirely"))))
-      )
-      assert.isUndefined((yield* wrongKey.forApp(DEFAULT_APP_ID)).PLAIN_CHECK, "a secret that does not decrypt is left out")
-    }))
-})
+        const wrongKey = yield* AppEnv.pipe(
+          Effect.provide(
+            AppEnvLayer.layer.pipe(
+              Layer.provide(SecretCipher.layer),
+              Layer.provide(withKey("another passphrase entirely"))
+            )
+          )
+        )
+        assert.isUndefined(
+          (yield* wrongKey.forApp(DEFAULT_APP_ID)).PLAIN_CHECK,
+          "a secret that does not decrypt is left out"
+        )
+      }))
+  }
+)

@@ -20,7 +20,11 @@ export const makeSqlPlatform = () => {
         HttpApp.pipe(
           Layer.provide(Layer.merge(SqlServices, layerInline)),
           Layer.provide(Layer.succeedContext(await database.context())),
-          Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_ADMIN_TOKEN: ADMIN_TOKEN, PICLOUD_SECRET_KEY: "matrix-key" })))
+          Layer.provide(
+            ConfigProvider.layer(
+              ConfigProvider.fromUnknown({ PICLOUD_ADMIN_TOKEN: ADMIN_TOKEN, PICLOUD_SECRET_KEY: "matrix-key" })
+            )
+          )
         ),
         { disableLogger: true }
       )

@@ -14,7 +14,10 @@ const api = (base: string) => async (method: string, path: string, body?: unknow
   const res = await fetch(`${base}${path}`, {
     signal: AbortSignal.timeout(20_000),
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" })
+    },
     body: body === undefined ? null : JSON.stringify(body)
   })
   const text = await res.text()
@@ -40,7 +43,8 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
       const call = api(first.url)
       const created = await call("POST", "/api/admin/scripts", {
         name: "hello",
-        source: `export default function (request) { console.log("hi"); return { hello: request.query.name ?? "world" } }`
+        source:
+          `export default function (request) { console.log("hi"); return { hello: request.query.name ?? "world" } }`
       })
       assert.strictEqual(created.status, 201, created.text)
       const run = await call("GET", "/api/execute/hello?name=e2e")
@@ -50,9 +54,13 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
       // A slow execution in flight when SIGTERM arrives still gets its answer.
       await call("POST", "/api/admin/scripts", {
         name: "slow",
-        source: `export default function () { const end = Date.now() + 1500; while (Date.now() < end) {} return "done" }`
+        source:
+          `export default function () { const end = Date.now() + 1500; while (Date.now() < end) {} return "done" }`
       })
-      const inFlight = fetch(`${first.url}/api/execute/slow`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(20_000) }).then(async (r) => ({ status: r.status, text: await r.text() }))
+      const inFlight = fetch(`${first.url}/api/execute/slow`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+        signal: AbortSignal.timeout(20_000)
+      }).then(async (r) => ({ status: r.status, text: await r.text() }))
       await new Promise((r) => setTimeout(r, 300))
       first.child.kill("SIGTERM")
       const slow = await inFlight
@@ -82,57 +90,65 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
     }
   }, 120_000)
 
-  it("executions cut off when PICLOUD_SHUTDOWN_TIMEOUT runs out answer a JSON 503, and each keeps its record", async () => {
-    const cutDir = mkdtempSync(join(tmpdir(), "picloud-e2e-cut-"))
-    const port = await freePort()
-    const env = { PICLOUD_ADMIN_TOKEN: TOKEN, PICLOUD_SHUTDOWN_TIMEOUT: "500 millis" }
-    const first = await startPicloud({ dataDir: cutDir, port, env })
-    try {
-      const call = api(first.url)
-      const created = await call("POST", "/api/admin/scripts", {
-        name: "stuck",
-        timeout_seconds: 20,
-        source: `export default function () { const end = Date.now() + 5000; while (Date.now() < end) {} return "done" }`
-      })
-      assert.strictEqual(created.status, 201, created.text)
-
-      // What Node answers before any handler (headers too large, not HTTP) is JSON too.
-      const huge = await fetch(`${first.url}/api/execute/stuck?${"q".repeat(20_000)}`)
-      assert.strictEqual(huge.status, 431)
-      assert.strictEqual(((await huge.json()) as { error: { code: string } }).error.code, "headers_too_large")
-      const garbage = await rawExchange(port, "NOT HTTP\r\n\r\n")
-      assert.match(garbage, /^HTTP\/1\.1 400 /)
-      assert.strictEqual(JSON.parse(garbage.slice(garbage.indexOf("\r\n\r\n") + 4)).error.code, "bad_request")
-
-      const inFlight = [1, 2].map(() =>
-        fetch(`${first.url}/api/execute/stuck`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(20_000) })
-          .then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), text: await r.text() }))
-      )
-      await new Promise((r) => setTimeout(r, 500))
-      first.child.kill("SIGTERM")
-      for (const reply of await Promise.all(inFlight)) {
-        assert.strictEqual(reply.status, 503, reply.text)
-        assert.strictEqual(reply.type, "application/json")
-        assert.strictEqual(JSON.parse(reply.text).error.code, "shutting_down")
-      }
-      assert.strictEqual(await exitWithin(first), 0, first.output())
-
-      const second = await startPicloud({ dataDir: cutDir, port, env })
+  it(
+    "executions cut off when PICLOUD_SHUTDOWN_TIMEOUT runs out answer a JSON 503, and each keeps its record",
+    async () => {
+      const cutDir = mkdtempSync(join(tmpdir(), "picloud-e2e-cut-"))
+      const port = await freePort()
+      const env = { PICLOUD_ADMIN_TOKEN: TOKEN, PICLOUD_SHUTDOWN_TIMEOUT: "500 millis" }
+      const first = await startPicloud({ dataDir: cutDir, port, env })
       try {
-        const records = await api(second.url)("GET", "/api/admin/executions")
-        assert.deepStrictEqual(
-          records.json.items.map((r: { status: string; error: { code: string } }) => [r.status, r.error.code]),
-          [["failed", "interrupted"], ["failed", "interrupted"]]
+        const call = api(first.url)
+        const created = await call("POST", "/api/admin/scripts", {
+          name: "stuck",
+          timeout_seconds: 20,
+          source:
+            `export default function () { const end = Date.now() + 5000; while (Date.now() < end) {} return "done" }`
+        })
+        assert.strictEqual(created.status, 201, created.text)
+
+        // What Node answers before any handler (headers too large, not HTTP) is JSON too.
+        const huge = await fetch(`${first.url}/api/execute/stuck?${"q".repeat(20_000)}`)
+        assert.strictEqual(huge.status, 431)
+        assert.strictEqual(((await huge.json()) as { error: { code: string } }).error.code, "headers_too_large")
+        const garbage = await rawExchange(port, "NOT HTTP\r\n\r\n")
+        assert.match(garbage, /^HTTP\/1\.1 400 /)
+        assert.strictEqual(JSON.parse(garbage.slice(garbage.indexOf("\r\n\r\n") + 4)).error.code, "bad_request")
+
+        const inFlight = [1, 2].map(() =>
+          fetch(`${first.url}/api/execute/stuck`, {
+            headers: { authorization: `Bearer ${TOKEN}` },
+            signal: AbortSignal.timeout(20_000)
+          })
+            .then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), text: await r.text() }))
         )
+        await new Promise((r) => setTimeout(r, 500))
+        first.child.kill("SIGTERM")
+        for (const reply of await Promise.all(inFlight)) {
+          assert.strictEqual(reply.status, 503, reply.text)
+          assert.strictEqual(reply.type, "application/json")
+          assert.strictEqual(JSON.parse(reply.text).error.code, "shutting_down")
+        }
+        assert.strictEqual(await exitWithin(first), 0, first.output())
+
+        const second = await startPicloud({ dataDir: cutDir, port, env })
+        try {
+          const records = await api(second.url)("GET", "/api/admin/executions")
+          assert.deepStrictEqual(
+            records.json.items.map((r: { status: string; error: { code: string } }) => [r.status, r.error.code]),
+            [["failed", "interrupted"], ["failed", "interrupted"]]
+          )
+        } finally {
+          second.child.kill("SIGTERM")
+          assert.strictEqual(await exitWithin(second), 0, second.output())
+        }
       } finally {
-        second.child.kill("SIGTERM")
-        assert.strictEqual(await exitWithin(second), 0, second.output())
+        if (first.child.exitCode === null) first.child.kill("SIGKILL")
+        rmSync(cutDir, { recursive: true, force: true })
       }
-    } finally {
-      if (first.child.exitCode === null) first.child.kill("SIGKILL")
-      rmSync(cutDir, { recursive: true, force: true })
-    }
-  }, 120_000)
+    },
+    120_000
+  )
 
   it("starts again after a kill -9 left a stale PostgreSQL lock", async () => {
     const port = await freePort()
@@ -182,7 +198,9 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
     try {
       const first = await startPicloud({ dataDir: shared, port: await freePort(), env: { PICLOUD_ADMIN_TOKEN: TOKEN } })
       try {
-        const second = spawnLogged(process.execPath, [fileURLToPath(new URL("../../src/runtime/main.ts", import.meta.url))], {
+        const second = spawnLogged(process.execPath, [
+          fileURLToPath(new URL("../../src/runtime/main.ts", import.meta.url))
+        ], {
           PICLOUD_DATA_DIR: shared,
           PORT: String(await freePort()),
           HOST: "127.0.0.1",

@@ -1,4 +1,4 @@
-import { readFileSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
@@ -37,7 +37,10 @@ const deploy = async (name: string, source: string, timeout_seconds = 2, app?: s
 
 const call = async (name: string, init?: RequestInit) => {
   const started = Date.now()
-  const res = await fetch(`${picloud.url}/api/execute/${name}`, { ...init, headers: { authorization: `Bearer ${TOKEN}` } })
+  const res = await fetch(`${picloud.url}/api/execute/${name}`, {
+    ...init,
+    headers: { authorization: `Bearer ${TOKEN}` }
+  })
   const text = await res.text()
   let json: any
   try {
@@ -87,7 +90,11 @@ describe("hostile scripts", () => {
 
   it("a promise that never settles is a 504; a microtask storm ends at a limit", async () => {
     await deploy("hang", `export default () => new Promise(() => {})`, 1)
-    await deploy("storm", `export default () => { const spin = () => Promise.resolve().then(spin); spin(); return new Promise(() => {}) }`, 1)
+    await deploy(
+      "storm",
+      `export default () => { const spin = () => Promise.resolve().then(spin); spin(); return new Promise(() => {}) }`,
+      1
+    )
     const hang = await call("hang")
     assert.strictEqual(hang.status, 504, hang.text)
     assert.isBelow(hang.ms, 1000 + 1000)
@@ -126,12 +133,19 @@ describe("hostile scripts", () => {
   }, 120_000)
 
   it("a script holding most of its memory warm on every worker does not make another app's script fail", async () => {
-    for (const app of ["mem-a", "mem-b"]) assert.strictEqual((await admin("/api/admin/apps", { name: app })).status, 201)
+    for (const app of ["mem-a", "mem-b"]) {
+      assert.strictEqual((await admin("/api/admin/apps", { name: app })).status, 201)
+    }
     // Each warm sandbox of it keeps ~55 MB in module scope and says which sandbox it is.
-    await deploy("holder", `const sandbox = Math.random()
+    await deploy(
+      "holder",
+      `const sandbox = Math.random()
 const held = []
 for (let i = 0; i < 55; i++) held.push(new Uint8Array(1 << 20).fill(i + 1))
-export default () => { const end = Date.now() + 100; while (Date.now() < end) {} return { sandbox, held: held.length } }`, 10, "mem-a")
+export default () => { const end = Date.now() + 100; while (Date.now() < end) {} return { sandbox, held: held.length } }`,
+      10,
+      "mem-a"
+    )
     await deploy("modest", `export default () => new Uint8Array(16 << 20).fill(7).length`, 10, "mem-b")
     // Calls in flight together go to different workers: repeat until the holder is warm on each.
     const sandboxes = new Set<number>()
@@ -163,12 +177,17 @@ export default () => { const end = Date.now() + 100; while (Date.now() < end) {}
   })
 
   it("huge console output is capped and marked truncated; a huge response is a clear 502", async () => {
-    await deploy("chatty", `export default () => { for (let i = 0; i < 100000; i++) console.log("line " + i + " " + "x".repeat(100)); return "done" }`, 10)
+    await deploy(
+      "chatty",
+      `export default () => { for (let i = 0; i < 100000; i++) console.log("line " + i + " " + "x".repeat(100)); return "done" }`,
+      10
+    )
     const chatty = await call("chatty")
     assert.strictEqual(chatty.status, 200)
-    const record = await (await fetch(`${picloud.url}/api/admin/executions/${chatty.headers.get("x-picloud-execution-id")}`, {
-      headers: { authorization: `Bearer ${TOKEN}` }
-    })).json() as { logs_truncated: boolean; logs: Array<{ message: string }> }
+    const record =
+      await (await fetch(`${picloud.url}/api/admin/executions/${chatty.headers.get("x-picloud-execution-id")}`, {
+        headers: { authorization: `Bearer ${TOKEN}` }
+      })).json() as { logs_truncated: boolean; logs: Array<{ message: string }> }
     assert.isTrue(record.logs_truncated)
     assert.isBelow(record.logs.reduce((n, l) => n + l.message.length, 0), 64 * 1024 + 200)
 
@@ -179,15 +198,28 @@ export default () => { const end = Date.now() + 100; while (Date.now() < end) {}
   }, 60_000)
 
   it("headers count in the response limit; too many or unsendable ones are a clear 502", async () => {
-    await deploy("fat-header", `export default () => ({ statusCode: 200, headers: { "x-fat": "x".repeat(2 * 1024 * 1024) }, body: "small" })`)
-    await deploy("many-headers", `export default () => ({ statusCode: 200, headers: Object.fromEntries(Array.from({ length: 100000 }, (_, i) => ["x-h" + i, "v"])) })`, 10)
+    await deploy(
+      "fat-header",
+      `export default () => ({ statusCode: 200, headers: { "x-fat": "x".repeat(2 * 1024 * 1024) }, body: "small" })`
+    )
+    await deploy(
+      "many-headers",
+      `export default () => ({ statusCode: 200, headers: Object.fromEntries(Array.from({ length: 100000 }, (_, i) => ["x-h" + i, "v"])) })`,
+      10
+    )
     for (const name of ["fat-header", "many-headers"]) {
       const res = await call(name)
       assert.strictEqual(res.status, 502, `${name}: ${res.text.slice(0, 200)}`)
       assert.strictEqual(res.json.error.code, "response_too_large", name)
     }
-    await deploy("euro-header", `export default () => ({ statusCode: 200, headers: { "x-price": "5 \u20ac" }, body: "ok" })`)
-    await deploy("control-header", `export default () => ({ statusCode: 200, headers: { "x-a": "bell\u0007" }, body: "ok" })`)
+    await deploy(
+      "euro-header",
+      `export default () => ({ statusCode: 200, headers: { "x-price": "5 \u20ac" }, body: "ok" })`
+    )
+    await deploy(
+      "control-header",
+      `export default () => ({ statusCode: 200, headers: { "x-a": "bell\u0007" }, body: "ok" })`
+    )
     for (const name of ["euro-header", "control-header"]) {
       const res = await call(name)
       assert.strictEqual(res.status, 502, `${name}: ${res.text.slice(0, 200)}`)
@@ -201,39 +233,60 @@ export default () => { const end = Date.now() + 100; while (Date.now() < end) {}
     const imported = await call("imports")
     assert.oneOf(imported.status, [404, 422, 502])
 
-    await deploy("probe", `export default () => ({
+    await deploy(
+      "probe",
+      `export default () => ({
       process: typeof process, require: typeof require, fetch: typeof fetch, setTimeout: typeof setTimeout,
       viaEval: eval("typeof process"), viaFunction: Function("return typeof globalThis.process")(),
       viaConstructor: (() => {}).constructor("return typeof require")(),
       leaked: Object.prototype.leaked ?? null, global: globalThis.leakedGlobal ?? null
-    })`)
-    await deploy("tamper", `export default () => { Object.prototype.leaked = "yes"; globalThis.leakedGlobal = "yes"; Array.prototype.push = null; JSON.stringify = () => "hacked"; return "tampered" }`)
+    })`
+    )
+    await deploy(
+      "tamper",
+      `export default () => { Object.prototype.leaked = "yes"; globalThis.leakedGlobal = "yes"; Array.prototype.push = null; JSON.stringify = () => "hacked"; return "tampered" }`
+    )
     assert.strictEqual((await call("tamper")).text, "tampered")
     const probe = await call("probe")
     assert.strictEqual(probe.status, 200, probe.text)
     assert.deepStrictEqual(probe.json, {
-      process: "undefined", require: "undefined", fetch: "undefined", setTimeout: "undefined",
-      viaEval: "undefined", viaFunction: "undefined", viaConstructor: "undefined", leaked: null, global: null
+      process: "undefined",
+      require: "undefined",
+      fetch: "undefined",
+      setTimeout: "undefined",
+      viaEval: "undefined",
+      viaFunction: "undefined",
+      viaConstructor: "undefined",
+      leaked: null,
+      global: null
     })
   })
 })
 
 describe("overload", () => {
-  it("at 10x the gate's cap every answer is the script's or a 503 with Retry-After, and the server recovers at once", async () => {
-    await deploy("slow", `export default () => { const end = Date.now() + 300; while (Date.now() < end) {} return "slow done" }`, 10)
-    const replies = await Promise.all(Array.from({ length: GATE * 10 }, () => call("slow")))
-    const byStatus = new Map<number, number>()
-    for (const r of replies) {
-      byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1)
-      if (r.status === 200) assert.strictEqual(r.text, "slow done")
-      else {
-        assert.strictEqual(r.status, 503, r.text)
-        assert.strictEqual(r.headers.get("retry-after"), "1")
-        assert.strictEqual(r.json.error.code, "overloaded")
+  it(
+    "at 10x the gate's cap every answer is the script's or a 503 with Retry-After, and the server recovers at once",
+    async () => {
+      await deploy(
+        "slow",
+        `export default () => { const end = Date.now() + 300; while (Date.now() < end) {} return "slow done" }`,
+        10
+      )
+      const replies = await Promise.all(Array.from({ length: GATE * 10 }, () => call("slow")))
+      const byStatus = new Map<number, number>()
+      for (const r of replies) {
+        byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1)
+        if (r.status === 200) assert.strictEqual(r.text, "slow done")
+        else {
+          assert.strictEqual(r.status, 503, r.text)
+          assert.strictEqual(r.headers.get("retry-after"), "1")
+          assert.strictEqual(r.json.error.code, "overloaded")
+        }
       }
-    }
-    assert.isAtLeast(byStatus.get(200) ?? 0, 1)
-    assert.isAtLeast(byStatus.get(503) ?? 0, 1, JSON.stringify([...byStatus]))
-    await stillFine()
-  }, 60_000)
+      assert.isAtLeast(byStatus.get(200) ?? 0, 1)
+      assert.isAtLeast(byStatus.get(503) ?? 0, 1, JSON.stringify([...byStatus]))
+      await stillFine()
+    },
+    60_000
+  )
 })

@@ -12,12 +12,18 @@ export interface RunningProcess {
   readonly exited: Promise<number | string>
 }
 
-export const spawnLogged = (command: string, args: ReadonlyArray<string>, env: Record<string, string>): RunningProcess => {
+export const spawnLogged = (
+  command: string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string>
+): RunningProcess => {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))
-  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)))
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal ?? -1))
+  )
   return { child, output: () => output, exited }
 }
 
@@ -46,7 +52,9 @@ export const waitFor = async (url: string, timeoutMs: number, proc?: RunningProc
 }
 
 /** Starts the all-in-one process (`npm start`'s entry) and waits until /health answers. */
-export const startPicloud = async (options: { readonly dataDir: string; readonly port: number; readonly env?: Record<string, string> }) => {
+export const startPicloud = async (
+  options: { readonly dataDir: string; readonly port: number; readonly env?: Record<string, string> }
+) => {
   const proc = spawnLogged(process.execPath, [MAIN], {
     PORT: String(options.port),
     HOST: "127.0.0.1",

@@ -53,52 +53,94 @@ let fixtures = 0
  * A platform with two apps, a user of each role, a script and an execution in app `this`. Names
  * carry a fixture number, so fixtures can share one database.
  */
-const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) => Effect.gen(function*() {
-  const call = yield* platform
-  const tag = `${Date.now().toString(36)}${fixtures++}`
-  const ok = (reply: Reply, status: number) => {
-    assert.strictEqual(reply.status, status, reply.text)
-    return reply.json
-  }
-  const login = (username: string) =>
-    call("POST", "/api/admin/login", { token: null, body: { username, password: PASSWORD } }).pipe(Effect.map((r) => ok(r, 201)))
-  const [thisApp, otherApp] = [`this-${tag}`, `other-${tag}`]
-  ok(yield* call("POST", "/api/admin/apps", { body: { name: thisApp } }), 201)
-  ok(yield* call("POST", "/api/admin/apps", { body: { name: otherApp } }), 201)
-  const users = [["boss", "admin", []], ["dev-this", "developer", [thisApp]], ["dev-other", "developer", [otherApp]], ["inv", "invoker", [thisApp]], ["victim", "invoker", []]] as const
-  for (const [username, role, apps] of users) {
-    ok(yield* call("POST", "/api/admin/users", { body: { username: `${username}-${tag}`, password: PASSWORD, role, apps } }), 201)
-  }
-  const boss = yield* login(`boss-${tag}`)
-  const tokens: Record<Caller, string | null> = {
-    none: null,
-    bad: "pc_not-a-real-token",
-    admin: boss.secret,
-    devThis: (yield* login(`dev-this-${tag}`)).secret,
-    devOther: (yield* login(`dev-other-${tag}`)).secret,
-    invoker: (yield* login(`inv-${tag}`)).secret
-  }
-  const script = ok(yield* call("POST", "/api/admin/scripts", { body: { app: thisApp, name: "s", source: "export default () => 1" } }), 201)
-  ok(yield* call("POST", `/api/admin/apps/${thisApp}/secrets`, { body: { name: "API_KEY", value: "k" } }), 201)
-  const route = ok(yield* call("POST", "/api/admin/routes", { body: { app: thisApp, method: "GET", path: "/hello", script: "s" } }), 201)
-  const run = yield* call("GET", `/api/execute/${thisApp}/s`)
-  // A dead letter: an async route whose script always throws, with one attempt.
-  ok(yield* call("POST", "/api/admin/scripts", { body: { app: thisApp, name: "boom", source: "export default () => { throw new Error('boom') }" } }), 201)
-  ok(yield* call("POST", "/api/admin/routes", { body: { app: thisApp, method: "POST", path: "/boom", script: "boom", dispatch_mode: "async", retry: { max_attempts: 1 } } }), 201)
-  const accepted = ok(yield* call("POST", `/${thisApp}/boom`, { token: null }), 202)
-  assert.strictEqual(ok(yield* call("GET", `/api/executions/${accepted.execution_id}?wait=10`, { token: null }), 200).status, "dead_lettered")
-  const params: Record<string, string> = {
-    tag,
-    app: thisApp,
-    id: script.id,
-    user: `victim-${tag}`,
-    execution: run.headers.get("x-picloud-execution-id")!,
-    token: boss.token.id,
-    route: route.id,
-    deadLetter: accepted.execution_id
-  }
-  return { call, tokens, params }
-})
+const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) =>
+  Effect.gen(function*() {
+    const call = yield* platform
+    const tag = `${Date.now().toString(36)}${fixtures++}`
+    const ok = (reply: Reply, status: number) => {
+      assert.strictEqual(reply.status, status, reply.text)
+      return reply.json
+    }
+    const login = (username: string) =>
+      call("POST", "/api/admin/login", { token: null, body: { username, password: PASSWORD } }).pipe(
+        Effect.map((r) => ok(r, 201))
+      )
+    const [thisApp, otherApp] = [`this-${tag}`, `other-${tag}`]
+    ok(yield* call("POST", "/api/admin/apps", { body: { name: thisApp } }), 201)
+    ok(yield* call("POST", "/api/admin/apps", { body: { name: otherApp } }), 201)
+    const users = [
+      ["boss", "admin", []],
+      ["dev-this", "developer", [thisApp]],
+      ["dev-other", "developer", [otherApp]],
+      ["inv", "invoker", [thisApp]],
+      ["victim", "invoker", []]
+    ] as const
+    for (const [username, role, apps] of users) {
+      ok(
+        yield* call("POST", "/api/admin/users", {
+          body: { username: `${username}-${tag}`, password: PASSWORD, role, apps }
+        }),
+        201
+      )
+    }
+    const boss = yield* login(`boss-${tag}`)
+    const tokens: Record<Caller, string | null> = {
+      none: null,
+      bad: "pc_not-a-real-token",
+      admin: boss.secret,
+      devThis: (yield* login(`dev-this-${tag}`)).secret,
+      devOther: (yield* login(`dev-other-${tag}`)).secret,
+      invoker: (yield* login(`inv-${tag}`)).secret
+    }
+    const script = ok(
+      yield* call("POST", "/api/admin/scripts", {
+        body: { app: thisApp, name: "s", source: "export default () => 1" }
+      }),
+      201
+    )
+    ok(yield* call("POST", `/api/admin/apps/${thisApp}/secrets`, { body: { name: "API_KEY", value: "k" } }), 201)
+    const route = ok(
+      yield* call("POST", "/api/admin/routes", { body: { app: thisApp, method: "GET", path: "/hello", script: "s" } }),
+      201
+    )
+    const run = yield* call("GET", `/api/execute/${thisApp}/s`)
+    // A dead letter: an async route whose script always throws, with one attempt.
+    ok(
+      yield* call("POST", "/api/admin/scripts", {
+        body: { app: thisApp, name: "boom", source: "export default () => { throw new Error('boom') }" }
+      }),
+      201
+    )
+    ok(
+      yield* call("POST", "/api/admin/routes", {
+        body: {
+          app: thisApp,
+          method: "POST",
+          path: "/boom",
+          script: "boom",
+          dispatch_mode: "async",
+          retry: { max_attempts: 1 }
+        }
+      }),
+      201
+    )
+    const accepted = ok(yield* call("POST", `/${thisApp}/boom`, { token: null }), 202)
+    assert.strictEqual(
+      ok(yield* call("GET", `/api/executions/${accepted.execution_id}?wait=10`, { token: null }), 200).status,
+      "dead_lettered"
+    )
+    const params: Record<string, string> = {
+      tag,
+      app: thisApp,
+      id: script.id,
+      user: `victim-${tag}`,
+      execution: run.headers.get("x-picloud-execution-id")!,
+      token: boss.token.id,
+      route: route.id,
+      deadLetter: accepted.execution_id
+    }
+    return { call, tokens, params }
+  })
 
 /** Request bodies; `n` keeps what each caller creates distinct, so callers can share a fixture. */
 const body = (key: string, n: number, params: Record<string, string>): unknown =>
@@ -136,46 +178,49 @@ const pathFor = (key: string, path: string, params: Record<string, string>) => {
 
 /** Registers the matrix for one platform: the same expectations hold on every storage layer. */
 export const authorizationMatrix = (name: string, platform: Effect.Effect<Client, never, Scope.Scope>) =>
-describe(`authorization matrix (${name}): every admin endpoint × every kind of caller`, () => {
-  const fixture = makeFixture(platform)
-  const endpoints = Object.values(AdminApi.groups).flatMap((group) =>
-    Object.values(group.endpoints).map((endpoint) => ({ key: `${group.identifier}.${endpoint.identifier}`, endpoint }))
-  )
+  describe(`authorization matrix (${name}): every admin endpoint × every kind of caller`, () => {
+    const fixture = makeFixture(platform)
+    const endpoints = Object.values(AdminApi.groups).flatMap((group) =>
+      Object.values(group.endpoints).map((endpoint) => ({
+        key: `${group.identifier}.${endpoint.identifier}`,
+        endpoint
+      }))
+    )
 
-  it("every endpoint of the API definition has a policy", () => {
-    assert.deepStrictEqual(endpoints.map((e) => e.key).sort(), Object.keys(POLICY).sort())
-  })
+    it("every endpoint of the API definition has a policy", () => {
+      assert.deepStrictEqual(endpoints.map((e) => e.key).sort(), Object.keys(POLICY).sort())
+    })
 
-  for (const { key, endpoint } of endpoints) {
-    it.live(`${key} (${endpoint.method} ${endpoint.path})`, () =>
-      Effect.gen(function*() {
-        const policy = POLICY[key]!
-        const expected = (caller: Caller) =>
-          caller === "none" || caller === "bad" ? 401 : policy === "public" ? undefined : policy[caller]
-        // Refusals change nothing, so they go first on one fixture; every caller allowed to delete
-        // after the first gets a fresh fixture, since the first one deleted the thing.
-        const callers = [...CALLERS]
-          .filter((caller) => !(policy === "public" && expected(caller) === 401))
-          .sort((a, b) => Number((expected(a) ?? 200) < 300) - Number((expected(b) ?? 200) < 300))
-        let world = yield* fixture
-        let deleted = false
-        for (const [n, caller] of callers.entries()) {
-          const status = expected(caller)
-          if (endpoint.method === "DELETE" && status !== undefined && status < 300) {
-            if (deleted) world = yield* fixture
-            deleted = true
+    for (const { key, endpoint } of endpoints) {
+      it.live(`${key} (${endpoint.method} ${endpoint.path})`, () =>
+        Effect.gen(function*() {
+          const policy = POLICY[key]!
+          const expected = (caller: Caller) =>
+            caller === "none" || caller === "bad" ? 401 : policy === "public" ? undefined : policy[caller]
+          // Refusals change nothing, so they go first on one fixture; every caller allowed to delete
+          // after the first gets a fresh fixture, since the first one deleted the thing.
+          const callers = [...CALLERS]
+            .filter((caller) => !(policy === "public" && expected(caller) === 401))
+            .sort((a, b) => Number((expected(a) ?? 200) < 300) - Number((expected(b) ?? 200) < 300))
+          let world = yield* fixture
+          let deleted = false
+          for (const [n, caller] of callers.entries()) {
+            const status = expected(caller)
+            if (endpoint.method === "DELETE" && status !== undefined && status < 300) {
+              if (deleted) world = yield* fixture
+              deleted = true
+            }
+            const res = yield* world.call(endpoint.method, pathFor(key, endpoint.path, world.params), {
+              token: world.tokens[caller],
+              body: body(key, n, world.params)
+            })
+            assert.strictEqual(res.status, status ?? res.status, `${caller}: ${res.text}`)
+            if (policy === "public") assert.include([200, 201], res.status, res.text)
+            if (res.status >= 400) assert.isString(res.json?.error?.code, `${caller}: JSON error body`)
           }
-          const res = yield* world.call(endpoint.method, pathFor(key, endpoint.path, world.params), {
-            token: world.tokens[caller],
-            body: body(key, n, world.params)
-          })
-          assert.strictEqual(res.status, status ?? res.status, `${caller}: ${res.text}`)
-          if (policy === "public") assert.include([200, 201], res.status, res.text)
-          if (res.status >= 400) assert.isString(res.json?.error?.code, `${caller}: JSON error body`)
-        }
-      }), 60_000)
-  }
-})
+        }), 60_000)
+    }
+  })
 
 /** Optional fields the matrix leaves out, so the walk below reaches every string of every payload. */
 const optionalFields = (key: string, params: Record<string, string>): Record<string, unknown> =>
@@ -190,7 +235,10 @@ const withOneString = (valid: unknown, bad: string): ReadonlyArray<{ readonly at
   if (typeof valid === "string") return [{ at: "", body: bad }]
   if (Array.isArray(valid)) {
     return valid.flatMap((item, i) =>
-      withOneString(item, bad).map(({ at, body }) => ({ at: `[${i}]${at}`, body: valid.map((v, j) => (j === i ? body : v)) }))
+      withOneString(item, bad).map(({ at, body }) => ({
+        at: `[${i}]${at}`,
+        body: valid.map((v, j) => (j === i ? body : v))
+      }))
     )
   }
   if (typeof valid === "object" && valid !== null) {
@@ -212,59 +260,72 @@ const tooLong = (at: string) => "x".repeat(at.endsWith(".source") ? 1024 * 1024 
  * 404 for a path that cannot exist. None may reach the database and come back as a 500.
  */
 export const inputWalk = (name: string, platform: Effect.Effect<Client, never, Scope.Scope>) =>
-describe(`input walk (${name}): every input of every admin endpoint is checked at the edge`, () => {
-  const fixture = makeFixture(platform)
-  const endpoints = Object.values(AdminApi.groups).flatMap((group) =>
-    Object.values(group.endpoints).map((endpoint) => ({ key: `${group.identifier}.${endpoint.identifier}`, endpoint }))
-  )
+  describe(`input walk (${name}): every input of every admin endpoint is checked at the edge`, () => {
+    const fixture = makeFixture(platform)
+    const endpoints = Object.values(AdminApi.groups).flatMap((group) =>
+      Object.values(group.endpoints).map((endpoint) => ({
+        key: `${group.identifier}.${endpoint.identifier}`,
+        endpoint
+      }))
+    )
 
-  for (const { key, endpoint } of endpoints) {
-    it.live(`${key} (${endpoint.method} ${endpoint.path})`, () =>
-      Effect.gen(function*() {
-        const world = yield* fixture
-        const token = POLICY[key] === "public" ? null : world.tokens.admin
-        const hasBody = endpoint.method !== "GET" && endpoint.method !== "DELETE"
-        const valid = { ...(body(key, 0, world.params) as object | undefined), ...optionalFields(key, world.params) }
-        const probe = (what: string, path: string, body: unknown, allowed: ReadonlyArray<number>) =>
-          Effect.gen(function*() {
-            const res = yield* world.call(endpoint.method, path, { token, body: hasBody ? body : undefined })
-            assert.include(allowed, res.status, `${what}: ${res.status} ${res.text.slice(0, 300)}`)
-            assert.isString(res.json?.error?.code, `${what}: JSON error body`)
-            return res
-          })
-        const fill = (path: string) => pathFor(key, path, world.params).split("?")[0]!
-        const params = endpoint.path.match(/:\w+/g) ?? []
-        const queryAst = endpoint.query?.ast
-        const query = queryAst !== undefined && SchemaAST.isObjects(queryAst) ? queryAst.propertySignatures.map((p) => String(p.name)) : []
+    for (const { key, endpoint } of endpoints) {
+      it.live(`${key} (${endpoint.method} ${endpoint.path})`, () =>
+        Effect.gen(function*() {
+          const world = yield* fixture
+          const token = POLICY[key] === "public" ? null : world.tokens.admin
+          const hasBody = endpoint.method !== "GET" && endpoint.method !== "DELETE"
+          const valid = { ...(body(key, 0, world.params) as object | undefined), ...optionalFields(key, world.params) }
+          const probe = (what: string, path: string, body: unknown, allowed: ReadonlyArray<number>) =>
+            Effect.gen(function*() {
+              const res = yield* world.call(endpoint.method, path, { token, body: hasBody ? body : undefined })
+              assert.include(allowed, res.status, `${what}: ${res.status} ${res.text.slice(0, 300)}`)
+              assert.isString(res.json?.error?.code, `${what}: JSON error body`)
+              return res
+            })
+          const fill = (path: string) => pathFor(key, path, world.params).split("?")[0]!
+          const params = endpoint.path.match(/:\w+/g) ?? []
+          const queryAst = endpoint.query?.ast
+          const query = queryAst !== undefined && SchemaAST.isObjects(queryAst)
+            ? queryAst.propertySignatures.map((p) => String(p.name))
+            : []
 
-        for (const param of params) {
-          for (const bad of ["a%00b", tooLong("")]) {
-            yield* probe(`path ${param} = ${bad.slice(0, 10)}`, fill(endpoint.path.replace(param, bad)), valid, [400, 404])
+          for (const param of params) {
+            for (const bad of ["a%00b", tooLong("")]) {
+              yield* probe(`path ${param} = ${bad.slice(0, 10)}`, fill(endpoint.path.replace(param, bad)), valid, [
+                400,
+                404
+              ])
+            }
           }
-        }
-        for (const name of query) {
-          for (const bad of ["a%00b", tooLong("")]) {
-            const res = yield* probe(`query ${name} = ${bad.slice(0, 10)}`, `${fill(endpoint.path)}?${name}=${bad}`, valid, [400])
-            assert.include(res.json.error.message, name, "the message names the parameter")
+          for (const name of query) {
+            for (const bad of ["a%00b", tooLong("")]) {
+              const res = yield* probe(
+                `query ${name} = ${bad.slice(0, 10)}`,
+                `${fill(endpoint.path)}?${name}=${bad}`,
+                valid,
+                [400]
+              )
+              assert.include(res.json.error.message, name, "the message names the parameter")
+            }
           }
-        }
-        if (!hasBody) return
-        for (const bad of ["a\u0000b", "\ud800"]) {
-          for (const { at, body } of withOneString(valid, bad)) {
-            const res = yield* probe(`payload ${at} = ${JSON.stringify(bad)}`, fill(endpoint.path), body, [400])
-            assert.include(res.json.error.message, at.match(/(\w+)(\[\d+\])?$/)![1], "the message names the field")
+          if (!hasBody) return
+          for (const bad of ["a\u0000b", "\ud800"]) {
+            for (const { at, body } of withOneString(valid, bad)) {
+              const res = yield* probe(`payload ${at} = ${JSON.stringify(bad)}`, fill(endpoint.path), body, [400])
+              assert.include(res.json.error.message, at.match(/(\w+)(\[\d+\])?$/)![1], "the message names the field")
+            }
           }
-        }
-        for (const { at } of withOneString(valid, "")) {
-          const { body } = withOneString(valid, tooLong(at)).find((probe) => probe.at === at)!
-          if (at.endsWith(".source")) {
-            const res = yield* probe(`payload ${at} over the script limit`, fill(endpoint.path), body, [413])
-            assert.strictEqual(res.json.error.code, "payload_too_large")
-          } else {
-            const res = yield* probe(`payload ${at} too long`, fill(endpoint.path), body, [400])
-            assert.include(res.json.error.message, at.match(/(\w+)(\[\d+\])?$/)![1], "the message names the field")
+          for (const { at } of withOneString(valid, "")) {
+            const { body } = withOneString(valid, tooLong(at)).find((probe) => probe.at === at)!
+            if (at.endsWith(".source")) {
+              const res = yield* probe(`payload ${at} over the script limit`, fill(endpoint.path), body, [413])
+              assert.strictEqual(res.json.error.code, "payload_too_large")
+            } else {
+              const res = yield* probe(`payload ${at} too long`, fill(endpoint.path), body, [400])
+              assert.include(res.json.error.message, at.match(/(\w+)(\[\d+\])?$/)![1], "the message names the field")
+            }
           }
-        }
-      }), 60_000)
-  }
-})
+        }), 60_000)
+    }
+  })

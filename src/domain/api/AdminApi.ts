@@ -1,12 +1,19 @@
 import { Schema } from "effect"
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity } from "effect/http-api"
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity
+} from "effect/http-api"
+import { App, CreateApp } from "../App.ts"
 import { DeadLetter } from "../DeadLetter.ts"
 import { ExecutionRecord } from "../Execution.ts"
-import { App, CreateApp } from "../App.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
+import { CreateRoute, Route } from "../Route.ts"
 import { CreateScript, Script, UpdateScript, UUID_PATTERN } from "../Script.ts"
 import { PutSecret, SecretInfo } from "../Secret.ts"
-import { CreateRoute, Route } from "../Route.ts"
 import { Ref, StorableText } from "../StorableText.ts"
 import {
   BadRequest,
@@ -24,10 +31,12 @@ import {
  * Bearer-token authentication for the admin API: provides the caller as `CurrentPrincipal`; a
  * missing, unknown or revoked token is a 401 in PiCloud's JSON error body.
  */
-export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth, { provides: CurrentPrincipal }>()("picloud/api/AdminAuth", {
-  error: [Unauthorized, Forbidden, InternalError],
-  security: { bearer: HttpApiSecurity.bearer }
-}) {}
+export class AdminAuth
+  extends HttpApiMiddleware.Service<AdminAuth, { provides: CurrentPrincipal }>()("picloud/api/AdminAuth", {
+    error: [Unauthorized, Forbidden, InternalError],
+    security: { bearer: HttpApiSecurity.bearer }
+  })
+{}
 
 /** Maps request decoding failures to `BadRequest` (the default would be an empty 400). */
 export class DecodeErrors extends HttpApiMiddleware.Service<DecodeErrors>()("picloud/api/DecodeErrors", {
@@ -52,10 +61,13 @@ const IdParams = { id: Ref }
 const AppParams = { app: Ref }
 
 /** An id-typed query value: a UUID, or a 400 that says so rather than a listing of nothing. */
-const IdQuery = (name: string) => Ref.check(Schema.isPattern(UUID_PATTERN, { message: `${name} must be an id (a UUID)` }))
+const IdQuery = (name: string) =>
+  Ref.check(Schema.isPattern(UUID_PATTERN, { message: `${name} must be an id (a UUID)` }))
 
 /** `?limit=` of a listing: 1–200; a listing without it returns `DEFAULT_PAGE_SIZE` items. */
-const PageLimit = Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 })))
+const PageLimit = Schema.optionalKey(
+  Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 200 }))
+)
 export const DEFAULT_PAGE_SIZE = 50
 
 /** Script with its current source, as `GET /scripts/{id}` returns it. */

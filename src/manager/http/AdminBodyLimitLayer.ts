@@ -15,7 +15,11 @@ export const AdminBodyLimitLayer = Layer.effect(
   AdminBodyLimit,
   Effect.gen(function*() {
     const maxBytes = yield* maxAdminBodyBytes
-    const tooLarge = apiError(PayloadTooLarge, "payload_too_large", `request body is over the limit of ${maxBytes} bytes`)
+    const tooLarge = apiError(
+      PayloadTooLarge,
+      "payload_too_large",
+      `request body is over the limit of ${maxBytes} bytes`
+    )
     const unreadable = apiError(BadRequest, "bad_request", "could not read the request body")
     return AdminBodyLimit.of((httpEffect) =>
       Effect.gen(function*() {
@@ -24,7 +28,9 @@ export const AdminBodyLimitLayer = Layer.effect(
         if (HttpMethod.hasBody(request.method)) {
           yield* request.arrayBuffer.pipe(
             Effect.mapError((error) =>
-              error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge" ? tooLarge : unreadable
+              error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
+                ? tooLarge
+                : unreadable
             )
           )
         }

@@ -1,16 +1,16 @@
 import { Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { DEFAULT_APP_ID } from "../../domain/App.ts"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
 import { apiError, Conflict, NotFound } from "../../domain/api/ApiError.ts"
+import { DEFAULT_APP_ID } from "../../domain/App.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
-import { ScriptChanges } from "../../domain/ScriptChanges.ts"
-import { ScriptRepo } from "../../domain/ScriptRepo.ts"
+import { CurrentPrincipal } from "../../domain/Identity.ts"
 import { RouteChanges } from "../../domain/RouteChanges.ts"
 import { RouteRepo } from "../../domain/RouteRepo.ts"
+import { ScriptChanges } from "../../domain/ScriptChanges.ts"
+import { ScriptRepo } from "../../domain/ScriptRepo.ts"
 import { requireRole, seesApp } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
-import { CurrentPrincipal } from "../../domain/Identity.ts"
 
 const appNotFound = (ref: string) => apiError(NotFound, "app_not_found", `no app ${ref}`)
 
@@ -63,7 +63,11 @@ export const AppsHttp = HttpApiBuilder.group(
           }
           const held = yield* scripts.list(app.id)
           if (held.length > 0 && query.force !== "true") {
-            return yield* apiError(Conflict, "app_not_empty", `app ${app.name} holds ${held.length} script(s); delete them first or pass ?force=true`)
+            return yield* apiError(
+              Conflict,
+              "app_not_empty",
+              `app ${app.name} holds ${held.length} script(s); delete them first or pass ?force=true`
+            )
           }
           for (const script of held) {
             yield* routes.deleteForScript(script.id)

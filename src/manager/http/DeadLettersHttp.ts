@@ -9,7 +9,6 @@ import { uuidv7 } from "../../domain/uuidv7.ts"
 import { manageableApp, requireRole, seesApp, visibleApps } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
-
 const deadLetterNotFound = (id: string) => apiError(NotFound, "dead_letter_not_found", `no dead letter ${id}`)
 
 /**

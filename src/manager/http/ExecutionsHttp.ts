@@ -8,7 +8,6 @@ import type { ScriptId } from "../../domain/Ids.ts"
 import { requireRole, seesApp, visibleApps } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
-
 /**
  * Handlers of `/api/admin/executions`: newest first, paginated with an opaque cursor; a developer
  * sees the executions of its apps only.

@@ -35,7 +35,8 @@ export const UsersHttp = HttpApiBuilder.group(
           return yield* identities.createUser({ username: payload.username, passwordHash, role: payload.role, appIds })
         }).pipe(
           Effect.catchTags({
-            UsernameTaken: (e) => Effect.fail(apiError(Conflict, "username_taken", `a user named ${e.username} exists`)),
+            UsernameTaken: (e) =>
+              Effect.fail(apiError(Conflict, "username_taken", `a user named ${e.username} exists`)),
             PersistenceError: internalError
           })
         ))
@@ -58,7 +59,9 @@ export const UsersHttp = HttpApiBuilder.group(
           const me = yield* requireRole("admin")
           const user = yield* identities.findUser(params.user)
           if (Option.isNone(user)) return yield* userNotFound(params.user)
-          if (user.value.id === me.user_id) return yield* apiError(Conflict, "cannot_delete_self", "you cannot delete yourself")
+          if (user.value.id === me.user_id) {
+            return yield* apiError(Conflict, "cannot_delete_self", "you cannot delete yourself")
+          }
           yield* identities.deleteUser(user.value.id)
           yield* principals.forgetAll
         }).pipe(
@@ -79,10 +82,18 @@ export const TokensHttp = HttpApiBuilder.group(
         Effect.gen(function*() {
           const me = yield* CurrentPrincipal
           if (Option.isNone(yield* identities.findUser(me.user_id))) {
-            return yield* apiError(Conflict, "no_user", "the configured admin token has no user to hold tokens; create a user first")
+            return yield* apiError(
+              Conflict,
+              "no_user",
+              "the configured admin token has no user to hold tokens; create a user first"
+            )
           }
           const secret = newToken()
-          const token = yield* identities.createToken({ userId: me.user_id, name: payload.name, digest: tokenDigest(secret) })
+          const token = yield* identities.createToken({
+            userId: me.user_id,
+            name: payload.name,
+            digest: tokenDigest(secret)
+          })
           return { token, secret }
         }).pipe(Effect.catchTag("PersistenceError", internalError)))
       .handle("list", ({ query }) =>
@@ -98,7 +109,9 @@ export const TokensHttp = HttpApiBuilder.group(
         Effect.gen(function*() {
           const me = yield* CurrentPrincipal
           const mine = yield* identities.listTokens(me.role === "admin" ? undefined : me.user_id)
-          if (!mine.some((t) => t.id === params.id)) return yield* apiError(NotFound, "token_not_found", `no token ${params.id}`)
+          if (!mine.some((t) => t.id === params.id)) {
+            return yield* apiError(NotFound, "token_not_found", `no token ${params.id}`)
+          }
           yield* identities.revokeToken(params.id)
           yield* principals.forgetAll
         }).pipe(
@@ -136,7 +149,11 @@ export const LoginHttp = HttpApiBuilder.group(
         }
         yield* throttle.succeeded(payload.username)
         const secret = newToken()
-        const token = yield* identities.createToken({ userId: user.value.id, name: "login", digest: tokenDigest(secret) })
+        const token = yield* identities.createToken({
+          userId: user.value.id,
+          name: "login",
+          digest: tokenDigest(secret)
+        })
         return { token, secret }
       }).pipe(Effect.catchTag("PersistenceError", internalError)))
   })

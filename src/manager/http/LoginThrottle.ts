@@ -29,7 +29,8 @@ export class LoginThrottle extends Context.Service<LoginThrottle, {
     // Failure times per username, oldest first. The map's order is that of each name's latest
     // failure (a failure moves its name to the end), so expired entries are all at the front.
     const failures = new Map<string, ReadonlyArray<number>>()
-    const recent = (username: string, now: number) => (failures.get(username) ?? []).filter((at) => now - at < WINDOW_MS)
+    const recent = (username: string, now: number) =>
+      (failures.get(username) ?? []).filter((at) => now - at < WINDOW_MS)
     const sweep = (now: number) => {
       for (const [username, times] of failures) {
         if (now - times[times.length - 1]! < WINDOW_MS) return

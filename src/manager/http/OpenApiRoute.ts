@@ -15,10 +15,14 @@ export const OpenApiRoute = HttpRouter.use(Effect.fn(function*(router) {
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const token = bearerToken(request.headers["authorization"])
-      const principal = token === "" ? Option.none() : yield* principals.fromToken(token).pipe(Effect.orElseSucceed(() => Option.none()))
+      const principal = token === ""
+        ? Option.none()
+        : yield* principals.fromToken(token).pipe(Effect.orElseSucceed(() => Option.none()))
       return Option.isSome(principal)
         ? HttpServerResponse.jsonUnsafe(document)
-        : HttpServerResponse.jsonUnsafe({ error: { code: "unauthorized", message: "a valid bearer token is required" } }, { status: 401 })
+        : HttpServerResponse.jsonUnsafe({
+          error: { code: "unauthorized", message: "a valid bearer token is required" }
+        }, { status: 401 })
     })
   )
 }))

@@ -3,8 +3,8 @@ import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
 import { apiError, Conflict, NotFound, Unprocessable } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
-import { parsePattern, patternShape } from "../../domain/Route.ts"
 import { withRetryDefaults } from "../../domain/RetryPolicy.ts"
+import { parsePattern, patternShape } from "../../domain/Route.ts"
 import { RouteChanges } from "../../domain/RouteChanges.ts"
 import { RouteRepo } from "../../domain/RouteRepo.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
@@ -61,7 +61,10 @@ export const RoutesHttp = HttpApiBuilder.group(
           return route
         }).pipe(
           Effect.catchTags({
-            RouteConflict: (e) => Effect.fail(apiError(Conflict, "route_conflict", `a ${e.method} route of the same shape as ${e.path} exists`)),
+            RouteConflict: (e) =>
+              Effect.fail(
+                apiError(Conflict, "route_conflict", `a ${e.method} route of the same shape as ${e.path} exists`)
+              ),
             PersistenceError: internalError
           })
         ))
@@ -73,11 +76,16 @@ export const RoutesHttp = HttpApiBuilder.group(
             : yield* routes.list(yield* manageable(query.app))
           return { items }
         }).pipe(Effect.catchTag("PersistenceError", internalError)))
-      .handle("get", ({ params }) => manageableRoute(params.id).pipe(Effect.catchTag("PersistenceError", internalError)))
+      .handle(
+        "get",
+        ({ params }) => manageableRoute(params.id).pipe(Effect.catchTag("PersistenceError", internalError))
+      )
       .handle("delete", ({ params }) =>
         Effect.gen(function*() {
           const route = yield* manageableRoute(params.id)
-          yield* routes.delete(route.id).pipe(Effect.catchTag("RouteNotFound", () => Effect.fail(routeNotFound(params.id))))
+          yield* routes.delete(route.id).pipe(
+            Effect.catchTag("RouteNotFound", () => Effect.fail(routeNotFound(params.id)))
+          )
           yield* changes.publish(route.app_id)
         }).pipe(Effect.catchTag("PersistenceError", internalError)))
   })

@@ -6,16 +6,17 @@ import { AppRepo } from "../../domain/AppRepo.ts"
 import { type ScriptInvalid, type ScriptNameTaken, ScriptNotFound } from "../../domain/Errors.ts"
 import { ScriptValidator } from "../../domain/Executor.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
-import { ScriptChanges } from "../../domain/ScriptChanges.ts"
-import { ScriptRepo } from "../../domain/ScriptRepo.ts"
 import { RouteChanges } from "../../domain/RouteChanges.ts"
 import { RouteRepo } from "../../domain/RouteRepo.ts"
+import { ScriptChanges } from "../../domain/ScriptChanges.ts"
+import { ScriptRepo } from "../../domain/ScriptRepo.ts"
 import { maxScriptBytes } from "./adminLimits.ts"
 import { manageableApp, requireRole, seesApp } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
 const notFound = (e: ScriptNotFound) => apiError(NotFound, "script_not_found", `no script ${e.ref}`)
-const nameTaken = (e: ScriptNameTaken) => apiError(Conflict, "script_name_taken", `a script named ${e.name} exists in this app`)
+const nameTaken = (e: ScriptNameTaken) =>
+  apiError(Conflict, "script_name_taken", `a script named ${e.name} exists in this app`)
 const invalid = (e: ScriptInvalid) =>
   apiError(Unprocessable, "script_invalid", e.message, { line: e.line, column: e.column })
 
@@ -43,7 +44,10 @@ export const ScriptsHttp = HttpApiBuilder.group(
      * reads the source: updating or deleting a script must work even when its stored source cannot
      * be read (one stored before sources had a limit).
      */
-    const manageableScript = <A extends { readonly app_id: string }, E, R>(id: string, read: (id: ScriptId) => Effect.Effect<A, E, R>) =>
+    const manageableScript = <A extends { readonly app_id: string }, E, R>(
+      id: string,
+      read: (id: ScriptId) => Effect.Effect<A, E, R>
+    ) =>
       Effect.gen(function*() {
         const me = yield* requireRole("admin", "developer")
         const script = yield* read(id as ScriptId)
@@ -54,7 +58,9 @@ export const ScriptsHttp = HttpApiBuilder.group(
     /** A source over the limit is refused before it is compiled or stored (measured in UTF-8 bytes). */
     const withinLimit = (source: string) =>
       Buffer.byteLength(source, "utf8") > maxBytes
-        ? Effect.fail(apiError(PayloadTooLarge, "payload_too_large", `the script source is over the limit of ${maxBytes} bytes`))
+        ? Effect.fail(
+          apiError(PayloadTooLarge, "payload_too_large", `the script source is over the limit of ${maxBytes} bytes`)
+        )
         : Effect.void
 
     return handlers

@@ -33,7 +33,8 @@ export const SecretsHttp = HttpApiBuilder.group(
           return info
         }).pipe(
           Effect.catchTags({
-            SecretKeyMissing: () => Effect.fail(apiError(Conflict, "secret_key_missing", "set PICLOUD_SECRET_KEY to store secrets")),
+            SecretKeyMissing: () =>
+              Effect.fail(apiError(Conflict, "secret_key_missing", "set PICLOUD_SECRET_KEY to store secrets")),
             PersistenceError: internalError
           })
         ))

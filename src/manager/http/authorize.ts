@@ -1,6 +1,6 @@
 import { Effect, Option } from "effect"
-import { DEFAULT_APP_ID } from "../../domain/App.ts"
 import { apiError, Forbidden, NotFound } from "../../domain/api/ApiError.ts"
+import { DEFAULT_APP_ID } from "../../domain/App.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
 import { CurrentPrincipal, type Principal, type Role } from "../../domain/Identity.ts"
 
@@ -15,7 +15,8 @@ export const requireRole = (...roles: ReadonlyArray<Role>) =>
   })
 
 /** Admins see every app; others the apps they are granted. Outside them, resources do not exist (404). */
-export const seesApp = (principal: Principal, appId: string) => principal.role === "admin" || principal.apps.includes(appId)
+export const seesApp = (principal: Principal, appId: string) =>
+  principal.role === "admin" || principal.apps.includes(appId)
 
 /**
  * The id of the app named by `ref` (name or id; the default app when absent), for admins and the
@@ -26,7 +27,9 @@ export const manageableApp = (ref: string | undefined) =>
     const me = yield* requireRole("admin", "developer")
     if (ref === undefined && seesApp(me, DEFAULT_APP_ID)) return DEFAULT_APP_ID
     const app = ref === undefined ? Option.none() : yield* (yield* AppRepo).findByRef(ref)
-    if (Option.isNone(app) || !seesApp(me, app.value.id)) return yield* apiError(NotFound, "app_not_found", `no app ${ref ?? "default"}`)
+    if (Option.isNone(app) || !seesApp(me, app.value.id)) {
+      return yield* apiError(NotFound, "app_not_found", `no app ${ref ?? "default"}`)
+    }
     return app.value.id
   })
 

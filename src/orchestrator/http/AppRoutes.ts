@@ -3,8 +3,8 @@ import { HttpRouter, HttpServerRequest } from "effect/http"
 import { RESERVED_SEGMENTS } from "../../domain/Route.ts"
 import { RouteTable } from "../RouteTable.ts"
 import { ScriptCache } from "../ScriptCache.ts"
-import { errorResponse } from "./errorResponse.ts"
 import { makeAsyncHttp } from "./AsyncHttp.ts"
+import { errorResponse } from "./errorResponse.ts"
 import { EarlyReply, makeSyncHttp } from "./SyncHttp.ts"
 
 /** The path's segments, decoded; `undefined` for malformed percent-encoding. */
@@ -33,7 +33,9 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
   const handle = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const segments = decodeSegments(new URL(request.url, "http://localhost").pathname)
-    if (segments === undefined) return errorResponse(400, { code: "bad_request", message: "malformed percent-encoding in the path" })
+    if (segments === undefined) {
+      return errorResponse(400, { code: "bad_request", message: "malformed percent-encoding in the path" })
+    }
     const [appName, ...path] = segments
     if (appName === undefined || appName === "" || RESERVED_SEGMENTS.has(appName)) return notFound
     const matched = routes.match(appName, request.method, path)
@@ -43,7 +45,9 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
     const principal = yield* sync.caller(request)
     if (route.auth === "token") {
       if (Option.isNone(principal)) {
-        return yield* Effect.fail(new EarlyReply(errorResponse(401, { code: "unauthorized", message: "this route needs a bearer token" })))
+        return yield* Effect.fail(
+          new EarlyReply(errorResponse(401, { code: "unauthorized", message: "this route needs a bearer token" }))
+        )
       }
       // Not granted the app: answered as if the route did not exist, so its existence is not revealed.
       if (principal.value.role !== "admin" && !principal.value.apps.includes(route.app_id)) return notFound

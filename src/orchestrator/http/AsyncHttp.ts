@@ -46,10 +46,12 @@ export const makeAsyncHttp = Effect.gen(function*() {
       const key = yield* idempotencyKey(idempotencyKeyHeader)
       if (request.body.includes("\0")) {
         // Stored requests are text PostgreSQL holds, which has no NUL: refused rather than altered.
-        return yield* Effect.fail(new EarlyReply(errorResponse(400, {
-          code: "bad_request",
-          message: "an async route cannot queue a body that contains a NUL character"
-        })))
+        return yield* Effect.fail(
+          new EarlyReply(errorResponse(400, {
+            code: "bad_request",
+            message: "an async route cannot queue a body that contains a NUL character"
+          }))
+        )
       }
       const accepted = yield* outbox.enqueue({
         id: uuidv7() as ExecutionId,
@@ -81,7 +83,9 @@ export const makeAsyncHttp = Effect.gen(function*() {
       Effect.catchTag("IdempotencyKeyReused", ({ key }) =>
         Effect.succeed(errorResponse(422, {
           code: "idempotency_key_reused",
-          message: `Idempotency-Key ${JSON.stringify(key)} was used for a different request in the last ${IDEMPOTENCY_WINDOW_HOURS} hours`
+          message: `Idempotency-Key ${
+            JSON.stringify(key)
+          } was used for a different request in the last ${IDEMPOTENCY_WINDOW_HOURS} hours`
         })))
     )
 

@@ -22,7 +22,9 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
     const ref = params.name ?? params.ref ?? ""
     const principal = yield* sync.caller(request)
     if (Option.isNone(principal)) {
-      return yield* Effect.fail(new EarlyReply(errorResponse(401, { code: "unauthorized", message: "a bearer token is required" })))
+      return yield* Effect.fail(
+        new EarlyReply(errorResponse(401, { code: "unauthorized", message: "a bearer token is required" }))
+      )
     }
     const scriptRequest = yield* sync.scriptRequest(request, {})
     const found = Option.filter(
@@ -30,7 +32,10 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
       ({ app }) => principal.value.role === "admin" || principal.value.apps.includes(app.id)
     )
     if (Option.isNone(found)) {
-      return errorResponse(404, { code: "script_not_found", message: `no script ${appRef === undefined ? ref : `${appRef}/${ref}`}` })
+      return errorResponse(404, {
+        code: "script_not_found",
+        message: `no script ${appRef === undefined ? ref : `${appRef}/${ref}`}`
+      })
     }
     return yield* sync.run(found.value, scriptRequest, principal)
   }).pipe(sync.finish)

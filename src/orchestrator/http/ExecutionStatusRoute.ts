@@ -22,7 +22,8 @@ interface ExecutionStatus {
 
 const isDone = (status: ExecutionStatus) => status.status === "succeeded" || status.status === "dead_lettered"
 
-const notFound = (id: string) => errorResponse(404, { code: "execution_not_found", message: `no async execution ${id}` })
+const notFound = (id: string) =>
+  errorResponse(404, { code: "execution_not_found", message: `no async execution ${id}` })
 
 /**
  * `GET /api/executions/{id}[?wait=N]`: where an async route's `Location` points. 200 with the
@@ -66,7 +67,8 @@ export const ExecutionStatusRoute = HttpRouter.use(Effect.fn(function*(router) {
       })
     })
 
-  const reply = (status: ExecutionStatus) => HttpServerResponse.jsonUnsafe(status, { status: isDone(status) ? 200 : 202 })
+  const reply = (status: ExecutionStatus) =>
+    HttpServerResponse.jsonUnsafe(status, { status: isDone(status) ? 200 : 202 })
 
   const handle = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -75,7 +77,10 @@ export const ExecutionStatusRoute = HttpRouter.use(Effect.fn(function*(router) {
     // One rule: plain decimal digits (no sign, exponent, fraction or spaces), at most the maximum.
     const wait = waitParam === null ? 0 : WAIT_DIGITS.test(waitParam) ? Number(waitParam) : Number.NaN
     if (!(wait <= MAX_WAIT_SECONDS)) {
-      return errorResponse(400, { code: "bad_request", message: `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` })
+      return errorResponse(400, {
+        code: "bad_request",
+        message: `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`
+      })
     }
     return yield* Effect.scoped(Effect.gen(function*() {
       // Registered before the first read, so a result landing between the two is not missed.

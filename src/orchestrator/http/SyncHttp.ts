@@ -1,9 +1,9 @@
 import { ByteSize, Config, Effect, Option } from "effect"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
-import { execErrorCode, execErrorStatus, type ExecResponse, type ScriptHttpRequest } from "../../domain/Exec.ts"
 import { bearerToken, scriptHeaders } from "../../domain/api/credentials.ts"
 import type { PersistenceError } from "../../domain/Errors.ts"
+import { execErrorCode, execErrorStatus, type ExecResponse, type ScriptHttpRequest } from "../../domain/Exec.ts"
 import type { Principal } from "../../domain/Identity.ts"
 import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
 import { ExecutionGate } from "../ExecutionGate.ts"
@@ -41,7 +41,10 @@ export const makeSyncHttp = Effect.gen(function*() {
   const maxBodyBytes = yield* Config.Int("PICLOUD_MAX_REQUEST_BYTES").pipe(Config.withDefault(1024 * 1024))
   const tooLarge = new EarlyReply(
     // Closing the connection spares Node reading the rest of a body nobody will use.
-    errorResponse(413, { code: "payload_too_large", message: `request body is over the limit of ${maxBodyBytes} bytes` }, {
+    errorResponse(413, {
+      code: "payload_too_large",
+      message: `request body is over the limit of ${maxBodyBytes} bytes`
+    }, {
       connection: "close"
     })
   )
@@ -53,7 +56,9 @@ export const makeSyncHttp = Effect.gen(function*() {
       if (bearer === "") return Option.none<Principal>()
       const principal = yield* principals.fromToken(bearer)
       if (Option.isNone(principal)) {
-        return yield* Effect.fail(new EarlyReply(errorResponse(401, { code: "unauthorized", message: "invalid or revoked token" })))
+        return yield* Effect.fail(
+          new EarlyReply(errorResponse(401, { code: "unauthorized", message: "invalid or revoked token" }))
+        )
       }
       return principal
     })

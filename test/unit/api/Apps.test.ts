@@ -29,11 +29,18 @@ describe("admin API: apps", () => {
       const call = yield* memoryPlatform
       yield* call("POST", "/api/admin/apps", { body: { name: "shop" } })
       const inDefault = yield* call("POST", "/api/admin/scripts", { body: { name: "hi", source: source("default") } })
-      const inShop = yield* call("POST", "/api/admin/scripts", { body: { app: "shop", name: "hi", source: source("shop") } })
+      const inShop = yield* call("POST", "/api/admin/scripts", {
+        body: { app: "shop", name: "hi", source: source("shop") }
+      })
       assert.strictEqual(inShop.status, 201, inShop.text)
       assert.notStrictEqual(inShop.json.app_id, inDefault.json.app_id)
-      assert.strictEqual((yield* call("POST", "/api/admin/scripts", { body: { app: "shop", name: "hi", source: source("x") } })).status, 409)
-      const unknownApp = yield* call("POST", "/api/admin/scripts", { body: { app: "nope", name: "hi", source: source("x") } })
+      assert.strictEqual(
+        (yield* call("POST", "/api/admin/scripts", { body: { app: "shop", name: "hi", source: source("x") } })).status,
+        409
+      )
+      const unknownApp = yield* call("POST", "/api/admin/scripts", {
+        body: { app: "nope", name: "hi", source: source("x") }
+      })
       assert.strictEqual(unknownApp.status, 404)
       assert.strictEqual(unknownApp.json.error.code, "app_not_found")
 
@@ -59,7 +66,11 @@ describe("admin API: apps", () => {
       assert.strictEqual(refused.json.error.code, "app_not_empty")
       assert.strictEqual((yield* call("DELETE", "/api/admin/apps/tmp?force=true")).status, 204)
       assert.strictEqual((yield* call("GET", `/api/admin/apps/${app.json.id}`)).status, 404)
-      assert.strictEqual((yield* call("GET", "/api/execute/tmp/s")).status, 404, "its scripts went with it, cache included")
+      assert.strictEqual(
+        (yield* call("GET", "/api/execute/tmp/s")).status,
+        404,
+        "its scripts went with it, cache included"
+      )
       assert.deepStrictEqual((yield* call("GET", "/api/admin/scripts")).json.items, [])
       assert.strictEqual((yield* call("DELETE", "/api/admin/apps/tmp")).status, 404)
       const protectedApp = yield* call("DELETE", "/api/admin/apps/default?force=true")
@@ -80,8 +91,13 @@ describe("data plane: who may call a script", () => {
       const who = `export default (req, ctx) => ctx.principal`
       yield* call("POST", "/api/admin/scripts", { body: { app: "mine", name: "who", source: who } })
       yield* call("POST", "/api/admin/scripts", { body: { app: "theirs", name: "who", source: who } })
-      yield* call("POST", "/api/admin/users", { body: { username: "inv", password: PASSWORD, role: "invoker", apps: ["mine"] } })
-      const login = yield* call("POST", "/api/admin/login", { token: null, body: { username: "inv", password: PASSWORD } })
+      yield* call("POST", "/api/admin/users", {
+        body: { username: "inv", password: PASSWORD, role: "invoker", apps: ["mine"] }
+      })
+      const login = yield* call("POST", "/api/admin/login", {
+        token: null,
+        body: { username: "inv", password: PASSWORD }
+      })
       const token: string = login.json.secret
 
       const anonymous = yield* call("GET", "/api/execute/mine/who", { token: null })
@@ -97,6 +113,10 @@ describe("data plane: who may call a script", () => {
 
       const revoked = yield* call("DELETE", `/api/admin/tokens/${login.json.token.id}`, { token })
       assert.strictEqual(revoked.status, 204)
-      assert.strictEqual((yield* call("GET", "/api/execute/mine/who", { token })).status, 401, "a revoked token stops working at once")
+      assert.strictEqual(
+        (yield* call("GET", "/api/execute/mine/who", { token })).status,
+        401,
+        "a revoked token stops working at once"
+      )
     }))
 })

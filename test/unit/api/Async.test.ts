@@ -1,11 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { MemoryServices } from "../../../src/runtime/Memory.ts"
 import { HttpApp } from "../../../src/runtime/HttpApp.ts"
+import { MemoryServices } from "../../../src/runtime/Memory.ts"
 import { ADMIN_TOKEN, makeClient, memoryPlatform } from "./client.ts"
 
-const echo = `export default (req, ctx) => ({ statusCode: 201, headers: { "content-type": "application/json" }, body: JSON.stringify({ params: req.params, body: req.body, who: ctx.principal && ctx.principal.username }) })`
+const echo =
+  `export default (req, ctx) => ({ statusCode: 201, headers: { "content-type": "application/json" }, body: JSON.stringify({ params: req.params, body: req.body, who: ctx.principal && ctx.principal.username }) })`
 const boom = `export default () => { throw new Error("boom") }`
 
 const setup = Effect.gen(function*() {
@@ -56,7 +57,11 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
   it.live("a failing script is retried by the route's policy, shows as failed in between, is dead-lettered, and replayed once fixed", () =>
     Effect.gen(function*() {
       const { call, route } = yield* setup
-      yield* route({ path: "/fail", script: "boom", retry: { backoff: "constant", initial_delay_ms: 1500, max_attempts: 2, jitter: false } })
+      yield* route({
+        path: "/fail",
+        script: "boom",
+        retry: { backoff: "constant", initial_delay_ms: 1500, max_attempts: 2, jitter: false }
+      })
       const { execution_id } = (yield* call("POST", "/shop/fail", { token: null })).json
       let between = yield* call("GET", `/api/executions/${execution_id}`, { token: null })
       for (let i = 0; i < 50 && between.json.status !== "failed"; i++) {
@@ -83,16 +88,32 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
       assert.strictEqual(listed.status, 200, listed.text)
       assert.deepStrictEqual(listed.json.items.map((d: { id: string }) => d.id), [execution_id])
       const letter = listed.json.items[0]
-      assert.deepStrictEqual([letter.request.method, letter.request.path, letter.attempts, letter.error.code, letter.replayed_as], ["POST", "/shop/fail", 2, "script_error", null])
-      const script = (yield* call("GET", "/api/admin/scripts?app=shop")).json.items.find((x: { name: string }) => x.name === "boom")
-      assert.strictEqual((yield* call("PUT", `/api/admin/scripts/${script.id}`, { body: { source: "export default (req) => 'fixed ' + req.path" } })).status, 200)
+      assert.deepStrictEqual([
+        letter.request.method,
+        letter.request.path,
+        letter.attempts,
+        letter.error.code,
+        letter.replayed_as
+      ], ["POST", "/shop/fail", 2, "script_error", null])
+      const script = (yield* call("GET", "/api/admin/scripts?app=shop")).json.items.find((x: { name: string }) =>
+        x.name === "boom"
+      )
+      assert.strictEqual(
+        (yield* call("PUT", `/api/admin/scripts/${script.id}`, {
+          body: { source: "export default (req) => 'fixed ' + req.path" }
+        })).status,
+        200
+      )
       const replay = yield* call("POST", `/api/admin/dead-letters/${execution_id}/replay`)
       assert.strictEqual(replay.status, 202, replay.text)
       assert.notStrictEqual(replay.json.execution_id, execution_id)
       const rerun = yield* call("GET", `/api/executions/${replay.json.execution_id}?wait=10`, { token: null })
       assert.strictEqual(rerun.json.status, "succeeded", rerun.text)
       assert.strictEqual(rerun.json.result.body, "fixed /shop/fail")
-      assert.strictEqual((yield* call("GET", `/api/admin/dead-letters/${execution_id}`)).json.replayed_as, replay.json.execution_id)
+      assert.strictEqual(
+        (yield* call("GET", `/api/admin/dead-letters/${execution_id}`)).json.replayed_as,
+        replay.json.execution_id
+      )
       assert.strictEqual((yield* call("DELETE", `/api/admin/dead-letters/${execution_id}`)).status, 204)
       assert.strictEqual((yield* call("GET", `/api/admin/dead-letters/${execution_id}`)).status, 404)
       assert.strictEqual((yield* call("POST", `/api/admin/dead-letters/${execution_id}/replay`)).status, 404)
@@ -128,7 +149,11 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
   it.live("a wait that ends first answers 202 with the progress so far", () =>
     Effect.gen(function*() {
       const { call, route } = yield* setup
-      yield* route({ path: "/later", script: "boom", retry: { backoff: "constant", initial_delay_ms: 60_000, max_attempts: 2 } })
+      yield* route({
+        path: "/later",
+        script: "boom",
+        retry: { backoff: "constant", initial_delay_ms: 60_000, max_attempts: 2 }
+      })
       const { execution_id } = (yield* call("POST", "/shop/later", { token: null })).json
       const started = Date.now()
       const pending = yield* call("GET", `/api/executions/${execution_id}?wait=1`, { token: null })
@@ -141,14 +166,20 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
   it.live("an accepted execution whose script is deleted meanwhile is dead-lettered at its next attempt, not retried", () =>
     Effect.gen(function*() {
       const { call, route } = yield* setup
-      yield* route({ path: "/doomed", script: "boom", retry: { backoff: "constant", initial_delay_ms: 300, max_attempts: 5, jitter: false } })
+      yield* route({
+        path: "/doomed",
+        script: "boom",
+        retry: { backoff: "constant", initial_delay_ms: 300, max_attempts: 5, jitter: false }
+      })
       const { execution_id } = (yield* call("POST", "/shop/doomed", { token: null })).json
       let status = yield* call("GET", `/api/executions/${execution_id}`, { token: null })
       for (let i = 0; i < 50 && status.json.status !== "failed"; i++) {
         yield* Effect.sleep("10 millis")
         status = yield* call("GET", `/api/executions/${execution_id}`, { token: null })
       }
-      const script = (yield* call("GET", "/api/admin/scripts?app=shop")).json.items.find((x: { name: string }) => x.name === "boom")
+      const script = (yield* call("GET", "/api/admin/scripts?app=shop")).json.items.find((x: { name: string }) =>
+        x.name === "boom"
+      )
       assert.strictEqual((yield* call("DELETE", `/api/admin/scripts/${script.id}`)).status, 204)
       const dead = yield* call("GET", `/api/executions/${execution_id}?wait=10`, { token: null })
       assert.strictEqual(dead.json.status, "dead_lettered", dead.text)
@@ -169,7 +200,13 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
       const call = makeClient(handler)
       yield* call("POST", "/api/admin/scripts", { body: { name: "boom", source: boom } })
       yield* call("POST", "/api/admin/routes", {
-        body: { method: "POST", path: "/later", script: "boom", dispatch_mode: "async", retry: { initial_delay_ms: 3_600_000 } }
+        body: {
+          method: "POST",
+          path: "/later",
+          script: "boom",
+          dispatch_mode: "async",
+          retry: { initial_delay_ms: 3_600_000 }
+        }
       })
       // The first waits an hour for its retry, holding the one place.
       assert.strictEqual((yield* call("POST", "/default/later", { token: null })).status, 202)
@@ -183,7 +220,11 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
     Effect.gen(function*() {
       const { call } = yield* setup
       for (const wait of ["61", "-1", "1.5", "soon", "1e1", "+5", " 5", "0x10", "", "5%00"]) {
-        assert.strictEqual((yield* call("GET", `/api/executions/${crypto.randomUUID()}?wait=${wait}`, { token: null })).status, 400, wait)
+        assert.strictEqual(
+          (yield* call("GET", `/api/executions/${crypto.randomUUID()}?wait=${wait}`, { token: null })).status,
+          400,
+          wait
+        )
       }
       assert.strictEqual((yield* call("GET", `/api/executions/${crypto.randomUUID()}`, { token: null })).status, 404)
       assert.strictEqual((yield* call("GET", "/api/executions/not-an-id?wait=1", { token: null })).status, 404)

@@ -5,7 +5,8 @@ import { ADMIN_TOKEN, memoryPlatform } from "./client.ts"
 
 /** Logs and returns every header the script sees, so a leak would show in the reply, the record and the dead letter. */
 const spy = `export default (req) => { console.log(JSON.stringify(req.headers)); return { headers: req.headers } }`
-const spyThenFail = `export default (req) => { console.log(JSON.stringify(req.headers)); throw new Error("fail with " + JSON.stringify(req.headers)) }`
+const spyThenFail =
+  `export default (req) => { console.log(JSON.stringify(req.headers)); throw new Error("fail with " + JSON.stringify(req.headers)) }`
 
 const setup = Effect.gen(function*() {
   const call = yield* memoryPlatform
@@ -27,7 +28,9 @@ describe("the platform's credentials never reach a script, a record or a dead le
     Effect.gen(function*() {
       const call = yield* setup
       for (const route of [{ path: "/spy", auth: "none" }, { path: "/tokened", auth: "token" }]) {
-        const created = yield* call("POST", "/api/admin/routes", { body: { app: "shop", method: "GET", script: "spy", ...route } })
+        const created = yield* call("POST", "/api/admin/routes", {
+          body: { app: "shop", method: "GET", script: "spy", ...route }
+        })
         assert.strictEqual(created.status, 201, created.text)
       }
       const cookie = `theme=dark; ${SESSION_COOKIE}=session-secret; cart=3`
@@ -36,7 +39,10 @@ describe("the platform's credentials never reach a script, a record or a dead le
         yield* call("GET", "/shop/spy", { headers: { cookie } }),
         yield* call("GET", "/shop/tokened", { headers: { cookie } }),
         // The scheme is case-insensitive: a lower-case one is the platform's token all the same.
-        yield* call("GET", "/shop/spy", { token: null, headers: { authorization: `bearer ${ADMIN_TOKEN}`, cookie: `${SESSION_COOKIE}=session-secret` } })
+        yield* call("GET", "/shop/spy", {
+          token: null,
+          headers: { authorization: `bearer ${ADMIN_TOKEN}`, cookie: `${SESSION_COOKIE}=session-secret` }
+        })
       ]
       for (const res of calls) {
         assert.strictEqual(res.status, 200, res.text)
@@ -59,10 +65,20 @@ describe("the platform's credentials never reach a script, a record or a dead le
     Effect.gen(function*() {
       const call = yield* setup
       const created = yield* call("POST", "/api/admin/routes", {
-        body: { app: "shop", method: "POST", path: "/hook", script: "spyfail", dispatch_mode: "async", retry: { max_attempts: 1 } }
+        body: {
+          app: "shop",
+          method: "POST",
+          path: "/hook",
+          script: "spyfail",
+          dispatch_mode: "async",
+          retry: { max_attempts: 1 }
+        }
       })
       assert.strictEqual(created.status, 201, created.text)
-      const accepted = yield* call("POST", "/shop/hook", { body: { n: 1 }, headers: { cookie: `${SESSION_COOKIE}=session-secret; a=b` } })
+      const accepted = yield* call("POST", "/shop/hook", {
+        body: { n: 1 },
+        headers: { cookie: `${SESSION_COOKIE}=session-secret; a=b` }
+      })
       assert.strictEqual(accepted.status, 202, accepted.text)
       const { execution_id } = accepted.json
       const dead = yield* call("GET", `/api/executions/${execution_id}?wait=10`, { token: null })
@@ -79,10 +95,17 @@ describe("the platform's credentials never reach a script, a record or a dead le
     Effect.gen(function*() {
       const call = yield* setup
       yield* call("POST", "/api/admin/apps", { body: { name: "other" } })
-      yield* call("POST", "/api/admin/routes", { body: { app: "shop", method: "GET", path: "/private", script: "spy", auth: "token" } })
-      const user = yield* call("POST", "/api/admin/users", { body: { username: "dev", password: "a-long-password-1", role: "developer", apps: ["other"] } })
+      yield* call("POST", "/api/admin/routes", {
+        body: { app: "shop", method: "GET", path: "/private", script: "spy", auth: "token" }
+      })
+      const user = yield* call("POST", "/api/admin/users", {
+        body: { username: "dev", password: "a-long-password-1", role: "developer", apps: ["other"] }
+      })
       assert.strictEqual(user.status, 201, user.text)
-      const login = yield* call("POST", "/api/admin/login", { token: null, body: { username: "dev", password: "a-long-password-1" } })
+      const login = yield* call("POST", "/api/admin/login", {
+        token: null,
+        body: { username: "dev", password: "a-long-password-1" }
+      })
       const token = login.json.secret as string
       const hidden = yield* call("GET", "/shop/private", { token })
       const missing = yield* call("GET", "/shop/nothing-here", { token })

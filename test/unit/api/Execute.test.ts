@@ -17,15 +17,26 @@ describe("data plane: /api/execute", () => {
   it.live("passes method, path, query, headers and body; answers with the script's response", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform
-      yield* deploy(call, "echo", `export default async function (req, ctx) {
+      yield* deploy(
+        call,
+        "echo",
+        `export default async function (req, ctx) {
         const data = req.json()
         console.log("got", data.n)
         return { statusCode: 201, headers: { "x-echo": req.headers["x-in"] }, body: { method: req.method, path: req.path, q: req.query.a, n: data.n, invocation: ctx.invocation, script: ctx.script.name } }
-      }`)
+      }`
+      )
       const res = yield* call("POST", "/api/execute/echo?a=1", { body: { n: 7 }, headers: { "x-in": "yes" } })
       assert.strictEqual(res.status, 201)
       assert.strictEqual(res.headers.get("x-echo"), "yes")
-      assert.deepStrictEqual(res.json, { method: "POST", path: "/api/execute/echo", q: "1", n: 7, invocation: "http", script: "echo" })
+      assert.deepStrictEqual(res.json, {
+        method: "POST",
+        path: "/api/execute/echo",
+        q: "1",
+        n: 7,
+        invocation: "http",
+        script: "echo"
+      })
       const executionId = res.headers.get("x-picloud-execution-id")
       assert.isString(executionId)
 
@@ -43,15 +54,37 @@ describe("data plane: /api/execute", () => {
     Effect.gen(function*() {
       const call = yield* memoryPlatform
       const cases = [
-        { name: "throws", source: `export default () => { console.error("about to fail"); throw new TypeError("boom") }`, status: 502, code: "script_error" },
-        { name: "rejects", source: `export default async () => { throw new Error("async boom") }`, status: 502, code: "script_error" },
-        { name: "invalid", source: `export default () => ({ statusCode: 9999 })`, status: 502, code: "invalid_response" },
+        {
+          name: "throws",
+          source: `export default () => { console.error("about to fail"); throw new TypeError("boom") }`,
+          status: 502,
+          code: "script_error"
+        },
+        {
+          name: "rejects",
+          source: `export default async () => { throw new Error("async boom") }`,
+          status: 502,
+          code: "script_error"
+        },
+        {
+          name: "invalid",
+          source: `export default () => ({ statusCode: 9999 })`,
+          status: 502,
+          code: "invalid_response"
+        },
         { name: "loops", source: `export default () => { for (;;) {} }`, status: 504, code: "timeout", timeout: 1 },
-        { name: "recurses", source: `export default function f() { return f() + 1 }`, status: 507, code: "stack_limit" },
+        {
+          name: "recurses",
+          source: `export default function f() { return f() + 1 }`,
+          status: 507,
+          code: "stack_limit"
+        },
         { name: "nodefault", source: `export const x = 1`, status: 422, code: "script_invalid" }
       ]
       for (const c of cases) {
-        const created = yield* call("POST", "/api/admin/scripts", { body: { name: c.name, source: c.source, ...(c.timeout ? { timeout_seconds: c.timeout } : {}) } })
+        const created = yield* call("POST", "/api/admin/scripts", {
+          body: { name: c.name, source: c.source, ...(c.timeout ? { timeout_seconds: c.timeout } : {}) }
+        })
         if (created.status === 422) {
           // Refused at upload already: the validator caught it, which is just as good.
           assert.strictEqual(c.status, 422)
@@ -83,7 +116,10 @@ describe("data plane: /api/execute", () => {
       assert.strictEqual(res.status, 413)
       assert.strictEqual(res.json.error.code, "payload_too_large")
       assert.strictEqual(res.headers.get("connection"), "close", "the rest of the body is not read")
-      const fits = yield* call("POST", "/api/execute/sink", { body: "x".repeat(1000), headers: { "content-type": "text/plain" } })
+      const fits = yield* call("POST", "/api/execute/sink", {
+        body: "x".repeat(1000),
+        headers: { "content-type": "text/plain" }
+      })
       assert.strictEqual(fits.text, "1000")
 
       const missing = yield* call("GET", "/api/execute/nope")
@@ -96,15 +132,18 @@ describe("data plane: /api/execute", () => {
 
   it.live("a storage fault is a 500 with the JSON error body, never a script's fault", () =>
     Effect.gen(function*() {
-      const failing = Layer.succeed(ScriptRepo, ScriptRepo.of({
-        create: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.create", cause: "db down" })),
-        list: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.list", cause: "db down" })),
-        get: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.get", cause: "db down" })),
-        find: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.find", cause: "db down" })),
-        findByRef: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.findByRef", cause: "db down" })),
-        update: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.update", cause: "db down" })),
-        delete: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.delete", cause: "db down" }))
-      }))
+      const failing = Layer.succeed(
+        ScriptRepo,
+        ScriptRepo.of({
+          create: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.create", cause: "db down" })),
+          list: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.list", cause: "db down" })),
+          get: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.get", cause: "db down" })),
+          find: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.find", cause: "db down" })),
+          findByRef: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.findByRef", cause: "db down" })),
+          update: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.update", cause: "db down" })),
+          delete: () => Effect.fail(new PersistenceError({ operation: "ScriptRepo.delete", cause: "db down" }))
+        })
+      )
       const { handler, dispose } = HttpRouter.toWebHandler(
         HttpApp.pipe(Layer.provide(Layer.merge(MemoryServices(ADMIN_TOKEN), failing))),
         { disableLogger: true }

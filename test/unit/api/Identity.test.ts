@@ -8,10 +8,14 @@ describe("admin API: users, tokens, login", () => {
   it.live("a username shaped like a UUID is refused, so a name can never stand for another user's id", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform
-      const victim = yield* call("POST", "/api/admin/users", { body: { username: "victim", password: PASSWORD, role: "invoker" } })
+      const victim = yield* call("POST", "/api/admin/users", {
+        body: { username: "victim", password: PASSWORD, role: "invoker" }
+      })
       assert.strictEqual(victim.status, 201, victim.text)
       for (const username of [victim.json.id, "6f1c1a52-0d1e-4b7c-9d3e-0a4e8d0c9b11"]) {
-        const impostor = yield* call("POST", "/api/admin/users", { body: { username, password: PASSWORD, role: "invoker" } })
+        const impostor = yield* call("POST", "/api/admin/users", {
+          body: { username, password: PASSWORD, role: "invoker" }
+        })
         assert.strictEqual(impostor.status, 400, impostor.text)
         assert.include(impostor.json.error.message, "UUID")
       }
@@ -22,7 +26,9 @@ describe("admin API: users, tokens, login", () => {
   it.live("a UUID in /users/{user} is read as an id only, a name as a name only", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform
-      const alice = yield* call("POST", "/api/admin/users", { body: { username: "alice", password: PASSWORD, role: "invoker" } })
+      const alice = yield* call("POST", "/api/admin/users", {
+        body: { username: "alice", password: PASSWORD, role: "invoker" }
+      })
       assert.strictEqual((yield* call("GET", `/api/admin/users/${alice.json.id}`)).json.username, "alice")
       assert.strictEqual((yield* call("GET", "/api/admin/users/alice")).json.id, alice.json.id)
       assert.strictEqual((yield* call("GET", "/api/admin/users/6f1c1a52-0d1e-4b7c-9d3e-0a4e8d0c9b11")).status, 404)
@@ -33,14 +39,18 @@ describe("admin API: users, tokens, login", () => {
       const call = yield* memoryPlatform
       yield* call("POST", "/api/admin/users", { body: { username: "bob", password: PASSWORD, role: "invoker" } })
       yield* call("POST", "/api/admin/users", { body: { username: "carol", password: PASSWORD, role: "invoker" } })
-      const login = (username: string, password: string) => call("POST", "/api/admin/login", { token: null, body: { username, password } })
+      const login = (username: string, password: string) =>
+        call("POST", "/api/admin/login", { token: null, body: { username, password } })
       for (let i = 0; i < 5; i++) assert.strictEqual((yield* login("bob", "wrong password!")).status, 401)
       for (const password of ["wrong password!", PASSWORD]) {
         const locked = yield* login("bob", password)
         assert.strictEqual(locked.status, 429, locked.text)
         assert.strictEqual(locked.json.error.code, "too_many_attempts")
         const retryAfter = Number(locked.headers.get("retry-after"))
-        assert.isTrue(Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 15 * 60, `Retry-After: ${locked.headers.get("retry-after")}`)
+        assert.isTrue(
+          Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 15 * 60,
+          `Retry-After: ${locked.headers.get("retry-after")}`
+        )
         assert.include(locked.json.error.message, `${retryAfter} s`)
       }
       assert.strictEqual((yield* login("carol", PASSWORD)).status, 201)
@@ -60,7 +70,8 @@ describe("admin API: users, tokens, login", () => {
     Effect.gen(function*() {
       const call = yield* memoryPlatform
       yield* call("POST", "/api/admin/users", { body: { username: "dev", password: PASSWORD, role: "developer" } })
-      const dev = (yield* call("POST", "/api/admin/login", { token: null, body: { username: "dev", password: PASSWORD } })).json
+      const dev =
+        (yield* call("POST", "/api/admin/login", { token: null, body: { username: "dev", password: PASSWORD } })).json
       const all = yield* call("GET", "/api/admin/tokens?all=true", { token: dev.secret })
       assert.strictEqual(all.status, 403, all.text)
       assert.strictEqual(all.json.error.code, "forbidden")

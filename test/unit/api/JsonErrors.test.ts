@@ -10,7 +10,9 @@ describe("every error body is JSON; URLs no name can hold are a 400 before any r
   it.live("framework answers, malformed percent-encoding and NUL characters in paths and queries", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform
-      yield* call("POST", "/api/admin/scripts", { body: { name: "teapot", source: `export default () => ({ statusCode: 418, body: "short and stout" })` } })
+      yield* call("POST", "/api/admin/scripts", {
+        body: { name: "teapot", source: `export default () => ({ statusCode: 418, body: "short and stout" })` }
+      })
       yield* call("POST", "/api/admin/routes", { body: { method: "GET", path: "/items/:id", script: "teapot" } })
       const cases: Array<[string, string, number, string, Record<string, string>?]> = [
         ["POST", "/api/admin/scripts", 415, "unsupported_media_type", { "content-type": "text/plain" }],
@@ -28,7 +30,10 @@ describe("every error body is JSON; URLs no name can hold are a 400 before any r
         ["GET", "/api/executions/%00?wait=1", 400, "bad_request"]
       ]
       for (const [method, path, status, code, headers] of cases) {
-        const res = yield* call(method, path, { ...(method === "POST" ? { body: "x" } : {}), ...(headers ? { headers } : {}) })
+        const res = yield* call(method, path, {
+          ...(method === "POST" ? { body: "x" } : {}),
+          ...(headers ? { headers } : {})
+        })
         assert.strictEqual(res.status, status, `${method} ${path}: ${res.text}`)
         assert.strictEqual(res.headers.get("content-type"), "application/json", `${method} ${path}`)
         assert.strictEqual(res.json?.error?.code, code, `${method} ${path}: ${res.text}`)

@@ -21,7 +21,10 @@ const countedBody = (total: number) => {
   return { stream, read }
 }
 
-const send = (path: string, init: { readonly body: ReadableStream<Uint8Array>; readonly headers: Record<string, string> }) =>
+const send = (
+  path: string,
+  init: { readonly body: ReadableStream<Uint8Array>; readonly headers: Record<string, string> }
+) =>
   Effect.acquireUseRelease(
     Effect.sync(() => makeMemoryHandler(ADMIN_TOKEN)),
     ({ handler }) =>
@@ -41,7 +44,12 @@ const send = (path: string, init: { readonly body: ReadableStream<Uint8Array>; r
 describe("admin API: limits", () => {
   it.live("a declared Content-Length over the admin body limit is a 413 before any of the body is read", () =>
     Effect.gen(function*() {
-      for (const [path, token] of [["/api/admin/login", null], ["/api/admin/scripts", ADMIN_TOKEN], ["/api/admin/apps", "pc_not-a-token"]] as const) {
+      for (
+        const [path, token] of [["/api/admin/login", null], ["/api/admin/scripts", ADMIN_TOKEN], [
+          "/api/admin/apps",
+          "pc_not-a-token"
+        ]] as const
+      ) {
         const { stream, read } = countedBody(100 * MiB)
         const headers: Record<string, string> = { "content-length": String(100 * MiB) }
         if (token !== null) headers.authorization = `Bearer ${token}`
@@ -85,7 +93,9 @@ describe("admin API: limits", () => {
       assert.include(refused.json.error.message, String(MiB))
       assert.deepStrictEqual((yield* call("GET", "/api/admin/scripts")).json.items, [])
 
-      const small = yield* call("POST", "/api/admin/scripts", { body: { name: "small", source: "export default () => 1" } })
+      const small = yield* call("POST", "/api/admin/scripts", {
+        body: { name: "small", source: "export default () => 1" }
+      })
       const update = yield* call("PUT", `/api/admin/scripts/${small.json.id}`, { body: { source: tooBig } })
       assert.strictEqual(update.status, 413)
       assert.strictEqual(update.json.error.code, "payload_too_large")

@@ -3,13 +3,15 @@ import { Effect } from "effect"
 import { DEFAULT_RETRY_POLICY } from "../../../src/domain/RetryPolicy.ts"
 import { memoryPlatform } from "./client.ts"
 
-const echo = `export default (req, ctx) => ({ path: req.path, params: req.params, method: req.method, who: ctx.principal && ctx.principal.username })`
+const echo =
+  `export default (req, ctx) => ({ path: req.path, params: req.params, method: req.method, who: ctx.principal && ctx.principal.username })`
 
 const setup = Effect.gen(function*() {
   const call = yield* memoryPlatform
   yield* call("POST", "/api/admin/apps", { body: { name: "shop" } })
   yield* call("POST", "/api/admin/scripts", { body: { app: "shop", name: "echo", source: echo } })
-  const route = (body: Record<string, unknown>) => call("POST", "/api/admin/routes", { body: { app: "shop", script: "echo", ...body } })
+  const route = (body: Record<string, unknown>) =>
+    call("POST", "/api/admin/routes", { body: { app: "shop", script: "echo", ...body } })
   return { call, route }
 })
 
@@ -21,7 +23,17 @@ describe("routes: /{app}/{path}", () => {
       assert.strictEqual(created.status, 201, created.text)
       assert.deepStrictEqual(
         { ...created.json, id: undefined, app_id: undefined, script_id: undefined, created_at: undefined },
-        { id: undefined, app_id: undefined, script_id: undefined, created_at: undefined, method: "GET", path: "/orders/:id", dispatch_mode: "sync", auth: "none", retry: DEFAULT_RETRY_POLICY }
+        {
+          id: undefined,
+          app_id: undefined,
+          script_id: undefined,
+          created_at: undefined,
+          method: "GET",
+          path: "/orders/:id",
+          dispatch_mode: "sync",
+          auth: "none",
+          retry: DEFAULT_RETRY_POLICY
+        }
       )
       assert.strictEqual((yield* route({ method: "GET", path: "/orders/new" })).status, 201)
       assert.strictEqual((yield* route({ method: "ANY", path: "/files/*rest" })).status, 201)
@@ -31,8 +43,12 @@ describe("routes: /{app}/{path}", () => {
       assert.strictEqual(order.status, 200, order.text)
       assert.deepStrictEqual(order.json, { path: "/shop/orders/42", params: { id: "42" }, method: "GET", who: null })
       assert.deepStrictEqual((yield* call("GET", "/shop/orders/new", { token: null })).json.params, {})
-      assert.deepStrictEqual((yield* call("GET", "/shop/orders/42/items", { token: null })).json.params, { all: "42/items" })
-      assert.deepStrictEqual((yield* call("DELETE", "/shop/files/a/b%20c/d", { token: null })).json.params, { rest: "a/b c/d" })
+      assert.deepStrictEqual((yield* call("GET", "/shop/orders/42/items", { token: null })).json.params, {
+        all: "42/items"
+      })
+      assert.deepStrictEqual((yield* call("DELETE", "/shop/files/a/b%20c/d", { token: null })).json.params, {
+        rest: "a/b c/d"
+      })
       assert.strictEqual((yield* call("POST", "/shop/orders/42", { token: null })).status, 404, "no POST route")
       assert.strictEqual((yield* call("GET", "/other/orders/42", { token: null })).status, 404)
       const missing = yield* call("GET", "/shop/nothing", { token: null })
@@ -45,19 +61,40 @@ describe("routes: /{app}/{path}", () => {
       const { call, route } = yield* setup
       yield* route({ method: "GET", path: "/orders/:id" })
       assert.strictEqual((yield* route({ method: "GET", path: "/orders/:other" })).status, 409)
-      assert.strictEqual((yield* route({ method: "POST", path: "/orders/:other" })).status, 201, "another method is another route")
+      assert.strictEqual(
+        (yield* route({ method: "POST", path: "/orders/:other" })).status,
+        201,
+        "another method is another route"
+      )
       for (const path of ["orders", "/a/*rest/b", "/a/:x/:x", "/bad segment", "/:1x"]) {
         assert.strictEqual((yield* route({ method: "GET", path })).status, 400, path)
       }
-      for (const retry of [{ backoff: "random" }, { max_attempts: 0 }, { max_attempts: 101 }, { initial_delay_ms: 1.5 }, { jitter: "yes" }]) {
-        assert.strictEqual((yield* route({ method: "GET", path: "/later", dispatch_mode: "async", retry })).status, 400, JSON.stringify(retry))
+      for (
+        const retry of [{ backoff: "random" }, { max_attempts: 0 }, { max_attempts: 101 }, { initial_delay_ms: 1.5 }, {
+          jitter: "yes"
+        }]
+      ) {
+        assert.strictEqual(
+          (yield* route({ method: "GET", path: "/later", dispatch_mode: "async", retry })).status,
+          400,
+          JSON.stringify(retry)
+        )
       }
-      const async = yield* route({ method: "GET", path: "/later", dispatch_mode: "async", retry: { backoff: "linear", max_attempts: 2 } })
+      const async = yield* route({
+        method: "GET",
+        path: "/later",
+        dispatch_mode: "async",
+        retry: { backoff: "linear", max_attempts: 2 }
+      })
       assert.strictEqual(async.status, 201, async.text)
       assert.deepStrictEqual(async.json.retry, { ...DEFAULT_RETRY_POLICY, backoff: "linear", max_attempts: 2 })
       assert.strictEqual((yield* call("POST", "/api/admin/apps", { body: { name: "api" } })).status, 400)
       yield* call("POST", "/api/admin/scripts", { body: { name: "elsewhere", source: echo } })
-      assert.strictEqual((yield* route({ method: "GET", path: "/x", script: "elsewhere" })).status, 404, "the script must be in the route's app")
+      assert.strictEqual(
+        (yield* route({ method: "GET", path: "/x", script: "elsewhere" })).status,
+        404,
+        "the script must be in the route's app"
+      )
       assert.strictEqual((yield* call("GET", "/health", { token: null })).status, 200, "reserved paths still answer")
       assert.strictEqual((yield* call("GET", "/api/nothing", { token: null })).status, 404)
     }))
@@ -82,7 +119,10 @@ describe("routes: /{app}/{path}", () => {
       for (const path of ["/a.b/..c/.d.", `/${"a".repeat(1023)}`, "/s".repeat(32)]) {
         assert.strictEqual((yield* route({ method: "GET", path })).status, 201, path.slice(0, 60))
       }
-      assert.strictEqual((yield* route({ method: "GET", path: "/later", dispatch_mode: "async", retry: { max_attempts: 2 } })).status, 201)
+      assert.strictEqual(
+        (yield* route({ method: "GET", path: "/later", dispatch_mode: "async", retry: { max_attempts: 2 } })).status,
+        201
+      )
     }))
 
   it.live("auth: none is public (a token, if sent, must be valid); auth: token needs a caller granted the app", () =>
@@ -92,16 +132,28 @@ describe("routes: /{app}/{path}", () => {
       yield* route({ method: "GET", path: "/private", auth: "token" })
       const PASSWORD = "correct horse battery staple"
       yield* call("POST", "/api/admin/apps", { body: { name: "elsewhere" } })
-      yield* call("POST", "/api/admin/users", { body: { username: "member", password: PASSWORD, role: "invoker", apps: ["shop"] } })
-      yield* call("POST", "/api/admin/users", { body: { username: "outsider", password: PASSWORD, role: "invoker", apps: ["elsewhere"] } })
-      const member = (yield* call("POST", "/api/admin/login", { token: null, body: { username: "member", password: PASSWORD } })).json.secret
-      const outsider = (yield* call("POST", "/api/admin/login", { token: null, body: { username: "outsider", password: PASSWORD } })).json.secret
+      yield* call("POST", "/api/admin/users", {
+        body: { username: "member", password: PASSWORD, role: "invoker", apps: ["shop"] }
+      })
+      yield* call("POST", "/api/admin/users", {
+        body: { username: "outsider", password: PASSWORD, role: "invoker", apps: ["elsewhere"] }
+      })
+      const member =
+        (yield* call("POST", "/api/admin/login", { token: null, body: { username: "member", password: PASSWORD } }))
+          .json.secret
+      const outsider =
+        (yield* call("POST", "/api/admin/login", { token: null, body: { username: "outsider", password: PASSWORD } }))
+          .json.secret
 
       assert.strictEqual((yield* call("GET", "/shop/public", { token: null })).json.who, null)
       assert.strictEqual((yield* call("GET", "/shop/public", { token: member })).json.who, "member")
       assert.strictEqual((yield* call("GET", "/shop/public", { token: "pc_bogus" })).status, 401)
       assert.strictEqual((yield* call("GET", "/shop/private", { token: null })).status, 401)
-      assert.strictEqual((yield* call("GET", "/shop/private", { token: outsider })).status, 404, "another app's route is not revealed")
+      assert.strictEqual(
+        (yield* call("GET", "/shop/private", { token: outsider })).status,
+        404,
+        "another app's route is not revealed"
+      )
       const ok = yield* call("GET", "/shop/private", { token: member })
       assert.strictEqual(ok.status, 200)
       assert.strictEqual(ok.json.who, "member")

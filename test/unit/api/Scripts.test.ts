@@ -11,7 +11,15 @@ describe("admin API: scripts", () => {
 
       const created = yield* call("POST", "/api/admin/scripts", { body: { name: "hello", source: hello } })
       assert.strictEqual(created.status, 201)
-      assert.deepStrictEqual(Object.keys(created.json).sort(), ["app_id", "created_at", "id", "name", "timeout_seconds", "updated_at", "version"])
+      assert.deepStrictEqual(Object.keys(created.json).sort(), [
+        "app_id",
+        "created_at",
+        "id",
+        "name",
+        "timeout_seconds",
+        "updated_at",
+        "version"
+      ])
       assert.strictEqual(created.json.name, "hello")
       assert.strictEqual(created.json.version, 1)
       assert.strictEqual(created.json.timeout_seconds, 30)

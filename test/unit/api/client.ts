@@ -15,7 +15,8 @@ export interface Reply {
  * A client for the in-memory platform: real routing, real schemas, real sandbox, memory storage.
  * `body` objects are sent as JSON; strings as they are.
  */
-export const makeClient = (handler: (request: Request) => Promise<Response>) =>
+export const makeClient =
+  (handler: (request: Request) => Promise<Response>) =>
   (method: string, path: string, options: {
     readonly body?: unknown
     readonly token?: string | null

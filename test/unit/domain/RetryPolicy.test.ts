@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { type RetryPolicy, retryDelay, retrySchedule } from "../../../src/domain/RetryPolicy.ts"
+import { retryDelay, type RetryPolicy, retrySchedule } from "../../../src/domain/RetryPolicy.ts"
 
 const policy = (overrides: Partial<RetryPolicy>): RetryPolicy => ({
   backoff: "exponential",
@@ -32,7 +32,14 @@ const gapsBetweenAttempts = (retry: RetryPolicy) =>
 describe("retry policies (Effect Schedule, on the TestClock)", () => {
   it.effect("exponential doubles from the initial delay up to the cap; max_attempts attempts in all", () =>
     Effect.gen(function*() {
-      assert.deepStrictEqual(yield* gapsBetweenAttempts(policy({ backoff: "exponential" })), [100, 200, 400, 800, 1000, 1000])
+      assert.deepStrictEqual(yield* gapsBetweenAttempts(policy({ backoff: "exponential" })), [
+        100,
+        200,
+        400,
+        800,
+        1000,
+        1000
+      ])
     }))
 
   it.effect("linear grows by the initial delay each retry, up to the cap", () =>
@@ -45,7 +52,10 @@ describe("retry policies (Effect Schedule, on the TestClock)", () => {
 
   it.effect("constant waits the same each time; one attempt means no retry", () =>
     Effect.gen(function*() {
-      assert.deepStrictEqual(yield* gapsBetweenAttempts(policy({ backoff: "constant", initial_delay_ms: 250, max_attempts: 4 })), [250, 250, 250])
+      assert.deepStrictEqual(
+        yield* gapsBetweenAttempts(policy({ backoff: "constant", initial_delay_ms: 250, max_attempts: 4 })),
+        [250, 250, 250]
+      )
       assert.deepStrictEqual(yield* gapsBetweenAttempts(policy({ max_attempts: 1 })), [])
     }))
 

@@ -2,8 +2,16 @@ import { assert, describe, it } from "vitest"
 import { Engine } from "../../../src/executor/Engine.ts"
 import { execRequest } from "./request.ts"
 
-const engine = await Engine.make({ memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024, warmScripts: 4, warmMemoryMb: 256 })
-const run = (source: string, overrides?: Parameters<typeof execRequest>[1]) => engine.run(execRequest(source, overrides))
+const engine = await Engine.make({
+  memoryMb: 64,
+  stackBytes: 256 * 1024,
+  maxLogBytes: 1024,
+  maxResponseBytes: 64 * 1024,
+  warmScripts: 4,
+  warmMemoryMb: 256
+})
+const run = (source: string, overrides?: Parameters<typeof execRequest>[1]) =>
+  engine.run(execRequest(source, overrides))
 
 const failure = async (source: string, overrides?: Parameters<typeof execRequest>[1]) => {
   const result = await run(source, overrides)
@@ -30,11 +38,13 @@ describe("Engine.validate", () => {
     }
   })
   it("refuses imports, a missing default export, and a default that is not a function", async () => {
-    for (const [source, pattern] of [
-      [`import fs from "fs"\nexport default () => 1`, /imports are not available/],
-      [`export const x = 1`, /no default export/],
-      [`export default 42`, /no default export/]
-    ] as const) {
+    for (
+      const [source, pattern] of [
+        [`import fs from "fs"\nexport default () => 1`, /imports are not available/],
+        [`export const x = 1`, /no default export/],
+        [`export default 42`, /no default export/]
+      ] as const
+    ) {
       const result = await engine.validate(source)
       assert.isFalse(result.ok, source)
       if (!result.ok) assert.match(result.message, pattern)
@@ -42,7 +52,13 @@ describe("Engine.validate", () => {
   })
   it("validates source after source without harming the sandbox", async () => {
     // Regression: QuickJS's compile-only mode corrupted the module's memory for sources like these.
-    for (const source of [`export default () => ({ statusCode: 9999 })`, `export default () => { for (;;) {} }`, `export default () => 1`]) {
+    for (
+      const source of [
+        `export default () => ({ statusCode: 9999 })`,
+        `export default () => { for (;;) {} }`,
+        `export default () => 1`
+      ]
+    ) {
       assert.deepStrictEqual(await engine.validate(source), { ok: true }, source)
     }
     assert.strictEqual((await success(`export default () => ({ a: 1 })`)).body, `{"a":1}`)
@@ -71,21 +87,33 @@ describe("Engine.run: the script contract", () => {
   })
 
   it("a structured response keeps status and headers; an object body is JSON", async () => {
-    const r = await success(`export default async () => ({ statusCode: 418, headers: { "X-Tea": "pot", n: 1 }, body: { short: true } })`)
+    const r = await success(
+      `export default async () => ({ statusCode: 418, headers: { "X-Tea": "pot", n: 1 }, body: { short: true } })`
+    )
     assert.strictEqual(r.statusCode, 418)
     assert.strictEqual(r.headers["x-tea"], "pot")
     assert.strictEqual(r.headers.n, "1")
     assert.strictEqual(r.headers["content-type"], "application/json")
     assert.strictEqual(r.body, `{"short":true}`)
-    const raw = await success(`export default () => ({ statusCode: 200, headers: { "content-type": "text/html" }, body: "<p>x</p>" })`)
+    const raw = await success(
+      `export default () => ({ statusCode: 200, headers: { "content-type": "text/html" }, body: "<p>x</p>" })`
+    )
     assert.strictEqual(raw.body, "<p>x</p>")
     assert.strictEqual(raw.headers["content-type"], "text/html")
   })
 
   it("the handler sees the request (with json()) and ctx", async () => {
-    const r = await success(`export default (req, ctx) => ({ m: req.method, p: req.path, q: req.query.q, h: req.headers["x-a"], n: req.json().n, ctx })`)
+    const r = await success(
+      `export default (req, ctx) => ({ m: req.method, p: req.path, q: req.query.q, h: req.headers["x-a"], n: req.json().n, ctx })`
+    )
     const body = JSON.parse(r.body!)
-    assert.deepStrictEqual({ m: body.m, p: body.p, q: body.q, h: body.h, n: body.n }, { m: "POST", p: "/api/execute/test", q: "1", h: "b", n: 2 })
+    assert.deepStrictEqual({ m: body.m, p: body.p, q: body.q, h: body.h, n: body.n }, {
+      m: "POST",
+      p: "/api/execute/test",
+      q: "1",
+      h: "b",
+      n: 2
+    })
     assert.deepStrictEqual(body.ctx, {
       executionId: "00000000-0000-7000-8000-000000000001",
       rootExecutionId: "00000000-0000-7000-8000-000000000001",
@@ -102,14 +130,19 @@ describe("Engine.run: the script contract", () => {
   })
 
   it("request.json() on a bad body throws a SyntaxError into the script", async () => {
-    const r = await success(`export default (req) => { try { req.json(); return "parsed" } catch (e) { return e.name } }`, {
-      request: { method: "POST", path: "/", params: {}, query: {}, headers: {}, body: "{nope" }
-    })
+    const r = await success(
+      `export default (req) => { try { req.json(); return "parsed" } catch (e) { return e.name } }`,
+      {
+        request: { method: "POST", path: "/", params: {}, query: {}, headers: {}, body: "{nope" }
+      }
+    )
     assert.strictEqual(r.body, "SyntaxError")
   })
 
   it("captures console output with levels, formatting and timing", async () => {
-    const r = await success(`export default () => { console.log("a", 1, { b: 2 }); console.warn("w"); console.error(new TypeError("t")); console.debug([1]); console.info(null) }`)
+    const r = await success(
+      `export default () => { console.log("a", 1, { b: 2 }); console.warn("w"); console.error(new TypeError("t")); console.debug([1]); console.info(null) }`
+    )
     assert.deepStrictEqual(r.logs.map((l) => [l.level, l.message.split("\n")[0]]), [
       ["log", `a 1 {"b":2}`],
       ["warn", "w"],
@@ -127,7 +160,9 @@ describe("Engine.run: the script contract", () => {
   })
 
   it("caps captured logs and marks them truncated", async () => {
-    const r = await success(`export default () => { for (let i = 0; i < 1000; i++) console.log("line " + i) ; return "ok" }`)
+    const r = await success(
+      `export default () => { for (let i = 0; i < 1000; i++) console.log("line " + i) ; return "ok" }`
+    )
     assert.isTrue(r.logsTruncated)
     assert.strictEqual(r.logs.reduce((n, l) => n + l.message.length, 0), 1024)
     assert.strictEqual(r.body, "ok")
@@ -146,22 +181,41 @@ describe("Engine.run: failures", () => {
   })
 
   it("error stacks shown to the caller and in logs hold the script's frames only, never the prelude's", async () => {
-    const thrown = await failure(`function inner() { throw new Error("boom") }\nexport default () => [1].map(() => inner())`)
-    assert.match(thrown.message, /^Error: boom\n {4}at inner \(script\.mjs:1:\d+\)\n {4}at <anonymous> \(script\.mjs:2:\d+\)\n {4}at map \(native\)\n {4}at default \(script\.mjs:2:\d+\)$/)
+    const thrown = await failure(
+      `function inner() { throw new Error("boom") }\nexport default () => [1].map(() => inner())`
+    )
+    assert.match(
+      thrown.message,
+      /^Error: boom\n {4}at inner \(script\.mjs:1:\d+\)\n {4}at <anonymous> \(script\.mjs:2:\d+\)\n {4}at map \(native\)\n {4}at default \(script\.mjs:2:\d+\)$/
+    )
     const parsed = await failure(`export default (req) => req.json()`, {
       request: { method: "POST", path: "/", params: {}, query: {}, headers: {}, body: "{nope" }
     })
     assert.match(parsed.message, /^SyntaxError: .*\n[^]*at default \(script\.mjs:1:\d+\)$/)
     const evaluated = await failure(`export default () => eval("throw new TypeError('in eval')")`)
-    assert.match(evaluated.message, /^TypeError: in eval\n {4}at <eval> \(<input>:1:\d+\)\n {4}at default \(script\.mjs:1:\d+\)$/)
+    assert.match(
+      evaluated.message,
+      /^TypeError: in eval\n {4}at <eval> \(<input>:1:\d+\)\n {4}at default \(script\.mjs:1:\d+\)$/
+    )
     const logged = await success(`export default async () => { await null; console.error(new RangeError("logged")) }`)
     assert.match(logged.logs[0]!.message, /^RangeError: logged\n {4}at default \(script\.mjs:1:\d+\)$/)
     const unsendable = await failure(`export default () => ({ statusCode: 200, body: { big: 1n } })`)
     assert.strictEqual(unsendable.reason, "InvalidResponse")
     assert.strictEqual(unsendable.message, "TypeError: Do not know how to serialize a BigInt")
-    const patched = await success(`export default () => { String.prototype.indexOf = () => -1; RegExp.prototype.exec = () => [""]; console.log(new Error("patched")) }`)
+    const patched = await success(
+      `export default () => { String.prototype.indexOf = () => -1; RegExp.prototype.exec = () => [""]; console.log(new Error("patched")) }`
+    )
     assert.match(patched.logs[0]!.message, /^Error: patched\n {4}at default \(script\.mjs:1:\d+\)$/)
-    for (const text of [thrown.message, parsed.message, evaluated.message, logged.logs[0]!.message, unsendable.message, patched.logs[0]!.message]) {
+    for (
+      const text of [
+        thrown.message,
+        parsed.message,
+        evaluated.message,
+        logged.logs[0]!.message,
+        unsendable.message,
+        patched.logs[0]!.message
+      ]
+    ) {
       assert.notMatch(text, /prelude/)
     }
   })
@@ -174,9 +228,15 @@ describe("Engine.run: failures", () => {
   })
 
   it("a promise that never settles, and a microtask storm, are Timeouts", async () => {
-    assert.strictEqual((await failure(`export default () => new Promise(() => {})`, { timeoutMs: 200 })).reason, "Timeout")
+    assert.strictEqual(
+      (await failure(`export default () => new Promise(() => {})`, { timeoutMs: 200 })).reason,
+      "Timeout"
+    )
     const started = Date.now()
-    const storm = await failure(`export default async () => { const spin = () => Promise.resolve().then(spin); spin(); await new Promise(() => {}) }`, { timeoutMs: 200 })
+    const storm = await failure(
+      `export default async () => { const spin = () => Promise.resolve().then(spin); spin(); await new Promise(() => {}) }`,
+      { timeoutMs: 200 }
+    )
     assert.strictEqual(storm.reason, "Timeout")
     assert.isBelow(Date.now() - started, 1500)
   })
@@ -188,12 +248,14 @@ describe("Engine.run: failures", () => {
   })
 
   it("memory bombs are MemoryLimit, and the next script runs fine", async () => {
-    for (const bomb of [
-      `export default () => { const a = []; for (;;) a.push([1, 2, 3, 4]) }`,
-      `export default () => { const a = []; for (;;) a.push(new Float64Array(1 << 20)) }`,
-      `export default () => { let s = "x"; for (;;) s += s }`,
-      `export default () => { const m = new Map(); for (let i = 0;; i++) m.set(i, { i }) }`
-    ]) {
+    for (
+      const bomb of [
+        `export default () => { const a = []; for (;;) a.push([1, 2, 3, 4]) }`,
+        `export default () => { const a = []; for (;;) a.push(new Float64Array(1 << 20)) }`,
+        `export default () => { let s = "x"; for (;;) s += s }`,
+        `export default () => { const m = new Map(); for (let i = 0;; i++) m.set(i, { i }) }`
+      ]
+    ) {
       const r = await failure(bomb, { timeoutMs: 10_000 })
       assert.strictEqual(r.reason, "MemoryLimit", `${bomb}: ${r.message}`)
       assert.strictEqual((await success(`export default () => 1 + 2`)).body, "3")
@@ -209,15 +271,17 @@ describe("Engine.run: failures", () => {
   })
 
   it("an invalid response: bad status, bad header, unserializable body", async () => {
-    for (const source of [
-      `export default () => ({ statusCode: 99 })`,
-      `export default () => ({ statusCode: 200.5 })`,
-      `export default () => ({ statusCode: 200, headers: { "bad header": "x" } })`,
-      `export default () => ({ statusCode: 200, headers: { "x-a": "line\\r\\nbreak" } })`,
-      `export default () => ({ statusCode: 200, headers: { "x-a": {} } })`,
-      `export default () => { const a = {}; a.a = a; return a }`,
-      `export default () => () => 1`
-    ]) {
+    for (
+      const source of [
+        `export default () => ({ statusCode: 99 })`,
+        `export default () => ({ statusCode: 200.5 })`,
+        `export default () => ({ statusCode: 200, headers: { "bad header": "x" } })`,
+        `export default () => ({ statusCode: 200, headers: { "x-a": "line\\r\\nbreak" } })`,
+        `export default () => ({ statusCode: 200, headers: { "x-a": {} } })`,
+        `export default () => { const a = {}; a.a = a; return a }`,
+        `export default () => () => 1`
+      ]
+    ) {
       assert.strictEqual((await failure(source)).reason, "InvalidResponse", source)
     }
   })
@@ -231,15 +295,23 @@ describe("Engine.run: failures", () => {
     const big = await failure(`export default () => ({ statusCode: 200, headers: { "x-big": "x".repeat(64 * 1024) } })`)
     assert.strictEqual(big.reason, "ResponseTooLarge")
     // 64 KiB in all: a 10-byte header ("x-ab" + "123456") and the body.
-    const exact = await success(`export default () => ({ statusCode: 200, headers: { "x-ab": "123456" }, body: "y".repeat(64 * 1024 - 10) })`)
+    const exact = await success(
+      `export default () => ({ statusCode: 200, headers: { "x-ab": "123456" }, body: "y".repeat(64 * 1024 - 10) })`
+    )
     assert.strictEqual(exact.headers["x-ab"], "123456")
-    const over = await failure(`export default () => ({ statusCode: 200, headers: { "x-ab": "1234567" }, body: "y".repeat(64 * 1024 - 10) })`)
+    const over = await failure(
+      `export default () => ({ statusCode: 200, headers: { "x-ab": "1234567" }, body: "y".repeat(64 * 1024 - 10) })`
+    )
     assert.strictEqual(over.reason, "ResponseTooLarge")
   })
 
   it("at most 100 headers", async () => {
     const headers = (n: number) => `Object.fromEntries(Array.from({ length: ${n} }, (_, i) => ["x-h" + i, "v"]))`
-    assert.strictEqual(Object.keys((await success(`export default () => ({ statusCode: 200, headers: ${headers(100)} })`)).headers).length, 100)
+    assert.strictEqual(
+      Object.keys((await success(`export default () => ({ statusCode: 200, headers: ${headers(100)} })`)).headers)
+        .length,
+      100
+    )
     for (const n of [101, 100_000]) {
       const r = await failure(`export default () => ({ statusCode: 200, headers: ${headers(n)} })`)
       assert.strictEqual(r.reason, "ResponseTooLarge", `${n} headers`)
@@ -248,16 +320,18 @@ describe("Engine.run: failures", () => {
   })
 
   it("a header Node would refuse to send is an InvalidResponse", async () => {
-    for (const [name, value] of [
-      ["x-a", "nul\\u0000"],
-      ["x-a", "control\\u0001"],
-      ["x-a", "del\\u007f"],
-      ["x-a", "euro \\u20ac"],
-      ["x-a", "tab\\tis fine but a bare \\r is not"],
-      ["x-\\u00e9", "v"],
-      ["", "v"],
-      ["x:a", "v"]
-    ] as const) {
+    for (
+      const [name, value] of [
+        ["x-a", "nul\\u0000"],
+        ["x-a", "control\\u0001"],
+        ["x-a", "del\\u007f"],
+        ["x-a", "euro \\u20ac"],
+        ["x-a", "tab\\tis fine but a bare \\r is not"],
+        ["x-\\u00e9", "v"],
+        ["", "v"],
+        ["x:a", "v"]
+      ] as const
+    ) {
       const source = `export default () => ({ statusCode: 200, headers: { "${name}": "${value}" } })`
       assert.strictEqual((await failure(source)).reason, "InvalidResponse", source)
     }
@@ -268,18 +342,26 @@ describe("Engine.run: failures", () => {
 
 describe("Engine.run: isolation", () => {
   it("no host objects: process, require, fetch, timers, even through eval and Function", async () => {
-    const r = await success(`export default () => [typeof process, typeof require, typeof fetch, typeof setTimeout, eval("typeof process"), Function("return typeof require")(), typeof __picloud_log]`)
+    const r = await success(
+      `export default () => [typeof process, typeof require, typeof fetch, typeof setTimeout, eval("typeof process"), Function("return typeof require")(), typeof __picloud_log]`
+    )
     assert.deepStrictEqual(JSON.parse(r.body!), Array(7).fill("undefined"))
   })
 
   it("what one execution does to globals and prototypes is gone in the next", async () => {
-    await success(`export default () => { Object.prototype.leak = 1; globalThis.leak = 2; JSON.stringify = () => "hacked"; Array.prototype.map = null }`)
-    const r = await success(`export default () => ({ proto: ({}).leak ?? null, global: globalThis.leak ?? null, arr: [1].map((x) => x + 1) })`)
+    await success(
+      `export default () => { Object.prototype.leak = 1; globalThis.leak = 2; JSON.stringify = () => "hacked"; Array.prototype.map = null }`
+    )
+    const r = await success(
+      `export default () => ({ proto: ({}).leak ?? null, global: globalThis.leak ?? null, arr: [1].map((x) => x + 1) })`
+    )
     assert.deepStrictEqual(JSON.parse(r.body!), { proto: null, global: null, arr: [2] })
   })
 
   it("a script that overwrites JSON.stringify or console still gets its response out", async () => {
-    const r = await success(`export default () => { JSON.stringify = () => "hacked"; console = null; return { fine: true } }`)
+    const r = await success(
+      `export default () => { JSON.stringify = () => "hacked"; console = null; return { fine: true } }`
+    )
     assert.strictEqual(r.body, `{"fine":true}`)
   })
 })
@@ -288,7 +370,9 @@ describe("Engine.run: crypto", () => {
   it("crypto.randomUUID gives RFC 4122 version 4 UUIDs, all different", async () => {
     const r = await success(`export default () => Array.from({ length: 1000 }, () => crypto.randomUUID())`)
     const uuids: Array<string> = JSON.parse(r.body!)
-    for (const uuid of uuids) assert.match(uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    for (const uuid of uuids) {
+      assert.match(uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    }
     assert.strictEqual(new Set(uuids).size, uuids.length)
   })
 
@@ -336,7 +420,9 @@ describe("Engine.run: crypto", () => {
       assert.strictEqual(body[key].name, "QuotaExceededError", key)
       assert.isTrue(body[key].isError, key)
     }
-    for (const key of ["float", "dataView", "array", "nothing", "disguised"]) assert.strictEqual(body[key].name, "TypeError", key)
+    for (const key of ["float", "dataView", "array", "nothing", "disguised"]) {
+      assert.strictEqual(body[key].name, "TypeError", key)
+    }
   })
 
   it("the host's random source is out of the script's reach", async () => {
@@ -349,13 +435,21 @@ describe("Engine.run: crypto", () => {
       const float = (() => { try { crypto.getRandomValues(new Float64Array(1)); return "filled" } catch (e) { return e.name } })()
       return { names, random: typeof __picloud_random, viaEval: eval("typeof __picloud_random"), uuid: crypto.randomUUID().length, bytes: crypto.getRandomValues(new Uint8Array(4)).length, float }
     }`)
-    assert.deepStrictEqual(JSON.parse(r.body!), { names: [], random: "undefined", viaEval: "undefined", uuid: 36, bytes: 4, float: "TypeError" })
+    assert.deepStrictEqual(JSON.parse(r.body!), {
+      names: [],
+      random: "undefined",
+      viaEval: "undefined",
+      uuid: 36,
+      bytes: 4,
+      float: "TypeError"
+    })
   })
 })
 
 describe("Engine.run: warm sandboxes", () => {
   const counter = `let n = 0\nexport default (req, ctx) => { n++; if (req && req.query.loop) { for (;;) {} } return n }`
-  const count = async (source: string, overrides?: Parameters<typeof execRequest>[1]) => Number((await success(source, overrides)).body)
+  const count = async (source: string, overrides?: Parameters<typeof execRequest>[1]) =>
+    Number((await success(source, overrides)).body)
 
   it("a script version keeps its module scope between executions", async () => {
     const source = counter + "\n// keeps"
@@ -402,9 +496,17 @@ describe("Engine.run: warm sandboxes", () => {
 })
 
 describe("Engine.run: memory isolation between script versions", () => {
-  const limits = { memoryMb: 64, stackBytes: 256 * 1024, maxLogBytes: 1024, maxResponseBytes: 64 * 1024, warmScripts: 4, warmMemoryMb: 256 }
+  const limits = {
+    memoryMb: 64,
+    stackBytes: 256 * 1024,
+    maxLogBytes: 1024,
+    maxResponseBytes: 64 * 1024,
+    warmScripts: 4,
+    warmMemoryMb: 256
+  }
   /** Keeps ~55 MB in module scope: most of one sandbox's 64 MiB, and all a shared memory could spare. */
-  const holder = (tag: string) => `let calls = 0
+  const holder = (tag: string) =>
+    `let calls = 0
 const held = []
 for (let i = 0; i < 55; i++) held.push(new Uint8Array(1 << 20).fill(i + 1))
 export default () => ({ calls: ++calls, held: held.length }) // ${tag}`
@@ -427,10 +529,19 @@ export default () => ({ calls: ++calls, held: held.length }) // ${tag}`
   it("a memory limit hit is charged to the script that hit it: another script's warm sandbox survives", async () => {
     const isolated = await Engine.make(limits)
     assert.deepStrictEqual(await runOn(isolated, holder("survivor"), appA), { calls: 1, held: 55 })
-    const bomb = await isolated.run(execRequest(`export default () => { const a = []; for (;;) a.push(new Uint8Array(1 << 20)) }`, { ...appB, timeoutMs: 10_000 }))
+    const bomb = await isolated.run(
+      execRequest(`export default () => { const a = []; for (;;) a.push(new Uint8Array(1 << 20)) }`, {
+        ...appB,
+        timeoutMs: 10_000
+      })
+    )
     assert.isFalse(bomb.ok)
     if (!bomb.ok) assert.strictEqual(bomb.reason, "MemoryLimit")
-    assert.deepStrictEqual(await runOn(isolated, holder("survivor"), appA), { calls: 2, held: 55 }, "A kept its module scope")
+    assert.deepStrictEqual(
+      await runOn(isolated, holder("survivor"), appA),
+      { calls: 2, held: 55 },
+      "A kept its module scope"
+    )
   })
 
   it("idle warm sandboxes hold at most warmMemoryMb: the least recently used go first", async () => {

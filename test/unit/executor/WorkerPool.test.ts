@@ -13,7 +13,8 @@ const pool = new WorkerPool({
 beforeAll(() => pool.start(), 30_000)
 afterAll(() => pool.close())
 
-const busy = (ms: number) => `export default () => { const end = Date.now() + ${ms}; while (Date.now() < end) {} return "done" }`
+const busy = (ms: number) =>
+  `export default () => { const end = Date.now() + ${ms}; while (Date.now() < end) {} return "done" }`
 const waitFor = async (condition: () => boolean) => {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25))
   assert.isTrue(condition())
@@ -23,7 +24,8 @@ describe("WorkerPool", () => {
   it("runs executions in worker threads, in parallel across workers", async () => {
     // Each reports when it ran; overlapping intervals prove they ran side by side (a wall-clock
     // bound would fail on a loaded machine).
-    const timed = (tag: string) => `export default () => { const start = Date.now(); while (Date.now() < start + 300) {} return [start, Date.now(), "${tag}"] }`
+    const timed = (tag: string) =>
+      `export default () => { const start = Date.now(); while (Date.now() < start + 300) {} return [start, Date.now(), "${tag}"] }`
     const results = await Promise.all([pool.run(execRequest(timed("a"))), pool.run(execRequest(timed("b")))])
     const [a, b] = results.map((r) => {
       if (!r.ok) throw new Error(r.message)
@@ -40,7 +42,9 @@ describe("WorkerPool", () => {
   })
 
   it("a 1 MiB guest stack in a worker: deep recursion is a clean StackLimit", async () => {
-    const deep = await pool.run(execRequest(`function f(n) { return n > 3000 ? n : f(n + 1) }\nexport default () => f(0)`))
+    const deep = await pool.run(
+      execRequest(`function f(n) { return n > 3000 ? n : f(n + 1) }\nexport default () => f(0)`)
+    )
     assert.isTrue(deep.ok, JSON.stringify(deep))
     const overflow = await pool.run(execRequest(`export default function f() { return f() + 1 }`))
     assert.isFalse(overflow.ok)
@@ -57,7 +61,10 @@ describe("WorkerPool", () => {
     if (!result.ok) assert.strictEqual(result.reason, "Crashed")
     await waitFor(() => pool.workers.every((w) => w !== undefined && w !== victim))
     assert.isTrue(events.some((e) => e.includes("replacing executor worker")))
-    const after = await Promise.all([pool.run(execRequest(`export default () => 1`)), pool.run(execRequest(`export default () => 2`))])
+    const after = await Promise.all([
+      pool.run(execRequest(`export default () => 1`)),
+      pool.run(execRequest(`export default () => 2`))
+    ])
     assert.deepStrictEqual(after.map((r) => r.ok), [true, true])
   })
 

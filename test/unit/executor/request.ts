@@ -18,7 +18,14 @@ export const execRequest = (source: string, overrides: Partial<ExecRequest> = {}
   principal: null,
   event: null,
   env: {},
-  request: { method: "POST", path: "/api/execute/test", params: {}, query: { q: "1" }, headers: { "x-a": "b" }, body: "{\"n\":2}" },
+  request: {
+    method: "POST",
+    path: "/api/execute/test",
+    params: {},
+    query: { q: "1" },
+    headers: { "x-a": "b" },
+    body: "{\"n\":2}"
+  },
   timeoutMs: 1000,
   ...overrides
 })

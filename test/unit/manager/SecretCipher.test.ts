@@ -30,7 +30,11 @@ describe("SecretCipher (AES-256-GCM)", () => {
           const altered = Buffer.from(bytes)
           altered[i] = altered[i]! ^ 0x01
           const tampered = [version, ...parts.map((q, j) => (j === p ? altered.toString("base64url") : q))].join(":")
-          assert.strictEqual((yield* c.decrypt(tampered).pipe(Effect.flip))._tag, "SecretDecryptError", `part ${p}, byte ${i}`)
+          assert.strictEqual(
+            (yield* c.decrypt(tampered).pipe(Effect.flip))._tag,
+            "SecretDecryptError",
+            `part ${p}, byte ${i}`
+          )
         }
       }
       for (const bad of ["", "v2:a:b:c", "v1:a:b", "garbage", "v1:a:b:c:d"]) {

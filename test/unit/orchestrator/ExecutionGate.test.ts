@@ -3,7 +3,9 @@ import { ConfigProvider, Deferred, Effect, Fiber, Layer } from "effect"
 import { ExecutionGate } from "../../../src/orchestrator/ExecutionGate.ts"
 
 const withLimit = (limit: string) =>
-  ExecutionGate.layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_MAX_CONCURRENT_EXECUTIONS: limit }))))
+  ExecutionGate.layer.pipe(
+    Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_MAX_CONCURRENT_EXECUTIONS: limit })))
+  )
 
 describe("ExecutionGate", () => {
   it.effect("refuses at once when full, with no queue, and admits again when a permit returns", () =>

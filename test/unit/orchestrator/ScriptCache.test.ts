@@ -1,12 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { DEFAULT_APP_ID } from "../../../src/domain/App.ts"
+import type { ScriptId } from "../../../src/domain/Ids.ts"
 import { ScriptWithSource } from "../../../src/domain/Script.ts"
 import { ScriptChanges } from "../../../src/domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../../src/domain/ScriptRepo.ts"
-import type { ScriptId } from "../../../src/domain/Ids.ts"
-import { ScriptCache } from "../../../src/orchestrator/ScriptCache.ts"
-import { DEFAULT_APP_ID } from "../../../src/domain/App.ts"
 import * as AppRepoMemory from "../../../src/manager/AppRepoMemory.ts"
+import { ScriptCache } from "../../../src/orchestrator/ScriptCache.ts"
 
 const script = (version: number) =>
   new ScriptWithSource({
@@ -22,31 +22,40 @@ const script = (version: number) =>
 
 /** A repository whose `findByRef` counts its calls and answers with the current version. */
 const countingRepo = (state: { version: number; reads: number; gate?: Deferred.Deferred<void> }) =>
-  Layer.succeed(ScriptRepo, ScriptRepo.of({
-    findByRef: (_app, ref) =>
-      Effect.gen(function*() {
-        const version = state.version
-        state.reads++
-        if (state.gate) yield* Deferred.await(state.gate)
-        return ref === "s" || ref === script(1).id ? Option.some(script(version)) : Option.none()
-      }),
-    create: () => Effect.die("unused"),
-    list: () => Effect.die("unused"),
-    get: () => Effect.die("unused"),
-    find: () => Effect.die("unused"),
-    update: () => Effect.die("unused"),
-    delete: () => Effect.die("unused")
-  }))
+  Layer.succeed(
+    ScriptRepo,
+    ScriptRepo.of({
+      findByRef: (_app, ref) =>
+        Effect.gen(function*() {
+          const version = state.version
+          state.reads++
+          if (state.gate) yield* Deferred.await(state.gate)
+          return ref === "s" || ref === script(1).id ? Option.some(script(version)) : Option.none()
+        }),
+      create: () => Effect.die("unused"),
+      list: () => Effect.die("unused"),
+      get: () => Effect.die("unused"),
+      find: () => Effect.die("unused"),
+      update: () => Effect.die("unused"),
+      delete: () => Effect.die("unused")
+    })
+  )
 
 const provide = (state: Parameters<typeof countingRepo>[0]) =>
-  Effect.provide(ScriptCache.layer.pipe(Layer.provideMerge(Layer.mergeAll(countingRepo(state), ScriptChanges.layerLocal, AppRepoMemory.layerMemory))))
+  Effect.provide(
+    ScriptCache.layer.pipe(
+      Layer.provideMerge(Layer.mergeAll(countingRepo(state), ScriptChanges.layerLocal, AppRepoMemory.layerMemory))
+    )
+  )
 
 describe("ScriptCache", () => {
   it.effect("reads the repository once per reference, then serves from memory", () => {
     const state = { version: 1, reads: 0 }
     return Effect.gen(function*() {
       const cache = yield* ScriptCache
-      for (let i = 0; i < 5; i++) assert.strictEqual(Option.getOrThrow(yield* cache.resolve(undefined, "s")).script.version, 1)
+      for (let i = 0; i < 5; i++) {
+        assert.strictEqual(Option.getOrThrow(yield* cache.resolve(undefined, "s")).script.version, 1)
+      }
       assert.strictEqual(state.reads, 1)
     }).pipe(provide(state))
   })
