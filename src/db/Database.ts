@@ -1,7 +1,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Config, Effect, Layer, Option } from "effect"
 import { EmbeddedPostgres } from "./EmbeddedPostgres.ts"
-import { MigrationsLayer } from "./Migrations.ts"
+import * as Migrations from "./Migrations.ts"
 
 const MAX_CONNECTIONS = Config.Int("PICLOUD_DB_MAX_CONNECTIONS").pipe(Config.withDefault(10))
 /**
@@ -33,12 +33,10 @@ const embedded = Layer.unwrap(Effect.gen(function*() {
  * PostgreSQL for the whole process: `DATABASE_URL` when set, else the embedded cluster under
  * `PICLOUD_DATA_DIR`. Migrations are applied before anything else may use it.
  */
-export const Database = {
-  layer: Layer.unwrap(Effect.gen(function*() {
-    const url = yield* Config.option(Config.Redacted("DATABASE_URL"))
-    const client = Option.isSome(url)
-      ? PgClient.layer({ url: url.value, ...yield* pool })
-      : embedded
-    return MigrationsLayer.pipe(Layer.provideMerge(client))
-  }))
-}
+export const layer = Layer.unwrap(Effect.gen(function*() {
+  const url = yield* Config.option(Config.Redacted("DATABASE_URL"))
+  const client = Option.isSome(url)
+    ? PgClient.layer({ url: url.value, ...yield* pool })
+    : embedded
+  return Migrations.layer.pipe(Layer.provideMerge(client))
+}))

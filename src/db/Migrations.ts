@@ -42,4 +42,4 @@ export const migrate = (dir = MIGRATIONS_DIR) =>
   )
 
 /** Runs the migrations when built: put it between the SqlClient and everything that uses it. */
-export const MigrationsLayer = Layer.effectDiscard(migrate())
+export const layer = Layer.effectDiscard(migrate())

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { PersistenceError } from "../domain/Errors.ts"
-import { UUID_PATTERN } from "../domain/Script.ts"
+import { UUID_PATTERN } from "../domain/Ids.ts"
 
 /** Every SQL failure a repository does not handle itself becomes one `PersistenceError` naming the operation. */
 export const persistence =

@@ -1,6 +1,6 @@
 import { Schema } from "effect"
+import { UUID_PATTERN } from "./Ids.ts"
 import { RESERVED_SEGMENTS } from "./Route.ts"
-import { UUID_PATTERN } from "./Script.ts"
 import { StorableText } from "./StorableText.ts"
 
 /** The app every installation has; scripts created without an `app` belong to it. */

@@ -1,5 +1,5 @@
 import { Context, Schema } from "effect"
-import { UUID_PATTERN } from "./Script.ts"
+import { UUID_PATTERN } from "./Ids.ts"
 import { Ref, StorableText } from "./StorableText.ts"
 
 /**

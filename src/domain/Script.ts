@@ -1,12 +1,10 @@
 import { Schema } from "effect"
-import { ScriptId } from "./Ids.ts"
+import { ScriptId, UUID_PATTERN } from "./Ids.ts"
 import { Ref, StorableText } from "./StorableText.ts"
 
 /** Default and ceiling of a script's wall-clock timeout (ARCHITECTURE §4). */
 export const DEFAULT_TIMEOUT_SECONDS = 30
 export const MAX_TIMEOUT_SECONDS = 300
-
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * Script names appear in URLs (`/api/execute/{id-or-name}`): letters, digits, `-` and `_`. A name

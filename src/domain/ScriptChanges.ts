@@ -9,5 +9,5 @@ export class ScriptChanges
   extends Context.Service<ScriptChanges, ChangeFeed<string>>()("picloud/domain/ScriptChanges")
 {
   /** In-process delivery, for all-in-one and tests. */
-  static readonly layerLocal = Layer.sync(ScriptChanges, () => ScriptChanges.of(makeLocalFeed<string>()))
+  static readonly layer = Layer.sync(ScriptChanges, () => ScriptChanges.of(makeLocalFeed<string>()))
 }

@@ -12,7 +12,7 @@ const MAIN_THREAD_STACK_BYTES = 256 * 1024
  * The sandbox on the calling thread: an execution blocks the event loop while it runs, so this is
  * for tests and tools. Servers use `layerWorkers`.
  */
-export const layerInline: Layer.Layer<Executor | ScriptValidator, Config.ConfigError> = Layer.effectContext(
+export const layer: Layer.Layer<Executor | ScriptValidator, Config.ConfigError> = Layer.effectContext(
   Effect.gen(function*() {
     const limits = yield* engineLimitsConfig(MAIN_THREAD_STACK_BYTES)
     const engine = yield* Effect.promise(() => Engine.make(limits))

@@ -17,7 +17,7 @@ export class ExecutorPool extends Context.Service<ExecutorPool, WorkerPool>()("p
  * The sandbox in a pool of worker threads (`PICLOUD_EXECUTOR_THREADS`, default: the available
  * cores), so executions never block the event loop and a fault kills a worker, never the server.
  */
-export const layerWorkers: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Config.ConfigError> = Layer
+export const layer: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Config.ConfigError> = Layer
   .effectContext(
     Effect.gen(function*() {
       const limits = yield* engineLimitsConfig(GUEST_STACK_BYTES)

@@ -3,10 +3,10 @@ import { randomUUID } from "node:crypto"
 import { type App, type CreateApp, DEFAULT_APP_ID, DEFAULT_APP_NAME } from "../domain/App.ts"
 import { AppRepo } from "../domain/AppRepo.ts"
 import { AppNameTaken, AppNotFound } from "../domain/Errors.ts"
-import { UUID_PATTERN } from "../domain/Script.ts"
+import { UUID_PATTERN } from "../domain/Ids.ts"
 
 /** Apps in memory, starting, like a migrated database, with the default app. */
-export const layerMemory = Layer.sync(AppRepo, () => {
+export const layer = Layer.sync(AppRepo, () => {
   const apps = new Map<string, App>([[DEFAULT_APP_ID, {
     id: DEFAULT_APP_ID,
     name: DEFAULT_APP_NAME,

@@ -6,7 +6,7 @@ import { isoTimestamp, isUniqueViolation, persistence } from "../db/persistence.
 import type { App, CreateApp } from "../domain/App.ts"
 import { AppRepo } from "../domain/AppRepo.ts"
 import { AppNameTaken, AppNotFound } from "../domain/Errors.ts"
-import { UUID_PATTERN } from "../domain/Script.ts"
+import { UUID_PATTERN } from "../domain/Ids.ts"
 
 interface AppRow {
   readonly id: string
@@ -17,7 +17,7 @@ interface AppRow {
 const toApp = (row: AppRow): App => ({ id: row.id, name: row.name, created_at: isoTimestamp(row.created_at) })
 
 /** Apps in PostgreSQL (`apps`; the default app comes from the migration). */
-export const layerSql = Layer.effect(
+export const layer = Layer.effect(
   AppRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

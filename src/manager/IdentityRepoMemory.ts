@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto"
 import { TokenNotFound, UsernameTaken, UserNotFound } from "../domain/Errors.ts"
 import type { ApiToken, Role, User } from "../domain/Identity.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
-import { UUID_PATTERN } from "../domain/Script.ts"
+import { UUID_PATTERN } from "../domain/Ids.ts"
 
 interface StoredToken extends ApiToken {
   readonly digest: string
@@ -11,7 +11,7 @@ interface StoredToken extends ApiToken {
 }
 
 /** Users and tokens in memory, with the same rules as the SQL layer. */
-export const layerMemory = Layer.sync(IdentityRepo, () => {
+export const layer = Layer.sync(IdentityRepo, () => {
   const users = new Map<string, User & { readonly passwordHash: string }>()
   const tokens = new Map<string, StoredToken>()
   const publicUser = ({ passwordHash: _, ...user }: User & { readonly passwordHash: string }): User => user

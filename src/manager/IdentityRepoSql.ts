@@ -6,7 +6,7 @@ import { isoTimestamp, isUniqueViolation, persistence } from "../db/persistence.
 import { TokenNotFound, UsernameTaken, UserNotFound } from "../domain/Errors.ts"
 import type { ApiToken, Role, User } from "../domain/Identity.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
-import { UUID_PATTERN } from "../domain/Script.ts"
+import { UUID_PATTERN } from "../domain/Ids.ts"
 
 interface UserRow {
   readonly id: string
@@ -45,7 +45,7 @@ const toToken = (row: TokenRow): ApiToken => ({
 })
 
 /** Users, grants and tokens in PostgreSQL (`users`, `app_grants`, `api_tokens`). */
-export const layerSql = Layer.effect(
+export const layer = Layer.effect(
   IdentityRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

@@ -5,7 +5,7 @@ import type { Route } from "../domain/Route.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
 
 /** Routes in memory, with the SQL layer's rule: one route per (app, method, shape). */
-export const layerMemory = Layer.sync(RouteRepo, () => {
+export const layer = Layer.sync(RouteRepo, () => {
   const routes = new Map<string, Route & { readonly shape: string }>()
   const visible = ({ shape: _, ...route }: Route & { readonly shape: string }): Route => route
   return RouteRepo.of({

@@ -17,7 +17,7 @@ const toRoute = (row: RouteRow): Route => ({
 const COLUMNS = "id, app_id, method, path, script_id, dispatch_mode, auth, retry, created_at"
 
 /** Routes in PostgreSQL (`routes`; they go with their app or script). */
-export const layerSql = Layer.effect(
+export const layer = Layer.effect(
   RouteRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

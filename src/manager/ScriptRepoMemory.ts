@@ -1,14 +1,13 @@
 import { Effect, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { ScriptNameTaken, ScriptNotFound } from "../domain/Errors.ts"
-import type { ScriptId } from "../domain/Ids.ts"
+import { type ScriptId, UUID_PATTERN } from "../domain/Ids.ts"
 import {
   DEFAULT_TIMEOUT_SECONDS,
   type NewScript,
   Script,
   ScriptWithSource,
-  type UpdateScript,
-  UUID_PATTERN
+  type UpdateScript
 } from "../domain/Script.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 
@@ -22,7 +21,7 @@ const withSource = (stored: Stored) =>
   new ScriptWithSource({ ...stored.script, source: stored.sources[stored.script.version - 1]! })
 
 /** Scripts in memory, with the same rules as the SQL layer: names unique per app, versions kept, newest first. */
-export const layerMemory = Layer.sync(ScriptRepo, () => {
+export const layer = Layer.sync(ScriptRepo, () => {
   const scripts = new Map<string, Stored>()
   const byName = (appId: string, name: string) =>
     [...scripts.values()].find((s) => s.script.app_id === appId && s.script.name === name)

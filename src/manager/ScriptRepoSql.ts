@@ -4,14 +4,13 @@ import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
 import { isoTimestamp, isUniqueViolation, persistence, rowsByUuid } from "../db/persistence.ts"
 import { ScriptNameTaken, ScriptNotFound } from "../domain/Errors.ts"
-import type { ScriptId } from "../domain/Ids.ts"
+import { type ScriptId, UUID_PATTERN } from "../domain/Ids.ts"
 import {
   DEFAULT_TIMEOUT_SECONDS,
   type NewScript,
   Script,
   ScriptWithSource,
-  type UpdateScript,
-  UUID_PATTERN
+  type UpdateScript
 } from "../domain/Script.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 
@@ -43,7 +42,7 @@ const nameTaken = (name: string) =>
   Effect.mapError((error: SqlError) => (isUniqueViolation(error) ? new ScriptNameTaken({ name }) : error))
 
 /** Scripts in PostgreSQL: `scripts` holds the current version, `script_versions` every version's source. */
-export const layerSql = Layer.effect(
+export const layer = Layer.effect(
   ScriptRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

@@ -1,5 +1,5 @@
 import { Effect, Layer } from "effect"
-import { SecretRepo } from "../domain/Secret.ts"
+import { SecretRepo } from "../domain/SecretRepo.ts"
 
 interface Stored {
   readonly ciphertext: string
@@ -8,7 +8,7 @@ interface Stored {
 }
 
 /** Secret ciphertexts in memory, by app then name. */
-export const layerMemory = Layer.sync(SecretRepo, () => {
+export const layer = Layer.sync(SecretRepo, () => {
   const apps = new Map<string, Map<string, Stored>>()
   const of = (appId: string) => apps.get(appId) ?? new Map<string, Stored>()
   return SecretRepo.of({

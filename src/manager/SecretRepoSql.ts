@@ -1,8 +1,8 @@
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { isoTimestamp, persistence } from "../db/persistence.ts"
-import { UUID_PATTERN } from "../domain/Script.ts"
-import { SecretRepo } from "../domain/Secret.ts"
+import { UUID_PATTERN } from "../domain/Ids.ts"
+import { SecretRepo } from "../domain/SecretRepo.ts"
 
 interface InfoRow {
   readonly name: string
@@ -17,7 +17,7 @@ const toInfo = (row: InfoRow) => ({
 })
 
 /** Secret ciphertexts in PostgreSQL (`secrets`). */
-export const layerSql = Layer.effect(
+export const layer = Layer.effect(
   SecretRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

@@ -8,7 +8,7 @@ import { executionRetentionConfig } from "./ExecutionRetention.ts"
 const key = (e: ExecutionRecord) => ({ startedAt: e.started_at, id: e.id })
 
 /** Execution records in memory: written at once, so there is nothing to batch or flush. */
-export const layerMemory = Layer.effect(
+export const layer = Layer.effect(
   ExecutionLog,
   Effect.gen(function*() {
     const { maxCount } = yield* executionRetentionConfig

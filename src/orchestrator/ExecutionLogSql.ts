@@ -5,7 +5,7 @@ import { persistence } from "../db/persistence.ts"
 import { ExecutionNotFound } from "../domain/Errors.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
-import { UUID_PATTERN } from "../domain/Script.ts"
+import { UUID_PATTERN } from "../domain/Ids.ts"
 import { encodeCursor, pageStart } from "./executionCursor.ts"
 import { executionRetentionConfig } from "./ExecutionRetention.ts"
 import { EXECUTION_COLUMNS, type ExecutionRow, insertExecutions, toExecutionRecord } from "./executionRows.ts"
@@ -30,7 +30,7 @@ const refusedData = (error: SqlError) => {
  * a writer fiber, which inserts whatever has gathered in multi-row batches. Under load, records
  * gather while the previous batch is in flight; when idle the fiber waits on a latch (no polling).
  */
-export const layerSql = Layer.effect(
+export const layer = Layer.effect(
   ExecutionLog,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

@@ -2,7 +2,7 @@ import { Deferred, Effect, Layer } from "effect"
 import { InboxResolver } from "../domain/InboxResolver.ts"
 
 /** In-process inbox: a map from execution id to the deferreds of the callers waiting on it. */
-export const layerLocal = Layer.sync(InboxResolver, () => {
+export const layer = Layer.sync(InboxResolver, () => {
   const waiting = new Map<string, Set<Deferred.Deferred<void>>>()
 
   const register = (id: string) =>

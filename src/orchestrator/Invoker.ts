@@ -1,4 +1,5 @@
 import { Clock, Context, Data, Effect, Layer } from "effect"
+import { AppEnv } from "../domain/AppEnv.ts"
 import type { PersistenceError } from "../domain/Errors.ts"
 import {
   type ExecError,
@@ -13,7 +14,6 @@ import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import { Executor } from "../domain/Executor.ts"
 import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
-import { AppEnv } from "../domain/Secret.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
 import type { ResolvedScript } from "./ScriptCache.ts"
 

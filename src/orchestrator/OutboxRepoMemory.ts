@@ -11,7 +11,7 @@ import {
   type NewJob,
   OutboxRepo,
   requestFingerprint
-} from "../domain/Outbox.ts"
+} from "../domain/OutboxRepo.ts"
 import { DispatcherWake } from "./DispatcherWake.ts"
 
 const WINDOW_MS = IDEMPOTENCY_WINDOW_HOURS * 3_600_000
@@ -34,7 +34,7 @@ interface Buried {
  * wakes the dispatcher (`DispatcherWake`). Final records go to the `ExecutionLog`, which in memory
  * stores at once: the same "removed and recorded together" as the SQL layer's single statement.
  */
-export const layerMemory = Layer.effect(
+export const layer = Layer.effect(
   OutboxRepo,
   Effect.gen(function*() {
     const log = yield* ExecutionLog

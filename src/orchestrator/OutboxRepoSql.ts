@@ -15,7 +15,7 @@ import {
   type NewJob,
   OutboxRepo,
   requestFingerprint
-} from "../domain/Outbox.ts"
+} from "../domain/OutboxRepo.ts"
 import { DispatcherWake, OUTBOX_CHANNEL } from "./DispatcherWake.ts"
 import { insertExecutions } from "./executionRows.ts"
 
@@ -78,7 +78,7 @@ const toJob = (row: JobRow): Job => ({
  * NOTIFY in the same statement, every other one. Times are the database's (`now()`), one clock for
  * every node.
  */
-export const layerSql = Layer.effect(
+export const layer = Layer.effect(
   OutboxRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

@@ -1,6 +1,6 @@
 import { Effect, Option } from "effect"
 import { InvalidCursor } from "../domain/Errors.ts"
-import { UUID_PATTERN } from "../domain/Script.ts"
+import { UUID_PATTERN } from "../domain/Ids.ts"
 
 /** Where a page of executions ends: the last record's start time and id (the sort key, newest first). */
 export interface ExecutionCursor {

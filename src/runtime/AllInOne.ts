@@ -1,11 +1,11 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { Database } from "../db/Database.ts"
-import { layerWorkers as ExecutorWorkers } from "../executor/ExecutorWorkers.ts"
-import { HttpApp } from "./HttpApp.ts"
+import * as Database from "../db/Database.ts"
+import * as ExecutorWorkers from "../executor/ExecutorWorkers.ts"
 import { createJsonErrorServer } from "./JsonErrors.ts"
-import { SqlServices } from "./SqlServices.ts"
+import * as Platform from "./Platform.ts"
+import * as StorageSql from "./StorageSql.ts"
 
 const ServerLayer = NodeHttpServer.layerConfig(createJsonErrorServer, {
   port: Config.Port("PORT").pipe(Config.withDefault(8080)),
@@ -20,8 +20,8 @@ const ServerLayer = NodeHttpServer.layerConfig(createJsonErrorServer, {
  * `DATABASE_URL`, else embedded). Layers are released in reverse: the server drains first, then the
  * execution log flushes, then the database stops.
  */
-export const AllInOne = HttpRouter.serve(HttpApp, { disableLogger: true }).pipe(
+export const AllInOne = HttpRouter.serve(Platform.layer, { disableLogger: true }).pipe(
   Layer.provide(ServerLayer),
-  Layer.provide([SqlServices, ExecutorWorkers]),
+  Layer.provide([StorageSql.layer, ExecutorWorkers.layer]),
   Layer.provide(Database.layer)
 )

@@ -2,10 +2,11 @@ import { Layer } from "effect"
 import { HttpServer } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../domain/api/AdminApi.ts"
-import { AdminAuthLayer, DecodeErrorsLayer } from "../manager/http/AdminAuthLayer.ts"
-import { AdminBodyLimitLayer } from "../manager/http/AdminBodyLimitLayer.ts"
+import * as AdminAuth from "../manager/http/AdminAuth.ts"
+import * as AdminBodyLimit from "../manager/http/AdminBodyLimit.ts"
 import { AppsHttp } from "../manager/http/AppsHttp.ts"
 import { DeadLettersHttp } from "../manager/http/DeadLettersHttp.ts"
+import * as DecodeErrors from "../manager/http/DecodeErrors.ts"
 import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
 import { LoginHttp, TokensHttp, UsersHttp } from "../manager/http/IdentityHttp.ts"
 import { LoginThrottle } from "../manager/http/LoginThrottle.ts"
@@ -20,7 +21,7 @@ import { ExecutionStatusRoute } from "../orchestrator/http/ExecutionStatusRoute.
 import { Invoker } from "../orchestrator/Invoker.ts"
 import { RouteTable } from "../orchestrator/RouteTable.ts"
 import { ScriptCache } from "../orchestrator/ScriptCache.ts"
-import { HealthRoute } from "./Health.ts"
+import { HealthRoute } from "./HealthRoute.ts"
 import { JsonErrors } from "./JsonErrors.ts"
 
 /** The admin API (schema-first; its OpenAPI document is served, behind a token, by OpenApiRoute). */
@@ -37,7 +38,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
     LoginHttp
   ]),
   Layer.provide(LoginThrottle.layer),
-  Layer.provide([AdminAuthLayer, DecodeErrorsLayer, AdminBodyLimitLayer])
+  Layer.provide([AdminAuth.layer, DecodeErrors.layer, AdminBodyLimit.layer])
 )
 
 /**

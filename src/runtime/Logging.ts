@@ -4,7 +4,7 @@ import { Config, Effect, Layer, Logger, References } from "effect"
  * Structured logs: one JSON object a line by default (`LOG_FORMAT=json`), or `pretty` for people.
  * `LOG_LEVEL` sets the minimum level (default Info).
  */
-export const LoggingLayer = Layer.unwrap(Effect.gen(function*() {
+export const layer = Layer.unwrap(Effect.gen(function*() {
   const format = yield* Config.Literals(["json", "pretty"], "LOG_FORMAT").pipe(Config.withDefault("json" as const))
   const level = yield* Config.LogLevel("LOG_LEVEL").pipe(Config.withDefault("Info" as const))
   return Layer.mergeAll(

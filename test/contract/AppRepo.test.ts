@@ -46,5 +46,5 @@ const contract = (name: string, appLayer: Layer.Layer<AppRepo, unknown>) =>
       }))
   })
 
-contract("memory", AppRepoMemory.layerMemory)
-contract("sql", AppRepoSql.layerSql.pipe(Layer.provideMerge(TestDatabase)))
+contract("memory", AppRepoMemory.layer)
+contract("sql", AppRepoSql.layer.pipe(Layer.provideMerge(TestDatabase)))

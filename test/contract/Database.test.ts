@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Database } from "../../src/db/Database.ts"
+import * as Database from "../../src/db/Database.ts"
 import { migrate } from "../../src/db/Migrations.ts"
 import { splitStatements } from "../../src/db/splitStatements.ts"
 

@@ -5,8 +5,8 @@ import type { ExecutionRecord } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
 import { uuidv7 } from "../../src/domain/uuidv7.ts"
-import { layerMemory } from "../../src/orchestrator/ExecutionLogMemory.ts"
-import { layerSql } from "../../src/orchestrator/ExecutionLogSql.ts"
+import * as ExecutionLogMemory from "../../src/orchestrator/ExecutionLogMemory.ts"
+import * as ExecutionLogSql from "../../src/orchestrator/ExecutionLogSql.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
 const execution = (scriptId: string, startedAt: Date, overrides: Partial<ExecutionRecord> = {}): ExecutionRecord => ({
@@ -123,60 +123,63 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
       }))
   })
 
-contract("memory", layerMemory)
-contract("sql", layerSql.pipe(Layer.provideMerge(TestDatabase)))
+contract("memory", ExecutionLogMemory.layer)
+contract("sql", ExecutionLogSql.layer.pipe(Layer.provideMerge(TestDatabase)))
 
-layer(layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })("ExecutionLog (sql only)", (it) => {
-  it.effect("the writer fiber stores records in the background, with no read to prompt it", () =>
-    Effect.gen(function*() {
-      const log = yield* ExecutionLog
-      const sql = yield* SqlClient.SqlClient
-      const record = execution(crypto.randomUUID(), new Date())
-      yield* log.record(record)
-      let found = 0
-      for (let i = 0; i < 100 && found === 0; i++) {
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
-        found = (yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executions WHERE id = ${record.id}`)[0]!.n
-      }
-      assert.strictEqual(found, 1)
-    }))
+layer(ExecutionLogSql.layer.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })(
+  "ExecutionLog (sql only)",
+  (it) => {
+    it.effect("the writer fiber stores records in the background, with no read to prompt it", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const sql = yield* SqlClient.SqlClient
+        const record = execution(crypto.randomUUID(), new Date())
+        yield* log.record(record)
+        let found = 0
+        for (let i = 0; i < 100 && found === 0; i++) {
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+          found = (yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executions WHERE id = ${record.id}`)[0]!.n
+        }
+        assert.strictEqual(found, 1)
+      }))
 
-  it.effect("a record PostgreSQL refuses is dropped on its own; the records around it are written", () =>
-    Effect.gen(function*() {
-      const log = yield* ExecutionLog
-      const scriptId = crypto.randomUUID()
-      const before = execution(scriptId, new Date())
-      const refused = execution(scriptId, new Date(), { status_code: 1e12 })
-      const after = execution(scriptId, new Date())
-      for (const record of [before, refused, after]) yield* log.record(record)
-      yield* log.flush
-      assert.deepStrictEqual(yield* log.get(before.id), before)
-      assert.deepStrictEqual(yield* log.get(after.id), after)
-      assert.strictEqual((yield* log.get(refused.id).pipe(Effect.flip))._tag, "ExecutionNotFound")
-    }))
+    it.effect("a record PostgreSQL refuses is dropped on its own; the records around it are written", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const scriptId = crypto.randomUUID()
+        const before = execution(scriptId, new Date())
+        const refused = execution(scriptId, new Date(), { status_code: 1e12 })
+        const after = execution(scriptId, new Date())
+        for (const record of [before, refused, after]) yield* log.record(record)
+        yield* log.flush
+        assert.deepStrictEqual(yield* log.get(before.id), before)
+        assert.deepStrictEqual(yield* log.get(after.id), after)
+        assert.strictEqual((yield* log.get(refused.id).pipe(Effect.flip))._tag, "ExecutionNotFound")
+      }))
 
-  it.effect("text PostgreSQL cannot hold (U+0000, a lone surrogate) is kept as U+FFFD, and holds up no other record", () =>
-    Effect.gen(function*() {
-      const log = yield* ExecutionLog
-      const scriptId = crypto.randomUUID()
-      const odd = execution(scriptId, new Date(), {
-        status: "failed",
-        logs: [{ level: "log", message: "a\u0000b \ud800", at: 1 }],
-        error: { code: "script_error", message: "bad \udc00 \u0000" },
-        accepted_at: new Date().toISOString(),
-        result: { status: 200, headers: { "x-\u0000": "\ud83d" }, body: "\u0000" }
-      })
-      const plain = execution(scriptId, new Date())
-      yield* log.record(odd)
-      yield* log.record(plain)
-      yield* log.flush
-      const stored = yield* log.get(odd.id)
-      assert.deepStrictEqual(stored.logs, [{ level: "log", message: "a\uFFFDb \uFFFD", at: 1 }])
-      assert.deepStrictEqual(stored.error, { code: "script_error", message: "bad \uFFFD \uFFFD" })
-      assert.deepStrictEqual(stored.result, { status: 200, headers: { "x-\uFFFD": "\uFFFD" }, body: "\uFFFD" })
-      assert.deepStrictEqual(yield* log.get(plain.id), plain)
-    }))
-})
+    it.effect("text PostgreSQL cannot hold (U+0000, a lone surrogate) is kept as U+FFFD, and holds up no other record", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const scriptId = crypto.randomUUID()
+        const odd = execution(scriptId, new Date(), {
+          status: "failed",
+          logs: [{ level: "log", message: "a\u0000b \ud800", at: 1 }],
+          error: { code: "script_error", message: "bad \udc00 \u0000" },
+          accepted_at: new Date().toISOString(),
+          result: { status: 200, headers: { "x-\u0000": "\ud83d" }, body: "\u0000" }
+        })
+        const plain = execution(scriptId, new Date())
+        yield* log.record(odd)
+        yield* log.record(plain)
+        yield* log.flush
+        const stored = yield* log.get(odd.id)
+        assert.deepStrictEqual(stored.logs, [{ level: "log", message: "a\uFFFDb \uFFFD", at: 1 }])
+        assert.deepStrictEqual(stored.error, { code: "script_error", message: "bad \uFFFD \uFFFD" })
+        assert.deepStrictEqual(stored.result, { status: 200, headers: { "x-\uFFFD": "\uFFFD" }, body: "\uFFFD" })
+        assert.deepStrictEqual(yield* log.get(plain.id), plain)
+      }))
+  }
+)
 
 const retentionConfig = ConfigProvider.layer(ConfigProvider.fromUnknown({
   PICLOUD_EXECUTION_RETENTION_DAYS: "7",
@@ -184,7 +187,9 @@ const retentionConfig = ConfigProvider.layer(ConfigProvider.fromUnknown({
   PICLOUD_EXECUTION_PRUNE_INTERVAL: "0 millis"
 }))
 
-layer(layerSql.pipe(Layer.provide(retentionConfig), Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })(
+layer(ExecutionLogSql.layer.pipe(Layer.provide(retentionConfig), Layer.provideMerge(TestDatabase)), {
+  timeout: "60 seconds"
+})(
   "ExecutionLog retention (sql)",
   (it) => {
     it.effect("after writes, records past the age limit go, then all but the newest N", () =>
@@ -211,7 +216,7 @@ layer(layerSql.pipe(Layer.provide(retentionConfig), Layer.provideMerge(TestDatab
   }
 )
 
-layer(layerMemory.pipe(Layer.provide(retentionConfig)))("ExecutionLog retention (memory)", (it) => {
+layer(ExecutionLogMemory.layer.pipe(Layer.provide(retentionConfig)))("ExecutionLog retention (memory)", (it) => {
   it.effect("keeps the newest N", () =>
     Effect.gen(function*() {
       const log = yield* ExecutionLog

@@ -6,7 +6,7 @@ import * as AppRepoMemory from "../../src/manager/AppRepoMemory.ts"
 import * as AppRepoSql from "../../src/manager/AppRepoSql.ts"
 import * as IdentityRepoMemory from "../../src/manager/IdentityRepoMemory.ts"
 import * as IdentityRepoSql from "../../src/manager/IdentityRepoSql.ts"
-import { tokenDigest } from "../../src/manager/secrets.ts"
+import { tokenDigest } from "../../src/manager/passwordsAndTokens.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
 let counter = 0
@@ -104,10 +104,10 @@ const contract = (name: string, repoLayer: Layer.Layer<IdentityRepo | AppRepo, u
       }))
   })
 
-contract("memory", Layer.merge(IdentityRepoMemory.layerMemory, AppRepoMemory.layerMemory))
-contract("sql", Layer.merge(IdentityRepoSql.layerSql, AppRepoSql.layerSql).pipe(Layer.provideMerge(TestDatabase)))
+contract("memory", Layer.merge(IdentityRepoMemory.layer, AppRepoMemory.layer))
+contract("sql", Layer.merge(IdentityRepoSql.layer, AppRepoSql.layer).pipe(Layer.provideMerge(TestDatabase)))
 
-layer(Layer.merge(IdentityRepoSql.layerSql, AppRepoSql.layerSql).pipe(Layer.provideMerge(TestDatabase)), {
+layer(Layer.merge(IdentityRepoSql.layer, AppRepoSql.layer).pipe(Layer.provideMerge(TestDatabase)), {
   timeout: "60 seconds"
 })("IdentityRepo (sql only)", (it) => {
   it.effect("no secret is stored in plain text: tokens as SHA-256 digests", () =>

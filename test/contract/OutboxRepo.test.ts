@@ -3,10 +3,10 @@ import { ConfigProvider, Effect, Layer, Option } from "effect"
 import type { ExecutionRecord } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
-import { type Job, type NewJob, OutboxRepo } from "../../src/domain/Outbox.ts"
+import { type Job, type NewJob, OutboxRepo } from "../../src/domain/OutboxRepo.ts"
 import { DEFAULT_RETRY_POLICY } from "../../src/domain/RetryPolicy.ts"
 import { uuidv7 } from "../../src/domain/uuidv7.ts"
-import { DispatcherWake } from "../../src/orchestrator/DispatcherWake.ts"
+import * as DispatcherWakeLocal from "../../src/orchestrator/DispatcherWakeLocal.ts"
 import * as ExecutionLogMemory from "../../src/orchestrator/ExecutionLogMemory.ts"
 import * as ExecutionLogSql from "../../src/orchestrator/ExecutionLogSql.ts"
 import * as OutboxRepoMemory from "../../src/orchestrator/OutboxRepoMemory.ts"
@@ -291,31 +291,31 @@ const bounded = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLo
 
 contract(
   "memory",
-  OutboxRepoMemory.layerMemory.pipe(
-    Layer.provide(DispatcherWake.layerLocal),
-    Layer.provideMerge(ExecutionLogMemory.layerMemory)
+  OutboxRepoMemory.layer.pipe(
+    Layer.provide(DispatcherWakeLocal.layer),
+    Layer.provideMerge(ExecutionLogMemory.layer)
   )
 )
 bounded(
   "memory",
-  OutboxRepoMemory.layerMemory.pipe(
-    Layer.provide(DispatcherWake.layerLocal),
-    Layer.provideMerge(ExecutionLogMemory.layerMemory)
+  OutboxRepoMemory.layer.pipe(
+    Layer.provide(DispatcherWakeLocal.layer),
+    Layer.provideMerge(ExecutionLogMemory.layer)
   )
 )
 bounded(
   "sql",
-  OutboxRepoSql.layerSql.pipe(
-    Layer.provide(DispatcherWake.layerLocal),
-    Layer.provideMerge(ExecutionLogSql.layerSql),
+  OutboxRepoSql.layer.pipe(
+    Layer.provide(DispatcherWakeLocal.layer),
+    Layer.provideMerge(ExecutionLogSql.layer),
     Layer.provideMerge(TestDatabase)
   )
 )
 contract(
   "sql",
-  OutboxRepoSql.layerSql.pipe(
-    Layer.provide(DispatcherWake.layerLocal),
-    Layer.provideMerge(ExecutionLogSql.layerSql),
+  OutboxRepoSql.layer.pipe(
+    Layer.provide(DispatcherWakeLocal.layer),
+    Layer.provideMerge(ExecutionLogSql.layer),
     Layer.provideMerge(TestDatabase)
   )
 )

@@ -57,5 +57,5 @@ const contract = (name: string, repoLayer: Layer.Layer<RouteRepo | ScriptRepo, u
       }))
   })
 
-contract("memory", Layer.merge(RouteRepoMemory.layerMemory, ScriptRepoMemory.layerMemory))
-contract("sql", Layer.merge(RouteRepoSql.layerSql, ScriptRepoSql.layerSql).pipe(Layer.provideMerge(TestDatabase)))
+contract("memory", Layer.merge(RouteRepoMemory.layer, ScriptRepoMemory.layer))
+contract("sql", Layer.merge(RouteRepoSql.layer, ScriptRepoSql.layer).pipe(Layer.provideMerge(TestDatabase)))

@@ -7,8 +7,8 @@ import type { ScriptId } from "../../src/domain/Ids.ts"
 import { ScriptRepo } from "../../src/domain/ScriptRepo.ts"
 import * as AppRepoMemory from "../../src/manager/AppRepoMemory.ts"
 import * as AppRepoSql from "../../src/manager/AppRepoSql.ts"
-import { layerMemory } from "../../src/manager/ScriptRepoMemory.ts"
-import { layerSql } from "../../src/manager/ScriptRepoSql.ts"
+import * as ScriptRepoMemory from "../../src/manager/ScriptRepoMemory.ts"
+import * as ScriptRepoSql from "../../src/manager/ScriptRepoSql.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
 let counter = 0
@@ -163,11 +163,11 @@ const contract = (name: string, repoLayer: Layer.Layer<ScriptRepo | AppRepo, unk
       }))
   })
 
-contract("memory", Layer.merge(layerMemory, AppRepoMemory.layerMemory))
-contract("sql", Layer.merge(layerSql, AppRepoSql.layerSql).pipe(Layer.provideMerge(TestDatabase)))
+contract("memory", Layer.merge(ScriptRepoMemory.layer, AppRepoMemory.layer))
+contract("sql", Layer.merge(ScriptRepoSql.layer, AppRepoSql.layer).pipe(Layer.provideMerge(TestDatabase)))
 
 describe("ScriptRepo (sql only)", () => {
-  layer(layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })((it) => {
+  layer(ScriptRepoSql.layer.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })((it) => {
     it.effect("every version's source is kept in script_versions", () =>
       Effect.gen(function*() {
         const repo = yield* ScriptRepo

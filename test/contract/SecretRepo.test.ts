@@ -2,8 +2,9 @@ import { assert, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { DEFAULT_APP_ID } from "../../src/domain/App.ts"
-import { AppEnv, SecretRepo } from "../../src/domain/Secret.ts"
-import * as AppEnvLayer from "../../src/manager/AppEnvLayer.ts"
+import { AppEnv } from "../../src/domain/AppEnv.ts"
+import { SecretRepo } from "../../src/domain/SecretRepo.ts"
+import * as AppEnvSecrets from "../../src/manager/AppEnvSecrets.ts"
 import { SecretCipher } from "../../src/manager/SecretCipher.ts"
 import * as SecretRepoMemory from "../../src/manager/SecretRepoMemory.ts"
 import * as SecretRepoSql from "../../src/manager/SecretRepoSql.ts"
@@ -37,13 +38,13 @@ const contract = (name: string, repoLayer: Layer.Layer<SecretRepo, unknown>) =>
       }))
   })
 
-contract("memory", SecretRepoMemory.layerMemory)
-contract("sql", SecretRepoSql.layerSql.pipe(Layer.provideMerge(TestDatabase)))
+contract("memory", SecretRepoMemory.layer)
+contract("sql", SecretRepoSql.layer.pipe(Layer.provideMerge(TestDatabase)))
 
 const withKey = (key: string | undefined) =>
   ConfigProvider.layer(ConfigProvider.fromUnknown(key === undefined ? {} : { PICLOUD_SECRET_KEY: key }))
 
-layer(SecretRepoSql.layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })(
+layer(SecretRepoSql.layer.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60 seconds" })(
   "secrets at rest (sql)",
   (it) => {
     it.effect("the table holds no plaintext; the app environment decrypts; no key with stored secrets refuses to start", () =>
@@ -58,12 +59,14 @@ layer(SecretRepoSql.layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: 
 
         const keyHex = Buffer.alloc(32, 7).toString("hex")
         const env = yield* AppEnv.pipe(
-          Effect.provide(AppEnvLayer.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey(keyHex))))
+          Effect.provide(AppEnvSecrets.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey(keyHex))))
         )
         assert.strictEqual((yield* env.forApp(DEFAULT_APP_ID)).PLAIN_CHECK, plaintext)
 
         const refused = yield* AppEnv.pipe(
-          Effect.provide(AppEnvLayer.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey(undefined)))),
+          Effect.provide(
+            AppEnvSecrets.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey(undefined)))
+          ),
           Effect.flip
         )
         assert.strictEqual(refused._tag, "SecretKeyRequired")
@@ -71,7 +74,7 @@ layer(SecretRepoSql.layerSql.pipe(Layer.provideMerge(TestDatabase)), { timeout: 
 
         const wrongKey = yield* AppEnv.pipe(
           Effect.provide(
-            AppEnvLayer.layer.pipe(
+            AppEnvSecrets.layer.pipe(
               Layer.provide(SecretCipher.layer),
               Layer.provide(withKey("another passphrase entirely"))
             )

@@ -1,9 +1,9 @@
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { HttpRouter } from "effect/http"
 import { afterAll } from "vitest"
-import { layerInline } from "../../src/executor/ExecutorInline.ts"
-import { HttpApp } from "../../src/runtime/HttpApp.ts"
-import { SqlServices } from "../../src/runtime/SqlServices.ts"
+import * as ExecutorInline from "../../src/executor/ExecutorInline.ts"
+import * as Platform from "../../src/runtime/Platform.ts"
+import * as StorageSql from "../../src/runtime/StorageSql.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 import { ADMIN_TOKEN, makeClient } from "../unit/api/client.ts"
 
@@ -17,8 +17,8 @@ export const makeSqlPlatform = () => {
   const platform = Effect.acquireRelease(
     Effect.promise(async () =>
       HttpRouter.toWebHandler(
-        HttpApp.pipe(
-          Layer.provide(Layer.merge(SqlServices, layerInline)),
+        Platform.layer.pipe(
+          Layer.provide([StorageSql.layer, ExecutorInline.layer]),
           Layer.provide(Layer.succeedContext(await database.context())),
           Layer.provide(
             ConfigProvider.layer(

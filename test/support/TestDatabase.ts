@@ -2,7 +2,7 @@ import { ConfigProvider, Effect, Layer } from "effect"
 import { chmodSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Database } from "../../src/db/Database.ts"
+import * as Database from "../../src/db/Database.ts"
 
 /**
  * A real PostgreSQL for a test file: the embedded cluster in a fresh temporary data directory,

@@ -11,9 +11,10 @@ import { App, CreateApp } from "../App.ts"
 import { DeadLetter } from "../DeadLetter.ts"
 import { ExecutionRecord } from "../Execution.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
+import { UUID_PATTERN } from "../Ids.ts"
 import { CreateRoute, Route } from "../Route.ts"
-import { CreateScript, Script, UpdateScript, UUID_PATTERN } from "../Script.ts"
-import { PutSecret, SecretInfo } from "../Secret.ts"
+import { CreateScript, Script, UpdateScript } from "../Script.ts"
+import { PutSecret, SecretInfo } from "../SecretRepo.ts"
 import { Ref, StorableText } from "../StorableText.ts"
 import {
   BadRequest,

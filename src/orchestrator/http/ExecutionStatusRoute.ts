@@ -2,7 +2,7 @@ import { Clock, Duration, Effect, Option } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { ExecutionLog } from "../../domain/ExecutionLog.ts"
 import { InboxResolver } from "../../domain/InboxResolver.ts"
-import { OutboxRepo } from "../../domain/Outbox.ts"
+import { OutboxRepo } from "../../domain/OutboxRepo.ts"
 import { errorResponse, storageFaultResponse } from "./errorResponse.ts"
 
 /** The longest `?wait=` a caller may park for. */

@@ -1,8 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
-import { HttpRouter } from "effect/http"
-import { HttpApp } from "../../../src/runtime/HttpApp.ts"
-import { MemoryServices } from "../../../src/runtime/Memory.ts"
+import { Effect } from "effect"
+import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
 import { ADMIN_TOKEN, makeClient, memoryPlatform } from "./client.ts"
 
 const echo =
@@ -189,13 +187,7 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
 
   it.live("past PICLOUD_MAX_QUEUED_EXECUTIONS waiting executions, an async route answers 503 queue_full with Retry-After", () =>
     Effect.gen(function*() {
-      const { dispose, handler } = HttpRouter.toWebHandler(
-        HttpApp.pipe(
-          Layer.provide(MemoryServices(ADMIN_TOKEN)),
-          Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_MAX_QUEUED_EXECUTIONS: "1" })))
-        ),
-        { disableLogger: true }
-      )
+      const { dispose, handler } = makeMemoryHandler(ADMIN_TOKEN, { PICLOUD_MAX_QUEUED_EXECUTIONS: "1" })
       yield* Effect.addFinalizer(() => Effect.promise(dispose))
       const call = makeClient(handler)
       yield* call("POST", "/api/admin/scripts", { body: { name: "boom", source: boom } })

@@ -3,8 +3,8 @@ import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { PersistenceError } from "../../../src/domain/Errors.ts"
 import { ScriptRepo } from "../../../src/domain/ScriptRepo.ts"
-import { HttpApp } from "../../../src/runtime/HttpApp.ts"
-import { MemoryServices } from "../../../src/runtime/Memory.ts"
+import * as Memory from "../../../src/runtime/Memory.ts"
+import * as StorageMemory from "../../../src/runtime/StorageMemory.ts"
 import { ADMIN_TOKEN, makeClient, memoryPlatform } from "./client.ts"
 
 const deploy = (call: Effect.Success<typeof memoryPlatform>, name: string, source: string, timeout_seconds?: number) =>
@@ -145,7 +145,7 @@ describe("data plane: /api/execute", () => {
         })
       )
       const { handler, dispose } = HttpRouter.toWebHandler(
-        HttpApp.pipe(Layer.provide(Layer.merge(MemoryServices(ADMIN_TOKEN), failing))),
+        Memory.layer(ADMIN_TOKEN, {}, Layer.merge(StorageMemory.layer, failing)),
         { disableLogger: true }
       )
       yield* Effect.addFinalizer(() => Effect.promise(dispose))

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { UUID_PATTERN } from "../../../src/domain/Script.ts"
+import { UUID_PATTERN } from "../../../src/domain/Ids.ts"
 import { uuidv7 } from "../../../src/domain/uuidv7.ts"
 
 describe("uuidv7", () => {

@@ -2,17 +2,17 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from "../../../src/domain/App.ts"
+import { AppEnv } from "../../../src/domain/AppEnv.ts"
 import { ExecError, type ExecResponse } from "../../../src/domain/Exec.ts"
 import { ExecutionLog } from "../../../src/domain/ExecutionLog.ts"
 import { Executor } from "../../../src/domain/Executor.ts"
 import type { ExecutionId, ScriptId } from "../../../src/domain/Ids.ts"
-import { type NewJob, OutboxRepo } from "../../../src/domain/Outbox.ts"
+import { type NewJob, OutboxRepo } from "../../../src/domain/OutboxRepo.ts"
 import type { RetryPolicy } from "../../../src/domain/RetryPolicy.ts"
 import { ScriptWithSource } from "../../../src/domain/Script.ts"
-import { AppEnv } from "../../../src/domain/Secret.ts"
 import { uuidv7 } from "../../../src/domain/uuidv7.ts"
 import * as Dispatcher from "../../../src/orchestrator/Dispatcher.ts"
-import { DispatcherWake } from "../../../src/orchestrator/DispatcherWake.ts"
+import * as DispatcherWakeLocal from "../../../src/orchestrator/DispatcherWakeLocal.ts"
 import { ExecutionGate } from "../../../src/orchestrator/ExecutionGate.ts"
 import * as ExecutionLogMemory from "../../../src/orchestrator/ExecutionLogMemory.ts"
 import * as InboxResolverLocal from "../../../src/orchestrator/InboxResolverLocal.ts"
@@ -79,11 +79,11 @@ const fakeSandbox = (
 const surroundings = (executor: Layer.Layer<Executor>) =>
   Layer.mergeAll(
     Invoker.layer.pipe(Layer.provide([executor, noSecrets])),
-    OutboxRepoMemory.layerMemory,
-    InboxResolverLocal.layerLocal,
+    OutboxRepoMemory.layer,
+    InboxResolverLocal.layer,
     Layer.effect(ExecutionGate, ExecutionGate.make(32)),
     oneScript
-  ).pipe(Layer.provideMerge(Layer.merge(ExecutionLogMemory.layerMemory, DispatcherWake.layerLocal)))
+  ).pipe(Layer.provideMerge(Layer.merge(ExecutionLogMemory.layer, DispatcherWakeLocal.layer)))
 
 /**
  * Runs a test among the surroundings. Its dispatchers stop before the surroundings close; runs still

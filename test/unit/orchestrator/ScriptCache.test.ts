@@ -44,7 +44,7 @@ const countingRepo = (state: { version: number; reads: number; gate?: Deferred.D
 const provide = (state: Parameters<typeof countingRepo>[0]) =>
   Effect.provide(
     ScriptCache.layer.pipe(
-      Layer.provideMerge(Layer.mergeAll(countingRepo(state), ScriptChanges.layerLocal, AppRepoMemory.layerMemory))
+      Layer.provideMerge(Layer.mergeAll(countingRepo(state), ScriptChanges.layer, AppRepoMemory.layer))
     )
   )
 

@@ -1,21 +1,6 @@
-import { Context, Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
-import { SqlClient } from "effect/sql"
-
-/** Whether the storage behind this process answers. */
-export class StorageHealth extends Context.Service<StorageHealth, {
-  readonly check: Effect.Effect<void, unknown>
-}>()("picloud/runtime/StorageHealth") {
-  static readonly layerSql = Layer.effect(
-    StorageHealth,
-    Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      return StorageHealth.of({ check: sql`SELECT 1`.pipe(Effect.asVoid) })
-    })
-  )
-
-  static readonly layerMemory = Layer.succeed(StorageHealth, StorageHealth.of({ check: Effect.void }))
-}
+import { StorageHealth } from "./StorageHealth.ts"
 
 /** `GET /health`: 200 when the database answers within 2 s, else 503. Needs no token. */
 export const HealthRoute = HttpRouter.use(Effect.fn(function*(router) {

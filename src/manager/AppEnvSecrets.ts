@@ -1,5 +1,6 @@
 import { Data, Effect, Layer } from "effect"
-import { AppEnv, SecretRepo } from "../domain/Secret.ts"
+import { AppEnv } from "../domain/AppEnv.ts"
+import { SecretRepo } from "../domain/SecretRepo.ts"
 import { SecretCipher } from "./SecretCipher.ts"
 
 /** Secrets are stored but no key was given: reading them is impossible, so PiCloud does not start. */

@@ -1,5 +1,11 @@
 import { assert, describe, it } from "vitest"
-import { hashPassword, matchesSecret, newToken, tokenDigest, verifyPassword } from "../../../src/manager/secrets.ts"
+import {
+  hashPassword,
+  matchesSecret,
+  newToken,
+  tokenDigest,
+  verifyPassword
+} from "../../../src/manager/passwordsAndTokens.ts"
 
 describe("secrets", () => {
   it("passwords: salted scrypt hashes that verify only the right password", async () => {

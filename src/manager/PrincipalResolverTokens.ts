@@ -2,7 +2,7 @@ import { Config, Effect, Layer, Option, Redacted } from "effect"
 import type { Principal } from "../domain/Identity.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
 import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
-import { hashPassword, matchesSecret, newToken, tokenDigest } from "./secrets.ts"
+import { hashPassword, matchesSecret, newToken, tokenDigest } from "./passwordsAndTokens.ts"
 
 /** The principal of `PICLOUD_ADMIN_TOKEN`: an admin that exists only in configuration. */
 const ENV_ADMIN: Principal = {

@@ -11,7 +11,7 @@ import { maxAdminBodyBytes } from "./adminLimits.ts"
  * cached for the payload decoding), so going over it is our JSON 413 rather than the empty one
  * the API's decoding would answer with.
  */
-export const AdminBodyLimitLayer = Layer.effect(
+export const layer = Layer.effect(
   AdminBodyLimit,
   Effect.gen(function*() {
     const maxBytes = yield* maxAdminBodyBytes

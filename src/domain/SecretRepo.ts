@@ -36,10 +36,3 @@ export class SecretRepo extends Context.Service<SecretRepo, {
   /** How many secrets exist at all (start-up refuses to run without a key when there are any). */
   readonly count: Effect.Effect<number, PersistenceError>
 }>()("picloud/domain/SecretRepo") {}
-
-/** The environment a script of an app sees as `ctx.env`: its secrets, decrypted (cached per app). */
-export class AppEnv extends Context.Service<AppEnv, {
-  readonly forApp: (appId: string) => Effect.Effect<Record<string, string>, PersistenceError>
-  /** Drops the cached environment of an app whose secrets changed. */
-  readonly forget: (appId: string) => Effect.Effect<void>
-}>()("picloud/domain/AppEnv") {}

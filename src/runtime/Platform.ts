@@ -1,0 +1,26 @@
+import { Layer } from "effect"
+import { RouteChanges } from "../domain/RouteChanges.ts"
+import { ScriptChanges } from "../domain/ScriptChanges.ts"
+import * as AppEnvSecrets from "../manager/AppEnvSecrets.ts"
+import * as PrincipalResolverTokens from "../manager/PrincipalResolverTokens.ts"
+import { SecretCipher } from "../manager/SecretCipher.ts"
+import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
+import * as InboxResolverLocal from "../orchestrator/InboxResolverLocal.ts"
+import { HttpApp } from "./HttpApp.ts"
+
+/** The services every mode shares, whatever its storage and executor. Adding a service: here. */
+const Shared = Layer.mergeAll(
+  ExecutionGate.layer,
+  AppEnvSecrets.layer.pipe(Layer.provideMerge(SecretCipher.layer)),
+  ScriptChanges.layer,
+  RouteChanges.layer,
+  InboxResolverLocal.layer,
+  PrincipalResolverTokens.layer
+)
+
+/**
+ * The platform: every route and the dispatcher, on the shared services. What differs between
+ * modes stays open, for each mode's composition root to choose: storage (`StorageSql` or
+ * `StorageMemory`), the executor (worker threads or inline) and configuration.
+ */
+export const layer = HttpApp.pipe(Layer.provide(Shared))

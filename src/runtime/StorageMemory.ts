@@ -1,0 +1,24 @@
+import { Effect, Layer } from "effect"
+import * as AppRepoMemory from "../manager/AppRepoMemory.ts"
+import * as IdentityRepoMemory from "../manager/IdentityRepoMemory.ts"
+import * as RouteRepoMemory from "../manager/RouteRepoMemory.ts"
+import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
+import * as SecretRepoMemory from "../manager/SecretRepoMemory.ts"
+import * as DispatcherWakeLocal from "../orchestrator/DispatcherWakeLocal.ts"
+import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
+import * as OutboxRepoMemory from "../orchestrator/OutboxRepoMemory.ts"
+import { StorageHealth } from "./StorageHealth.ts"
+
+/**
+ * Storage in memory (tests): the same services as `StorageSql`, held in this process and lost with
+ * it; the dispatcher is woken by in-process signals only. Each build starts empty.
+ */
+export const layer = Layer.mergeAll(
+  AppRepoMemory.layer,
+  ScriptRepoMemory.layer,
+  RouteRepoMemory.layer,
+  SecretRepoMemory.layer,
+  IdentityRepoMemory.layer,
+  OutboxRepoMemory.layer.pipe(Layer.provideMerge(DispatcherWakeLocal.layer)),
+  Layer.succeed(StorageHealth, StorageHealth.of({ check: Effect.void }))
+).pipe(Layer.provideMerge(ExecutionLogMemory.layer))
