@@ -68,3 +68,25 @@ export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReuse
 export class OutboxFull extends Schema.TaggedError<OutboxFull>()("OutboxFull", {
   limit: Schema.Int
 }) {}
+
+/** A script source over `PICLOUD_MAX_SCRIPT_BYTES` (UTF-8 bytes). */
+export class ScriptTooLarge extends Schema.TaggedError<ScriptTooLarge>()("ScriptTooLarge", {
+  limit: Schema.Int
+}) {}
+
+/** The default app cannot be deleted. */
+export class AppProtected extends Schema.TaggedError<AppProtected>()("AppProtected", {
+  name: Schema.String
+}) {}
+
+/** An app that still holds scripts is deleted only when asked to delete them too. */
+export class AppNotEmpty extends Schema.TaggedError<AppNotEmpty>()("AppNotEmpty", {
+  name: Schema.String,
+  scripts: Schema.Int
+}) {}
+
+/** A route path that is not a pattern (the API's schema refuses these first). */
+export class RoutePathInvalid extends Schema.TaggedError<RoutePathInvalid>()("RoutePathInvalid", {
+  path: Schema.String,
+  reason: Schema.String
+}) {}

@@ -2,6 +2,7 @@ import { Layer } from "effect"
 import { HttpServer } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../domain/api/AdminApi.ts"
+import { Apps } from "../manager/Apps.ts"
 import * as AdminAuth from "../manager/http/AdminAuth.ts"
 import * as AdminBodyLimit from "../manager/http/AdminBodyLimit.ts"
 import { AppsHttp } from "../manager/http/AppsHttp.ts"
@@ -14,6 +15,10 @@ import { OpenApiRoute } from "../manager/http/OpenApiRoute.ts"
 import { RoutesHttp } from "../manager/http/RoutesHttp.ts"
 import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
 import { SecretsHttp } from "../manager/http/SecretsHttp.ts"
+import { Identities } from "../manager/Identities.ts"
+import { Routes } from "../manager/Routes.ts"
+import { Scripts } from "../manager/Scripts.ts"
+import { Secrets } from "../manager/Secrets.ts"
 import * as Dispatcher from "../orchestrator/Dispatcher.ts"
 import { AppRoutes } from "../orchestrator/http/AppRoutes.ts"
 import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
@@ -37,7 +42,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
     TokensHttp,
     LoginHttp
   ]),
-  Layer.provide(LoginThrottle.layer),
+  Layer.provide([LoginThrottle.layer, Apps.layer, Scripts.layer, Routes.layer, Secrets.layer, Identities.layer]),
   Layer.provide([AdminAuth.layer, DecodeErrors.layer, AdminBodyLimit.layer])
 )
 

@@ -1,4 +1,5 @@
 import { Effect, Layer } from "effect"
+import * as TransactionsMemory from "../db/TransactionsMemory.ts"
 import * as AppRepoMemory from "../manager/AppRepoMemory.ts"
 import * as IdentityRepoMemory from "../manager/IdentityRepoMemory.ts"
 import * as RouteRepoMemory from "../manager/RouteRepoMemory.ts"
@@ -20,5 +21,6 @@ export const layer = Layer.mergeAll(
   SecretRepoMemory.layer,
   IdentityRepoMemory.layer,
   OutboxRepoMemory.layer.pipe(Layer.provideMerge(DispatcherWakeLocal.layer)),
+  TransactionsMemory.layer,
   Layer.succeed(StorageHealth, StorageHealth.of({ check: Effect.void }))
 ).pipe(Layer.provideMerge(ExecutionLogMemory.layer))

@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
+import * as TransactionsSql from "../db/TransactionsSql.ts"
 import * as AppRepoSql from "../manager/AppRepoSql.ts"
 import * as IdentityRepoSql from "../manager/IdentityRepoSql.ts"
 import * as RouteRepoSql from "../manager/RouteRepoSql.ts"
@@ -21,7 +22,7 @@ const StorageHealthSql = Layer.effect(
 
 /**
  * Storage on PostgreSQL: the repositories, the outbox and the execution log, storage health, and
- * the dispatcher's wake-up, which also listens for the outbox's NOTIFY (work committed by any
+ * transactions, and the dispatcher's wake-up, which also listens for the outbox's NOTIFY (work committed by any
  * process). Leaves the `SqlClient`/`PgClient` and configuration open.
  */
 export const layer = Layer.mergeAll(
@@ -32,5 +33,6 @@ export const layer = Layer.mergeAll(
   IdentityRepoSql.layer,
   OutboxRepoSql.layer.pipe(Layer.provideMerge(DispatcherWakePg.layer)),
   ExecutionLogSql.layer,
+  TransactionsSql.layer,
   StorageHealthSql
 )
