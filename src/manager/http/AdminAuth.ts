@@ -3,7 +3,7 @@ import { AdminAuth } from "../../domain/api/AdminApi.ts"
 import { apiError, Unauthorized } from "../../domain/api/ApiError.ts"
 import { CurrentPrincipal } from "../../domain/Identity.ts"
 import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
-import { internalError } from "./internalError.ts"
+import { apiErrors } from "./apiErrors.ts"
 
 /** Resolves `Authorization: Bearer <token>` to the principal the handlers see. */
 export const layer = Layer.effect(
@@ -17,7 +17,7 @@ export const layer = Layer.effect(
           return Effect.fail(apiError(Unauthorized, "unauthorized", "missing bearer token"))
         }
         return Effect.gen(function*() {
-          const principal = yield* principals.fromToken(token).pipe(Effect.catchTag("PersistenceError", internalError))
+          const principal = yield* principals.fromToken(token).pipe(apiErrors)
           if (Option.isNone(principal)) return yield* apiError(Unauthorized, "unauthorized", "invalid or revoked token")
           return yield* Effect.provideService(httpEffect, CurrentPrincipal, principal.value)
         })

@@ -6,8 +6,8 @@ import { AppRepo } from "../../domain/AppRepo.ts"
 import type { ExecutionId } from "../../domain/Ids.ts"
 import { OutboxRepo } from "../../domain/OutboxRepo.ts"
 import { uuidv7 } from "../../domain/uuidv7.ts"
+import { apiErrors } from "./apiErrors.ts"
 import { manageableApp, requireRole, seesApp, visibleApps } from "./authorize.ts"
-import { internalError } from "./internalError.ts"
 
 const deadLetterNotFound = (id: string) => apiError(NotFound, "dead_letter_not_found", `no dead letter ${id}`)
 
@@ -40,8 +40,8 @@ export const DeadLettersHttp = HttpApiBuilder.group(
             ? visibleApps(me)
             : [yield* manageableApp(query.app).pipe(Effect.provideService(AppRepo, apps))]
           return { items: yield* outbox.deadLetters({ appIds, limit: query.limit ?? DEFAULT_PAGE_SIZE }) }
-        }).pipe(Effect.catchTag("PersistenceError", internalError)))
-      .handle("get", ({ params }) => visible(params.id).pipe(Effect.catchTag("PersistenceError", internalError)))
+        }).pipe(apiErrors))
+      .handle("get", ({ params }) => visible(params.id).pipe(apiErrors))
       .handle("replay", ({ params }) =>
         Effect.gen(function*() {
           yield* visible(params.id)
@@ -49,11 +49,11 @@ export const DeadLettersHttp = HttpApiBuilder.group(
           const accepted = yield* outbox.replay(params.id, uuidv7() as ExecutionId, acceptedAt)
           if (Option.isNone(accepted)) return yield* deadLetterNotFound(params.id)
           return { execution_id: accepted.value.execution_id, accepted_at: accepted.value.accepted_at }
-        }).pipe(Effect.catchTag("PersistenceError", internalError)))
+        }).pipe(apiErrors))
       .handle("discard", ({ params }) =>
         Effect.gen(function*() {
           yield* visible(params.id)
           if (!(yield* outbox.discard(params.id))) return yield* deadLetterNotFound(params.id)
-        }).pipe(Effect.catchTag("PersistenceError", internalError)))
+        }).pipe(apiErrors))
   })
 )

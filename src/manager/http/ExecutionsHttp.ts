@@ -1,12 +1,11 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi, DEFAULT_PAGE_SIZE } from "../../domain/api/AdminApi.ts"
-import { apiError, BadRequest, NotFound } from "../../domain/api/ApiError.ts"
 import { ExecutionNotFound } from "../../domain/Errors.ts"
 import { ExecutionLog } from "../../domain/ExecutionLog.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
+import { apiErrors } from "./apiErrors.ts"
 import { requireRole, seesApp, visibleApps } from "./authorize.ts"
-import { internalError } from "./internalError.ts"
 
 /**
  * Handlers of `/api/admin/executions`: newest first, paginated with an opaque cursor; a developer
@@ -28,10 +27,7 @@ export const ExecutionsHttp = HttpApiBuilder.group(
               cursor: query.cursor
             })
           ),
-          Effect.catchTags({
-            InvalidCursor: () => Effect.fail(apiError(BadRequest, "bad_request", "invalid cursor")),
-            PersistenceError: internalError
-          })
+          apiErrors
         ))
       .handle("get", ({ params }) =>
         Effect.gen(function*() {
@@ -39,11 +35,6 @@ export const ExecutionsHttp = HttpApiBuilder.group(
           const execution = yield* executions.get(params.id)
           if (!seesApp(me, execution.app_id)) return yield* new ExecutionNotFound({ id: params.id })
           return execution
-        }).pipe(
-          Effect.catchTags({
-            ExecutionNotFound: (e) => Effect.fail(apiError(NotFound, "execution_not_found", `no execution ${e.id}`)),
-            PersistenceError: internalError
-          })
-        ))
+        }).pipe(apiErrors))
   })
 )

@@ -1,17 +1,16 @@
 import { Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
-import { apiError, Conflict, NotFound, TooManyRequests, Unauthorized } from "../../domain/api/ApiError.ts"
+import { apiError, Conflict, TooManyRequests, Unauthorized } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
+import { AppNotFound, TokenNotFound, UserNotFound } from "../../domain/Errors.ts"
 import { CurrentPrincipal } from "../../domain/Identity.ts"
 import { IdentityRepo } from "../../domain/IdentityRepo.ts"
-import { PrincipalResolver } from "../../domain/PrincipalResolver.ts"
+import { Identities } from "../Identities.ts"
 import { hashPassword, newToken, tokenDigest, verifyPassword } from "../passwordsAndTokens.ts"
+import { apiErrors } from "./apiErrors.ts"
 import { requireRole } from "./authorize.ts"
-import { internalError } from "./internalError.ts"
 import { LoginThrottle } from "./LoginThrottle.ts"
-
-const userNotFound = (ref: string) => apiError(NotFound, "user_not_found", `no user ${ref}`)
 
 /** `/api/admin/users`: admins only. */
 export const UsersHttp = HttpApiBuilder.group(
@@ -19,7 +18,7 @@ export const UsersHttp = HttpApiBuilder.group(
   "users",
   Effect.fn(function*(handlers) {
     const identities = yield* IdentityRepo
-    const principals = yield* PrincipalResolver
+    const service = yield* Identities
     const apps = yield* AppRepo
     return handlers
       .handle("create", ({ payload }) =>
@@ -28,45 +27,38 @@ export const UsersHttp = HttpApiBuilder.group(
           const appIds: Array<string> = []
           for (const ref of payload.apps ?? []) {
             const app = yield* apps.findByRef(ref)
-            if (Option.isNone(app)) return yield* apiError(NotFound, "app_not_found", `no app ${ref}`)
+            if (Option.isNone(app)) return yield* new AppNotFound({ ref })
             appIds.push(app.value.id)
           }
           const passwordHash = yield* Effect.promise(() => hashPassword(payload.password))
           return yield* identities.createUser({ username: payload.username, passwordHash, role: payload.role, appIds })
-        }).pipe(
-          Effect.catchTags({
-            UsernameTaken: (e) =>
-              Effect.fail(apiError(Conflict, "username_taken", `a user named ${e.username} exists`)),
-            PersistenceError: internalError
-          })
-        ))
+        }).pipe(apiErrors))
       .handle("list", () =>
         requireRole("admin").pipe(
           Effect.andThen(identities.listUsers),
           Effect.map((items) => ({ items })),
-          Effect.catchTag("PersistenceError", internalError)
+          apiErrors
         ))
       .handle("get", ({ params }) =>
         Effect.gen(function*() {
           yield* requireRole("admin")
           const user = yield* identities.findUser(params.user)
-          if (Option.isNone(user)) return yield* userNotFound(params.user)
+          if (Option.isNone(user)) return yield* new UserNotFound({ ref: params.user })
           const { passwordHash: _, ...visible } = user.value
           return visible
-        }).pipe(Effect.catchTag("PersistenceError", internalError)))
+        }).pipe(apiErrors))
       .handle("delete", ({ params }) =>
         Effect.gen(function*() {
           const me = yield* requireRole("admin")
           const user = yield* identities.findUser(params.user)
-          if (Option.isNone(user)) return yield* userNotFound(params.user)
+          if (Option.isNone(user)) return yield* new UserNotFound({ ref: params.user })
           if (user.value.id === me.user_id) {
             return yield* apiError(Conflict, "cannot_delete_self", "you cannot delete yourself")
           }
-          yield* identities.deleteUser(user.value.id)
-          yield* principals.forgetAll
-        }).pipe(
-          Effect.catchTags({ UserNotFound: (e) => Effect.fail(userNotFound(e.ref)), PersistenceError: internalError })
-        ))
+          yield* service.deleteUser(user.value.id).pipe(
+            Effect.catchTag("UserNotFound", () => Effect.fail(new UserNotFound({ ref: params.user })))
+          )
+        }).pipe(apiErrors))
   })
 )
 
@@ -76,7 +68,7 @@ export const TokensHttp = HttpApiBuilder.group(
   "tokens",
   Effect.fn(function*(handlers) {
     const identities = yield* IdentityRepo
-    const principals = yield* PrincipalResolver
+    const service = yield* Identities
     return handlers
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
@@ -95,7 +87,7 @@ export const TokensHttp = HttpApiBuilder.group(
             digest: tokenDigest(secret)
           })
           return { token, secret }
-        }).pipe(Effect.catchTag("PersistenceError", internalError)))
+        }).pipe(apiErrors))
       .handle("list", ({ query }) =>
         Effect.gen(function*() {
           // Everyone's tokens are for admins: from another role, a refusal rather than its own list.
@@ -104,22 +96,14 @@ export const TokensHttp = HttpApiBuilder.group(
             return { items: yield* identities.listTokens(undefined) }
           }
           return { items: yield* identities.listTokens((yield* CurrentPrincipal).user_id) }
-        }).pipe(Effect.catchTag("PersistenceError", internalError)))
+        }).pipe(apiErrors))
       .handle("revoke", ({ params }) =>
         Effect.gen(function*() {
           const me = yield* CurrentPrincipal
           const mine = yield* identities.listTokens(me.role === "admin" ? undefined : me.user_id)
-          if (!mine.some((t) => t.id === params.id)) {
-            return yield* apiError(NotFound, "token_not_found", `no token ${params.id}`)
-          }
-          yield* identities.revokeToken(params.id)
-          yield* principals.forgetAll
-        }).pipe(
-          Effect.catchTags({
-            TokenNotFound: (e) => Effect.fail(apiError(NotFound, "token_not_found", `no token ${e.id}`)),
-            PersistenceError: internalError
-          })
-        ))
+          if (!mine.some((t) => t.id === params.id)) return yield* new TokenNotFound({ id: params.id })
+          yield* service.revokeToken(params.id)
+        }).pipe(apiErrors))
   })
 )
 
@@ -155,7 +139,7 @@ export const LoginHttp = HttpApiBuilder.group(
           digest: tokenDigest(secret)
         })
         return { token, secret }
-      }).pipe(Effect.catchTag("PersistenceError", internalError)))
+      }).pipe(apiErrors))
   })
 )
 
