@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
+import { errorResponse } from "../orchestrator/http/errorResponse.ts"
 import { StorageHealth } from "./StorageHealth.ts"
 
 /** `GET /health`: 200 when the database answers within 2 s, else 503. Needs no token. */
@@ -13,10 +14,7 @@ export const HealthRoute = HttpRouter.use(Effect.fn(function*(router) {
       Effect.match({
         onSuccess: () => HttpServerResponse.jsonUnsafe({ status: "ok", database: "ok" }),
         onFailure: () =>
-          HttpServerResponse.jsonUnsafe(
-            { error: { code: "unhealthy", message: "database unreachable" } },
-            { status: 503, headers: { "retry-after": "5" } }
-          )
+          errorResponse(503, { code: "unhealthy", message: "database unreachable" }, { "retry-after": "5" })
       })
     )
   )

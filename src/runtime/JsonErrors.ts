@@ -2,6 +2,7 @@ import { Cause, Effect } from "effect"
 import { HttpBody, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createServer, STATUS_CODES } from "node:http"
 import type { Duplex } from "node:stream"
+import { errorBody } from "../domain/api/ApiError.ts"
 import { errorResponse } from "../orchestrator/http/errorResponse.ts"
 import { EXECUTION_HEADER } from "../orchestrator/http/SyncHttp.ts"
 
@@ -60,7 +61,7 @@ const asJsonError = (response: HttpServerResponse.HttpServerResponse) => {
   const message = text || STATUS_CODES[response.status] || "error"
   return HttpServerResponse.setBody(
     response,
-    HttpBody.text(JSON.stringify({ error: { code: codeFor(response.status), message } }), "application/json")
+    HttpBody.text(JSON.stringify(errorBody({ code: codeFor(response.status), message })), "application/json")
   )
 }
 
@@ -119,7 +120,7 @@ const answerClientError = (error: NodeJS.ErrnoException & { readonly bytesParsed
     : status === 408
     ? "the request took too long to arrive"
     : "malformed HTTP request"
-  const body = JSON.stringify({ error: { code: codeFor(status), message } })
+  const body = JSON.stringify(errorBody({ code: codeFor(status), message }))
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${
       Buffer.byteLength(body)

@@ -14,6 +14,9 @@ export const ErrorDetail = Schema.Struct({
 })
 export type ErrorDetail = typeof ErrorDetail.Type
 
+/** The one shape of every error body: built here, whoever answers (admin API, data plane, Node's own errors). */
+export const errorBody = (detail: ErrorDetail) => ({ error: detail })
+
 const fields = { error: ErrorDetail }
 
 export class BadRequest extends Schema.Error<BadRequest>("picloud/api/BadRequest")(fields, {
@@ -88,4 +91,4 @@ export const apiError = <A>(
   code: string,
   message: string,
   extra?: Omit<ErrorDetail, "code" | "message">
-): A => new ErrorClass({ error: { code, message, ...extra } })
+): A => new ErrorClass(errorBody({ code, message, ...extra }))

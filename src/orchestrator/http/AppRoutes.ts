@@ -5,7 +5,7 @@ import { RouteTable } from "../RouteTable.ts"
 import { ScriptCache } from "../ScriptCache.ts"
 import { makeAsyncHttp } from "./AsyncHttp.ts"
 import { errorResponse } from "./errorResponse.ts"
-import { EarlyReply, makeSyncHttp } from "./SyncHttp.ts"
+import { earlyReply, makeSyncHttp } from "./SyncHttp.ts"
 
 /** The path's segments, decoded; `undefined` for malformed percent-encoding. */
 const decodeSegments = (pathname: string) => {
@@ -46,7 +46,7 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
     if (route.auth === "token") {
       if (Option.isNone(principal)) {
         return yield* Effect.fail(
-          new EarlyReply(errorResponse(401, { code: "unauthorized", message: "this route needs a bearer token" }))
+          earlyReply(401, { code: "unauthorized", message: "this route needs a bearer token" })
         )
       }
       // Not granted the app: answered as if the route did not exist, so its existence is not revealed.

@@ -8,7 +8,7 @@ import type { Route } from "../../domain/Route.ts"
 import { uuidv7 } from "../../domain/uuidv7.ts"
 import type { ResolvedScript } from "../ScriptCache.ts"
 import { errorResponse } from "./errorResponse.ts"
-import { EarlyReply } from "./SyncHttp.ts"
+import { earlyReply } from "./SyncHttp.ts"
 
 /** A claim outlives the script's own timeout by this much before another claimer may take the row. */
 const LEASE_MARGIN_SECONDS = 30
@@ -27,10 +27,10 @@ export const makeAsyncHttp = Effect.gen(function*() {
     if (header === undefined) return Effect.succeed(undefined)
     return header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY_LENGTH
       ? Effect.fail(
-        new EarlyReply(errorResponse(400, {
+        earlyReply(400, {
           code: "bad_request",
           message: `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`
-        }))
+        })
       )
       : Effect.succeed(header)
   }
@@ -47,10 +47,10 @@ export const makeAsyncHttp = Effect.gen(function*() {
       if (request.body.includes("\0")) {
         // Stored requests are text PostgreSQL holds, which has no NUL: refused rather than altered.
         return yield* Effect.fail(
-          new EarlyReply(errorResponse(400, {
+          earlyReply(400, {
             code: "bad_request",
             message: "an async route cannot queue a body that contains a NUL character"
-          }))
+          })
         )
       }
       const accepted = yield* outbox.enqueue({

@@ -2,7 +2,7 @@ import { Effect, Option } from "effect"
 import { HttpRouter, HttpServerRequest } from "effect/http"
 import { ScriptCache } from "../ScriptCache.ts"
 import { errorResponse } from "./errorResponse.ts"
-import { EarlyReply, makeSyncHttp } from "./SyncHttp.ts"
+import { earlyReply, makeSyncHttp } from "./SyncHttp.ts"
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
 
@@ -23,7 +23,7 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
     const principal = yield* sync.caller(request)
     if (Option.isNone(principal)) {
       return yield* Effect.fail(
-        new EarlyReply(errorResponse(401, { code: "unauthorized", message: "a bearer token is required" }))
+        earlyReply(401, { code: "unauthorized", message: "a bearer token is required" })
       )
     }
     const scriptRequest = yield* sync.scriptRequest(request, {})

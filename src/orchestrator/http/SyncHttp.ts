@@ -1,6 +1,7 @@
-import { ByteSize, Config, Effect, Option } from "effect"
+import { ByteSize, Config, Data, Effect, Option } from "effect"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import type { ErrorDetail } from "../../domain/api/ApiError.ts"
 import { bearerToken, scriptHeaders } from "../../domain/api/credentials.ts"
 import type { PersistenceError } from "../../domain/Errors.ts"
 import { execErrorCode, execErrorStatus, type ExecResponse, type ScriptHttpRequest } from "../../domain/Exec.ts"
@@ -22,13 +23,14 @@ const toHttp = (executionId: string, response: ExecResponse) => {
     : HttpServerResponse.text(response.body, { status: response.statusCode, headers })
 }
 
-/** An early answer: the request cannot go on (401, 400, 413). */
-export class EarlyReply {
+/** An early answer: the request cannot go on (401, 400, 413); `finish` sends it as the response. */
+export class EarlyReply extends Data.TaggedError("EarlyReply")<{
   readonly response: HttpServerResponse.HttpServerResponse
-  constructor(response: HttpServerResponse.HttpServerResponse) {
-    this.response = response
-  }
-}
+}> {}
+
+/** An early answer with the JSON error body. */
+export const earlyReply = (status: number, detail: ErrorDetail, headers?: Record<string, string>) =>
+  new EarlyReply({ response: errorResponse(status, detail, headers) })
 
 /**
  * What every synchronous HTTP entry (`/api/execute`, app routes) shares: who the caller is, the
@@ -39,14 +41,11 @@ export const makeSyncHttp = Effect.gen(function*() {
   const gate = yield* ExecutionGate
   const principals = yield* PrincipalResolver
   const maxBodyBytes = yield* Config.Int("PICLOUD_MAX_REQUEST_BYTES").pipe(Config.withDefault(1024 * 1024))
-  const tooLarge = new EarlyReply(
-    // Closing the connection spares Node reading the rest of a body nobody will use.
-    errorResponse(413, {
-      code: "payload_too_large",
-      message: `request body is over the limit of ${maxBodyBytes} bytes`
-    }, {
-      connection: "close"
-    })
+  // Closing the connection spares Node reading the rest of a body nobody will use.
+  const tooLarge = earlyReply(
+    413,
+    { code: "payload_too_large", message: `request body is over the limit of ${maxBodyBytes} bytes` },
+    { connection: "close" }
   )
 
   /** The bearer token's principal; `None` without a token; an early 401 for a bad one. */
@@ -57,7 +56,7 @@ export const makeSyncHttp = Effect.gen(function*() {
       const principal = yield* principals.fromToken(bearer)
       if (Option.isNone(principal)) {
         return yield* Effect.fail(
-          new EarlyReply(errorResponse(401, { code: "unauthorized", message: "invalid or revoked token" }))
+          earlyReply(401, { code: "unauthorized", message: "invalid or revoked token" })
         )
       }
       return principal
@@ -78,7 +77,7 @@ export const makeSyncHttp = Effect.gen(function*() {
           Effect.mapError((error) =>
             error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
               ? tooLarge
-              : new EarlyReply(errorResponse(400, { code: "bad_request", message: "could not read the request body" }))
+              : earlyReply(400, { code: "bad_request", message: "could not read the request body" })
           )
         )
         : ""
@@ -113,9 +112,10 @@ export const makeSyncHttp = Effect.gen(function*() {
   /** Early replies become the response; a storage fault is a 500 (logged), never the client's. */
   const finish = <R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, EarlyReply | PersistenceError, R>) =>
     effect.pipe(
-      Effect.catch((error) =>
-        error instanceof EarlyReply ? Effect.succeed(error.response) : storageFaultResponse(error)
-      )
+      Effect.catchTags({
+        EarlyReply: ({ response }) => Effect.succeed(response),
+        PersistenceError: storageFaultResponse
+      })
     )
 
   return { caller, scriptRequest, run, finish }

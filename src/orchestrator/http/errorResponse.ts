@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { HttpServerResponse } from "effect/http"
-import type { ErrorDetail } from "../../domain/api/ApiError.ts"
+import { errorBody, type ErrorDetail } from "../../domain/api/ApiError.ts"
 import type { PersistenceError } from "../../domain/Errors.ts"
 
 /** The data plane's JSON error body (ARCHITECTURE §6). */
@@ -8,7 +8,7 @@ export const errorResponse = (
   status: number,
   detail: ErrorDetail,
   headers?: Record<string, string>
-) => HttpServerResponse.jsonUnsafe({ error: detail }, { status, ...(headers ? { headers } : {}) })
+) => HttpServerResponse.jsonUnsafe(errorBody(detail), { status, ...(headers ? { headers } : {}) })
 
 /** A storage fault: logged with its cause, answered as a 500 that reveals nothing. Never the client's fault. */
 export const storageFaultResponse = (error: PersistenceError) =>
