@@ -4,8 +4,8 @@ import { afterAll } from "vitest"
 import * as ExecutorInline from "../../src/executor/ExecutorInline.ts"
 import * as Platform from "../../src/runtime/Platform.ts"
 import * as StorageSql from "../../src/runtime/StorageSql.ts"
+import { ADMIN_TOKEN, makeClient } from "../support/client.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
-import { ADMIN_TOKEN, makeClient } from "../unit/api/client.ts"
 
 /**
  * One PostgreSQL for a test file (stopped after it), and the whole platform on it: `platform`

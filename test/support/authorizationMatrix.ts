@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, SchemaAST, type Scope } from "effect"
 import { AdminApi } from "../../src/domain/api/AdminApi.ts"
-import type { makeClient, Reply } from "../unit/api/client.ts"
+import type { makeClient, Reply } from "../support/client.ts"
 
 type Client = ReturnType<typeof makeClient>
 

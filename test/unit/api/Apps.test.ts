@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { memoryPlatform } from "./client.ts"
+import { memoryPlatform } from "../../support/client.ts"
 
 const source = (tag: string) => `export default (req, ctx) => ({ tag: "${tag}", app: ctx.app.name })`
 

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
-import { ADMIN_TOKEN, makeClient, memoryPlatform } from "./client.ts"
+import { ADMIN_TOKEN, makeClient, memoryPlatform } from "../../support/client.ts"
 
 const echo =
   `export default (req, ctx) => ({ statusCode: 201, headers: { "content-type": "application/json" }, body: JSON.stringify({ params: req.params, body: req.body, who: ctx.principal && ctx.principal.username }) })`

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { SESSION_COOKIE } from "../../../src/domain/api/credentials.ts"
-import { ADMIN_TOKEN, memoryPlatform } from "./client.ts"
+import { ADMIN_TOKEN, memoryPlatform } from "../../support/client.ts"
 
 /** Logs and returns every header the script sees, so a leak would show in the reply, the record and the dead letter. */
 const spy = `export default (req) => { console.log(JSON.stringify(req.headers)); return { headers: req.headers } }`

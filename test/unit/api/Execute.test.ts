@@ -5,7 +5,7 @@ import { PersistenceError } from "../../../src/domain/Errors.ts"
 import { ScriptRepo } from "../../../src/domain/ScriptRepo.ts"
 import * as Memory from "../../../src/runtime/Memory.ts"
 import * as StorageMemory from "../../../src/runtime/StorageMemory.ts"
-import { ADMIN_TOKEN, makeClient, memoryPlatform } from "./client.ts"
+import { ADMIN_TOKEN, makeClient, memoryPlatform } from "../../support/client.ts"
 
 const deploy = (call: Effect.Success<typeof memoryPlatform>, name: string, source: string, timeout_seconds?: number) =>
   call("POST", "/api/admin/scripts", { body: { name, source, ...(timeout_seconds ? { timeout_seconds } : {}) } }).pipe(

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { memoryPlatform } from "./client.ts"
+import { memoryPlatform } from "../../support/client.ts"
 
 describe("admin API: executions", () => {
   it.live("GET /executions?script= takes a script id: anything else is a 400 saying so", () =>

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
-import { ADMIN_TOKEN, memoryPlatform } from "./client.ts"
+import { ADMIN_TOKEN, memoryPlatform } from "../../support/client.ts"
 
 const MiB = 1024 * 1024
 /** The default admin body limit: twice the default script limit, plus 64 KiB for the rest of the JSON. */

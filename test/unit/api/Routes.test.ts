@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { DEFAULT_RETRY_POLICY } from "../../../src/domain/RetryPolicy.ts"
-import { memoryPlatform } from "./client.ts"
+import { memoryPlatform } from "../../support/client.ts"
 
 const echo =
   `export default (req, ctx) => ({ path: req.path, params: req.params, method: req.method, who: ctx.principal && ctx.principal.username })`

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { memoryPlatform } from "./client.ts"
+import { memoryPlatform } from "../../support/client.ts"
 
 describe("admin API: secrets", () => {
   it.live("stored, listed by name only, read by scripts as ctx.env, replaced, deleted", () =>

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
+import { makeMemoryHandler } from "../../src/runtime/Memory.ts"
 
 export const ADMIN_TOKEN = "test-admin-token"
 
