@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { Invocation, LogEntry } from "./Execution.ts"
 
-/** The HTTP request a script sees as its first argument (ARCHITECTURE §4). `body` is the raw text. */
+/** The HTTP request a script sees as its first argument (docs/ARCHITECTURE.md §4). `body` is the raw text. */
 export const ScriptHttpRequest = Schema.Struct({
   method: Schema.String,
   path: Schema.String,
@@ -49,7 +49,7 @@ export const ExecResponse = Schema.Struct({
 export type ExecResponse = typeof ExecResponse.Type
 
 /**
- * Why an execution did not produce a response. Each reason has one HTTP status (ARCHITECTURE §6):
+ * Why an execution did not produce a response. Each reason has one HTTP status (docs/ARCHITECTURE.md §7):
  * CompileError/NoDefaultExport 422, ScriptThrew/InvalidResponse/ResponseTooLarge 502, Timeout 504,
  * MemoryLimit/StackLimit 507, Overloaded 503, Crashed 500.
  */

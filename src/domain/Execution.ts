@@ -19,7 +19,7 @@ export type Invocation = typeof Invocation.Type
 export const ExecutionStatus = Schema.Literals(["succeeded", "failed", "dead_lettered"])
 export type ExecutionStatus = typeof ExecutionStatus.Type
 
-/** The error an execution ended with, as stored and shown (ARCHITECTURE §6 codes). */
+/** The error an execution ended with, as stored and shown (docs/ARCHITECTURE.md §7 codes). */
 export const ExecutionErrorInfo = Schema.Struct({
   code: Schema.String,
   message: Schema.String

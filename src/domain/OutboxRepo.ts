@@ -71,7 +71,7 @@ export const requestFingerprint = (job: NewJob) => {
 }
 
 /**
- * The durable queue of accepted async executions (ARCHITECTURE §5). Writers `enqueue`; the
+ * The durable queue of accepted async executions (docs/ARCHITECTURE.md §5). Writers `enqueue`; the
  * dispatcher `claim`s due rows under a lease and ends each claim with `complete`, `retryLater` or
  * `deadLetter`. Those three act only while `owner` still holds the claim (`false` otherwise: the
  * lease expired and the row is someone else's now), and write the execution's final record in the

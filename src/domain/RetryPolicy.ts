@@ -8,7 +8,7 @@ const between = (minimum: number, maximum: number, field: string) =>
 export const MAX_ATTEMPTS_CEILING = 100
 
 /**
- * How a failed async execution is retried (ARCHITECTURE §5): the delay before retry n is
+ * How a failed async execution is retried (docs/ARCHITECTURE.md §5): the delay before retry n is
  * `initial_delay_ms` × 2^(n-1) (exponential), × n (linear) or × 1 (constant), capped at
  * `max_delay_ms`, then scaled by a random 0.8–1.2 when `jitter` is on. After `max_attempts` attempts
  * the execution is dead-lettered.

@@ -2,7 +2,7 @@ import { Schema } from "effect"
 import { ScriptId, UUID_PATTERN } from "./Ids.ts"
 import { Ref, StorableText } from "./StorableText.ts"
 
-/** Default and ceiling of a script's wall-clock timeout (ARCHITECTURE §4). */
+/** Default and ceiling of a script's wall-clock timeout (docs/ARCHITECTURE.md §6). */
 export const DEFAULT_TIMEOUT_SECONDS = 30
 export const MAX_TIMEOUT_SECONDS = 300
 

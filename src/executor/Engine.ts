@@ -5,7 +5,7 @@ import { compileQuickJS, MIN_MEMORY_MB } from "./quickjsInstance.ts"
 import { Sandbox } from "./Sandbox.ts"
 import { toResponse } from "./toResponse.ts"
 
-/** Per-execution limits the engine enforces (ARCHITECTURE §4). */
+/** Per-execution limits the engine enforces (docs/ARCHITECTURE.md §6). */
 export interface EngineLimits {
   /** Hard cap of each sandbox's own WebAssembly memory (at least `MIN_MEMORY_MB`). */
   readonly memoryMb: number

@@ -37,7 +37,7 @@ const sized = (body: string | null, headerBytes: number, max: number) => {
 }
 
 /**
- * Turns the guest's description of its result into the HTTP response to send (ARCHITECTURE §4:
+ * Turns the guest's description of its result into the HTTP response to send (README, the script contract:
  * `{statusCode, headers, body}` as given; any other value a 200; `undefined` a 204), or an error
  * saying what is wrong with it.
  */

@@ -38,7 +38,7 @@ const endingWrite = (job: Job) =>
   )
 
 /**
- * The outbox dispatcher (ARCHITECTURE §5): one supervised fiber per process. It claims due rows as
+ * The outbox dispatcher (docs/ARCHITECTURE.md §5): one supervised fiber per process. It claims due rows as
  * the `ExecutionGate` has room, runs each in its own fiber, and ends each row by its outcome:
  * complete, retry later by the row's policy, or dead-letter once the attempts are used up; then it
  * tells the `InboxResolver`. Idle, it sleeps until a signal (local or NOTIFY), the next due row, or

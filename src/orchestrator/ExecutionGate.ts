@@ -6,7 +6,7 @@ export class Overloaded extends Data.TaggedError("Overloaded")<{
 }> {}
 
 /**
- * The global cap on concurrent executions (ARCHITECTURE §3), shared by sync HTTP and the
+ * The global cap on concurrent executions (docs/ARCHITECTURE.md §3), shared by sync HTTP and the
  * dispatcher. Sync callers never wait: a full gate refuses them at once (`run`). Async executions
  * wait (`runQueued`), and a permit that comes back goes to a waiting async execution first, so
  * async work keeps moving while sync traffic holds the gate full; the dispatcher keeps at most a

@@ -74,7 +74,7 @@ const cutOff = errorResponse(
 
 /**
  * Every request passes here first, and every answer last: malformed or NUL-bearing URLs are a JSON
- * 400, and every error the process produces has a JSON body (ARCHITECTURE §6).
+ * 400, and every error the process produces has a JSON body (docs/ARCHITECTURE.md §7).
  */
 export const JsonErrors = HttpRouter.middleware((httpApp) =>
   Effect.gen(function*() {

@@ -2,7 +2,7 @@ import { Schema } from "effect"
 import { HttpApiSchema } from "effect/http-api"
 
 /**
- * The JSON error body every PiCloud endpoint answers with (ARCHITECTURE §6):
+ * The JSON error body every PiCloud endpoint answers with (docs/ARCHITECTURE.md §7):
  * `{ "error": { "code", "message", ... } }`. One class per HTTP status; `code` says which case.
  */
 export const ErrorDetail = Schema.Struct({

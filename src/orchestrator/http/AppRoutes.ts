@@ -19,7 +19,7 @@ const decodeSegments = (pathname: string) => {
 const notFound = errorResponse(404, { code: "not_found", message: "no such route" })
 
 /**
- * App routes at `/{app}/{path}` (ARCHITECTURE §5): matched in memory; a sync route runs like
+ * App routes at `/{app}/{path}` (docs/ARCHITECTURE.md §4): matched in memory; a sync route runs like
  * `/api/execute`, an async one is accepted into the outbox (202); the captures are in `request.params`. `auth: none` routes are public (a token,
  * if sent, must be valid and sets `ctx.principal`); `auth: token` routes need a token of a caller
  * granted the app (else 401 without a token, 404 for a caller not granted it). Whatever no route claims is a JSON 404.

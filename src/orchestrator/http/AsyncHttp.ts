@@ -17,7 +17,7 @@ const MAX_IDEMPOTENCY_KEY_LENGTH = 255
 const QUEUE_FULL_RETRY_AFTER_SECONDS = 5
 
 /**
- * Accepting work on an async route (ARCHITECTURE §5): the request goes into the outbox (durable
+ * Accepting work on an async route (docs/ARCHITECTURE.md §5): the request goes into the outbox (durable
  * before the reply) and the caller gets `202` with the execution id and where to read its result.
  */
 export const makeAsyncHttp = Effect.gen(function*() {

@@ -8,7 +8,7 @@ const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
 
 /**
  * `/api/execute/{id-or-name}` (the default app, or any script by id) and `/api/execute/{app}/{name}`:
- * runs the script synchronously for the caller (ARCHITECTURE §5, sync HTTP). A token is required;
+ * runs the script synchronously for the caller (docs/ARCHITECTURE.md §4). A token is required;
  * the caller may run the scripts of the apps it is granted (admins: all).
  */
 export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {

@@ -3,7 +3,7 @@ import { HttpServerResponse } from "effect/http"
 import { errorBody, type ErrorDetail } from "../../domain/api/ApiError.ts"
 import type { PersistenceError } from "../../domain/Errors.ts"
 
-/** The data plane's JSON error body (ARCHITECTURE §6). */
+/** The data plane's JSON error body (docs/ARCHITECTURE.md §7). */
 export const errorResponse = (
   status: number,
   detail: ErrorDetail,
