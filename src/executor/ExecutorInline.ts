@@ -16,6 +16,7 @@ export const layer: Layer.Layer<Executor | ScriptValidator, Config.ConfigError> 
   Effect.gen(function*() {
     const limits = yield* engineLimitsConfig(MAIN_THREAD_STACK_BYTES)
     const engine = yield* Effect.promise(() => Engine.make(limits))
+    // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
     const execute = Effect.fnUntraced(function*(request: ExecRequest) {
       return yield* fromEngineResult(yield* Effect.promise(() => engine.run(request)))
     })

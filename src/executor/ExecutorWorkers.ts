@@ -37,6 +37,7 @@ export const layer: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Confi
         (pool) => Effect.promise(() => pool.close())
       )
       yield* Effect.logInfo(`executor: ${pool.load.length} worker thread(s)`)
+      // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
       const execute = Effect.fnUntraced(function*(request: ExecRequest) {
         return yield* fromEngineResult(yield* Effect.promise(() => pool.run(request)))
       })

@@ -25,6 +25,7 @@ export const layer = Layer.effect(
       }
     }
     const cache = new Map<string, Record<string, string>>()
+    // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
     const forApp = Effect.fnUntraced(function*(appId: string) {
       const cached = cache.get(appId)
       if (cached) return cached

@@ -48,6 +48,7 @@ export const layer = Layer.effect(
     // Known tokens by digest, so the data plane's hot path makes no database round trip. Unknown
     // tokens are not cached (a flood of made-up tokens must not fill memory).
     const known = new Map<string, { readonly tokenId: string; readonly principal: Principal }>()
+    // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
     const fromToken = Effect.fnUntraced(function*(token: string) {
       if (isEnvToken(token)) return Option.some(ENV_ADMIN)
       const digest = tokenDigest(token)

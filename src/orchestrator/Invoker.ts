@@ -71,6 +71,7 @@ export class Invoker extends Context.Service<Invoker, {
       const log = yield* ExecutionLog
       const appEnv = yield* AppEnv
 
+      // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
       const run = Effect.fnUntraced(function*(
         { script, app }: ResolvedScript,
         input: InvocationInput,

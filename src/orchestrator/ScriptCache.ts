@@ -56,6 +56,7 @@ export class ScriptCache extends Context.Service<ScriptCache, {
           return Option.map(owner, (owner) => ({ script: script.value, app: owner }))
         })
 
+      // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
       const resolve = Effect.fnUntraced(function*(appRef: string | undefined, ref: string) {
         const key = `${appRef ?? DEFAULT_APP_NAME}/${ref}`
         const cached = entries.get(key)
