@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
+import * as Settings from "../../config/Settings.ts"
 import { AdminApi } from "../../domain/api/AdminApi.ts"
 import { apiError, Conflict, NotFound, PayloadTooLarge, Unprocessable } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
@@ -10,7 +11,6 @@ import { RouteChanges } from "../../domain/RouteChanges.ts"
 import { RouteRepo } from "../../domain/RouteRepo.ts"
 import { ScriptChanges } from "../../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
-import { maxScriptBytes } from "./adminLimits.ts"
 import { manageableApp, requireRole, seesApp } from "./authorize.ts"
 import { internalError } from "./internalError.ts"
 
@@ -36,7 +36,7 @@ export const ScriptsHttp = HttpApiBuilder.group(
     const apps = yield* AppRepo
     const routes = yield* RouteRepo
     const routeChanges = yield* RouteChanges
-    const maxBytes = yield* maxScriptBytes
+    const maxBytes = yield* Settings.maxScriptBytes.config
     const manageable = (ref: string | undefined) => manageableApp(ref).pipe(Effect.provideService(AppRepo, apps))
 
     /**
