@@ -1,4 +1,4 @@
-import { Config, Duration, Option, Schema } from "effect"
+import { Config, Duration, Effect, LogLevel, Option, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import { availableParallelism, hostname } from "node:os"
 import { defaultLimits } from "../executor/Engine.ts"
 import { MIN_MEMORY_MB } from "../executor/quickjsInstance.ts"
@@ -25,6 +25,28 @@ const setting = <A>(
   read: (name: string) => Config.Config<A>,
   options: { readonly defaultText?: string } = {}
 ): Setting<A> => ({ name, meaning, config: read(name), ...options })
+
+/**
+ * One of `values`, in any case (`warn`, `WARN` and `Warn` all read as `Warn`); anything else is
+ * refused with the list of what is allowed.
+ */
+const literalAnyCase = <const L extends ReadonlyArray<string>>(values: L) =>
+  Schema.String.pipe(Schema.decodeTo(
+    Schema.Literals(values),
+    SchemaTransformation.transformEffect({
+      decode: (input: string) => {
+        const match = values.find((value) => value.toLowerCase() === input.toLowerCase())
+        return match === undefined
+          ? Effect.fail(
+            new SchemaIssue.InvalidValue({
+              message: `expected one of ${values.join(", ")} (in any case), got ${JSON.stringify(input)}`
+            })
+          )
+          : Effect.succeed(match as L[number])
+      },
+      encode: (value: L[number]) => Effect.succeed<string>(value)
+    })
+  ))
 
 /** An integer of at least `minimum`. */
 const intAtLeast = (minimum: number, name: string) =>
@@ -186,14 +208,14 @@ export const nodeId = setting(
 
 export const logLevel = setting(
   "LOG_LEVEL",
-  "the minimum log level",
-  (name) => Config.LogLevel(name).pipe(Config.withDefault("Info"))
+  "the minimum log level, in any case",
+  (name) => Config.schema(literalAnyCase(LogLevel.values), name).pipe(Config.withDefault("Info"))
 )
 
 export const logFormat = setting(
   "LOG_FORMAT",
-  "json (one object a line) or pretty",
-  (name) => Config.Literals(["json", "pretty"], name).pipe(Config.withDefault("json"))
+  "json (one object a line) or pretty, in any case",
+  (name) => Config.schema(literalAnyCase(["json", "pretty"]), name).pipe(Config.withDefault("json"))
 )
 
 /** Every setting, in the README's order. */

@@ -3,7 +3,7 @@ import * as Settings from "../config/Settings.ts"
 
 /**
  * Structured logs: one JSON object a line by default (`LOG_FORMAT=json`), or `pretty` for people.
- * `LOG_LEVEL` sets the minimum level (default Info).
+ * `LOG_LEVEL` sets the minimum level (default Info). Both are read in any case.
  */
 export const layer = Layer.unwrap(Effect.gen(function*() {
   const format = yield* Settings.logFormat.config

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Equal, Option } from "effect"
+import { ConfigProvider, Effect, Equal, LogLevel, Option } from "effect"
 import { readFileSync } from "node:fs"
 import * as Settings from "../../../src/config/Settings.ts"
 
@@ -56,5 +56,30 @@ describe("Settings and the README's Configuration table", () => {
           yield* sameAsUnset(value![1]!)
         }
       }
+    }))
+})
+
+describe("LOG_LEVEL and LOG_FORMAT", () => {
+  it.effect("read in any case", () =>
+    Effect.gen(function*() {
+      for (const written of ["warn", "WARN", "Warn", "wArN"]) {
+        assert.strictEqual(yield* read(Settings.logLevel, { LOG_LEVEL: written }), "Warn", written)
+      }
+      assert.strictEqual(yield* read(Settings.logLevel, { LOG_LEVEL: "debug" }), "Debug")
+      assert.strictEqual(yield* read(Settings.logLevel), "Info")
+      assert.strictEqual(yield* read(Settings.logFormat, { LOG_FORMAT: "PRETTY" }), "pretty")
+      assert.strictEqual(yield* read(Settings.logFormat, { LOG_FORMAT: "Json" }), "json")
+      assert.strictEqual(yield* read(Settings.logFormat), "json")
+    }))
+
+  it.effect("anything else is refused, naming the variable, the value and every allowed value", () =>
+    Effect.gen(function*() {
+      const level = yield* read(Settings.logLevel, { LOG_LEVEL: "loud" }).pipe(Effect.flip)
+      assert.include(level.message, "LOG_LEVEL")
+      assert.include(level.message, `got "loud"`)
+      for (const allowed of LogLevel.values) assert.include(level.message, allowed)
+      const format = yield* read(Settings.logFormat, { LOG_FORMAT: "xml" }).pipe(Effect.flip)
+      assert.include(format.message, "LOG_FORMAT")
+      assert.include(format.message, "expected one of json, pretty (in any case), got \"xml\"")
     }))
 })
