@@ -146,9 +146,10 @@ export const maxAdminBodyBytes = setting(
   // Twice the script limit plus 64 KiB by default, so a source at its limit fits even when JSON
   // escaping doubles it (quotes, backslashes, newlines), with room for the other fields.
   (name) =>
-    Config.Int(name).pipe(
-      Config.orElse(() => maxScriptBytes.config.pipe(Config.map((script) => 2 * script + 64 * 1024)))
-    ),
+    Config.option(Config.Int(name)).pipe(Config.flatMap(Option.match({
+      onNone: () => maxScriptBytes.config.pipe(Config.map((script) => 2 * script + 64 * 1024)),
+      onSome: (bytes) => Config.succeed(bytes)
+    }))),
   { defaultText: "twice `PICLOUD_MAX_SCRIPT_BYTES` + 65536 (`2162688`)" }
 )
 

@@ -83,3 +83,15 @@ describe("LOG_LEVEL and LOG_FORMAT", () => {
       assert.include(format.message, "expected one of json, pretty (in any case), got \"xml\"")
     }))
 })
+
+describe("PICLOUD_MAX_ADMIN_BODY_BYTES", () => {
+  it.effect("follows PICLOUD_MAX_SCRIPT_BYTES when unset, and is refused when it is not an integer", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* read(Settings.maxAdminBodyBytes, { PICLOUD_MAX_SCRIPT_BYTES: "1000" }), 2000 + 65536)
+      assert.strictEqual(yield* read(Settings.maxAdminBodyBytes, { PICLOUD_MAX_ADMIN_BODY_BYTES: "5000" }), 5000)
+      const refused = yield* read(Settings.maxAdminBodyBytes, { PICLOUD_MAX_ADMIN_BODY_BYTES: "lots" }).pipe(
+        Effect.flip
+      )
+      assert.include(refused.message, "PICLOUD_MAX_ADMIN_BODY_BYTES")
+    }))
+})
