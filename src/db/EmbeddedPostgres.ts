@@ -1,10 +1,11 @@
-import { Config, Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { userInfo } from "node:os"
 import { dirname, join, resolve } from "node:path"
+import * as Settings from "../config/Settings.ts"
 import { freePort } from "./freePort.ts"
 
 /** Where the embedded PostgreSQL listens, and how to log in. */
@@ -147,7 +148,7 @@ export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, Embedded
   static readonly layer = Layer.effect(
     EmbeddedPostgres,
     Effect.gen(function*() {
-      const dataDir = resolve(yield* Config.String("PICLOUD_DATA_DIR").pipe(Config.withDefault("./data")))
+      const dataDir = resolve(yield* Settings.dataDir.config)
       const directory = join(dataDir, "postgres")
       const passwordFile = join(dataDir, "postgres.password")
       // PostgreSQL's own output arrives in callbacks: log it with this layer's logger and level.

@@ -1,4 +1,4 @@
-import { Config, Context, type Effect, type Option } from "effect"
+import { Context, type Effect, type Option } from "effect"
 import { createHash } from "node:crypto"
 import type { DeadLetter } from "./DeadLetter.ts"
 import type { IdempotencyKeyReused, OutboxFull, PersistenceError } from "./Errors.ts"
@@ -51,12 +51,6 @@ export interface Claimed {
    */
   readonly nextDueAt: number | null
 }
-
-/**
- * How many accepted executions the outbox may hold before async routes answer 503: a flood of
- * requests to a public async route cannot fill the disk.
- */
-export const maxQueuedConfig = Config.Int("PICLOUD_MAX_QUEUED_EXECUTIONS").pipe(Config.withDefault(100_000))
 
 /** How long an `Idempotency-Key` names its execution. */
 export const IDEMPOTENCY_WINDOW_HOURS = 24

@@ -40,9 +40,6 @@ export class ScriptWithSource extends Schema.Class<ScriptWithSource>("picloud/Sc
   source: Schema.String
 }) {}
 
-/** Default of `PICLOUD_MAX_SCRIPT_BYTES`: the largest source, in UTF-8 bytes, stored (larger: 413). */
-export const DEFAULT_MAX_SCRIPT_BYTES = 1024 * 1024
-
 /** A source is bounded in bytes by `PICLOUD_MAX_SCRIPT_BYTES` (a setting, so checked by the handler). */
 const Source = StorableText()
 

@@ -1,5 +1,5 @@
 import { Config, Context, Effect, Layer } from "effect"
-import { availableParallelism } from "node:os"
+import * as Settings from "../config/Settings.ts"
 import type { ExecRequest } from "../domain/Exec.ts"
 import { Executor, ScriptValidator } from "../domain/Executor.ts"
 import { engineLimitsConfig } from "./EngineConfig.ts"
@@ -21,7 +21,7 @@ export const layer: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Confi
   .effectContext(
     Effect.gen(function*() {
       const limits = yield* engineLimitsConfig(GUEST_STACK_BYTES)
-      const size = yield* Config.Int("PICLOUD_EXECUTOR_THREADS").pipe(Config.withDefault(availableParallelism()))
+      const size = yield* Settings.executorThreads.config
       const context = yield* Effect.context<never>()
       const pool = yield* Effect.acquireRelease(
         Effect.promise(async () => {

@@ -1,4 +1,5 @@
-import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
+import * as Settings from "../config/Settings.ts"
 import type { Principal } from "../domain/Identity.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
 import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
@@ -24,7 +25,7 @@ export const layer = Layer.effect(
   PrincipalResolver,
   Effect.gen(function*() {
     const identities = yield* IdentityRepo
-    const configured = yield* Config.option(Config.Redacted("PICLOUD_ADMIN_TOKEN"))
+    const configured = yield* Settings.adminToken.config
     const envToken = Option.filter(Option.map(configured, Redacted.value), (t) => t.length > 0)
 
     if (Option.isNone(envToken) && (yield* identities.userCount) === 0) {

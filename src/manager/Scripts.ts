@@ -1,4 +1,5 @@
 import { Context, Effect, Layer } from "effect"
+import * as Settings from "../config/Settings.ts"
 import {
   type PersistenceError,
   type ScriptInvalid,
@@ -14,7 +15,6 @@ import type { NewScript, Script, UpdateScript } from "../domain/Script.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 import { Transactions } from "../domain/Transactions.ts"
-import { maxScriptBytes } from "./http/adminLimits.ts"
 
 /**
  * Writing scripts: every source is checked against `PICLOUD_MAX_SCRIPT_BYTES` and compiled before
@@ -41,7 +41,7 @@ export class Scripts extends Context.Service<Scripts, {
       const transactions = yield* Transactions
       const scriptChanges = yield* ScriptChanges
       const routeChanges = yield* RouteChanges
-      const maxBytes = yield* maxScriptBytes
+      const maxBytes = yield* Settings.maxScriptBytes.config
 
       /** Refused before it is compiled or stored (measured in UTF-8 bytes), then compiled. */
       const checked = (source: string) =>

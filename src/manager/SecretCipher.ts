@@ -1,5 +1,6 @@
-import { Config, Context, Data, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Data, Effect, Layer, Option, Redacted } from "effect"
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto"
+import * as Settings from "../config/Settings.ts"
 
 /** No `PICLOUD_SECRET_KEY`: secrets can be neither stored nor read. */
 export class SecretKeyMissing extends Data.TaggedError("SecretKeyMissing")<{}> {}
@@ -62,7 +63,7 @@ export class SecretCipher extends Context.Service<SecretCipher, {
   static readonly layer = Layer.effect(
     SecretCipher,
     Effect.gen(function*() {
-      const configured = yield* Config.option(Config.Redacted("PICLOUD_SECRET_KEY"))
+      const configured = yield* Settings.secretKey.config
       const value = Option.filter(Option.map(configured, Redacted.value), (v) => v.length > 0)
       return SecretCipher.make(Option.isSome(value) ? deriveKey(value.value) : undefined)
     })

@@ -1,5 +1,5 @@
-import { Cause, Clock, Config, Duration, Effect, FiberMap, Layer, Option, Schedule } from "effect"
-import { hostname } from "node:os"
+import { Cause, Clock, Duration, Effect, FiberMap, Layer, Option, Schedule } from "effect"
+import * as Settings from "../config/Settings.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import type { ScriptId } from "../domain/Ids.ts"
 import { InboxResolver } from "../domain/InboxResolver.ts"
@@ -51,7 +51,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   const scripts = yield* ScriptCache
   const inbox = yield* InboxResolver
   const wake = yield* DispatcherWake
-  const nodeId = yield* Config.String("PICLOUD_NODE_ID").pipe(Config.withDefault(hostname()))
+  const nodeId = yield* Settings.nodeId.config
   // Claims name this run of this node: only the run that claimed a row may end it.
   const owner = `${nodeId}/${uuidv7()}`
   /** The executions this run has going, by row id: the claims a release must keep. */

@@ -1,4 +1,5 @@
-import { Config, Context, Data, Deferred, Effect, Exit, Layer, Schema } from "effect"
+import { Context, Data, Deferred, Effect, Exit, Layer } from "effect"
+import * as Settings from "../config/Settings.ts"
 
 /** The gate was full: the caller answers 503 + Retry-After. */
 export class Overloaded extends Data.TaggedError("Overloaded")<{
@@ -84,12 +85,7 @@ export class ExecutionGate extends Context.Service<ExecutionGate, {
   static readonly layer = Layer.effect(
     ExecutionGate,
     Effect.gen(function*() {
-      const limit = yield* Config.schema(
-        Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
-        "PICLOUD_MAX_CONCURRENT_EXECUTIONS"
-      ).pipe(
-        Config.withDefault(32)
-      )
+      const limit = yield* Settings.maxConcurrentExecutions.config
       return yield* ExecutionGate.make(limit)
     })
   )

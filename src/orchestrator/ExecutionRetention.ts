@@ -1,4 +1,5 @@
-import { Config, Duration, Effect } from "effect"
+import { Duration, Effect } from "effect"
+import * as Settings from "../config/Settings.ts"
 
 /** How long and how many execution records are kept (README, Configuration). */
 export interface ExecutionRetention {
@@ -9,8 +10,8 @@ export interface ExecutionRetention {
 }
 
 export const executionRetentionConfig = Effect.gen(function*() {
-  const maxAgeDays = yield* Config.Int("PICLOUD_EXECUTION_RETENTION_DAYS").pipe(Config.withDefault(7))
-  const maxCount = yield* Config.Int("PICLOUD_EXECUTION_RETENTION_COUNT").pipe(Config.withDefault(1_000_000))
-  const every = yield* Config.Duration("PICLOUD_EXECUTION_PRUNE_INTERVAL").pipe(Config.withDefault(Duration.minutes(1)))
+  const maxAgeDays = yield* Settings.executionRetentionDays.config
+  const maxCount = yield* Settings.executionRetentionCount.config
+  const every = yield* Settings.executionPruneInterval.config
   return { maxAgeDays, maxCount, everyMs: Duration.toMillis(every) } satisfies ExecutionRetention
 })

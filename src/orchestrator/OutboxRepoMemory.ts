@@ -1,4 +1,5 @@
 import { Clock, Effect, Layer, Option } from "effect"
+import * as Settings from "../config/Settings.ts"
 import type { DeadLetter } from "../domain/DeadLetter.ts"
 import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
 import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
@@ -7,7 +8,6 @@ import type { ExecutionId } from "../domain/Ids.ts"
 import {
   IDEMPOTENCY_WINDOW_HOURS,
   type Job,
-  maxQueuedConfig,
   type NewJob,
   OutboxRepo,
   requestFingerprint
@@ -39,7 +39,7 @@ export const layer = Layer.effect(
   Effect.gen(function*() {
     const log = yield* ExecutionLog
     const wake = yield* DispatcherWake
-    const maxQueued = yield* maxQueuedConfig
+    const maxQueued = yield* Settings.maxQueuedExecutions.config
     const rows = new Map<string, Row>()
     const keys = new Map<
       string,

@@ -1,5 +1,6 @@
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
+import * as Settings from "../config/Settings.ts"
 import { isoTimestamp, jsonValue, persistence, rowsByUuid } from "../db/persistence.ts"
 import { storableJson } from "../db/storableJson.ts"
 import type { DeadLetter } from "../domain/DeadLetter.ts"
@@ -11,7 +12,6 @@ import {
   type HttpJobPayload,
   IDEMPOTENCY_WINDOW_HOURS,
   type Job,
-  maxQueuedConfig,
   type NewJob,
   OutboxRepo,
   requestFingerprint
@@ -83,7 +83,7 @@ export const layer = Layer.effect(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const wake = yield* DispatcherWake
-    const maxQueued = yield* maxQueuedConfig
+    const maxQueued = yield* Settings.maxQueuedExecutions.config
     // Rows in the outbox, kept by this process's writes and ends; counted afresh (at most once a
     // second) when it reaches the limit, which also corrects it for other processes' work.
     let queued = 0

@@ -1,6 +1,7 @@
 import { NodeHttpServer } from "@effect/platform-node"
-import { Config, Layer } from "effect"
+import { Layer } from "effect"
 import { HttpRouter } from "effect/http"
+import * as Settings from "../config/Settings.ts"
 import * as Database from "../db/Database.ts"
 import * as ExecutorWorkers from "../executor/ExecutorWorkers.ts"
 import { createJsonErrorServer } from "./JsonErrors.ts"
@@ -8,11 +9,10 @@ import * as Platform from "./Platform.ts"
 import * as StorageSql from "./StorageSql.ts"
 
 const ServerLayer = NodeHttpServer.layerConfig(createJsonErrorServer, {
-  port: Config.Port("PORT").pipe(Config.withDefault(8080)),
-  host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
-  // SIGTERM: stop accepting, let in-flight executions finish (the timeout ceiling is 300 s, but a
-  // supervisor rarely waits that long), then close storage.
-  gracefulShutdownTimeout: Config.Duration("PICLOUD_SHUTDOWN_TIMEOUT").pipe(Config.withDefault("30 seconds"))
+  port: Settings.port.config,
+  host: Settings.host.config,
+  // SIGTERM: stop accepting, let in-flight executions finish, then close storage.
+  gracefulShutdownTimeout: Settings.shutdownTimeout.config
 })
 
 /**

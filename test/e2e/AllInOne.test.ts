@@ -7,6 +7,7 @@ import { afterAll, assert, describe, it } from "vitest"
 import { exitWithin, freePort, spawnLogged, startPicloud } from "./picloudProcess.ts"
 
 const TOKEN = "e2e-admin-token"
+const MAIN = fileURLToPath(new URL("../../src/runtime/main.ts", import.meta.url))
 const dataDir = mkdtempSync(join(tmpdir(), "picloud-e2e-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
@@ -198,9 +199,7 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
     try {
       const first = await startPicloud({ dataDir: shared, port: await freePort(), env: { PICLOUD_ADMIN_TOKEN: TOKEN } })
       try {
-        const second = spawnLogged(process.execPath, [
-          fileURLToPath(new URL("../../src/runtime/main.ts", import.meta.url))
-        ], {
+        const second = spawnLogged(process.execPath, [MAIN], {
           PICLOUD_DATA_DIR: shared,
           PORT: String(await freePort()),
           HOST: "127.0.0.1",
@@ -217,5 +216,31 @@ describe("all-in-one process (embedded PostgreSQL, real HTTP)", () => {
     } finally {
       rmSync(shared, { recursive: true, force: true })
     }
+  }, 120_000)
+
+  it("takes LOG_LEVEL and LOG_FORMAT in any case, and refuses an unknown level with the allowed ones", async () => {
+    const port = await freePort()
+    const env = { PICLOUD_ADMIN_TOKEN: TOKEN, LOG_LEVEL: "warn", LOG_FORMAT: "JSON" }
+    const quiet = await startPicloud({ dataDir, port, env })
+    try {
+      // At Warn, the start's Info lines (the executor's worker threads) are left out.
+      assert.notMatch(quiet.output(), /worker thread/)
+    } finally {
+      quiet.child.kill("SIGTERM")
+      assert.strictEqual(await exitWithin(quiet), 0, quiet.output())
+    }
+    const refused = spawnLogged(process.execPath, [MAIN], {
+      PICLOUD_DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      PICLOUD_ADMIN_TOKEN: TOKEN,
+      LOG_LEVEL: "loud"
+    })
+    assert.strictEqual(await exitWithin(refused), 1, refused.output())
+    assert.include(
+      refused.output(),
+      `expected one of All, Fatal, Error, Warn, Info, Debug, Trace, None (in any case), got "loud"`
+    )
+    assert.include(refused.output(), "LOG_LEVEL")
   }, 120_000)
 })

@@ -1,9 +1,9 @@
 import { ByteSize, Effect, Layer } from "effect"
 import { HttpMethod, HttpServerRequest } from "effect/http"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import * as Settings from "../../config/Settings.ts"
 import { AdminBodyLimit } from "../../domain/api/AdminApi.ts"
 import { apiError, BadRequest, PayloadTooLarge } from "../../domain/api/ApiError.ts"
-import { maxAdminBodyBytes } from "./adminLimits.ts"
 
 /**
  * Caps every admin request body, before authentication and decoding. A declared Content-Length
@@ -14,7 +14,7 @@ import { maxAdminBodyBytes } from "./adminLimits.ts"
 export const layer = Layer.effect(
   AdminBodyLimit,
   Effect.gen(function*() {
-    const maxBytes = yield* maxAdminBodyBytes
+    const maxBytes = yield* Settings.maxAdminBodyBytes.config
     const tooLarge = apiError(
       PayloadTooLarge,
       "payload_too_large",

@@ -1,6 +1,7 @@
-import { ByteSize, Config, Data, Effect, Option } from "effect"
+import { ByteSize, Data, Effect, Option } from "effect"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import * as Settings from "../../config/Settings.ts"
 import type { ErrorDetail } from "../../domain/api/ApiError.ts"
 import { bearerToken, scriptHeaders } from "../../domain/api/credentials.ts"
 import type { PersistenceError } from "../../domain/Errors.ts"
@@ -40,7 +41,7 @@ export const makeSyncHttp = Effect.gen(function*() {
   const invoker = yield* Invoker
   const gate = yield* ExecutionGate
   const principals = yield* PrincipalResolver
-  const maxBodyBytes = yield* Config.Int("PICLOUD_MAX_REQUEST_BYTES").pipe(Config.withDefault(1024 * 1024))
+  const maxBodyBytes = yield* Settings.maxRequestBytes.config
   // Closing the connection spares Node reading the rest of a body nobody will use.
   const tooLarge = earlyReply(
     413,
