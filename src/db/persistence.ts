@@ -43,16 +43,3 @@ export const Timestamp = Schema.Union([Schema.Date, Schema.DateFromString]).pipe
  */
 export const byUuid = <A, E, R>(key: string, query: (key: string) => Effect.Effect<A, E, R>, none: A) =>
   UUID_PATTERN.test(key) ? query(key) : Effect.succeed(none)
-
-/** PostgreSQL returns timestamptz as a Date (or text, depending on the codec): one ISO form for the domain. */
-export const isoTimestamp = (value: unknown) => new Date(value as string | Date).toISOString()
-
-/**
- * The rows of a query keyed by a uuid column. A key that is not a UUID names no row, and asking
- * PostgreSQL would only earn a type error (a 500 where the answer is "not found").
- */
-export const rowsByUuid = <A, E, R>(key: string, query: (key: string) => Effect.Effect<ReadonlyArray<A>, E, R>) =>
-  UUID_PATTERN.test(key) ? query(key) : Effect.succeed<ReadonlyArray<A>>([])
-
-/** A json/jsonb value: parsed by the driver from a column, but still text on some paths (inside `json_agg`). */
-export const jsonValue = <A>(value: unknown): A => (typeof value === "string" ? JSON.parse(value) : value) as A
