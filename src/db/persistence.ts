@@ -1,30 +1,45 @@
-import { Effect } from "effect"
+import { type Cause, Effect, Schema, SchemaTransformation } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { PersistenceError } from "../domain/Errors.ts"
 import { UUID_PATTERN } from "../domain/Ids.ts"
 
-/** Every SQL failure a repository does not handle itself becomes one `PersistenceError` naming the operation. */
-export const persistence =
-  (operation: string) =>
-  <A, E, R>(effect: Effect.Effect<A, E | SqlError, R>): Effect.Effect<A, Exclude<E, SqlError> | PersistenceError, R> =>
-    Effect.catchIf(
-      effect,
-      (error): error is SqlError => (error as { _tag?: string })?._tag === "SqlError",
-      (cause) => Effect.fail(new PersistenceError({ operation, cause }))
-    ) as Effect.Effect<A, Exclude<E, SqlError> | PersistenceError, R>
+/**
+ * What can go wrong under a repository: the statement failed, a row did not decode to its schema,
+ * or a query that always yields a row (`SqlSchema.findOne`) yielded none.
+ */
+type StorageFailure = SqlError | Schema.SchemaError | Cause.NoSuchElementError
+
+const STORAGE_FAILURES: ReadonlySet<unknown> = new Set(["SqlError", "SchemaError", "NoSuchElementError"])
+
+/** Every storage failure a repository does not handle itself becomes one `PersistenceError` naming the operation. */
+export const persistence = (operation: string) =>
+<A, E, R>(
+  effect: Effect.Effect<A, E | StorageFailure, R>
+): Effect.Effect<A, Exclude<E, StorageFailure> | PersistenceError, R> =>
+  Effect.catchIf(
+    effect,
+    (error): error is StorageFailure => STORAGE_FAILURES.has((error as { _tag?: unknown })?._tag),
+    (cause) => Effect.fail(new PersistenceError({ operation, cause }))
+  ) as Effect.Effect<A, Exclude<E, StorageFailure> | PersistenceError, R>
 
 /** Whether a SQL failure is a unique-constraint violation (a name taken, an id reused). */
 export const isUniqueViolation = (error: SqlError) => error.reason._tag === "UniqueViolation"
 
-/** PostgreSQL returns timestamptz as a Date (or text, depending on the codec): one ISO form for the domain. */
-export const isoTimestamp = (value: unknown) => new Date(value as string | Date).toISOString()
+/**
+ * A timestamptz column, as the domain holds it: an ISO string. The driver gives a `Date`; inside
+ * `json_agg` it is PostgreSQL's text (`2025-01-01T10:00:00.123456+00:00`, microseconds). Either
+ * comes out in the same millisecond ISO form.
+ */
+export const Timestamp = Schema.Union([Schema.Date, Schema.DateFromString]).pipe(
+  Schema.decodeTo(
+    Schema.String,
+    SchemaTransformation.transform({ decode: (date) => date.toISOString(), encode: (iso) => new Date(iso) })
+  )
+)
 
 /**
- * The rows of a query keyed by a uuid column. A key that is not a UUID names no row, and asking
- * PostgreSQL would only earn a type error (a 500 where the answer is "not found").
+ * `query(key)` for a key that is a UUID, else `none`. A key that is not a UUID names no row, and
+ * asking PostgreSQL would only earn a type error (a 500 where the answer is "not found").
  */
-export const rowsByUuid = <A, E, R>(key: string, query: (key: string) => Effect.Effect<ReadonlyArray<A>, E, R>) =>
-  UUID_PATTERN.test(key) ? query(key) : Effect.succeed<ReadonlyArray<A>>([])
-
-/** A json/jsonb value: parsed by the driver from a column, but still text on some paths (inside `json_agg`). */
-export const jsonValue = <A>(value: unknown): A => (typeof value === "string" ? JSON.parse(value) : value) as A
+export const byUuid = <A, E, R>(key: string, query: (key: string) => Effect.Effect<A, E, R>, none: A) =>
+  UUID_PATTERN.test(key) ? query(key) : Effect.succeed(none)

@@ -1,18 +1,19 @@
-import { Context, type Effect, type Option } from "effect"
+import { Context, type Effect, type Option, Schema } from "effect"
 import { createHash } from "node:crypto"
 import type { DeadLetter } from "./DeadLetter.ts"
 import type { IdempotencyKeyReused, OutboxFull, PersistenceError } from "./Errors.ts"
-import type { ScriptHttpRequest } from "./Exec.ts"
+import { ScriptHttpRequest } from "./Exec.ts"
 import type { ExecutionErrorInfo, ExecutionRecord } from "./Execution.ts"
-import type { Principal } from "./Identity.ts"
+import { Principal } from "./Identity.ts"
 import type { ExecutionId } from "./Ids.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 
 /** What an async HTTP execution carries to its run: the request as the script sees it, and its caller. */
-export interface HttpJobPayload {
-  readonly request: ScriptHttpRequest
-  readonly principal: Principal | null
-}
+export const HttpJobPayload = Schema.Struct({
+  request: ScriptHttpRequest,
+  principal: Schema.NullOr(Principal)
+})
+export type HttpJobPayload = typeof HttpJobPayload.Type
 
 /** An accepted execution, as written to the outbox. Its id is the execution id. */
 export interface NewJob {

@@ -1,50 +1,59 @@
-import { Effect, Layer, Option } from "effect"
-import { SqlClient } from "effect/sql"
-import type { SqlError } from "effect/sql/SqlError"
+import { Effect, Layer, Schema } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
 import { randomUUID } from "node:crypto"
-import { isoTimestamp, isUniqueViolation, persistence } from "../db/persistence.ts"
-import type { App, CreateApp } from "../domain/App.ts"
+import { isUniqueViolation, persistence, Timestamp } from "../db/persistence.ts"
+import { App, type CreateApp } from "../domain/App.ts"
 import { AppRepo } from "../domain/AppRepo.ts"
 import { AppNameTaken, AppNotFound } from "../domain/Errors.ts"
 import { UUID_PATTERN } from "../domain/Ids.ts"
 
-interface AppRow {
-  readonly id: string
-  readonly name: string
-  readonly created_at: unknown
-}
+/** An `apps` row as `COLUMNS` selects it: the domain's App. */
+const AppRow = Schema.Struct({ ...App.fields, created_at: Timestamp })
 
-const toApp = (row: AppRow): App => ({ id: row.id, name: row.name, created_at: isoTimestamp(row.created_at) })
+const COLUMNS = "id, name, created_at"
 
 /** Apps in PostgreSQL (`apps`; the default app comes from the migration). */
 export const layer = Layer.effect(
   AppRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const columns = sql.literal(COLUMNS)
+
+    const insert = SqlSchema.findOne({
+      Request: Schema.Struct({ id: Schema.String, name: Schema.String }),
+      Result: AppRow,
+      execute: ({ id, name }) =>
+        sql`INSERT INTO apps (id, name) VALUES (${id}, ${name}) RETURNING ${columns}`.pipe(
+          Effect.mapError((error) => (isUniqueViolation(error) ? new AppNameTaken({ name }) : error))
+        )
+    })
+    const listAll = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: AppRow,
+      execute: () => sql`SELECT ${columns} FROM apps ORDER BY created_at, name`
+    })
+    const findById = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: AppRow,
+      execute: (id) => sql`SELECT ${columns} FROM apps WHERE id = ${id}`
+    })
+    const findByName = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: AppRow,
+      execute: (name) => sql`SELECT ${columns} FROM apps WHERE name = ${name}`
+    })
+
     return AppRepo.of({
       create: Effect.fn("AppRepo.create")(
         function*(input: CreateApp) {
-          const [row] = yield* sql<AppRow>`
-            INSERT INTO apps (id, name) VALUES (${randomUUID()}, ${input.name})
-            RETURNING id, name, created_at`.pipe(
-            Effect.mapError((
-              error: SqlError
-            ) => (isUniqueViolation(error) ? new AppNameTaken({ name: input.name }) : error))
-          )
-          return toApp(row!)
+          return yield* insert({ id: randomUUID(), name: input.name })
         },
         persistence("AppRepo.create")
       ),
-      list: sql<AppRow>`SELECT id, name, created_at FROM apps ORDER BY created_at, name`.pipe(
-        Effect.map((rows) => rows.map(toApp)),
-        persistence("AppRepo.list")
-      ),
+      list: listAll().pipe(persistence("AppRepo.list")),
       findByRef: Effect.fn("AppRepo.findByRef")(
         function*(ref: string) {
-          const rows = UUID_PATTERN.test(ref)
-            ? yield* sql<AppRow>`SELECT id, name, created_at FROM apps WHERE id = ${ref}`
-            : yield* sql<AppRow>`SELECT id, name, created_at FROM apps WHERE name = ${ref}`
-          return Option.map(Option.fromNullishOr(rows[0]), toApp)
+          return yield* UUID_PATTERN.test(ref) ? findById(ref) : findByName(ref)
         },
         persistence("AppRepo.findByRef")
       ),

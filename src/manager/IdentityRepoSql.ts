@@ -1,47 +1,47 @@
-import { Effect, Layer, Option } from "effect"
-import { SqlClient } from "effect/sql"
+import { Effect, Layer, Option, Schema } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
-import { isoTimestamp, isUniqueViolation, persistence } from "../db/persistence.ts"
+import { isUniqueViolation, persistence, Timestamp } from "../db/persistence.ts"
 import { TokenNotFound, UsernameTaken, UserNotFound } from "../domain/Errors.ts"
-import type { ApiToken, Role, User } from "../domain/Identity.ts"
+import { ApiToken, Role, User } from "../domain/Identity.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
 import { UUID_PATTERN } from "../domain/Ids.ts"
 
-interface UserRow {
-  readonly id: string
-  readonly username: string
-  readonly role: Role
-  readonly password_hash: string
-  readonly created_at: unknown
-  readonly apps: ReadonlyArray<string> | null
-}
+/** A user as `SELECT_USERS` selects it: the domain's User and its password hash. */
+const UserRow = Schema.Struct({ ...User.fields, created_at: Timestamp, passwordHash: Schema.String })
 
-interface TokenRow {
-  readonly id: string
-  readonly user_id: string
-  readonly name: string
-  readonly created_at: unknown
-  readonly last_used_at: unknown
-}
+/** An `api_tokens` row as `TOKEN_COLUMNS` selects it: the domain's ApiToken. */
+const TokenRow = Schema.Struct({ ...ApiToken.fields, created_at: Timestamp, last_used_at: Schema.NullOr(Timestamp) })
 
-const toUser = (row: UserRow) => ({
-  id: row.id,
-  username: row.username,
-  role: row.role,
-  apps: (row.apps ?? []).filter((a) => a !== null),
-  created_at: isoTimestamp(row.created_at),
-  passwordHash: row.password_hash
+/** A token found by its digest, with the principal it stands for. */
+const TokenPrincipalRow = Schema.Struct({
+  ...TokenRow.fields,
+  username: Schema.String,
+  role: Role,
+  apps: User.fields.apps
 })
 
-const publicUser = ({ passwordHash: _, ...user }: ReturnType<typeof toUser>): User => user
+/** A user's grants, as an array (empty without any). */
+const APPS = "coalesce(array_agg(g.app_id::text) FILTER (WHERE g.app_id IS NOT NULL), '{}') AS apps"
 
-const toToken = (row: TokenRow): ApiToken => ({
-  id: row.id,
-  user_id: row.user_id,
-  name: row.name,
-  created_at: isoTimestamp(row.created_at),
-  last_used_at: row.last_used_at === null ? null : isoTimestamp(row.last_used_at)
+const SELECT_USERS = `
+  SELECT u.id, u.username, u.role, u.password_hash AS "passwordHash", u.created_at, ${APPS}
+  FROM users u LEFT JOIN app_grants g ON g.user_id = u.id`
+
+const TOKEN_COLUMNS = "id, user_id, name, created_at, last_used_at"
+
+const publicUser = ({ passwordHash: _, ...user }: typeof UserRow.Type): User => user
+
+const toTokenPrincipal = (row: typeof TokenPrincipalRow.Type) => ({
+  token: {
+    id: row.id,
+    user_id: row.user_id,
+    name: row.name,
+    created_at: row.created_at,
+    last_used_at: row.last_used_at
+  },
+  principal: { user_id: row.user_id, username: row.username, role: row.role, apps: row.apps }
 })
 
 /** Users, grants and tokens in PostgreSQL (`users`, `app_grants`, `api_tokens`). */
@@ -49,10 +49,58 @@ export const layer = Layer.effect(
   IdentityRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const selectUsers = sql`
-      SELECT u.id, u.username, u.role, u.password_hash, u.created_at,
-             array_agg(g.app_id::text) FILTER (WHERE g.app_id IS NOT NULL) AS apps
-      FROM users u LEFT JOIN app_grants g ON g.user_id = u.id`
+    const selectUsers = sql.literal(SELECT_USERS)
+    const tokenColumns = sql.literal(TOKEN_COLUMNS)
+
+    const listAllUsers = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: UserRow,
+      execute: () => sql`${selectUsers} GROUP BY u.id ORDER BY u.created_at, u.username`
+    })
+    const findUserById = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: UserRow,
+      execute: (id) => sql`${selectUsers} WHERE u.id = ${id} GROUP BY u.id`
+    })
+    const findUserByName = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: UserRow,
+      execute: (username) => sql`${selectUsers} WHERE u.username = ${username} GROUP BY u.id`
+    })
+    const countUsers = SqlSchema.findOne({
+      Request: Schema.Void,
+      Result: Schema.Struct({ n: Schema.Int }),
+      execute: () => sql`SELECT count(*)::int AS n FROM users`
+    })
+    const insertToken = SqlSchema.findOne({
+      Request: Schema.Struct({ id: Schema.String, userId: Schema.String, name: Schema.String, digest: Schema.String }),
+      Result: TokenRow,
+      execute: ({ id, userId, name, digest }) =>
+        sql`
+          INSERT INTO api_tokens (id, user_id, name, digest) VALUES (${id}, ${userId}, ${name}, ${digest})
+          RETURNING ${tokenColumns}`
+    })
+    const listAllTokens = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: TokenRow,
+      execute: () => sql`SELECT ${tokenColumns} FROM api_tokens WHERE revoked_at IS NULL ORDER BY created_at`
+    })
+    const listUserTokens = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: TokenRow,
+      execute: (userId) =>
+        sql`SELECT ${tokenColumns} FROM api_tokens WHERE revoked_at IS NULL AND user_id = ${userId} ORDER BY created_at`
+    })
+    const findTokenByDigest = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: TokenPrincipalRow,
+      execute: (digest) =>
+        sql`
+          SELECT t.id, t.user_id, t.name, t.created_at, t.last_used_at, u.username, u.role, ${sql.literal(APPS)}
+          FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN app_grants g ON g.user_id = u.id
+          WHERE t.digest = ${digest} AND t.revoked_at IS NULL
+          GROUP BY t.id, u.id`
+    })
 
     return IdentityRepo.of({
       createUser: Effect.fn("IdentityRepo.createUser")(
@@ -74,24 +122,22 @@ export const layer = Layer.effect(
           for (const appId of new Set(input.appIds)) {
             yield* sql`INSERT INTO app_grants (user_id, app_id) VALUES (${id}, ${appId})`
           }
-          const [row] = yield* sql<UserRow>`${selectUsers} WHERE u.id = ${id} GROUP BY u.id`
-          return publicUser(toUser(row!))
+          // Written just above, in this transaction: a missing row is a PersistenceError like any other.
+          const row = yield* findUserById(id).pipe(Effect.flatMap(Effect.fromOption))
+          return publicUser(row)
         },
         sql.withTransaction,
         persistence("IdentityRepo.createUser")
       ),
-      listUsers: sql<UserRow>`${selectUsers} GROUP BY u.id ORDER BY u.created_at, u.username`.pipe(
-        Effect.map((rows) => rows.map((row) => publicUser(toUser(row)))),
+      listUsers: listAllUsers().pipe(
+        Effect.map((rows) => rows.map(publicUser)),
         persistence("IdentityRepo.listUsers")
       ),
       // A UUID is an id and nothing else: a username of that shape (stored before they were
       // refused) must never stand for the user whose id it spells.
       findUser: Effect.fn("IdentityRepo.findUser")(
         function*(ref: string) {
-          const rows = UUID_PATTERN.test(ref)
-            ? yield* sql<UserRow>`${selectUsers} WHERE u.id = ${ref} GROUP BY u.id`
-            : yield* sql<UserRow>`${selectUsers} WHERE u.username = ${ref} GROUP BY u.id`
-          return Option.map(Option.fromNullishOr(rows[0]), toUser)
+          return yield* UUID_PATTERN.test(ref) ? findUserById(ref) : findUserByName(ref)
         },
         persistence("IdentityRepo.findUser")
       ),
@@ -102,49 +148,29 @@ export const layer = Layer.effect(
         },
         persistence("IdentityRepo.deleteUser")
       ),
-      userCount: sql<{ n: number }>`SELECT count(*)::int AS n FROM users`.pipe(
-        Effect.map((rows) => rows[0]!.n),
+      userCount: countUsers().pipe(
+        Effect.map(({ n }) => n),
         persistence("IdentityRepo.userCount")
       ),
       createToken: Effect.fn("IdentityRepo.createToken")(
         function*(input: { readonly userId: string; readonly name: string; readonly digest: string }) {
-          const [row] = yield* sql<TokenRow>`
-            INSERT INTO api_tokens (id, user_id, name, digest) VALUES (${randomUUID()}, ${input.userId}, ${input.name}, ${input.digest})
-            RETURNING id, user_id, name, created_at, last_used_at`
-          return toToken(row!)
+          return yield* insertToken({ id: randomUUID(), ...input })
         },
         persistence("IdentityRepo.createToken")
       ),
       listTokens: Effect.fn("IdentityRepo.listTokens")(
         function*(userId: string | undefined) {
-          const rows = userId === undefined
-            ? yield* sql<
-              TokenRow
-            >`SELECT id, user_id, name, created_at, last_used_at FROM api_tokens WHERE revoked_at IS NULL ORDER BY created_at`
+          return userId === undefined
+            ? yield* listAllTokens()
             : UUID_PATTERN.test(userId)
-            ? yield* sql<
-              TokenRow
-            >`SELECT id, user_id, name, created_at, last_used_at FROM api_tokens WHERE revoked_at IS NULL AND user_id = ${userId} ORDER BY created_at`
+            ? yield* listUserTokens(userId)
             : []
-          return rows.map(toToken)
         },
         persistence("IdentityRepo.listTokens")
       ),
       findToken: Effect.fn("IdentityRepo.findToken")(
         function*(digest: string) {
-          const [row] = yield* sql<
-            TokenRow & { readonly username: string; readonly role: Role; readonly apps: ReadonlyArray<string> | null }
-          >`
-            SELECT t.id, t.user_id, t.name, t.created_at, t.last_used_at, u.username, u.role,
-                   array_agg(g.app_id::text) FILTER (WHERE g.app_id IS NOT NULL) AS apps
-            FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN app_grants g ON g.user_id = u.id
-            WHERE t.digest = ${digest} AND t.revoked_at IS NULL
-            GROUP BY t.id, u.id`
-          if (!row) return Option.none()
-          return Option.some({
-            token: toToken(row),
-            principal: { user_id: row.user_id, username: row.username, role: row.role, apps: row.apps ?? [] }
-          })
+          return Option.map(yield* findTokenByDigest(digest), toTokenPrincipal)
         },
         persistence("IdentityRepo.findToken")
       ),

@@ -1,19 +1,14 @@
-import { Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql"
-import type { SqlError } from "effect/sql/SqlError"
+import { Effect, Layer, Option, Schema, Struct } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
 import { randomUUID } from "node:crypto"
-import { isoTimestamp, isUniqueViolation, jsonValue, persistence, rowsByUuid } from "../db/persistence.ts"
+import { byUuid, isUniqueViolation, persistence, Timestamp } from "../db/persistence.ts"
 import { RouteConflict, RouteNotFound } from "../domain/Errors.ts"
-import type { Route } from "../domain/Route.ts"
+import { Route } from "../domain/Route.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
 
-type RouteRow = Omit<Route, "created_at" | "retry"> & { readonly created_at: unknown; readonly retry: unknown }
+/** A `routes` row as `COLUMNS` selects it: the domain's Route (`retry` is jsonb, parsed by the driver). */
+const RouteRow = Schema.Struct({ ...Route.fields, created_at: Timestamp })
 
-const toRoute = (row: RouteRow): Route => ({
-  ...row,
-  retry: jsonValue(row.retry),
-  created_at: isoTimestamp(row.created_at)
-})
 const COLUMNS = "id, app_id, method, path, script_id, dispatch_mode, auth, retry, created_at"
 
 /** Routes in PostgreSQL (`routes`; they go with their app or script). */
@@ -22,38 +17,51 @@ export const layer = Layer.effect(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const columns = sql.literal(COLUMNS)
-    return RouteRepo.of({
-      create: (input) =>
-        sql<RouteRow>`
+
+    const insert = SqlSchema.findOne({
+      Request: Route.mapFields(Struct.omit(["created_at"])).mapFields(Struct.assign({ shape: Schema.String })),
+      Result: RouteRow,
+      execute: (route) =>
+        sql`
           INSERT INTO routes (id, app_id, method, path, shape, script_id, dispatch_mode, auth, retry)
-          VALUES (${randomUUID()}, ${input.app_id}, ${input.method}, ${input.path}, ${input.shape}, ${input.script_id},
-            ${input.dispatch_mode}, ${input.auth}, ${JSON.stringify(input.retry)}::jsonb)
+          VALUES (${route.id}, ${route.app_id}, ${route.method}, ${route.path}, ${route.shape}, ${route.script_id},
+            ${route.dispatch_mode}, ${route.auth}, ${JSON.stringify(route.retry)}::jsonb)
           RETURNING ${columns}`.pipe(
-          Effect.map((rows) => toRoute(rows[0]!)),
-          Effect.mapError((
-            error: SqlError
-          ) => (isUniqueViolation(error) ? new RouteConflict({ method: input.method, path: input.path }) : error)),
-          persistence("RouteRepo.create")
-        ),
+          Effect.mapError((error) =>
+            isUniqueViolation(error) ? new RouteConflict({ method: route.method, path: route.path }) : error
+          )
+        )
+    })
+    const listAll = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: RouteRow,
+      execute: () => sql`SELECT ${columns} FROM routes ORDER BY created_at`
+    })
+    const listForApp = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: RouteRow,
+      execute: (appId) => sql`SELECT ${columns} FROM routes WHERE app_id = ${appId} ORDER BY created_at`
+    })
+    const findById = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: RouteRow,
+      execute: (id) => sql`SELECT ${columns} FROM routes WHERE id = ${id}`
+    })
+
+    return RouteRepo.of({
+      create: (input) => insert({ ...input, id: randomUUID() }).pipe(persistence("RouteRepo.create")),
       list: (appId) =>
-        (appId === undefined
-          ? sql<RouteRow>`SELECT ${columns} FROM routes ORDER BY created_at`
-          : rowsByUuid(appId, (appId) =>
-            sql<RouteRow>`SELECT ${columns} FROM routes WHERE app_id = ${appId} ORDER BY created_at`)).pipe(
-            Effect.map((rows) =>
-              rows.map(toRoute)
-            ),
-            persistence("RouteRepo.list")
-          ),
+        (appId === undefined ? listAll() : byUuid(appId, listForApp, [])).pipe(persistence("RouteRepo.list")),
       get: (id) =>
-        rowsByUuid(id, (id) => sql<RouteRow>`SELECT ${columns} FROM routes WHERE id = ${id}`).pipe(
-          Effect.flatMap((
-            rows
-          ) => (rows[0] ? Effect.succeed(toRoute(rows[0])) : Effect.fail(new RouteNotFound({ id })))),
+        byUuid(id, findById, Option.none()).pipe(
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.fail(new RouteNotFound({ id })),
+            onSome: Effect.succeed
+          })),
           persistence("RouteRepo.get")
         ),
       delete: (id) =>
-        rowsByUuid(id, (id) => sql<{ id: string }>`DELETE FROM routes WHERE id = ${id} RETURNING id`).pipe(
+        byUuid(id, (id) => sql`DELETE FROM routes WHERE id = ${id} RETURNING id`, []).pipe(
           Effect.flatMap((rows) => (rows.length ? Effect.void : Effect.fail(new RouteNotFound({ id })))),
           persistence("RouteRepo.delete")
         ),

@@ -1,8 +1,8 @@
-import { Effect, Layer, Option } from "effect"
-import { SqlClient } from "effect/sql"
+import { Effect, Layer, Option, Schema } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
-import { isoTimestamp, isUniqueViolation, persistence, rowsByUuid } from "../db/persistence.ts"
+import { byUuid, isUniqueViolation, persistence, Timestamp } from "../db/persistence.ts"
 import { ScriptNameTaken, ScriptNotFound } from "../domain/Errors.ts"
 import { type ScriptId, UUID_PATTERN } from "../domain/Ids.ts"
 import {
@@ -14,29 +14,20 @@ import {
 } from "../domain/Script.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 
-interface ScriptRow {
-  readonly id: string
-  readonly app_id: string
-  readonly name: string
-  readonly version: number
-  readonly timeout_seconds: number
-  readonly created_at: unknown
-  readonly updated_at: unknown
-  readonly source?: string
-}
+/** A `scripts` row as `COLUMNS` selects it. */
+const ScriptRow = Schema.Struct({ ...Script.fields, created_at: Timestamp, updated_at: Timestamp })
 
-const toScript = (row: ScriptRow) =>
-  new Script({
-    id: row.id as ScriptId,
-    app_id: row.app_id,
-    name: row.name,
-    version: row.version,
-    timeout_seconds: row.timeout_seconds,
-    created_at: isoTimestamp(row.created_at),
-    updated_at: isoTimestamp(row.updated_at)
-  })
+/** A script row with its current version's source (`WITH_SOURCE`). */
+const ScriptWithSourceRow = Schema.Struct({ ...ScriptRow.fields, source: Schema.String })
 
-const toScriptWithSource = (row: ScriptRow) => new ScriptWithSource({ ...toScript(row), source: row.source ?? "" })
+const COLUMNS = "id, app_id, name, version, timeout_seconds, created_at, updated_at"
+
+const WITH_SOURCE = `
+  SELECT s.id, s.app_id, s.name, s.version, s.timeout_seconds, s.created_at, s.updated_at, v.source
+  FROM scripts s JOIN script_versions v ON v.script_id = s.id AND v.version = s.version`
+
+const toScript = (row: typeof ScriptRow.Type) => new Script(row)
+const toScriptWithSource = (row: typeof ScriptWithSourceRow.Type) => new ScriptWithSource(row)
 
 const nameTaken = (name: string) =>
   Effect.mapError((error: SqlError) => (isUniqueViolation(error) ? new ScriptNameTaken({ name }) : error))
@@ -46,91 +37,128 @@ export const layer = Layer.effect(
   ScriptRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const columns = sql.literal(COLUMNS)
+    const withSource = sql.literal(WITH_SOURCE)
 
-    const withSource = sql`
-      SELECT s.id, s.app_id, s.name, s.version, s.timeout_seconds, s.created_at, s.updated_at, v.source
-      FROM scripts s JOIN script_versions v ON v.script_id = s.id AND v.version = s.version`
-
-    const findById = (id: string) => rowsByUuid(id, (id) => sql<ScriptRow>`${withSource} WHERE s.id = ${id}`)
-    const findByName = (appId: string, name: string) =>
-      sql<ScriptRow>`${withSource} WHERE s.app_id = ${appId} AND s.name = ${name}`
+    const insert = SqlSchema.findOne({
+      Request: Schema.Struct({
+        id: Schema.String,
+        app_id: Schema.String,
+        name: Schema.String,
+        timeout_seconds: Schema.Int
+      }),
+      Result: ScriptRow,
+      execute: ({ id, app_id, name, timeout_seconds }) =>
+        sql`
+          INSERT INTO scripts (id, app_id, name, version, timeout_seconds)
+          VALUES (${id}, ${app_id}, ${name}, 1, ${timeout_seconds})
+          RETURNING ${columns}`.pipe(nameTaken(name))
+    })
+    const listAll = SqlSchema.findAll({
+      Request: Schema.Void,
+      Result: ScriptRow,
+      execute: () => sql`SELECT ${columns} FROM scripts ORDER BY created_at DESC, id DESC`
+    })
+    const listForApp = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: ScriptRow,
+      execute: (appId) => sql`SELECT ${columns} FROM scripts WHERE app_id = ${appId} ORDER BY created_at DESC, id DESC`
+    })
+    const findRow = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: ScriptRow,
+      execute: (id) => sql`SELECT ${columns} FROM scripts WHERE id = ${id}`
+    })
+    const findById = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: ScriptWithSourceRow,
+      execute: (id) => sql`${withSource} WHERE s.id = ${id}`
+    })
+    const findByName = SqlSchema.findOneOption({
+      Request: Schema.Struct({ appId: Schema.String, name: Schema.String }),
+      Result: ScriptWithSourceRow,
+      execute: ({ appId, name }) => sql`${withSource} WHERE s.app_id = ${appId} AND s.name = ${name}`
+    })
+    /** Bumps the version; name and timeout change only when given. */
+    const bump = SqlSchema.findOneOption({
+      Request: Schema.Struct({
+        id: Schema.String,
+        name: Schema.NullOr(Schema.String),
+        timeout_seconds: Schema.NullOr(Schema.Int)
+      }),
+      Result: ScriptRow,
+      execute: ({ id, name, timeout_seconds }) =>
+        sql`
+          UPDATE scripts SET
+            name = COALESCE(${name}, name),
+            timeout_seconds = COALESCE(${timeout_seconds}::int, timeout_seconds),
+            version = version + 1,
+            updated_at = now()
+          WHERE id = ${id}
+          RETURNING ${columns}`.pipe(nameTaken(name ?? ""))
+    })
 
     return ScriptRepo.of({
       create: Effect.fn("ScriptRepo.create")(
         function*(input: NewScript) {
           const id = randomUUID()
-          const [row] = yield* sql<ScriptRow>`
-            INSERT INTO scripts (id, app_id, name, version, timeout_seconds)
-            VALUES (${id}, ${input.app_id}, ${input.name}, 1, ${input.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS})
-            RETURNING id, app_id, name, version, timeout_seconds, created_at, updated_at`.pipe(nameTaken(input.name))
+          const row = yield* insert({
+            id,
+            app_id: input.app_id,
+            name: input.name,
+            timeout_seconds: input.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS
+          })
           yield* sql`INSERT INTO script_versions (script_id, version, source) VALUES (${id}, 1, ${input.source})`
-          return toScript(row!)
+          return toScript(row)
         },
         sql.withTransaction,
         persistence("ScriptRepo.create")
       ),
 
       list: (appId) =>
-        sql<ScriptRow>`
-          SELECT id, app_id, name, version, timeout_seconds, created_at, updated_at FROM scripts
-          ${appId === undefined ? sql`` : UUID_PATTERN.test(appId) ? sql`WHERE app_id = ${appId}` : sql`WHERE false`}
-          ORDER BY created_at DESC, id DESC`.pipe(
+        (appId === undefined ? listAll() : byUuid(appId, listForApp, [])).pipe(
           Effect.map((rows) => rows.map(toScript)),
           persistence("ScriptRepo.list")
         ),
 
       get: Effect.fn("ScriptRepo.get")(
         function*(id: ScriptId) {
-          const [row] = yield* findById(id)
-          if (!row) return yield* new ScriptNotFound({ ref: id })
-          return toScriptWithSource(row)
+          const row = yield* byUuid(id, findById, Option.none())
+          if (Option.isNone(row)) return yield* new ScriptNotFound({ ref: id })
+          return toScriptWithSource(row.value)
         },
         persistence("ScriptRepo.get")
       ),
 
       find: Effect.fn("ScriptRepo.find")(
         function*(id: ScriptId) {
-          const [row] = yield* rowsByUuid(
-            id,
-            (id) =>
-              sql<
-                ScriptRow
-              >`SELECT id, app_id, name, version, timeout_seconds, created_at, updated_at FROM scripts WHERE id = ${id}`
-          )
-          if (!row) return yield* new ScriptNotFound({ ref: id })
-          return toScript(row)
+          const row = yield* byUuid(id, findRow, Option.none())
+          if (Option.isNone(row)) return yield* new ScriptNotFound({ ref: id })
+          return toScript(row.value)
         },
         persistence("ScriptRepo.find")
       ),
 
       findByRef: Effect.fn("ScriptRepo.findByRef")(
         function*(appId: string, ref: string) {
-          const [row] = UUID_PATTERN.test(ref)
+          const row = UUID_PATTERN.test(ref)
             ? yield* findById(ref)
-            : UUID_PATTERN.test(appId)
-            ? yield* findByName(appId, ref)
-            : []
-          return Option.map(Option.fromNullishOr(row), toScriptWithSource)
+            : yield* byUuid(appId, (appId) => findByName({ appId, name: ref }), Option.none())
+          return Option.map(row, toScriptWithSource)
         },
         persistence("ScriptRepo.findByRef")
       ),
 
       update: Effect.fn("ScriptRepo.update")(
         function*(id: ScriptId, input: UpdateScript) {
-          if (!UUID_PATTERN.test(id)) return yield* new ScriptNotFound({ ref: id })
-          const [row] = yield* sql<ScriptRow>`
-            UPDATE scripts SET
-              name = COALESCE(${input.name ?? null}, name),
-              timeout_seconds = COALESCE(${input.timeout_seconds ?? null}::int, timeout_seconds),
-              version = version + 1,
-              updated_at = now()
-            WHERE id = ${id}
-            RETURNING id, app_id, name, version, timeout_seconds, created_at, updated_at`.pipe(
-            nameTaken(input.name ?? "")
+          const row = yield* byUuid(
+            id,
+            (id) => bump({ id, name: input.name ?? null, timeout_seconds: input.timeout_seconds ?? null }),
+            Option.none()
           )
-          if (!row) return yield* new ScriptNotFound({ ref: id })
-          yield* sql`INSERT INTO script_versions (script_id, version, source) VALUES (${id}, ${row.version}, ${input.source})`
-          return toScript(row)
+          if (Option.isNone(row)) return yield* new ScriptNotFound({ ref: id })
+          yield* sql`INSERT INTO script_versions (script_id, version, source) VALUES (${id}, ${row.value.version}, ${input.source})`
+          return toScript(row.value)
         },
         sql.withTransaction,
         persistence("ScriptRepo.update")

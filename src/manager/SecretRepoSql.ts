@@ -1,57 +1,57 @@
-import { Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql"
-import { isoTimestamp, persistence } from "../db/persistence.ts"
-import { UUID_PATTERN } from "../domain/Ids.ts"
-import { SecretRepo } from "../domain/SecretRepo.ts"
+import { Effect, Layer, Schema } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
+import { byUuid, persistence, Timestamp } from "../db/persistence.ts"
+import { SecretInfo, SecretRepo } from "../domain/SecretRepo.ts"
 
-interface InfoRow {
-  readonly name: string
-  readonly created_at: unknown
-  readonly updated_at: unknown
-}
+/** A `secrets` row as `INFO_COLUMNS` selects it: what the API shows, never the ciphertext. */
+const InfoRow = Schema.Struct({ ...SecretInfo.fields, created_at: Timestamp, updated_at: Timestamp })
 
-const toInfo = (row: InfoRow) => ({
-  name: row.name,
-  created_at: isoTimestamp(row.created_at),
-  updated_at: isoTimestamp(row.updated_at)
-})
+const INFO_COLUMNS = "name, created_at, updated_at"
 
 /** Secret ciphertexts in PostgreSQL (`secrets`). */
 export const layer = Layer.effect(
   SecretRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    return SecretRepo.of({
-      put: (appId, name, ciphertext) =>
-        sql<InfoRow>`
+    const infoColumns = sql.literal(INFO_COLUMNS)
+
+    const upsert = SqlSchema.findOne({
+      Request: Schema.Struct({ appId: Schema.String, name: Schema.String, ciphertext: Schema.String }),
+      Result: InfoRow,
+      execute: ({ appId, name, ciphertext }) =>
+        sql`
           INSERT INTO secrets (app_id, name, ciphertext) VALUES (${appId}, ${name}, ${ciphertext})
           ON CONFLICT (app_id, name) DO UPDATE SET ciphertext = EXCLUDED.ciphertext, updated_at = now()
-          RETURNING name, created_at, updated_at`.pipe(
-          Effect.map((rows) => toInfo(rows[0]!)),
-          persistence("SecretRepo.put")
-        ),
-      list: (appId) =>
-        (UUID_PATTERN.test(appId)
-          ? sql<InfoRow>`SELECT name, created_at, updated_at FROM secrets WHERE app_id = ${appId} ORDER BY name`
-          : Effect.succeed<ReadonlyArray<InfoRow>>([])).pipe(
-            Effect.map((rows) => rows.map(toInfo)),
-            persistence("SecretRepo.list")
-          ),
-      ciphertexts: (appId) =>
-        (UUID_PATTERN.test(appId)
-          ? sql<{ name: string; ciphertext: string }>`SELECT name, ciphertext FROM secrets WHERE app_id = ${appId}`
-          : Effect.succeed<ReadonlyArray<{ name: string; ciphertext: string }>>([])).pipe(
-            persistence("SecretRepo.ciphertexts")
-          ),
+          RETURNING ${infoColumns}`
+    })
+    const listInfo = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: InfoRow,
+      execute: (appId) => sql`SELECT ${infoColumns} FROM secrets WHERE app_id = ${appId} ORDER BY name`
+    })
+    const listCiphertexts = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: Schema.Struct({ name: Schema.String, ciphertext: Schema.String }),
+      execute: (appId) => sql`SELECT name, ciphertext FROM secrets WHERE app_id = ${appId}`
+    })
+    const countRows = SqlSchema.findOne({
+      Request: Schema.Void,
+      Result: Schema.Struct({ n: Schema.Int }),
+      execute: () => sql`SELECT count(*)::int AS n FROM secrets`
+    })
+
+    return SecretRepo.of({
+      put: (appId, name, ciphertext) => upsert({ appId, name, ciphertext }).pipe(persistence("SecretRepo.put")),
+      list: (appId) => byUuid(appId, listInfo, []).pipe(persistence("SecretRepo.list")),
+      ciphertexts: (appId) => byUuid(appId, listCiphertexts, []).pipe(persistence("SecretRepo.ciphertexts")),
       delete: (appId, name) =>
-        (UUID_PATTERN.test(appId)
-          ? sql<{ name: string }>`DELETE FROM secrets WHERE app_id = ${appId} AND name = ${name} RETURNING name`
-          : Effect.succeed<ReadonlyArray<{ name: string }>>([])).pipe(
+        byUuid(appId, (appId) => sql`DELETE FROM secrets WHERE app_id = ${appId} AND name = ${name} RETURNING name`, [])
+          .pipe(
             Effect.map((rows) => rows.length > 0),
             persistence("SecretRepo.delete")
           ),
-      count: sql<{ n: number }>`SELECT count(*)::int AS n FROM secrets`.pipe(
-        Effect.map((rows) => rows[0]!.n),
+      count: countRows().pipe(
+        Effect.map(({ n }) => n),
         persistence("SecretRepo.count")
       )
     })

@@ -1,5 +1,5 @@
-import { Array as Arr, Effect, Latch, Layer, Option, Semaphore } from "effect"
-import { SqlClient } from "effect/sql"
+import { Array as Arr, Effect, Latch, Layer, Option, Schema, Semaphore } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { persistence } from "../db/persistence.ts"
 import { ExecutionNotFound } from "../domain/Errors.ts"
@@ -8,7 +8,7 @@ import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.
 import { UUID_PATTERN } from "../domain/Ids.ts"
 import { encodeCursor, pageStart } from "./executionCursor.ts"
 import { executionRetentionConfig } from "./ExecutionRetention.ts"
-import { EXECUTION_COLUMNS, type ExecutionRow, insertExecutions, toExecutionRecord } from "./executionRows.ts"
+import { EXECUTION_COLUMNS, ExecutionRow, insertExecutions } from "./executionRows.ts"
 
 /** Rows per INSERT. */
 const BATCH_SIZE = 500
@@ -117,27 +117,50 @@ export const layer = Layer.effect(
         return wake.open.pipe(Effect.asVoid)
       })
 
+    const columns = sql.literal(EXECUTION_COLUMNS)
+
+    /** A page of records, and one more row when there is a next page. */
+    const pageRows = SqlSchema.findAll({
+      Request: Schema.Struct({
+        scriptId: Schema.optional(Schema.String),
+        appIds: Schema.optional(Schema.Array(Schema.String)),
+        after: Schema.NullOr(Schema.Struct({ startedAt: Schema.String, id: Schema.String })),
+        rows: Schema.Int
+      }),
+      Result: ExecutionRow,
+      execute: ({ scriptId, appIds, after, rows }) => {
+        const conditions = [
+          ...(scriptId === undefined ? [] : [sql`script_id = ${scriptId}`]),
+          ...(appIds === undefined ? [] : [sql`app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`]),
+          ...(after === null ? [] : [sql`(started_at, id) < (${after.startedAt}::timestamptz, ${after.id}::uuid)`])
+        ]
+        return sql`
+          SELECT ${columns} FROM executions
+          ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``}
+          ORDER BY started_at DESC, id DESC
+          LIMIT ${rows}`
+      }
+    })
+
+    const findRow = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: ExecutionRow,
+      execute: (id) => sql`SELECT ${columns} FROM executions WHERE id = ${id}`
+    })
+
     const list = Effect.fn("ExecutionLog.list")(function*(options: ExecutionListOptions) {
       const after = yield* pageStart(options.cursor)
       if (options.scriptId !== undefined && !UUID_PATTERN.test(options.scriptId)) {
         return { items: [], next_cursor: null }
       }
       yield* writePending
-      const conditions = [
-        ...(options.scriptId === undefined ? [] : [sql`script_id = ${options.scriptId}`]),
-        ...(options.appIds === undefined
-          ? []
-          : [sql`app_id::text IN ${sql.in(options.appIds.length ? options.appIds : [""])}`]),
-        ...(Option.isSome(after)
-          ? [sql`(started_at, id) < (${after.value.startedAt}::timestamptz, ${after.value.id}::uuid)`]
-          : [])
-      ]
-      const rows = yield* sql<ExecutionRow>`
-        SELECT ${sql.literal(EXECUTION_COLUMNS)} FROM executions
-        ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``}
-        ORDER BY started_at DESC, id DESC
-        LIMIT ${options.limit + 1}`
-      const items = rows.slice(0, options.limit).map(toExecutionRecord)
+      const rows = yield* pageRows({
+        scriptId: options.scriptId,
+        appIds: options.appIds,
+        after: Option.getOrNull(after),
+        rows: options.limit + 1
+      })
+      const items = rows.slice(0, options.limit)
       const last = items.at(-1)
       return {
         items,
@@ -150,9 +173,9 @@ export const layer = Layer.effect(
     const get = Effect.fn("ExecutionLog.get")(function*(id: string) {
       if (!UUID_PATTERN.test(id)) return yield* new ExecutionNotFound({ id })
       yield* writePending
-      const [row] = yield* sql<ExecutionRow>`SELECT ${sql.literal(EXECUTION_COLUMNS)} FROM executions WHERE id = ${id}`
-      if (!row) return yield* new ExecutionNotFound({ id })
-      return toExecutionRecord(row)
+      const row = yield* findRow(id)
+      if (Option.isNone(row)) return yield* new ExecutionNotFound({ id })
+      return row.value
     }, persistence("ExecutionLog.get"))
 
     return ExecutionLog.of({ record, list, get, flush: writePending })

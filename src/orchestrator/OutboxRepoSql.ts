@@ -1,75 +1,67 @@
-import { Effect, Layer, Option } from "effect"
-import { SqlClient } from "effect/sql"
+import { Effect, Layer, Option, Schema } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
 import * as Settings from "../config/Settings.ts"
-import { isoTimestamp, jsonValue, persistence, rowsByUuid } from "../db/persistence.ts"
+import { byUuid, persistence, Timestamp } from "../db/persistence.ts"
 import { storableJson } from "../db/storableJson.ts"
-import type { DeadLetter } from "../domain/DeadLetter.ts"
+import { DeadLetter } from "../domain/DeadLetter.ts"
 import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
-import type { ExecutionRecord } from "../domain/Execution.ts"
-import type { ExecutionId } from "../domain/Ids.ts"
+import { ExecutionErrorInfo, type ExecutionRecord } from "../domain/Execution.ts"
+import { ExecutionId } from "../domain/Ids.ts"
 import {
   type Accepted,
-  type HttpJobPayload,
+  HttpJobPayload,
   IDEMPOTENCY_WINDOW_HOURS,
   type Job,
   type NewJob,
   OutboxRepo,
   requestFingerprint
 } from "../domain/OutboxRepo.ts"
+import { RetryPolicy } from "../domain/RetryPolicy.ts"
 import { DispatcherWake, OUTBOX_CHANNEL } from "./DispatcherWake.ts"
 import { insertExecutions } from "./executionRows.ts"
 
-const COLUMNS =
-  "id, app_id, script_id, kind, payload, retry, attempt_count, lease_seconds, next_attempt_at, claimed_by, claimed_until, last_error, accepted_at"
+/** The outbox columns, as selected and as `JobRow` decodes them. */
+const JOB_COLUMNS = [
+  "id",
+  "app_id",
+  "script_id",
+  "kind",
+  "payload",
+  "retry",
+  "attempt_count",
+  "lease_seconds",
+  "next_attempt_at",
+  "claimed_by",
+  "claimed_until",
+  "last_error",
+  "accepted_at"
+]
 
 /** How often expired idempotency keys are cleared (after an enqueue that carries one: never when idle). */
 const KEY_PRUNE_EVERY_MS = 3_600_000
 
-interface JobRow
-  extends Omit<Job, "next_attempt_at" | "claimed_until" | "accepted_at" | "payload" | "retry" | "last_error">
-{
-  readonly next_attempt_at: unknown
-  readonly claimed_until: unknown
-  readonly accepted_at: unknown
-  readonly payload: unknown
-  readonly retry: unknown
-  readonly last_error: unknown
-}
-
-interface DeadLetterRow {
-  readonly id: string
-  readonly app_id: string
-  readonly script_id: string
-  readonly payload: unknown
-  readonly attempts: number
-  readonly error: unknown
-  readonly accepted_at: unknown
-  readonly dead_lettered_at: unknown
-  readonly replayed_as: string | null
-}
-
-const toDeadLetter = (row: DeadLetterRow): DeadLetter => ({
-  id: row.id,
-  app_id: row.app_id,
-  script_id: row.script_id,
-  request: jsonValue<HttpJobPayload>(row.payload).request,
-  attempts: row.attempts,
-  error: jsonValue(row.error),
-  accepted_at: isoTimestamp(row.accepted_at),
-  dead_lettered_at: isoTimestamp(row.dead_lettered_at),
-  replayed_as: row.replayed_as
+/** An outbox row (`JOB_COLUMNS`): selected, or one element of a claim's `json_agg`. */
+const JobRow = Schema.Struct({
+  id: ExecutionId,
+  app_id: Schema.String,
+  script_id: Schema.String,
+  kind: Schema.Literal("http"),
+  payload: HttpJobPayload,
+  retry: RetryPolicy,
+  attempt_count: Schema.Int,
+  lease_seconds: Schema.Int,
+  next_attempt_at: Timestamp,
+  claimed_by: Schema.NullOr(Schema.String),
+  claimed_until: Schema.NullOr(Timestamp),
+  last_error: Schema.NullOr(ExecutionErrorInfo),
+  accepted_at: Timestamp
 })
 
-const toJob = (row: JobRow): Job => ({
-  ...row,
-  id: row.id as ExecutionId,
-  payload: jsonValue(row.payload),
-  retry: jsonValue(row.retry),
-  last_error: row.last_error === null ? null : jsonValue(row.last_error),
-  next_attempt_at: isoTimestamp(row.next_attempt_at),
-  claimed_until: row.claimed_until === null ? null : isoTimestamp(row.claimed_until),
-  accepted_at: isoTimestamp(row.accepted_at)
-})
+/** A dead letter as `DEAD_LETTER_COLUMNS` selects it: the domain's shape, with timestamptz columns. */
+const DeadLetterRow = Schema.Struct({ ...DeadLetter.fields, accepted_at: Timestamp, dead_lettered_at: Timestamp })
+
+const DEAD_LETTER_COLUMNS =
+  "id, app_id, script_id, payload -> 'request' AS request, attempts, error, accepted_at, created_at AS dead_lettered_at, replayed_as"
 
 /**
  * The outbox in PostgreSQL. Claims are one statement (`FOR UPDATE SKIP LOCKED`, so concurrent
@@ -88,9 +80,14 @@ export const layer = Layer.effect(
     // second) when it reaches the limit, which also corrects it for other processes' work.
     let queued = 0
     let countedAt = 0
-    const count = sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox`.pipe(
-      Effect.map(([row]) => {
-        queued = row!.n
+    const countRows = SqlSchema.findOne({
+      Request: Schema.Void,
+      Result: Schema.Struct({ n: Schema.Int }),
+      execute: () => sql`SELECT count(*)::int AS n FROM outbox`
+    })
+    const count = countRows().pipe(
+      Effect.map(({ n }) => {
+        queued = n
         countedAt = Date.now()
       })
     )
@@ -108,7 +105,8 @@ export const layer = Layer.effect(
       Effect.sync(() => {
         if (removed) queued--
       })
-    const columns = sql.literal(COLUMNS)
+    const columns = sql.literal(JOB_COLUMNS.join(", "))
+    const claimedColumns = sql.literal(JOB_COLUMNS.map((column) => `o.${column}`).join(", "))
     let keysPrunedAt = 0
 
     const insertRow = (job: NewJob) =>
@@ -121,6 +119,19 @@ export const layer = Layer.effect(
         )
         SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM job`
 
+    /** The key's holder; there is one, since taking the key just ran into it. */
+    const keyHolder = SqlSchema.findOne({
+      Request: Schema.Struct({ app_id: Schema.String, key: Schema.String }),
+      Result: Schema.Struct({ execution_id: ExecutionId, fingerprint: Schema.String, accepted_at: Timestamp }),
+      execute: ({ app_id, key }) =>
+        sql`
+          SELECT k.execution_id, k.fingerprint, coalesce(o.accepted_at, e.accepted_at, k.created_at) AS accepted_at
+          FROM idempotency_keys k
+          LEFT JOIN outbox o ON o.id = k.execution_id
+          LEFT JOIN executions e ON e.id = k.execution_id
+          WHERE k.app_id = ${app_id} AND k.key = ${key}`
+    })
+
     /**
      * The execution an unexpired key names (or `IdempotencyKeyReused`, for another request), or
      * `None` after taking the key for `job`.
@@ -128,23 +139,18 @@ export const layer = Layer.effect(
     const takeKey = (job: NewJob, key: string) =>
       Effect.gen(function*() {
         const fingerprint = requestFingerprint(job)
-        const taken = yield* sql<{ execution_id: string }>`
+        const taken = yield* sql`
           INSERT INTO idempotency_keys (app_id, key, execution_id, fingerprint) VALUES (${job.app_id}, ${key}, ${job.id}, ${fingerprint})
           ON CONFLICT (app_id, key) DO UPDATE
             SET execution_id = excluded.execution_id, fingerprint = excluded.fingerprint, created_at = now()
             WHERE idempotency_keys.created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
           RETURNING execution_id`
         if (taken.length) return Option.none()
-        const [earlier] = yield* sql<{ execution_id: string; fingerprint: string; accepted_at: unknown }>`
-          SELECT k.execution_id, k.fingerprint, coalesce(o.accepted_at, e.accepted_at, k.created_at) AS accepted_at
-          FROM idempotency_keys k
-          LEFT JOIN outbox o ON o.id = k.execution_id
-          LEFT JOIN executions e ON e.id = k.execution_id
-          WHERE k.app_id = ${job.app_id} AND k.key = ${key}`
-        if (earlier!.fingerprint !== fingerprint) return yield* new IdempotencyKeyReused({ key })
+        const earlier = yield* keyHolder({ app_id: job.app_id, key })
+        if (earlier.fingerprint !== fingerprint) return yield* new IdempotencyKeyReused({ key })
         return Option.some<Accepted>({
-          execution_id: earlier!.execution_id as ExecutionId,
-          accepted_at: isoTimestamp(earlier!.accepted_at),
+          execution_id: earlier.execution_id,
+          accepted_at: earlier.accepted_at,
           repeated: true
         })
       })
@@ -176,8 +182,13 @@ export const layer = Layer.effect(
       )
     }
 
-    const claim = (owner: string, limit: number) =>
-      sql<{ jobs: unknown; next_due: unknown }>`
+    // One decode of the whole claimed batch (`json_agg`); `next_due` is cast to float8, which the
+    // driver gives as a number (numeric arrives as text).
+    const claimRows = SqlSchema.findOne({
+      Request: Schema.Struct({ owner: Schema.String, limit: Schema.Int }),
+      Result: Schema.Struct({ jobs: Schema.Array(JobRow), next_due: Schema.NullOr(Schema.Number) }),
+      execute: ({ owner, limit }) =>
+        sql`
         WITH due AS (
           SELECT id FROM outbox
           WHERE next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until <= now())
@@ -188,16 +199,17 @@ export const layer = Layer.effect(
           UPDATE outbox o SET attempt_count = o.attempt_count + 1, claimed_by = ${owner},
             claimed_until = now() + make_interval(secs => o.lease_seconds)
           FROM due WHERE o.id = due.id
-          RETURNING o.*
+          RETURNING ${claimedColumns}
         )
         SELECT
           (SELECT coalesce(json_agg(claimed), '[]'::json) FROM claimed) AS jobs,
-          (SELECT extract(epoch FROM min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at)))) * 1000
-             FROM outbox WHERE id NOT IN (SELECT id FROM claimed)) AS next_due`.pipe(
-        Effect.map(([row]) => ({
-          jobs: jsonValue<ReadonlyArray<JobRow>>(row!.jobs).map(toJob),
-          nextDueAt: row!.next_due === null ? null : Number(row!.next_due)
-        })),
+          (SELECT (extract(epoch FROM min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at)))) * 1000)::float8
+             FROM outbox WHERE id NOT IN (SELECT id FROM claimed)) AS next_due`
+    })
+
+    const claim = (owner: string, limit: number) =>
+      claimRows({ owner, limit }).pipe(
+        Effect.map(({ jobs, next_due }) => ({ jobs, nextDueAt: next_due })),
         persistence("OutboxRepo.claim")
       )
 
@@ -246,18 +258,20 @@ export const layer = Layer.effect(
         )
 
     const releaseStale = (nodeId: string, keep: ReadonlyArray<string>) =>
-      sql<{ id: string }>`
+      sql`
         UPDATE outbox SET claimed_by = NULL, claimed_until = NULL
         WHERE left(claimed_by, ${nodeId.length + 1}) = ${`${nodeId}/`} AND NOT (id::text = ANY(${`{${
         keep.join(",")
       }}`}::text[]))
         RETURNING id`.pipe(Effect.map((rows) => rows.length), persistence("OutboxRepo.releaseStale"))
 
-    const find = (id: string) =>
-      rowsByUuid(id, (id) => sql<JobRow>`SELECT ${columns} FROM outbox WHERE id = ${id}`).pipe(
-        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toJob)),
-        persistence("OutboxRepo.find")
-      )
+    const findJob = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: JobRow,
+      execute: (id) => sql`SELECT ${columns} FROM outbox WHERE id = ${id}`
+    })
+
+    const find = (id: string) => byUuid(id, findJob, Option.none()).pipe(persistence("OutboxRepo.find"))
 
     const abandon = (id: string) =>
       sql`INSERT INTO abandoned_executions (execution_id) VALUES (${id}) ON CONFLICT DO NOTHING`.pipe(
@@ -265,33 +279,34 @@ export const layer = Layer.effect(
         persistence("OutboxRepo.abandon")
       )
 
-    const deadLetterColumns = sql.literal(
-      "id, app_id, script_id, payload, attempts, error, accepted_at, created_at AS dead_lettered_at, replayed_as"
-    )
+    const deadLetterColumns = sql.literal(DEAD_LETTER_COLUMNS)
+
+    const listDeadLetters = SqlSchema.findAll({
+      Request: Schema.Struct({ appIds: Schema.optional(Schema.Array(Schema.String)), limit: Schema.Int }),
+      Result: DeadLetterRow,
+      execute: ({ appIds, limit }) =>
+        sql`
+        SELECT ${deadLetterColumns} FROM dead_letters
+        ${appIds === undefined ? sql`` : sql`WHERE app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`}
+        ORDER BY created_at DESC, id DESC
+        LIMIT ${limit}`
+    })
 
     const deadLetters = (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) =>
-      sql<DeadLetterRow>`
-        SELECT ${deadLetterColumns} FROM dead_letters
-        ${
-        options.appIds === undefined
-          ? sql``
-          : sql`WHERE app_id::text IN ${sql.in(options.appIds.length ? options.appIds : [""])}`
-      }
-        ORDER BY created_at DESC, id DESC
-        LIMIT ${options.limit}`.pipe(
-        Effect.map((rows) => rows.map(toDeadLetter)),
-        persistence("OutboxRepo.deadLetters")
-      )
+      listDeadLetters(options).pipe(persistence("OutboxRepo.deadLetters"))
+
+    const findDeadLetterRow = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: DeadLetterRow,
+      execute: (id) => sql`SELECT ${deadLetterColumns} FROM dead_letters WHERE id = ${id}`
+    })
 
     const findDeadLetter = (id: string) =>
-      rowsByUuid(id, (id) => sql<DeadLetterRow>`SELECT ${deadLetterColumns} FROM dead_letters WHERE id = ${id}`).pipe(
-        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toDeadLetter)),
-        persistence("OutboxRepo.findDeadLetter")
-      )
+      byUuid(id, findDeadLetterRow, Option.none()).pipe(persistence("OutboxRepo.findDeadLetter"))
 
     const replay = (id: string, executionId: ExecutionId, acceptedAt: string) =>
-      rowsByUuid(id, (id) =>
-        sql<{ id: string }>`
+      byUuid(id, (id) =>
+        sql`
           WITH dead AS (
             UPDATE dead_letters SET replayed_as = ${executionId}, resolution = 'replayed' WHERE id = ${id}
             RETURNING app_id, script_id, kind, payload, retry, lease_seconds
@@ -301,7 +316,7 @@ export const layer = Layer.effect(
             FROM dead
             RETURNING id
           )
-          SELECT id, pg_notify(${OUTBOX_CHANNEL}, '') FROM job`).pipe(
+          SELECT id, pg_notify(${OUTBOX_CHANNEL}, '') FROM job`, []).pipe(
           Effect.map((rows) =>
             rows.length === 0
               ? Option.none<Accepted>()
@@ -314,7 +329,7 @@ export const layer = Layer.effect(
         )
 
     const discard = (id: string) =>
-      rowsByUuid(id, (id) => sql<{ id: string }>`DELETE FROM dead_letters WHERE id = ${id} RETURNING id`).pipe(
+      byUuid(id, (id) => sql`DELETE FROM dead_letters WHERE id = ${id} RETURNING id`, []).pipe(
         Effect.map((rows) => rows.length > 0),
         persistence("OutboxRepo.discard")
       )

@@ -1,27 +1,18 @@
+import { Schema } from "effect"
 import type { SqlClient, Statement } from "effect/sql"
-import { isoTimestamp } from "../db/persistence.ts"
+import { Timestamp } from "../db/persistence.ts"
 import { storableJson } from "../db/storableJson.ts"
-import type { ExecutionRecord } from "../domain/Execution.ts"
-import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
+import { ExecutionRecord } from "../domain/Execution.ts"
 
 /** The `executions` columns, as selected and as the domain record names them. */
 export const EXECUTION_COLUMNS =
   "id, app_id, script_id, script_name, script_version, invocation, status, status_code, started_at, duration_ms, logs, logs_truncated, error, accepted_at, attempts, result"
 
-export interface ExecutionRow extends Omit<ExecutionRecord, "id" | "script_id" | "started_at" | "accepted_at"> {
-  readonly id: string
-  readonly script_id: string
-  readonly started_at: unknown
-  readonly accepted_at: unknown
-}
-
-export const toExecutionRecord = (row: ExecutionRow): ExecutionRecord => ({
-  ...row,
-  id: row.id as ExecutionId,
-  script_id: row.script_id as ScriptId,
-  started_at: isoTimestamp(row.started_at),
-  accepted_at: row.accepted_at === null ? null : isoTimestamp(row.accepted_at),
-  duration_ms: Number(row.duration_ms)
+/** An `executions` row as `EXECUTION_COLUMNS` selects it: decodes to the domain's record. */
+export const ExecutionRow = Schema.Struct({
+  ...ExecutionRecord.fields,
+  started_at: Timestamp,
+  accepted_at: Schema.NullOr(Timestamp)
 })
 
 /**

@@ -1,5 +1,6 @@
 import { assert, layer } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Effect, Layer, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql"
 import type { ExecutionRecord } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
@@ -288,6 +289,33 @@ const bounded = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLo
         yield* outbox.enqueue(newJob(app))
       }))
   })
+
+/** Rows written behind the repository's back, in a database of their own (claims are global). */
+layer(
+  OutboxRepoSql.layer.pipe(
+    Layer.provide(DispatcherWakeLocal.layer),
+    Layer.provideMerge(ExecutionLogSql.layer),
+    Layer.provideMerge(TestDatabase)
+  ),
+  { timeout: "60 seconds", excludeTestServices: true }
+)("OutboxRepo (sql) with a malformed row", (it) => {
+  it.effect("a row that does not decode is a PersistenceError naming the operation, not a cast", () =>
+    Effect.gen(function*() {
+      const outbox = yield* OutboxRepo
+      const sql = yield* SqlClient.SqlClient
+      const id = uuidv7()
+      // A retry policy with no fields: a cast would have handed the dispatcher undefined delays.
+      yield* sql`INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at)
+        VALUES (${id}, ${crypto.randomUUID()}, ${crypto.randomUUID()}, 'http',
+          ${JSON.stringify(newJob(crypto.randomUUID()).payload)}::jsonb, '{}'::jsonb, 30, now(), now())`
+      const failures = [
+        yield* outbox.find(id).pipe(Effect.flip),
+        yield* outbox.claim("node-m/1", 10).pipe(Effect.flip)
+      ]
+      assert.deepStrictEqual(failures.map((failure) => failure.operation), ["OutboxRepo.find", "OutboxRepo.claim"])
+      for (const failure of failures) assert.instanceOf(failure.cause, Schema.SchemaError)
+    }))
+})
 
 contract(
   "memory",
