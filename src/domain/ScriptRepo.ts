@@ -3,7 +3,7 @@ import type { PersistenceError, ScriptNameTaken, ScriptNotFound } from "./Errors
 import type { ScriptId } from "./Ids.ts"
 import type { NewScript, Script, ScriptWithSource, UpdateScript } from "./Script.ts"
 
-/** Control-plane storage of scripts and their versions. `layerSql` and `layerMemory` behave alike. */
+/** Control-plane storage of scripts and their versions. `ScriptRepoSql` and `ScriptRepoMemory` behave alike. */
 export class ScriptRepo extends Context.Service<ScriptRepo, {
   /** Stores version 1. Names are unique within an app. */
   readonly create: (input: NewScript) => Effect.Effect<Script, ScriptNameTaken | PersistenceError>

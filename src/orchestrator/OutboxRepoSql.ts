@@ -1,4 +1,4 @@
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Option, Result, Schema } from "effect"
 import { SqlClient, SqlSchema } from "effect/sql"
 import * as Settings from "../config/Settings.ts"
 import { byUuid, persistence, Timestamp } from "../db/persistence.ts"
@@ -56,6 +56,8 @@ const JobRow = Schema.Struct({
   last_error: Schema.NullOr(ExecutionErrorInfo),
   accepted_at: Timestamp
 })
+
+const decodeJob = Schema.decodeUnknownResult(JobRow)
 
 /** A dead letter as `DEAD_LETTER_COLUMNS` selects it: the domain's shape, with timestamptz columns. */
 const DeadLetterRow = Schema.Struct({ ...DeadLetter.fields, accepted_at: Timestamp, dead_lettered_at: Timestamp })
@@ -182,11 +184,11 @@ export const layer = Layer.effect(
       )
     }
 
-    // One decode of the whole claimed batch (`json_agg`); `next_due` is cast to float8, which the
-    // driver gives as a number (numeric arrives as text).
+    // The claimed rows come as one `json_agg`, decoded row by row (below); `next_due` is cast to
+    // float8, which the driver gives as a number (numeric arrives as text).
     const claimRows = SqlSchema.findOne({
       Request: Schema.Struct({ owner: Schema.String, limit: Schema.Int }),
-      Result: Schema.Struct({ jobs: Schema.Array(JobRow), next_due: Schema.NullOr(Schema.Number) }),
+      Result: Schema.Struct({ jobs: Schema.Array(Schema.Unknown), next_due: Schema.NullOr(Schema.Number) }),
       execute: ({ owner, limit }) =>
         sql`
         WITH due AS (
@@ -207,9 +209,31 @@ export const layer = Layer.effect(
              FROM outbox WHERE id NOT IN (SELECT id FROM claimed)) AS next_due`
     })
 
+    /**
+     * A claimed row that does not decode (written by hand, or by a broken release) is logged and
+     * left claimed: it must not stop the rows claimed with it, nor every claim after it. It is
+     * claimed, and logged, again when its lease ends, until someone repairs or deletes it.
+     */
+    const decodeJobs = (rows: ReadonlyArray<unknown>) =>
+      Effect.gen(function*() {
+        const jobs: Array<typeof JobRow.Type> = []
+        for (const row of rows) {
+          const decoded = decodeJob(row)
+          if (Result.isSuccess(decoded)) {
+            jobs.push(decoded.success)
+          } else {
+            const id = typeof row === "object" && row !== null && "id" in row ? String(row.id) : "(no id)"
+            yield* Effect.logError(`outbox row ${id} does not decode; skipped until its lease ends`, decoded.failure)
+          }
+        }
+        return jobs
+      })
+
     const claim = (owner: string, limit: number) =>
       claimRows({ owner, limit }).pipe(
-        Effect.map(({ jobs, next_due }) => ({ jobs, nextDueAt: next_due })),
+        Effect.flatMap(({ jobs, next_due }) =>
+          decodeJobs(jobs).pipe(Effect.map((decoded) => ({ jobs: decoded, nextDueAt: next_due })))
+        ),
         persistence("OutboxRepo.claim")
       )
 
