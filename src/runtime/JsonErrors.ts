@@ -105,7 +105,7 @@ const fromCause = (cause: Cause.Cause<unknown>) =>
  * What Node answers itself, before any handler runs (headers too large: 431; a request that is not
  * HTTP: 400; a request timeout: 408), with the same JSON error body. Node's default writes none.
  */
-const answerClientError = (error: NodeJS.ErrnoException & { readonly bytesParsed?: number }, socket: Duplex) => {
+const answerClientError = (error: NodeJS.ErrnoException, socket: Duplex) => {
   if (error.code === "ECONNRESET" || !socket.writable) {
     socket.destroy()
     return
