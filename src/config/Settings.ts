@@ -93,27 +93,27 @@ export const maxConcurrentExecutions = setting(
 export const maxQueuedExecutions = setting(
   "PICLOUD_MAX_QUEUED_EXECUTIONS",
   "accepted async executions the outbox may hold, so a flood cannot fill the disk; beyond it, 503",
-  (name) => Config.Int(name).pipe(Config.withDefault(100_000))
+  (name) => intAtLeast(1, name).pipe(Config.withDefault(100_000))
 )
 
 export const executorThreads = setting(
   "PICLOUD_EXECUTOR_THREADS",
   "sandbox worker threads",
   // Looked up when read, not when this module loads.
-  (name) => Config.option(Config.Int(name)).pipe(Config.map(Option.getOrElse(() => availableParallelism()))),
+  (name) => Config.option(intAtLeast(1, name)).pipe(Config.map(Option.getOrElse(() => availableParallelism()))),
   { defaultText: "available cores" }
 )
 
 export const warmScripts = setting(
   "PICLOUD_WARM_SCRIPTS",
   "warm sandboxes kept per worker thread (0: a fresh sandbox every time)",
-  (name) => Config.Int(name).pipe(Config.withDefault(defaultLimits.warmScripts))
+  (name) => intAtLeast(0, name).pipe(Config.withDefault(defaultLimits.warmScripts))
 )
 
 export const warmMemoryMb = setting(
   "PICLOUD_WARM_MEMORY_MB",
   "memory the idle warm sandboxes of a worker thread may hold in all",
-  (name) => Config.Int(name).pipe(Config.withDefault(defaultLimits.warmMemoryMb))
+  (name) => intAtLeast(0, name).pipe(Config.withDefault(defaultLimits.warmMemoryMb))
 )
 
 export const sandboxMemoryMb = setting(
@@ -125,19 +125,19 @@ export const sandboxMemoryMb = setting(
 export const maxLogBytes = setting(
   "PICLOUD_MAX_LOG_BYTES",
   "captured log text per execution",
-  (name) => Config.Int(name).pipe(Config.withDefault(defaultLimits.maxLogBytes))
+  (name) => intAtLeast(0, name).pipe(Config.withDefault(defaultLimits.maxLogBytes))
 )
 
 export const maxRequestBytes = setting(
   "PICLOUD_MAX_REQUEST_BYTES",
   "request body limit of scripts' endpoints",
-  (name) => Config.Int(name).pipe(Config.withDefault(1024 * 1024))
+  (name) => intAtLeast(0, name).pipe(Config.withDefault(1024 * 1024))
 )
 
 export const maxScriptBytes = setting(
   "PICLOUD_MAX_SCRIPT_BYTES",
   "the largest script source stored, in UTF-8 bytes; beyond it, 413",
-  (name) => Config.Int(name).pipe(Config.withDefault(1024 * 1024))
+  (name) => intAtLeast(1, name).pipe(Config.withDefault(1024 * 1024))
 )
 
 export const maxAdminBodyBytes = setting(
@@ -146,7 +146,7 @@ export const maxAdminBodyBytes = setting(
   // Twice the script limit plus 64 KiB by default, so a source at its limit fits even when JSON
   // escaping doubles it (quotes, backslashes, newlines), with room for the other fields.
   (name) =>
-    Config.option(Config.Int(name)).pipe(Config.flatMap(Option.match({
+    Config.option(intAtLeast(1, name)).pipe(Config.flatMap(Option.match({
       onNone: () => maxScriptBytes.config.pipe(Config.map((script) => 2 * script + 64 * 1024)),
       onSome: (bytes) => Config.succeed(bytes)
     }))),
@@ -156,7 +156,7 @@ export const maxAdminBodyBytes = setting(
 export const maxResponseBytes = setting(
   "PICLOUD_MAX_RESPONSE_BYTES",
   "response limit: body plus header names and values",
-  (name) => Config.Int(name).pipe(Config.withDefault(defaultLimits.maxResponseBytes))
+  (name) => intAtLeast(1, name).pipe(Config.withDefault(defaultLimits.maxResponseBytes))
 )
 
 export const shutdownTimeout = setting(
@@ -169,7 +169,7 @@ export const shutdownTimeout = setting(
 export const dbMaxConnections = setting(
   "PICLOUD_DB_MAX_CONNECTIONS",
   "PostgreSQL connection pool size",
-  (name) => Config.Int(name).pipe(Config.withDefault(10))
+  (name) => intAtLeast(1, name).pipe(Config.withDefault(10))
 )
 
 export const dbIdleTimeout = setting(
@@ -184,13 +184,13 @@ export const dbIdleTimeout = setting(
 export const executionRetentionDays = setting(
   "PICLOUD_EXECUTION_RETENTION_DAYS",
   "execution records older than this many days are deleted",
-  (name) => Config.Int(name).pipe(Config.withDefault(7))
+  (name) => intAtLeast(1, name).pipe(Config.withDefault(7))
 )
 
 export const executionRetentionCount = setting(
   "PICLOUD_EXECUTION_RETENTION_COUNT",
   "at most this many execution records are kept (the newest)",
-  (name) => Config.Int(name).pipe(Config.withDefault(1_000_000))
+  (name) => intAtLeast(1, name).pipe(Config.withDefault(1_000_000))
 )
 
 export const executionPruneInterval = setting(

@@ -26,7 +26,7 @@ export const layer: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Confi
       const pool = yield* Effect.acquireRelease(
         Effect.promise(async () => {
           const pool = new WorkerPool({
-            size: Math.max(1, size),
+            size,
             limits,
             stackSizeMb: WORKER_STACK_MB,
             onEvent: (message) => Effect.runForkWith(context)(Effect.logWarning(message))

@@ -95,3 +95,27 @@ describe("PICLOUD_MAX_ADMIN_BODY_BYTES", () => {
       assert.include(refused.message, "PICLOUD_MAX_ADMIN_BODY_BYTES")
     }))
 })
+
+describe("integer settings", () => {
+  it.effect("a count or size below its least sensible value is refused at start, naming the variable", () =>
+    Effect.gen(function*() {
+      const cases: Array<[Settings.Setting<unknown>, string]> = [
+        [Settings.maxQueuedExecutions, "0"],
+        [Settings.executorThreads, "0"],
+        [Settings.warmScripts, "-1"],
+        [Settings.warmMemoryMb, "-1"],
+        [Settings.maxLogBytes, "-1"],
+        [Settings.maxRequestBytes, "-1"],
+        [Settings.maxScriptBytes, "0"],
+        [Settings.maxAdminBodyBytes, "0"],
+        [Settings.maxResponseBytes, "0"],
+        [Settings.dbMaxConnections, "0"],
+        [Settings.executionRetentionDays, "0"],
+        [Settings.executionRetentionCount, "0"]
+      ]
+      for (const [setting, value] of cases) {
+        const refused = yield* read(setting, { [setting.name]: value }).pipe(Effect.flip)
+        assert.include(refused.message, setting.name, `${setting.name}=${value}`)
+      }
+    }))
+})
