@@ -90,6 +90,9 @@ describe("admin API: key-value store", () => {
       assert.strictEqual((yield* call("GET", `${KV}/lock`)).json.value, 2, "a refused delete leaves the key")
       assert.strictEqual((yield* call("DELETE", `${KV}/lock`, { headers: ifMatch("2") })).status, 204)
       assert.strictEqual((yield* call("DELETE", `${KV}/lock`, { headers: ifMatch("2") })).status, 412)
+      const absent = yield* call("DELETE", `${KV}/lock`, { headers: ifMatch("0") })
+      assert.strictEqual(absent.status, 404, "If-Match: 0 holds for an absent key, which is still not found")
+      assert.strictEqual(absent.json.error.code, "kv_key_not_found")
       for (const bad of ["abc", "*", "-1", "W/\"1\""]) {
         const refused = yield* call("PUT", `${KV}/lock`, { body: 3, headers: ifMatch(bad) })
         assert.strictEqual(refused.status, 400, `${bad}: ${refused.text}`)
@@ -186,5 +189,20 @@ describe("admin API: key-value store", () => {
           "k"
         ]
       )
+    }))
+
+  it.live("the OpenAPI document describes the KV endpoints, If-Match, ETag and 412", () =>
+    Effect.gen(function*() {
+      const call = yield* platform
+      const paths = (yield* call("GET", "/api/admin/openapi.json")).json.paths
+      const one = paths["/api/admin/apps/{app}/kv/{key}"]
+      assert.isDefined(paths["/api/admin/apps/{app}/kv"]?.get)
+      assert.includeMembers(Object.keys(one), ["get", "put", "delete"])
+      for (const method of ["put", "delete"]) {
+        assert.include(one[method].parameters.map((p: { name: string }) => p.name), "if-match", method)
+        assert.property(one[method].responses, "412", method)
+      }
+      assert.property(one.get.responses["200"].headers, "etag")
+      assert.property(one.put.responses["200"].headers, "etag")
     }))
 })
