@@ -272,6 +272,17 @@ layer(sqlLayer, { timeout: "120 seconds" })("KvStore (sql) under concurrency", (
       assert.strictEqual(Option.getOrThrow(yield* kv.get(app, "y")).version, 30)
     }))
 
+  it.effect("deleting an app deletes its keys", () =>
+    Effect.gen(function*() {
+      const kv = yield* KvStore
+      const sql = yield* SqlClient.SqlClient
+      const app = yield* freshApp
+      yield* kv.commit(app, [set("a", 1), set("b", 2)])
+      yield* (yield* AppRepo).delete(app)
+      const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM kv WHERE app_id = ${app}`
+      assert.strictEqual(rows[0]!.n, 0)
+    }))
+
   it.effect("a commit inside an open transaction is rolled back with it (where trigger rows will join)", () =>
     Effect.gen(function*() {
       const kv = yield* KvStore
