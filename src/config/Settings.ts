@@ -153,6 +153,12 @@ export const maxAdminBodyBytes = setting(
   { defaultText: "twice `PICLOUD_MAX_SCRIPT_BYTES` + 65536 (`2162688`)" }
 )
 
+export const kvMaxValueBytes = setting(
+  "PICLOUD_KV_MAX_VALUE_BYTES",
+  "the largest value of the key-value store, as JSON in UTF-8 bytes; beyond it, 413",
+  (name) => intAtLeast(1, name).pipe(Config.withDefault(256 * 1024))
+)
+
 export const maxResponseBytes = setting(
   "PICLOUD_MAX_RESPONSE_BYTES",
   "response limit: body plus header names and values",
@@ -237,6 +243,7 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   maxRequestBytes,
   maxScriptBytes,
   maxAdminBodyBytes,
+  kvMaxValueBytes,
   maxResponseBytes,
   shutdownTimeout,
   dbMaxConnections,

@@ -20,8 +20,9 @@ const ServerLayer = NodeHttpServer.layerConfig(createJsonErrorServer, {
  * `DATABASE_URL`, else embedded). Layers are released in reverse: the server drains first, then the
  * execution log flushes, then the database stops.
  */
-export const AllInOne = HttpRouter.serve(Platform.layer, { disableLogger: true }).pipe(
-  Layer.provide(ServerLayer),
-  Layer.provide([StorageSql.layer, ExecutorWorkers.layer]),
-  Layer.provide(Database.layer)
-)
+export const AllInOne = HttpRouter.serve(Platform.layer, { disableLogger: true, routerConfig: Platform.routerConfig })
+  .pipe(
+    Layer.provide(ServerLayer),
+    Layer.provide([StorageSql.layer, ExecutorWorkers.layer]),
+    Layer.provide(Database.layer)
+  )

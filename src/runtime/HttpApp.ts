@@ -10,6 +10,7 @@ import { DeadLettersHttp } from "../manager/http/DeadLettersHttp.ts"
 import * as DecodeErrors from "../manager/http/DecodeErrors.ts"
 import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
 import { LoginHttp, TokensHttp, UsersHttp } from "../manager/http/IdentityHttp.ts"
+import { KvHttp } from "../manager/http/KvHttp.ts"
 import { LoginThrottle } from "../manager/http/LoginThrottle.ts"
 import { OpenApiRoute } from "../manager/http/OpenApiRoute.ts"
 import { RoutesHttp } from "../manager/http/RoutesHttp.ts"
@@ -34,6 +35,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
   Layer.provide([
     AppsHttp,
     SecretsHttp,
+    KvHttp,
     ScriptsHttp,
     RoutesHttp,
     ExecutionsHttp,

@@ -24,4 +24,7 @@ export const layer = (
 
 /** The in-memory mode as a fetch-style handler (no socket); fresh state each call, released by `dispose`. */
 export const makeMemoryHandler = (adminToken: string, config: Record<string, string> = {}) =>
-  HttpRouter.toWebHandler(layer(adminToken, config), { disableLogger: true })
+  HttpRouter.toWebHandler(layer(adminToken, config), {
+    disableLogger: true,
+    routerConfig: Platform.routerConfig
+  })

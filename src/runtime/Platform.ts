@@ -1,4 +1,5 @@
 import { Layer } from "effect"
+import { KV_MAX_KEY_BYTES } from "../domain/KvStore.ts"
 import { RouteChanges } from "../domain/RouteChanges.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import * as AppEnvSecrets from "../manager/AppEnvSecrets.ts"
@@ -24,3 +25,9 @@ const Shared = Layer.mergeAll(
  * `StorageMemory`), the executor (worker threads or inline) and configuration.
  */
 export const layer = HttpApp.pipe(Layer.provide(Shared))
+
+/**
+ * How every mode's router matches paths. A path parameter longer than `maxParamLength` (decoded)
+ * matches no route; the default (100) would make KV keys past 100 characters unreachable.
+ */
+export const routerConfig = { maxParamLength: KV_MAX_KEY_BYTES }

@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import * as TransactionsMemory from "../db/TransactionsMemory.ts"
 import * as AppRepoMemory from "../manager/AppRepoMemory.ts"
 import * as IdentityRepoMemory from "../manager/IdentityRepoMemory.ts"
+import * as KvStoreMemory from "../manager/KvStoreMemory.ts"
 import * as RouteRepoMemory from "../manager/RouteRepoMemory.ts"
 import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
 import * as SecretRepoMemory from "../manager/SecretRepoMemory.ts"
@@ -20,6 +21,7 @@ export const layer = Layer.mergeAll(
   RouteRepoMemory.layer,
   SecretRepoMemory.layer,
   IdentityRepoMemory.layer,
+  KvStoreMemory.layer,
   OutboxRepoMemory.layer.pipe(Layer.provideMerge(DispatcherWakeLocal.layer)),
   TransactionsMemory.layer,
   Layer.succeed(StorageHealth, StorageHealth.of({ check: Effect.void }))

@@ -3,6 +3,7 @@ import { SqlClient } from "effect/sql"
 import * as TransactionsSql from "../db/TransactionsSql.ts"
 import * as AppRepoSql from "../manager/AppRepoSql.ts"
 import * as IdentityRepoSql from "../manager/IdentityRepoSql.ts"
+import * as KvStoreSql from "../manager/KvStoreSql.ts"
 import * as RouteRepoSql from "../manager/RouteRepoSql.ts"
 import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
 import * as SecretRepoSql from "../manager/SecretRepoSql.ts"
@@ -31,6 +32,7 @@ export const layer = Layer.mergeAll(
   RouteRepoSql.layer,
   SecretRepoSql.layer,
   IdentityRepoSql.layer,
+  KvStoreSql.layer,
   OutboxRepoSql.layer.pipe(Layer.provideMerge(DispatcherWakePg.layer)),
   ExecutionLogSql.layer,
   TransactionsSql.layer,

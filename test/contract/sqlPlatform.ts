@@ -26,7 +26,7 @@ export const makeSqlPlatform = () => {
             )
           )
         ),
-        { disableLogger: true }
+        { disableLogger: true, routerConfig: Platform.routerConfig }
       )
     ),
     ({ dispose }) => Effect.promise(dispose)

@@ -22,6 +22,10 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "secrets.put": { admin: 201, devThis: 201, devOther: 404, invoker: 403 },
   "secrets.list": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "secrets.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
+  "kv.list": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "kv.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "kv.put": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "kv.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
   "scripts.create": { admin: 201, devThis: 201, devOther: 404, invoker: 403 },
   "scripts.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "scripts.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
@@ -99,6 +103,7 @@ const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) =>
       201
     )
     ok(yield* call("POST", `/api/admin/apps/${thisApp}/secrets`, { body: { name: "API_KEY", value: "k" } }), 201)
+    ok(yield* call("PUT", `/api/admin/apps/${thisApp}/kv/${encodeURIComponent("orders/1")}`, { body: { n: 1 } }), 200)
     const route = ok(
       yield* call("POST", "/api/admin/routes", { body: { app: thisApp, method: "GET", path: "/hello", script: "s" } }),
       201
@@ -151,6 +156,7 @@ const body = (key: string, n: number, params: Record<string, string>): unknown =
     "users.create": { username: `new-user-${params.tag}-${n}`, password: PASSWORD, role: "invoker" },
     "tokens.create": { name: `matrix-${n}` },
     "secrets.put": { name: `SECRET_${n}`, value: "s3cr3t" },
+    "kv.put": { note: `written by ${n}`, tags: ["a", "b"], nested: { text: "t" } },
     "routes.create": { app: params.app, method: "POST", path: `/r${n}/:id`, script: "s" },
     "login.login": { username: `boss-${params.tag}`, password: PASSWORD }
   })[key]
@@ -172,6 +178,7 @@ const pathFor = (key: string, path: string, params: Record<string, string>) => {
     .replace(":app", params.app!)
     .replace(":user", params.user!)
     .replace(":name", "API_KEY")
+    .replace(":key", encodeURIComponent("orders/1"))
     .replace(":id", params[idParam(key)]!)
   return key === "apps.delete" ? `${filled}?force=true` : filled
 }
@@ -249,8 +256,22 @@ const withOneString = (valid: unknown, bad: string): ReadonlyArray<{ readonly at
   return []
 }
 
-/** What the walk sends for a too-long string: over every bound, and over the script limit for a source. */
-const tooLong = (at: string) => "x".repeat(at.endsWith(".source") ? 1024 * 1024 + 1 : 100_000)
+/**
+ * Payload strings bounded in bytes by a setting rather than by a length: a script source, and any
+ * string of a KV value (the value is bounded as a whole). Over it is a 413 with this code.
+ */
+const byteBound = (key: string, at: string) =>
+  at.endsWith(".source")
+    ? { bytes: 1024 * 1024, code: "payload_too_large" }
+    : key === "kv.put"
+    ? { bytes: 256 * 1024, code: "kv_value_too_large" }
+    : undefined
+
+/** What the walk sends for a too-long string: over every length bound, or over its byte bound. */
+const tooLong = (key: string, at: string) => {
+  const bound = byteBound(key, at)
+  return "x".repeat(bound === undefined ? 100_000 : bound.bytes + 1)
+}
 
 /**
  * Registers, for one platform, a walk over every admin endpoint that puts bad text in each of its
@@ -291,7 +312,7 @@ export const inputWalk = (name: string, platform: Effect.Effect<Client, never, S
             : []
 
           for (const param of params) {
-            for (const bad of ["a%00b", tooLong("")]) {
+            for (const bad of ["a%00b", tooLong("", "")]) {
               yield* probe(`path ${param} = ${bad.slice(0, 10)}`, fill(endpoint.path.replace(param, bad)), valid, [
                 400,
                 404
@@ -299,7 +320,7 @@ export const inputWalk = (name: string, platform: Effect.Effect<Client, never, S
             }
           }
           for (const name of query) {
-            for (const bad of ["a%00b", tooLong("")]) {
+            for (const bad of ["a%00b", tooLong("", "")]) {
               const res = yield* probe(
                 `query ${name} = ${bad.slice(0, 10)}`,
                 `${fill(endpoint.path)}?${name}=${bad}`,
@@ -317,10 +338,11 @@ export const inputWalk = (name: string, platform: Effect.Effect<Client, never, S
             }
           }
           for (const { at } of withOneString(valid, "")) {
-            const { body } = withOneString(valid, tooLong(at)).find((probe) => probe.at === at)!
-            if (at.endsWith(".source")) {
-              const res = yield* probe(`payload ${at} over the script limit`, fill(endpoint.path), body, [413])
-              assert.strictEqual(res.json.error.code, "payload_too_large")
+            const { body } = withOneString(valid, tooLong(key, at)).find((probe) => probe.at === at)!
+            const bound = byteBound(key, at)
+            if (bound !== undefined) {
+              const res = yield* probe(`payload ${at} over its byte limit`, fill(endpoint.path), body, [413])
+              assert.strictEqual(res.json.error.code, bound.code)
             } else {
               const res = yield* probe(`payload ${at} too long`, fill(endpoint.path), body, [400])
               assert.include(res.json.error.message, at.match(/(\w+)(\[\d+\])?$/)![1], "the message names the field")

@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { Schema, SchemaTransformation } from "effect"
 import {
   HttpApi,
   HttpApiEndpoint,
@@ -12,6 +12,7 @@ import { DeadLetter } from "../DeadLetter.ts"
 import { ExecutionRecord } from "../Execution.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
 import { UUID_PATTERN } from "../Ids.ts"
+import { KV_MAX_PAGE, KvItem, KvKey, KvPage, KvPrefix } from "../KvStore.ts"
 import { CreateRoute, Route } from "../Route.ts"
 import { CreateScript, Script, UpdateScript } from "../Script.ts"
 import { PutSecret, SecretInfo } from "../SecretRepo.ts"
@@ -23,6 +24,7 @@ import {
   InternalError,
   NotFound,
   PayloadTooLargeResponse,
+  PreconditionFailed,
   TooManyRequestsResponse,
   Unauthorized,
   Unprocessable
@@ -172,6 +174,60 @@ export const RoutesGroup = HttpApiGroup.make("routes")
     })
   )
 
+/**
+ * `If-Match: <version>` (bare, or quoted as `ETag` sends it): the write happens only if the key
+ * is at that version, `0` meaning absent; otherwise 412.
+ */
+const IfMatch = Schema.String.check(
+  Schema.isPattern(/^(\d{1,15}|"\d{1,15}")$/, { message: "If-Match must be a version: digits, optionally quoted" })
+).pipe(Schema.decodeTo(
+  Schema.Int,
+  SchemaTransformation.transform({ decode: (text) => Number(text.replaceAll("\"", "")), encode: String })
+))
+const KvWriteHeaders = { "if-match": Schema.optionalKey(IfMatch) }
+
+/** `ETag: "<version>"` on what GET and PUT answer. */
+const WithETag = <S extends Schema.Top>(body: S) => HttpApiSchema.WithHeaders(body, { etag: Schema.String })
+
+const KvKeyParams = { ...AppParams, key: KvKey }
+
+/** What a PUT answers: the key's new version (the value is what was sent). */
+export const KvWritten = Schema.Struct({ key: Schema.String, version: Schema.Int, updated_at: Schema.String })
+
+export const KvGroup = HttpApiGroup.make("kv")
+  .add(
+    HttpApiEndpoint.get("list", "/apps/:app/kv", {
+      params: AppParams,
+      query: {
+        prefix: Schema.optionalKey(KvPrefix),
+        limit: Schema.optionalKey(
+          Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: KV_MAX_PAGE }))
+        ),
+        cursor: Schema.optionalKey(StorableText(1024))
+      },
+      success: KvPage,
+      error: [BadRequest, NotFound, InternalError]
+    }),
+    HttpApiEndpoint.get("get", "/apps/:app/kv/:key", {
+      params: KvKeyParams,
+      success: WithETag(KvItem),
+      error: [BadRequest, NotFound, InternalError]
+    }),
+    HttpApiEndpoint.put("put", "/apps/:app/kv/:key", {
+      params: KvKeyParams,
+      headers: KvWriteHeaders,
+      payload: Schema.Json,
+      success: WithETag(KvWritten),
+      error: [BadRequest, NotFound, PreconditionFailed, PayloadTooLargeResponse, InternalError]
+    }),
+    HttpApiEndpoint.delete("delete", "/apps/:app/kv/:key", {
+      params: KvKeyParams,
+      headers: KvWriteHeaders,
+      success: HttpApiSchema.NoContent,
+      error: [BadRequest, NotFound, PreconditionFailed, InternalError]
+    })
+  )
+
 export const ExecutionPage = Schema.Struct({
   items: Schema.Array(ExecutionRecord),
   next_cursor: Schema.NullOr(Schema.String)
@@ -286,6 +342,7 @@ export const DeadLettersGroup = HttpApiGroup.make("deadLetters")
 export class AdminApi extends HttpApi.make("admin")
   .add(AppsGroup)
   .add(SecretsGroup)
+  .add(KvGroup)
   .add(ScriptsGroup)
   .add(RoutesGroup)
   .add(ExecutionsGroup)

@@ -76,6 +76,12 @@ export class Conflict extends Schema.Error<Conflict>("picloud/api/Conflict")(fie
   description: "Conflicts with an existing resource"
 }) {}
 
+/** A precondition (`If-Match`) did not hold: the resource is not at the version the caller named. */
+export class PreconditionFailed extends Schema.Error<PreconditionFailed>("picloud/api/PreconditionFailed")(fields, {
+  httpApiStatus: 412,
+  description: "The resource is not at the version If-Match names"
+}) {}
+
 export class Unprocessable extends Schema.Error<Unprocessable>("picloud/api/Unprocessable")(fields, {
   httpApiStatus: 422,
   description: "The script does not compile"

@@ -6,6 +6,7 @@ import {
   InternalError,
   NotFound,
   PayloadTooLarge,
+  PreconditionFailed,
   Unprocessable
 } from "../../domain/api/ApiError.ts"
 import type {
@@ -27,6 +28,7 @@ import type {
   UsernameTaken,
   UserNotFound
 } from "../../domain/Errors.ts"
+import type { KvConflict, KvKeyInvalid, KvValueInvalid, KvValueTooLarge } from "../../domain/KvStore.ts"
 import type { SecretKeyMissing } from "../SecretCipher.ts"
 
 /** Every error of the services and repositories that an admin handler may meet. */
@@ -38,6 +40,10 @@ type DomainError =
   | AppProtected
   | ExecutionNotFound
   | InvalidCursor
+  | KvConflict
+  | KvKeyInvalid
+  | KvValueInvalid
+  | KvValueTooLarge
   | RouteConflict
   | RouteNotFound
   | RoutePathInvalid
@@ -58,6 +64,10 @@ const DOMAIN_TAGS: ReadonlySet<string> = new Set<DomainError["_tag"]>([
   "AppProtected",
   "ExecutionNotFound",
   "InvalidCursor",
+  "KvConflict",
+  "KvKeyInvalid",
+  "KvValueInvalid",
+  "KvValueTooLarge",
   "RouteConflict",
   "RouteNotFound",
   "RoutePathInvalid",
@@ -97,6 +107,22 @@ const toApiError = (error: DomainError) => {
       return Effect.fail(apiError(NotFound, "execution_not_found", `no execution ${error.id}`))
     case "InvalidCursor":
       return Effect.fail(apiError(BadRequest, "bad_request", "invalid cursor"))
+    case "KvConflict":
+      return Effect.fail(apiError(
+        PreconditionFailed,
+        "version_mismatch",
+        `key ${JSON.stringify(error.key)} is at version ${error.actual}, not ${error.expected}`
+      ))
+    case "KvKeyInvalid":
+      return Effect.fail(apiError(BadRequest, "kv_key_invalid", `invalid key: ${error.reason}`))
+    case "KvValueInvalid":
+      return Effect.fail(apiError(BadRequest, "kv_value_invalid", `invalid value: ${error.reason}`))
+    case "KvValueTooLarge":
+      return Effect.fail(apiError(
+        PayloadTooLarge,
+        "kv_value_too_large",
+        `the value is ${error.bytes} bytes of JSON, over the limit of ${error.limit}`
+      ))
     case "RouteConflict":
       return Effect.fail(
         apiError(Conflict, "route_conflict", `a ${error.method} route of the same shape as ${error.path} exists`)
