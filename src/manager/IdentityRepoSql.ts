@@ -183,11 +183,12 @@ export const layer = Layer.effect(
         },
         persistence("IdentityRepo.revokeToken")
       ),
-      touchToken: (id) =>
-        sql`UPDATE api_tokens SET last_used_at = now() WHERE id = ${id}`.pipe(
-          Effect.asVoid,
-          persistence("IdentityRepo.touchToken")
-        )
+      touchToken: Effect.fn("IdentityRepo.touchToken")(
+        function*(id: string) {
+          yield* sql`UPDATE api_tokens SET last_used_at = now() WHERE id = ${id}`
+        },
+        persistence("IdentityRepo.touchToken")
+      )
     })
   })
 )

@@ -49,27 +49,39 @@ export const layer = Layer.effect(
     })
 
     return RouteRepo.of({
-      create: (input) => insert({ ...input, id: randomUUID() }).pipe(persistence("RouteRepo.create")),
-      list: (appId) =>
-        (appId === undefined ? listAll() : byUuid(appId, listForApp, [])).pipe(persistence("RouteRepo.list")),
-      get: (id) =>
-        byUuid(id, findById, Option.none()).pipe(
-          Effect.flatMap(Option.match({
-            onNone: () => Effect.fail(new RouteNotFound({ id })),
-            onSome: Effect.succeed
-          })),
-          persistence("RouteRepo.get")
-        ),
-      delete: (id) =>
-        byUuid(id, (id) => sql`DELETE FROM routes WHERE id = ${id} RETURNING id`, []).pipe(
-          Effect.flatMap((rows) => (rows.length ? Effect.void : Effect.fail(new RouteNotFound({ id })))),
-          persistence("RouteRepo.delete")
-        ),
-      deleteForScript: (scriptId) =>
-        sql`DELETE FROM routes WHERE script_id = ${scriptId}`.pipe(
-          Effect.asVoid,
-          persistence("RouteRepo.deleteForScript")
-        )
+      create: Effect.fn("RouteRepo.create")(
+        function*(input) {
+          return yield* insert({ ...input, id: randomUUID() })
+        },
+        persistence("RouteRepo.create")
+      ),
+      list: Effect.fn("RouteRepo.list")(
+        function*(appId) {
+          return yield* appId === undefined ? listAll() : byUuid(appId, listForApp, [])
+        },
+        persistence("RouteRepo.list")
+      ),
+      get: Effect.fn("RouteRepo.get")(
+        function*(id) {
+          const found = yield* byUuid(id, findById, Option.none())
+          if (Option.isNone(found)) return yield* new RouteNotFound({ id })
+          return found.value
+        },
+        persistence("RouteRepo.get")
+      ),
+      delete: Effect.fn("RouteRepo.delete")(
+        function*(id) {
+          const deleted = yield* byUuid(id, (id) => sql`DELETE FROM routes WHERE id = ${id} RETURNING id`, [])
+          if (deleted.length === 0) return yield* new RouteNotFound({ id })
+        },
+        persistence("RouteRepo.delete")
+      ),
+      deleteForScript: Effect.fn("RouteRepo.deleteForScript")(
+        function*(scriptId) {
+          yield* sql`DELETE FROM routes WHERE script_id = ${scriptId}`
+        },
+        persistence("RouteRepo.deleteForScript")
+      )
     })
   })
 )

@@ -115,11 +115,13 @@ export const layer = Layer.effect(
         persistence("ScriptRepo.create")
       ),
 
-      list: (appId) =>
-        (appId === undefined ? listAll() : byUuid(appId, listForApp, [])).pipe(
-          Effect.map((rows) => rows.map(toScript)),
-          persistence("ScriptRepo.list")
-        ),
+      list: Effect.fn("ScriptRepo.list")(
+        function*(appId?: string) {
+          const rows = yield* appId === undefined ? listAll() : byUuid(appId, listForApp, [])
+          return rows.map(toScript)
+        },
+        persistence("ScriptRepo.list")
+      ),
 
       get: Effect.fn("ScriptRepo.get")(
         function*(id: ScriptId) {

@@ -41,15 +41,35 @@ export const layer = Layer.effect(
     })
 
     return SecretRepo.of({
-      put: (appId, name, ciphertext) => upsert({ appId, name, ciphertext }).pipe(persistence("SecretRepo.put")),
-      list: (appId) => byUuid(appId, listInfo, []).pipe(persistence("SecretRepo.list")),
-      ciphertexts: (appId) => byUuid(appId, listCiphertexts, []).pipe(persistence("SecretRepo.ciphertexts")),
-      delete: (appId, name) =>
-        byUuid(appId, (appId) => sql`DELETE FROM secrets WHERE app_id = ${appId} AND name = ${name} RETURNING name`, [])
-          .pipe(
-            Effect.map((rows) => rows.length > 0),
-            persistence("SecretRepo.delete")
-          ),
+      put: Effect.fn("SecretRepo.put")(
+        function*(appId, name, ciphertext) {
+          return yield* upsert({ appId, name, ciphertext })
+        },
+        persistence("SecretRepo.put")
+      ),
+      list: Effect.fn("SecretRepo.list")(
+        function*(appId) {
+          return yield* byUuid(appId, listInfo, [])
+        },
+        persistence("SecretRepo.list")
+      ),
+      ciphertexts: Effect.fn("SecretRepo.ciphertexts")(
+        function*(appId) {
+          return yield* byUuid(appId, listCiphertexts, [])
+        },
+        persistence("SecretRepo.ciphertexts")
+      ),
+      delete: Effect.fn("SecretRepo.delete")(
+        function*(appId, name) {
+          const deleted = yield* byUuid(
+            appId,
+            (appId) => sql`DELETE FROM secrets WHERE app_id = ${appId} AND name = ${name} RETURNING name`,
+            []
+          )
+          return deleted.length > 0
+        },
+        persistence("SecretRepo.delete")
+      ),
       count: countRows().pipe(
         Effect.map(({ n }) => n),
         persistence("SecretRepo.count")
