@@ -11,7 +11,7 @@ import {
   type KvEntry,
   KvStore
 } from "../domain/KvStore.ts"
-import { encodeKvCursor, kvPageStart } from "./kvCursor.ts"
+import { kvPage, kvPageStart } from "./kvCursor.ts"
 
 /**
  * Each app's keys in memory. A commit runs synchronously, so it is atomic by construction: every
@@ -40,11 +40,7 @@ export const layer = Layer.effect(
         const keys = [...of(appId).keys()]
           .filter((key) => key.startsWith(prefix) && (Option.isNone(after) || compareKeys(key, after.value) > 0))
           .sort(compareKeys)
-        const page = keys.slice(0, limit)
-        return {
-          items: page.map((key) => ({ key, ...copy(of(appId).get(key)!) })),
-          cursor: keys.length > limit ? encodeKvCursor(page[page.length - 1]!) : null
-        }
+        return kvPage(keys.slice(0, limit + 1).map((key) => ({ key, ...copy(of(appId).get(key)!) })), limit)
       }),
       commit: Effect.fn("KvStore.commit")(function*(appId, writes) {
         const checked = yield* checkWrites(writes, maxValueBytes)

@@ -15,7 +15,7 @@ import {
   KvItem,
   KvStore
 } from "../domain/KvStore.ts"
-import { encodeKvCursor, kvPageStart } from "./kvCursor.ts"
+import { kvPage, kvPageStart } from "./kvCursor.ts"
 
 /** `version` is a bigint column (a hot counter may pass 2^31 writes), which the driver hands over as a bigint. */
 const Version = Schema.Union([Schema.Int, Schema.BigInt]).pipe(
@@ -162,8 +162,7 @@ export const layer = Layer.effect(
             end: prefixEnd(prefix) ?? null,
             take: limit + 1
           }), []).pipe(persistence("KvStore.list"))
-        const items = rows.slice(0, limit)
-        return { items, cursor: rows.length > limit ? encodeKvCursor(items[items.length - 1]!.key) : null }
+        return kvPage(rows, limit)
       }),
       commit: (appId, writes) =>
         checkWrites(writes, maxValueBytes).pipe(
