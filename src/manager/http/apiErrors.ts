@@ -56,33 +56,35 @@ type DomainError =
   | UsernameTaken
   | UserNotFound
 
-const DOMAIN_TAGS: ReadonlySet<string> = new Set<DomainError["_tag"]>([
-  "PersistenceError",
-  "AppNameTaken",
-  "AppNotEmpty",
-  "AppNotFound",
-  "AppProtected",
-  "ExecutionNotFound",
-  "InvalidCursor",
-  "KvConflict",
-  "KvKeyInvalid",
-  "KvValueInvalid",
-  "KvValueTooLarge",
-  "RouteConflict",
-  "RouteNotFound",
-  "RoutePathInvalid",
-  "ScriptInvalid",
-  "ScriptNameTaken",
-  "ScriptNotFound",
-  "ScriptTooLarge",
-  "SecretKeyMissing",
-  "TokenNotFound",
-  "UsernameTaken",
-  "UserNotFound"
-])
+/** Every tag of `DomainError`, each once: the compiler refuses a missing or an unknown one. */
+const DOMAIN_TAGS: Record<DomainError["_tag"], true> = {
+  PersistenceError: true,
+  AppNameTaken: true,
+  AppNotEmpty: true,
+  AppNotFound: true,
+  AppProtected: true,
+  ExecutionNotFound: true,
+  InvalidCursor: true,
+  KvConflict: true,
+  KvKeyInvalid: true,
+  KvValueInvalid: true,
+  KvValueTooLarge: true,
+  RouteConflict: true,
+  RouteNotFound: true,
+  RoutePathInvalid: true,
+  ScriptInvalid: true,
+  ScriptNameTaken: true,
+  ScriptNotFound: true,
+  ScriptTooLarge: true,
+  SecretKeyMissing: true,
+  TokenNotFound: true,
+  UsernameTaken: true,
+  UserNotFound: true
+}
 
 const isDomainError = <E>(error: E): error is Extract<E, DomainError> =>
-  typeof error === "object" && error !== null && DOMAIN_TAGS.has((error as { readonly _tag?: string })._tag ?? "")
+  typeof error === "object" && error !== null &&
+  Object.hasOwn(DOMAIN_TAGS, (error as { readonly _tag?: string })._tag ?? "")
 
 /** The API error for a domain error: the admin API's one mapping. A storage fault is logged and a bare 500. */
 const toApiError = (error: DomainError) => {
