@@ -1,5 +1,6 @@
 import { Context, Effect, type Option, Schema } from "effect"
 import type { InvalidCursor, PersistenceError } from "./Errors.ts"
+import { unstorable } from "./StorableText.ts"
 
 /** A key is 1–512 UTF-8 bytes. */
 export const KV_MAX_KEY_BYTES = 512
@@ -11,12 +12,6 @@ export const KV_DEFAULT_PAGE = 50
 
 const utf8 = new TextEncoder()
 export const utf8Bytes = (text: string) => utf8.encode(text).length
-
-/** Why `text` cannot be stored (PostgreSQL's text and jsonb hold neither NUL nor unpaired surrogates). */
-const unstorable = (text: string) =>
-  text.includes("\u0000") || !text.isWellFormed()
-    ? "must not contain NUL characters or unpaired UTF-16 surrogates"
-    : undefined
 
 /** Why `key` is not a key, or `undefined` when it is one. */
 export const keyProblem = (key: string): string | undefined =>

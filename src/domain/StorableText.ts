@@ -1,13 +1,18 @@
 import { Schema } from "effect"
 
 /**
- * Text PostgreSQL can store. Its `text` type refuses NUL (U+0000), and an unpaired UTF-16
- * surrogate (which JSON can carry: `"\ud800"`) has no UTF-8 form. Without this check such input
- * reaches the database and comes back as a 500.
+ * Why text cannot be stored, or `undefined` when it can. PostgreSQL's `text` (and `jsonb`) refuses
+ * NUL (U+0000), and an unpaired UTF-16 surrogate (which JSON can carry: `"\ud800"`) has no UTF-8
+ * form; without this check such input reaches the database and comes back as a 500. Admin inputs
+ * and KV keys and values share this rule.
  */
-export const isStorableText = Schema.makeFilter((text: string) =>
-  (!text.includes("\u0000") && text.isWellFormed()) || "must not contain NUL characters or unpaired UTF-16 surrogates"
-)
+export const unstorable = (text: string) =>
+  text.includes("\u0000") || !text.isWellFormed()
+    ? "must not contain NUL characters or unpaired UTF-16 surrogates"
+    : undefined
+
+/** The schema check of `unstorable`. */
+export const isStorableText = Schema.makeFilter((text: string) => unstorable(text) ?? true)
 
 /**
  * The one string schema of every admin API input that can reach storage (payload fields, path
