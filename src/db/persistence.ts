@@ -26,6 +26,15 @@ export const persistence = (operation: string) =>
 export const isUniqueViolation = (error: SqlError) => error.reason._tag === "UniqueViolation"
 
 /**
+ * PostgreSQL refused the statement for the data it carries (SQLSTATE class 22, data exception,
+ * or 54, a limit exceeded), rather than being out of reach: sending it again cannot succeed.
+ */
+export const refusedData = (error: SqlError) => {
+  const code = (error.reason.cause as { readonly code?: unknown } | undefined)?.code
+  return error.reason._tag === "UnknownError" && typeof code === "string" && /^(22|54)/.test(code)
+}
+
+/**
  * A timestamptz column, as the domain holds it: an ISO string. The driver gives a `Date`; inside
  * `json_agg` it is PostgreSQL's text (`2025-01-01T10:00:00.123456+00:00`, microseconds). Either
  * comes out in the same millisecond ISO form.

@@ -1,7 +1,6 @@
 import { Array as Arr, Effect, Latch, Layer, Option, Schema, Semaphore } from "effect"
 import { SqlClient, SqlSchema } from "effect/sql"
-import type { SqlError } from "effect/sql/SqlError"
-import { persistence } from "../db/persistence.ts"
+import { persistence, refusedData } from "../db/persistence.ts"
 import { ExecutionNotFound } from "../domain/Errors.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
@@ -15,15 +14,6 @@ const BATCH_SIZE = 500
 /** Records kept while the database is away; past this the oldest are dropped, with a warning. */
 const MAX_PENDING = 10_000
 const RETRY_AFTER_FAILURE = "1 second"
-
-/**
- * PostgreSQL refused the statement for the data it carries (SQLSTATE class 22, data exception,
- * or 54, a limit exceeded), rather than being out of reach: sending it again cannot succeed.
- */
-const refusedData = (error: SqlError) => {
-  const code = (error.reason.cause as { readonly code?: unknown } | undefined)?.code
-  return error.reason._tag === "UnknownError" && typeof code === "string" && /^(22|54)/.test(code)
-}
 
 /**
  * Execution records in PostgreSQL, written off the hot path: `record` appends to a buffer and wakes
