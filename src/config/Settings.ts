@@ -159,6 +159,18 @@ export const kvMaxValueBytes = setting(
   (name) => intAtLeast(1, name).pipe(Config.withDefault(256 * 1024))
 )
 
+export const kvMaxOpsPerExecution = setting(
+  "PICLOUD_KV_MAX_OPS",
+  "the most key-value calls (reads and writes) one execution may make; past it each call throws `KvLimitExceeded`",
+  (name) => intAtLeast(1, name).pipe(Config.withDefault(1000))
+)
+
+export const kvMaxPendingBytes = setting(
+  "PICLOUD_KV_MAX_PENDING_BYTES",
+  "the most an execution's uncommitted writes may hold (keys and values as JSON, UTF-8 bytes); past it a write throws `KvLimitExceeded`",
+  (name) => intAtLeast(1, name).pipe(Config.withDefault(4 * 1024 * 1024))
+)
+
 export const maxResponseBytes = setting(
   "PICLOUD_MAX_RESPONSE_BYTES",
   "response limit: body plus header names and values",
@@ -244,6 +256,8 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   maxScriptBytes,
   maxAdminBodyBytes,
   kvMaxValueBytes,
+  kvMaxOpsPerExecution,
+  kvMaxPendingBytes,
   maxResponseBytes,
   shutdownTimeout,
   dbMaxConnections,

@@ -51,7 +51,8 @@ export type ExecResponse = typeof ExecResponse.Type
 /**
  * Why an execution did not produce a response. Each reason has one HTTP status (docs/ARCHITECTURE.md §7):
  * CompileError/NoDefaultExport 422, ScriptThrew/InvalidResponse/ResponseTooLarge 502, Timeout 504,
- * MemoryLimit/StackLimit 507, Overloaded 503, Crashed 500.
+ * MemoryLimit/StackLimit 507, Overloaded 503, Crashed 500, and KvConflict 409 (the script ended well,
+ * but an `ifVersion` of its writes did not hold at commit, so none of them was kept).
  */
 export const ExecErrorReason = Schema.Literals([
   "CompileError",
@@ -63,7 +64,8 @@ export const ExecErrorReason = Schema.Literals([
   "MemoryLimit",
   "StackLimit",
   "Overloaded",
-  "Crashed"
+  "Crashed",
+  "KvConflict"
 ])
 export type ExecErrorReason = typeof ExecErrorReason.Type
 
@@ -85,7 +87,8 @@ export const execErrorStatus: Record<ExecErrorReason, number> = {
   MemoryLimit: 507,
   StackLimit: 507,
   Overloaded: 503,
-  Crashed: 500
+  Crashed: 500,
+  KvConflict: 409
 }
 
 /** The code in the JSON error body for each reason. */
@@ -99,5 +102,6 @@ export const execErrorCode: Record<ExecErrorReason, string> = {
   MemoryLimit: "memory_limit",
   StackLimit: "stack_limit",
   Overloaded: "overloaded",
-  Crashed: "executor_crashed"
+  Crashed: "executor_crashed",
+  KvConflict: "kv_conflict"
 }

@@ -1,5 +1,6 @@
 import type { ExecErrorReason, ExecRequest, ExecResponse } from "../domain/Exec.ts"
 import type { LogEntry, LogLevel } from "../domain/Execution.ts"
+import { type HostHandler, noHostCalls } from "../domain/HostCall.ts"
 import { Failure, isLimitHit } from "./guestErrors.ts"
 import { compileQuickJS, MIN_MEMORY_MB } from "./quickjsInstance.ts"
 import { Sandbox } from "./Sandbox.ts"
@@ -13,7 +14,7 @@ export interface EngineLimits {
   readonly stackBytes: number
   readonly maxLogBytes: number
   readonly maxResponseBytes: number
-  /** Warm sandboxes kept (one per script version, least recently used evicted); 0: a fresh one every time. */
+  /** Idle warm sandboxes kept in all (least recently used script version evicted); 0: a fresh one every time. */
   readonly warmScripts: number
   /** What the idle warm sandboxes may hold in all (the sizes of their memories); least recently used evicted past it. */
   readonly warmMemoryMb: number
@@ -78,15 +79,16 @@ class LogCapture {
  * module scope persists, as in Cloudflare Workers), never shared with another script or version,
  * and is thrown away after any limit hit. Each sandbox is its own WebAssembly instance with its own
  * capped memory, so a script can exhaust only its own; the code is compiled once per engine.
- * Synchronous but for instantiating a sandbox, and free of Effect, so a worker thread hosts it
- * unchanged.
+ * Executions run concurrently: each holds a sandbox of its own while it runs, and while one awaits
+ * a host call (`kv.*`) the thread runs the others (a second execution of a version whose warm
+ * sandbox is busy gets another one). Free of Effect, so a worker thread hosts it unchanged.
  */
 export class Engine {
   readonly limits: EngineLimits
   private readonly code: WebAssembly.Module
-  /** Warm sandboxes by `scriptId@version`, least recently used first. */
-  private readonly warm = new Map<string, Sandbox>()
-  /** The job in progress: see `serially`. */
+  /** Idle warm sandboxes by `scriptId@version`, least recently used version first. */
+  private readonly warm = new Map<string, Array<Sandbox>>()
+  /** The validation in progress: see `serially`. */
   private queue: Promise<unknown> = Promise.resolve()
 
   private constructor(limits: EngineLimits, code: WebAssembly.Module) {
@@ -104,8 +106,15 @@ export class Engine {
   /** The WebAssembly memory the idle warm sandboxes hold, in bytes. */
   get warmMemoryBytes(): number {
     let bytes = 0
-    for (const sandbox of this.warm.values()) bytes += sandbox.memoryBytes
+    for (const sandboxes of this.warm.values()) for (const sandbox of sandboxes) bytes += sandbox.memoryBytes
     return bytes
+  }
+
+  /** How many idle warm sandboxes there are. */
+  get warmCount(): number {
+    let count = 0
+    for (const sandboxes of this.warm.values()) count += sandboxes.length
+    return count
   }
 
   /**
@@ -117,16 +126,12 @@ export class Engine {
     return this.serially(() => this.validateNow(source))
   }
 
-  run(request: ExecRequest): Promise<EngineResult> {
-    return this.serially(() => this.runNow(request))
+  /** Runs an execution; its host calls (`kv.*`) go to `host`. */
+  run(request: ExecRequest, host: HostHandler = noHostCalls): Promise<EngineResult> {
+    return this.runNow(request, host)
   }
 
-  /**
-   * Runs jobs one at a time, in order, as the worker pool's watchdog assumes (each job's budget
-   * counts from when the ones ahead end). Instantiating a sandbox awaits, so without this a second
-   * job could start in the middle of the first, and two first calls of one version would each
-   * build a sandbox.
-   */
+  /** Runs validations one at a time, in order: each builds a throwaway sandbox, and one at a time is enough. */
   private serially<A>(job: () => Promise<A>): Promise<A> {
     const result = this.queue.then(job)
     this.queue = result.catch(() => undefined)
@@ -138,21 +143,22 @@ export class Engine {
       undefined,
       Date.now() + VALIDATE_DEADLINE_MS,
       () => undefined,
-      (sandbox) => sandbox.load(source)
+      noHostCalls,
+      (sandbox) => Promise.resolve(sandbox.load(source))
     )
     return outcome instanceof Failure
       ? { ok: false, message: outcome.message, line: outcome.position.line, column: outcome.position.column }
       : { ok: true }
   }
 
-  private async runNow(request: ExecRequest): Promise<EngineResult> {
+  private async runNow(request: ExecRequest, host: HostHandler): Promise<EngineResult> {
     const started = Date.now()
     const logs = new LogCapture(started, this.limits.maxLogBytes)
     const key = this.limits.warmScripts > 0 ? `${request.script.id}@${request.script.version}` : undefined
-    const outcome = await this.inSandbox(key, started + request.timeoutMs, logs.add, (sandbox, fresh) => {
+    const outcome = await this.inSandbox(key, started + request.timeoutMs, logs.add, host, async (sandbox, fresh) => {
       const loaded = fresh ? sandbox.load(request.script.source) : undefined
       if (loaded) return loaded
-      const described = sandbox.call(request)
+      const described = await sandbox.call(request)
       if (described instanceof Failure) return described
       const response = toResponse(described, this.limits.maxResponseBytes)
       if (response instanceof Error) {
@@ -178,18 +184,20 @@ export class Engine {
   }
 
   /**
-   * Runs `body` in the warm sandbox for `key` (or a new one, kept warm afterwards unless `key` is
-   * undefined). A failure that hit a limit discards the sandbox; after a memory or stack limit, or a
-   * host exception, it is dropped without freeing anything inside it (its allocator may be left
+   * Runs `body` in an idle warm sandbox for `key` (or a new one, kept warm afterwards unless `key`
+   * is undefined); the sandbox is out of the warm set while it runs. A failure that hit a limit
+   * discards the sandbox; after a memory or stack limit, or a host exception, or with host calls
+   * still out, it is dropped without freeing anything inside it (its allocator may be left
    * inconsistent): its instance and memory go with it, and no other sandbox is touched.
    */
   private async inSandbox<A>(
     key: string | undefined,
     deadline: number,
     log: (level: LogLevel, message: string) => void,
-    body: (sandbox: Sandbox, fresh: boolean) => A | Failure
+    host: HostHandler,
+    body: (sandbox: Sandbox, fresh: boolean) => Promise<A | Failure>
   ): Promise<A | Failure> {
-    let sandbox = key === undefined ? undefined : this.warm.get(key)
+    let sandbox = key === undefined ? undefined : this.takeWarm(key)
     const fresh = sandbox === undefined
     if (sandbox === undefined) {
       try {
@@ -200,8 +208,8 @@ export class Engine {
     }
     let outcome: A | Failure
     try {
-      sandbox.prepare(deadline, log)
-      outcome = body(sandbox, fresh)
+      sandbox.prepare(deadline, log, host)
+      outcome = await body(sandbox, fresh)
     } catch (fault) {
       this.discard(key, sandbox, false)
       const message = messageOf(fault)
@@ -213,31 +221,45 @@ export class Engine {
     }
     sandbox.prepare(0, () => undefined)
     if (outcome instanceof Failure && isLimitHit(outcome)) {
-      this.discard(key, sandbox, outcome.reason === "Timeout")
-    } else if (key !== undefined && sandbox.loaded) {
+      this.discard(key, sandbox, outcome.reason === "Timeout" && sandbox.idle)
+    } else if (key !== undefined && sandbox.loaded && sandbox.idle) {
       // A script's own error (a throw, an invalid response) leaves its sandbox as the script made it.
       this.keepWarm(key, sandbox)
     } else {
-      this.discard(key, sandbox, true)
+      this.discard(key, sandbox, sandbox.idle)
     }
     return outcome
   }
 
-  /** Marks the sandbox most recently used, then evicts the least recently used past either limit. */
+  /** An idle warm sandbox of `key`, taken out of the warm set while it runs. */
+  private takeWarm(key: string): Sandbox | undefined {
+    const idle = this.warm.get(key)
+    const sandbox = idle?.pop()
+    if (idle?.length === 0) this.warm.delete(key)
+    return sandbox
+  }
+
+  /** Returns the sandbox to the warm set, its version most recently used, then evicts the least recently used past either limit. */
   private keepWarm(key: string, sandbox: Sandbox) {
+    const idle = this.warm.get(key) ?? []
     this.warm.delete(key)
-    this.warm.set(key, sandbox)
+    this.warm.set(key, [...idle, sandbox])
     const budget = this.limits.warmMemoryMb * 1024 * 1024
-    while (this.warm.size > this.limits.warmScripts || this.warmMemoryBytes > budget) {
+    while (this.warmCount > this.limits.warmScripts || this.warmMemoryBytes > budget) {
       const [oldestKey, oldest] = this.warm.entries().next().value!
-      this.discard(oldestKey, oldest, true)
+      this.discard(oldestKey, oldest[0]!, true)
     }
   }
 
   /** Takes the sandbox out of the warm set, and frees what it holds if `free` (else it is just dropped). */
   private discard(key: string | undefined, sandbox: Sandbox, free: boolean) {
-    if (key !== undefined && this.warm.get(key) === sandbox) this.warm.delete(key)
-    if (!free) return
+    const idle = key === undefined ? undefined : this.warm.get(key)
+    if (idle?.includes(sandbox)) {
+      const rest = idle.filter((s) => s !== sandbox)
+      if (rest.length === 0) this.warm.delete(key!)
+      else this.warm.set(key!, rest)
+    }
+    if (!free) return sandbox.abandon()
     try {
       sandbox.dispose()
     } catch {

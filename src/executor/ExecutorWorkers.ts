@@ -2,8 +2,9 @@ import { Config, Context, Effect, Layer } from "effect"
 import * as Settings from "../config/Settings.ts"
 import type { ExecRequest } from "../domain/Exec.ts"
 import { Executor, ScriptValidator } from "../domain/Executor.ts"
+import type { HostCalls } from "../domain/HostCall.ts"
 import { engineLimitsConfig } from "./EngineConfig.ts"
-import { fromEngineResult, fromValidationResult } from "./engineResult.ts"
+import { fromEngineResult, fromValidationResult, hostHandler } from "./engineResult.ts"
 import { WorkerPool } from "./WorkerPool.ts"
 
 /** Inside a worker with an 8 MiB thread stack, a 1 MiB guest stack is safe (~5,000 frames). */
@@ -38,8 +39,8 @@ export const layer: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Confi
       )
       yield* Effect.logInfo(`executor: ${pool.load.length} worker thread(s)`)
       // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
-      const execute = Effect.fnUntraced(function*(request: ExecRequest) {
-        return yield* fromEngineResult(yield* Effect.promise(() => pool.run(request)))
+      const execute = Effect.fnUntraced(function*(request: ExecRequest, host?: HostCalls) {
+        return yield* fromEngineResult(yield* Effect.promise(() => pool.run(request, hostHandler(host, context))))
       })
       const validate = Effect.fn("ScriptValidator.validate")(function*(source: string) {
         return yield* fromValidationResult(yield* Effect.promise(() => pool.validate(source)))

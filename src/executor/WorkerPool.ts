@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads"
 import type { ExecRequest } from "../domain/Exec.ts"
+import { type HostHandler, type HostReply, noHostCalls } from "../domain/HostCall.ts"
 import type { EngineLimits, EngineResult, ValidationResult } from "./Engine.ts"
 import type { WorkerReply, WorkerRequest } from "./workerProtocol.ts"
 
@@ -14,6 +15,8 @@ interface Job {
   readonly message: WorkerRequest
   /** The longest this job can take once started: its timeout, or the validator's deadline. */
   readonly budgetMs: number
+  /** Answers the job's host calls (`kv.*`). */
+  readonly host: HostHandler
   readonly settle: (reply: WorkerReply | { readonly kind: "crashed"; readonly message: string }) => void
   timer?: NodeJS.Timeout
 }
@@ -34,9 +37,11 @@ export interface WorkerPoolOptions {
 
 /**
  * A fixed set of worker threads, each with its own QuickJS engine. Jobs go to the worker with the
- * fewest in flight and run there in order. A worker that crashes, exits or stops answering (its
- * watchdog: the budgets of the jobs ahead plus its own plus a grace) is replaced; its jobs fail as
- * `Crashed`. Timers exist only while jobs are in flight: an idle pool costs nothing.
+ * fewest in flight (a worker interleaves its jobs while they await host calls, which this side
+ * answers with the job's own handler: a worker cannot act for another job). A worker that crashes,
+ * exits or stops answering (its watchdog: the budgets of the jobs ahead plus its own plus a grace,
+ * an upper bound whether they run in turn or interleaved) is replaced; its jobs fail as `Crashed`.
+ * Timers exist only while jobs are in flight: an idle pool costs nothing.
  */
 export class WorkerPool {
   private readonly slots: Array<Slot> = []
@@ -53,9 +58,9 @@ export class WorkerPool {
     await Promise.all(Array.from({ length: this.options.size }, () => this.spawn()))
   }
 
-  run(request: ExecRequest): Promise<EngineResult> {
+  run(request: ExecRequest, host: HostHandler = noHostCalls): Promise<EngineResult> {
     return new Promise((resolve) => {
-      this.dispatch({ id: this.nextId++, kind: "run", request }, request.timeoutMs, (reply) => {
+      this.dispatch({ id: this.nextId++, kind: "run", request }, request.timeoutMs, host, (reply) => {
         if (reply.kind === "run") return resolve(reply.result)
         resolve({
           ok: false,
@@ -71,7 +76,7 @@ export class WorkerPool {
 
   validate(source: string): Promise<ValidationResult> {
     return new Promise((resolve) => {
-      this.dispatch({ id: this.nextId++, kind: "validate", source }, VALIDATE_BUDGET_MS, (reply) => {
+      this.dispatch({ id: this.nextId++, kind: "validate", source }, VALIDATE_BUDGET_MS, noHostCalls, (reply) => {
         if (reply.kind === "validate") return resolve(reply.result)
         resolve({
           ok: false,
@@ -101,7 +106,12 @@ export class WorkerPool {
     }))
   }
 
-  private dispatch(message: WorkerRequest, budgetMs: number, settle: Job["settle"]) {
+  private dispatch(
+    message: WorkerRequest & { readonly id: number },
+    budgetMs: number,
+    host: HostHandler,
+    settle: Job["settle"]
+  ) {
     const live = this.slots.filter((s) => s.worker !== undefined)
     if (this.closing || live.length === 0) {
       return settle({
@@ -111,7 +121,7 @@ export class WorkerPool {
     }
     const slot = live.reduce((best, s) => (s.jobs.size < best.jobs.size ? s : best))
     const ahead = [...slot.jobs.values()].reduce((sum, job) => sum + job.budgetMs, 0)
-    const job: Job = { message, budgetMs, settle }
+    const job: Job = { message, budgetMs, host, settle }
     job.timer = setTimeout(
       () => this.replace(slot, "an execution stopped answering"),
       ahead + budgetMs + WATCHDOG_GRACE_MS
@@ -139,6 +149,7 @@ export class WorkerPool {
           ready = true
           return resolve()
         }
+        if (reply.kind === "host") return this.answer(current, worker, reply)
         const job = current.jobs.get(reply.id)
         if (!job) return
         clearTimeout(job.timer)
@@ -151,6 +162,18 @@ export class WorkerPool {
       }
       worker.on("error", (error) => died(`the executor worker failed: ${error.message}`))
       worker.on("exit", (code) => died(`the executor worker exited (code ${code})`))
+    })
+  }
+
+  /** Answers a host call with its job's handler (none once the job has ended), unless the worker was replaced meanwhile. */
+  private answer(slot: Slot, worker: Worker, call: Extract<WorkerReply, { kind: "host" }>) {
+    const host = slot.jobs.get(call.id)?.host ?? noHostCalls
+    void host(call.op, call.payload).catch((fault): HostReply => ({
+      ok: false,
+      kind: "Error",
+      message: `${call.op} failed: ${fault instanceof Error ? fault.message : String(fault)}`
+    })).then((reply) => {
+      if (slot.worker === worker) worker.postMessage({ kind: "answer", call: call.call, reply } satisfies WorkerRequest)
     })
   }
 

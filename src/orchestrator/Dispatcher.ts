@@ -1,14 +1,16 @@
-import { Cause, Clock, Duration, Effect, FiberMap, Layer, Option, Schedule } from "effect"
+import { Cause, Clock, Data, Duration, Effect, FiberMap, Layer, Option, Schedule } from "effect"
 import * as Settings from "../config/Settings.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import type { ScriptId } from "../domain/Ids.ts"
 import { InboxResolver } from "../domain/InboxResolver.ts"
 import { type Job, OutboxRepo } from "../domain/OutboxRepo.ts"
 import { MAX_ATTEMPTS_CEILING, retryDelay, type RetryPolicy } from "../domain/RetryPolicy.ts"
+import { Transactions } from "../domain/Transactions.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
 import { DispatcherWake } from "./DispatcherWake.ts"
 import { ExecutionGate } from "./ExecutionGate.ts"
-import { Invoker } from "./Invoker.ts"
+import { commitFailed, Invoker } from "./Invoker.ts"
+import { KvCommit } from "./KvCommit.ts"
 import { ScriptCache } from "./ScriptCache.ts"
 
 /** The longest an idle dispatcher sleeps without looking: it covers a missed NOTIFY or signal. */
@@ -25,6 +27,9 @@ const RESTART_POLICY: RetryPolicy = {
   max_attempts: MAX_ATTEMPTS_CEILING,
   jitter: true
 }
+
+/** Completing rolled back: the claim had passed to another claimer. */
+class ClaimLost extends Data.TaggedError("ClaimLost") {}
 
 /**
  * Ending a row (complete, retry later, dead-letter) is retried while the database is away, for as
@@ -51,6 +56,8 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   const scripts = yield* ScriptCache
   const inbox = yield* InboxResolver
   const wake = yield* DispatcherWake
+  const kvCommit = yield* KvCommit
+  const transactions = yield* Transactions
   const nodeId = yield* Settings.nodeId.config
   // Claims name this run of this node: only the run that claimed a row may end it.
   const owner = `${nodeId}/${uuidv7()}`
@@ -116,7 +123,20 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
         attempt: job.attempt_count
       }).pipe(gate.runQueued)
       if (attempted._tag === "Failed") return yield* failed(job, attempted.record)
-      const completed = yield* outbox.complete(job, owner, attempted.record).pipe(Effect.retry(endingWrite(job)))
+      // The execution's KV writes (and the rows they trigger) commit with the row's completion, or
+      // not at all: a run whose claim was lost, or that a crash interrupts, leaves nothing behind.
+      const completed = yield* kvCommit.commit(target.value.app.id, attempted.writes).pipe(
+        Effect.andThen(outbox.complete(job, owner, attempted.record)),
+        Effect.flatMap((done) => (done ? Effect.succeed(true) : Effect.fail(new ClaimLost()))),
+        transactions.atomically,
+        Effect.retry({ schedule: endingWrite(job), while: (error) => error._tag === "PersistenceError" }),
+        Effect.catchTag("ClaimLost", () => Effect.succeed(false)),
+        Effect.catch((error) =>
+          error._tag === "PersistenceError"
+            ? Effect.fail(error)
+            : failed(job, commitFailed(attempted, error).record).pipe(Effect.as(false))
+        )
+      )
       if (completed) yield* inbox.deliver(job.id)
     }).pipe(
       // The claim stays; its lease expiring brings the row back.

@@ -1,8 +1,9 @@
 import { Clock, Context, Data, Effect, Layer } from "effect"
+import * as Settings from "../config/Settings.ts"
 import { AppEnv } from "../domain/AppEnv.ts"
 import type { PersistenceError } from "../domain/Errors.ts"
 import {
-  type ExecError,
+  ExecError,
   execErrorCode,
   execErrorStatus,
   type ExecRequest,
@@ -14,7 +15,10 @@ import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import { Executor } from "../domain/Executor.ts"
 import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
+import { KvStore, type KvWrite, type KvWriteError } from "../domain/KvStore.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
+import { KvCommit } from "./KvCommit.ts"
+import { makeKvSession } from "./KvSession.ts"
 import type { ResolvedScript } from "./ScriptCache.ts"
 
 /** What started an execution, and what it carries to the handler. */
@@ -33,10 +37,52 @@ export interface AsyncAttempt {
   readonly attempt: number
 }
 
-/** One run of a script: the record to keep, and the response or the error it ended with. */
+/**
+ * One run of a script: the record to keep, and the response or the error it ended with. A run that
+ * responded carries its KV writes, not committed yet: whoever ends the execution commits them.
+ */
 export type Attempted =
-  | { readonly _tag: "Responded"; readonly record: ExecutionRecord; readonly response: ExecResponse }
+  | {
+    readonly _tag: "Responded"
+    readonly record: ExecutionRecord
+    readonly response: ExecResponse
+    readonly writes: ReadonlyArray<KvWrite>
+  }
   | { readonly _tag: "Failed"; readonly record: ExecutionRecord; readonly error: ExecError }
+
+/**
+ * A run that responded, but whose writes could not be committed (an `ifVersion` did not hold): it
+ * failed with `kv_conflict`, and none of its writes was kept.
+ */
+export const commitFailed = (
+  attempted: Extract<Attempted, { _tag: "Responded" }>,
+  error: KvWriteError
+): Extract<Attempted, { _tag: "Failed" }> => {
+  const message = error._tag === "KvConflict"
+    ? `kv: the key ${
+      JSON.stringify(error.key)
+    } was at version ${error.actual}, not ${error.expected} (ifVersion); none of the execution's writes was kept`
+    : `kv: the execution's writes could not be kept: ${error._tag}`
+  const reason = error._tag === "KvConflict" ? "KvConflict" : "Crashed"
+  const { response, record } = attempted
+  return {
+    _tag: "Failed",
+    error: new ExecError({
+      reason,
+      message,
+      logs: response.logs,
+      logsTruncated: response.logsTruncated,
+      durationMs: response.durationMs
+    }),
+    record: {
+      ...record,
+      status: "failed",
+      status_code: execErrorStatus[reason],
+      error: { code: execErrorCode[reason], message },
+      result: null
+    }
+  }
+}
 
 /** An execution that ended without a response; `executionId` names its record. */
 export class InvocationFailed extends Data.TaggedError("InvocationFailed")<{
@@ -70,6 +116,13 @@ export class Invoker extends Context.Service<Invoker, {
       const executor = yield* Executor
       const log = yield* ExecutionLog
       const appEnv = yield* AppEnv
+      const kvStore = yield* KvStore
+      const kvCommit = yield* KvCommit
+      const kvLimits = {
+        maxOps: yield* Settings.kvMaxOpsPerExecution.config,
+        maxPendingBytes: yield* Settings.kvMaxPendingBytes.config,
+        maxValueBytes: yield* Settings.kvMaxValueBytes.config
+      }
 
       // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
       const run = Effect.fnUntraced(function*(
@@ -106,10 +159,12 @@ export class Invoker extends Context.Service<Invoker, {
           accepted_at: async?.acceptedAt ?? null,
           attempts: async?.attempt ?? 1
         }
-        return yield* executor.execute(request).pipe(
+        const kv = makeKvSession(kvStore, app.id, kvLimits)
+        return yield* executor.execute(request, kv.calls).pipe(
           Effect.map((response): Attempted => ({
             _tag: "Responded",
             response,
+            writes: kv.writes(),
             record: {
               ...base,
               status: "succeeded",
@@ -165,6 +220,18 @@ export class Invoker extends Context.Service<Invoker, {
       const invoke = (target: ResolvedScript, input: InvocationInput) => {
         const executionId = uuidv7() as ExecutionId
         return run(target, input, executionId, undefined).pipe(
+          Effect.flatMap((attempted) =>
+            attempted._tag === "Responded"
+              ? kvCommit.commit(target.app.id, attempted.writes).pipe(
+                Effect.as<Attempted>(attempted),
+                Effect.catch((error) =>
+                  error._tag === "PersistenceError"
+                    ? Effect.fail(error)
+                    : Effect.succeed(commitFailed(attempted, error))
+                )
+              )
+              : Effect.succeed(attempted)
+          ),
           Effect.tap((attempted) => log.record(attempted.record)),
           Effect.flatMap((attempted) =>
             attempted._tag === "Responded"

@@ -25,6 +25,7 @@ import { AppRoutes } from "../orchestrator/http/AppRoutes.ts"
 import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
 import { ExecutionStatusRoute } from "../orchestrator/http/ExecutionStatusRoute.ts"
 import { Invoker } from "../orchestrator/Invoker.ts"
+import { KvCommit } from "../orchestrator/KvCommit.ts"
 import { RouteTable } from "../orchestrator/RouteTable.ts"
 import { ScriptCache } from "../orchestrator/ScriptCache.ts"
 import { HealthRoute } from "./HealthRoute.ts"
@@ -64,5 +65,6 @@ export const HttpApp = Layer.mergeAll(
   Dispatcher.layer
 ).pipe(
   Layer.provide([Invoker.layer, ScriptCache.layer, RouteTable.layer]),
+  Layer.provide(KvCommit.layer),
   Layer.provide(HttpServer.layerServices)
 )

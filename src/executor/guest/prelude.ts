@@ -14,17 +14,20 @@ export const MAX_RANDOM_BYTES = 65536
  * script-facing globals (`console`, whose errors show the script's frames only, and `crypto`) and
  * the runner the host calls (its completion value). It captures the built-ins it relies on first,
  * so a script that overwrites `JSON.stringify` or `Array.prototype` changes only what the script
- * itself sees. The host functions `__picloud_log(level, message)` and `__picloud_random(size)` (an ArrayBuffer of
- * `size` bytes from the host's secure random source) are removed from the global object at once:
- * only the prelude's closures hold them.
+ * itself sees. The host functions `__picloud_log(level, message)`, `__picloud_random(size)` (an ArrayBuffer of
+ * `size` bytes from the host's secure random source) and `__picloud_host(op, payload)` (a promise
+ * of the platform's answer, JSON text in and out, for `kv`) are removed from the global object at
+ * once: only the prelude's closures hold them.
  */
 export const PRELUDE = String.raw`
 (() => {
   "use strict"
   const hostLog = globalThis.__picloud_log
   const hostRandom = globalThis.__picloud_random
+  const hostCall = globalThis.__picloud_host
   delete globalThis.__picloud_log
   delete globalThis.__picloud_random
+  delete globalThis.__picloud_host
   const stringify = JSON.stringify
   const parse = JSON.parse
   const StringCtor = String
@@ -130,6 +133,32 @@ export const PRELUDE = String.raw`
     return uuid
   }
   defineProperty(globalThis, "crypto", { value: { getRandomValues, randomUUID }, writable: true, configurable: true, enumerable: false })
+
+  // The app's key-value store. Arguments and answers cross as JSON text (values are JSON); the
+  // host checks every argument. Writes are kept by the host until the execution ends well.
+  const then = Promise.prototype.then
+  const call = (op, args) => apply(then, hostCall(op, stringify(args)), [parse])
+  const optionsOf = (name, options) => {
+    if (options === undefined || options === null) return {}
+    if (typeof options !== "object") throw new TypeErrorCtor(name + ": options must be an object")
+    return options
+  }
+  const kv = {
+    get: async (key) => call("kv.get", { key }),
+    getEntry: async (key) => call("kv.getEntry", { key }),
+    set: async (key, value, options) => {
+      if (value === undefined) throw new TypeErrorCtor("kv.set: the value is undefined (kv.delete removes a key)")
+      const json = stringify(value)
+      if (json === undefined) throw new TypeErrorCtor("kv.set: the value cannot be stored as JSON")
+      return call("kv.set", { key, json, ifVersion: optionsOf("kv.set", options).ifVersion })
+    },
+    delete: async (key, options) => call("kv.delete", { key, ifVersion: optionsOf("kv.delete", options).ifVersion }),
+    list: async (options) => {
+      const { prefix, limit, cursor } = optionsOf("kv.list", options)
+      return call("kv.list", { prefix, limit, cursor })
+    }
+  }
+  defineProperty(globalThis, "kv", { value: kv, writable: true, configurable: true, enumerable: false })
 
   // What the host sends back to the client, described as JSON text: the host only parses it.
   const describe = (value) => {

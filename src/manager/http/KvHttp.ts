@@ -4,6 +4,7 @@ import { AdminApi } from "../../domain/api/AdminApi.ts"
 import { apiError, NotFound } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
 import { KV_DEFAULT_PAGE, KvStore } from "../../domain/KvStore.ts"
+import { KvCommit } from "../../orchestrator/KvCommit.ts"
 import { apiErrors } from "./apiErrors.ts"
 import { manageableApp } from "./authorize.ts"
 
@@ -20,6 +21,7 @@ export const KvHttp = HttpApiBuilder.group(
   Effect.fn(function*(handlers) {
     const apps = yield* AppRepo
     const kv = yield* KvStore
+    const writes = yield* KvCommit
     const manageable = (ref: string) => manageableApp(ref).pipe(Effect.provideService(AppRepo, apps))
 
     return handlers
@@ -42,7 +44,7 @@ export const KvHttp = HttpApiBuilder.group(
       .handle("put", ({ headers, params, payload }) =>
         Effect.gen(function*() {
           const appId = yield* manageable(params.app)
-          const [written] = yield* kv.commit(appId, [
+          const [written] = yield* writes.commit(appId, [
             { op: "set", key: params.key, value: payload, ifVersion: headers["if-match"] }
           ])
           return HttpApiSchema.withHeaders({
@@ -53,7 +55,11 @@ export const KvHttp = HttpApiBuilder.group(
       .handle("delete", ({ headers, params }) =>
         Effect.gen(function*() {
           const appId = yield* manageable(params.app)
-          const [deleted] = yield* kv.commit(appId, [{ op: "delete", key: params.key, ifVersion: headers["if-match"] }])
+          const [deleted] = yield* writes.commit(appId, [{
+            op: "delete",
+            key: params.key,
+            ifVersion: headers["if-match"]
+          }])
           if (deleted!.old_version === 0) return yield* keyNotFound(params.key)
         }).pipe(apiErrors))
   })

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import { TestClock } from "effect/testing"
+import * as TransactionsMemory from "../../../src/db/TransactionsMemory.ts"
 import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from "../../../src/domain/App.ts"
 import { AppEnv } from "../../../src/domain/AppEnv.ts"
 import { ExecError, type ExecResponse } from "../../../src/domain/Exec.ts"
@@ -11,12 +12,14 @@ import { type NewJob, OutboxRepo } from "../../../src/domain/OutboxRepo.ts"
 import type { RetryPolicy } from "../../../src/domain/RetryPolicy.ts"
 import { ScriptWithSource } from "../../../src/domain/Script.ts"
 import { uuidv7 } from "../../../src/domain/uuidv7.ts"
+import * as KvStoreMemory from "../../../src/manager/KvStoreMemory.ts"
 import * as Dispatcher from "../../../src/orchestrator/Dispatcher.ts"
 import * as DispatcherWakeLocal from "../../../src/orchestrator/DispatcherWakeLocal.ts"
 import { ExecutionGate } from "../../../src/orchestrator/ExecutionGate.ts"
 import * as ExecutionLogMemory from "../../../src/orchestrator/ExecutionLogMemory.ts"
 import * as InboxResolverLocal from "../../../src/orchestrator/InboxResolverLocal.ts"
 import { Invoker } from "../../../src/orchestrator/Invoker.ts"
+import { KvCommit } from "../../../src/orchestrator/KvCommit.ts"
 import * as OutboxRepoMemory from "../../../src/orchestrator/OutboxRepoMemory.ts"
 import { ScriptCache } from "../../../src/orchestrator/ScriptCache.ts"
 
@@ -83,7 +86,12 @@ const surroundings = (executor: Layer.Layer<Executor>) =>
     InboxResolverLocal.layer,
     Layer.effect(ExecutionGate, ExecutionGate.make(32)),
     oneScript
-  ).pipe(Layer.provideMerge(Layer.merge(ExecutionLogMemory.layer, DispatcherWakeLocal.layer)))
+  ).pipe(
+    Layer.provideMerge(KvCommit.layer),
+    Layer.provideMerge(
+      Layer.mergeAll(ExecutionLogMemory.layer, DispatcherWakeLocal.layer, KvStoreMemory.layer, TransactionsMemory.layer)
+    )
+  )
 
 /**
  * Runs a test among the surroundings. Its dispatchers stop before the surroundings close; runs still
