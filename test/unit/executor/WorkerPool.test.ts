@@ -35,6 +35,30 @@ describe("WorkerPool", () => {
     assert.deepStrictEqual(pool.load, [0, 0])
   })
 
+  it("a script's host calls come back to this side, each answered by its own job's handler", async () => {
+    const source = `export default async (req) => ({ mine: await kv.get(req.query.q) })`
+    // Many jobs on two workers, each parked on a host call at once: every answer reaches its own job.
+    const jobs = Array.from({ length: 12 }, (_, i) => {
+      let answer: (value: string) => void = () => undefined
+      const answered = new Promise<string>((resolve) => (answer = resolve))
+      const run = pool.run(
+        execRequest(source, { request: { ...execRequest(source).request!, query: { q: `key-${i}` } } }),
+        async (op, payload) => ({
+          ok: true,
+          value: JSON.stringify(`${op} ${JSON.parse(payload).key} @${await answered}`)
+        })
+      )
+      return { run, answer }
+    })
+    for (const [i, job] of [...jobs.entries()].reverse()) job.answer(`job-${i}`)
+    const results = await Promise.all(jobs.map((job) => job.run))
+    results.forEach((result, i) => {
+      if (!result.ok) throw new Error(result.message)
+      assert.deepStrictEqual(JSON.parse(result.response.body!), { mine: `kv.get key-${i} @job-${i}` })
+    })
+    assert.deepStrictEqual(pool.load, [0, 0])
+  })
+
   it("validates in the workers too", async () => {
     assert.deepStrictEqual(await pool.validate(`export default () => 1`), { ok: true })
     const bad = await pool.validate("export default (")
