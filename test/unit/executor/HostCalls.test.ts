@@ -126,7 +126,7 @@ describe("host calls (kv) in the sandbox", () => {
 
   it("a write the handler did not await still reaches the host before the execution ends", async () => {
     const seen: Array<string> = []
-    const host: HostHandler = (op, payload) =>
+    const host: HostHandler = (_op, payload) =>
       new Promise((resolve) =>
         setTimeout(() => {
           seen.push(JSON.parse(payload).key)
