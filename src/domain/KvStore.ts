@@ -120,6 +120,8 @@ export class KvStore extends Context.Service<KvStore, {
     appId: string,
     writes: ReadonlyArray<KvWrite>
   ) => Effect.Effect<ReadonlyArray<KvChange>, KvWriteError | PersistenceError>
+  /** Removes every key of the app (its deletion), firing no trigger. */
+  readonly dropApp: (appId: string) => Effect.Effect<void, PersistenceError>
 }>()("picloud/domain/KvStore") {}
 
 /** A checked write: a set carries its value's JSON text. */

@@ -8,6 +8,7 @@ import {
   AppProtected,
   type PersistenceError
 } from "../domain/Errors.ts"
+import { KvStore } from "../domain/KvStore.ts"
 import { RouteChanges } from "../domain/RouteChanges.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
@@ -16,7 +17,7 @@ import { Transactions } from "../domain/Transactions.ts"
 
 /**
  * Writing apps. Deleting one deletes, in one transaction, its scripts and their routes (only when
- * asked to: `force`), then tells the caches; the default app cannot be deleted.
+ * asked to: `force`) and its keys, then tells the caches; the default app cannot be deleted.
  */
 export class Apps extends Context.Service<Apps, {
   readonly create: (input: CreateApp) => Effect.Effect<App, AppNameTaken | PersistenceError>
@@ -34,6 +35,7 @@ export class Apps extends Context.Service<Apps, {
       const transactions = yield* Transactions
       const scriptChanges = yield* ScriptChanges
       const routeChanges = yield* RouteChanges
+      const kv = yield* KvStore
 
       return Apps.of({
         create: Effect.fn("Apps.create")(function*(input) {
@@ -48,6 +50,7 @@ export class Apps extends Context.Service<Apps, {
               yield* routes.deleteForScript(script.id)
               yield* scripts.delete(script.id).pipe(Effect.catchTag("ScriptNotFound", () => Effect.void))
             }
+            yield* kv.dropApp(app.id)
             yield* apps.delete(app.id)
             return held
           }))

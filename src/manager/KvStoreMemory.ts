@@ -73,6 +73,9 @@ export const layer = Layer.effect(
         }
         apps.set(appId, stored)
         return changes
+      }),
+      dropApp: Effect.fn("KvStore.dropApp")(function*(appId) {
+        apps.delete(appId)
       })
     })
   })

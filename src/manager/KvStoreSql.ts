@@ -167,7 +167,11 @@ export const layer = Layer.effect(
       commit: (appId, writes) =>
         checkWrites(writes, maxValueBytes).pipe(
           Effect.flatMap((checked) => (checked.length === 0 ? Effect.succeed([]) : commitChecked(appId, checked)))
-        )
+        ),
+      // The app's row cascades to its keys as well; this says so where the deletion is decided.
+      dropApp: Effect.fn("KvStore.dropApp")(function*(appId) {
+        yield* sql`DELETE FROM kv WHERE app_id = ${appId}`.pipe(persistence("KvStore.dropApp"))
+      })
     })
   })
 )

@@ -65,6 +65,19 @@ const contract = (name: string, storeLayer: Layer.Layer<KvStore | AppRepo, unkno
         assert.strictEqual((yield* kv.commit(app, [set("k", 3)]))[0]!.version, 1)
       }))
 
+    it.effect("dropApp removes every key of that app, and only of that app", () =>
+      Effect.gen(function*() {
+        const kv = yield* KvStore
+        const app = yield* freshApp
+        const other = yield* freshApp
+        yield* kv.commit(app, [set("a", 1), set("b/c", 2)])
+        yield* kv.commit(other, [set("a", 3)])
+        yield* kv.dropApp(app)
+        assert.deepStrictEqual((yield* kv.list(app, { limit: 10 })).items, [])
+        assert.isTrue(Option.isNone(yield* kv.get(app, "a")))
+        assert.deepInclude(Option.getOrThrow(yield* kv.get(other, "a")), { value: 3, version: 1 })
+      }))
+
     it.effect("any JSON value is stored as it is: object, array, string, number, boolean, null", () =>
       Effect.gen(function*() {
         const kv = yield* KvStore
