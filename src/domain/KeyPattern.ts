@@ -90,7 +90,7 @@ const toToken = (segment: string): Token | string => {
 }
 
 /**
- * Why `pattern` is not a key pattern, or its matcher. Segments are split on `/`: a whole-segment
+ * `pattern`'s matcher, or why it is not a key pattern. Segments are split on `/`: a whole-segment
  * `*` matches exactly one (non-empty) segment, `*` inside a segment any characters but `/`, `**`
  * (a whole segment only) zero or more segments; anything else is literal, so a pattern without
  * `*` is an exact key.
@@ -99,9 +99,7 @@ export const compileKeyPattern = (pattern: string): KeyMatcher | string => {
   const problem = unstorable(pattern)
   if (problem !== undefined) return problem
   if (pattern.length === 0) return "must not be empty"
-  if (utf8Bytes(pattern) > MAX_KEY_PATTERN_BYTES) {
-    return `must be at most ${MAX_KEY_PATTERN_BYTES} UTF-8 bytes`
-  }
+  if (utf8Bytes(pattern) > MAX_KEY_PATTERN_BYTES) return `must be at most ${MAX_KEY_PATTERN_BYTES} UTF-8 bytes`
   if (!pattern.includes("*")) return { pattern, matches: (key) => key === pattern }
   const tokens: Array<Token> = []
   for (const segment of pattern.split("/")) {
