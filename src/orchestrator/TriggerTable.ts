@@ -21,7 +21,11 @@ interface CompiledTrigger {
  * not kept. A failed read is not kept either: the next write tries again.
  */
 export class TriggerTable extends Context.Service<TriggerTable, {
-  /** The app's enabled triggers for `op` whose pattern matches `key`, oldest first. */
+  /**
+   * The app's enabled triggers for `op` whose pattern matches `key`, oldest first. The first call
+   * for an app (and the first after a change) reads them on a connection of its own: call it
+   * before opening the transaction that commits the write, not inside it.
+   */
   readonly matching: (
     appId: string,
     key: string,
@@ -33,9 +37,14 @@ export class TriggerTable extends Context.Service<TriggerTable, {
     Effect.gen(function*() {
       const triggers = yield* TriggerRepo
       const changes = yield* TriggerChanges
+      const context = yield* Effect.context<never>()
 
+      // The read runs in the table's own context (replaced, not merged: `provideContext` would keep
+      // a caller's transaction), never on a caller's transaction: one read serves every caller
+      // waiting for that app and may outlive the one that started it, and so its connection.
       const load = (appId: string) =>
         triggers.list(appId).pipe(
+          Effect.updateContext((_: Context.Context<never>) => context),
           Effect.map((list) =>
             list.flatMap((trigger): ReadonlyArray<CompiledTrigger> => {
               if (!trigger.enabled) return []
