@@ -90,3 +90,13 @@ export class RoutePathInvalid extends Schema.TaggedError<RoutePathInvalid>()("Ro
   path: Schema.String,
   reason: Schema.String
 }) {}
+
+export class TriggerNotFound extends Schema.TaggedError<TriggerNotFound>()("TriggerNotFound", {
+  id: Schema.String
+}) {}
+
+/** A key pattern that does not compile (the API's schema refuses these first). */
+export class TriggerPatternInvalid extends Schema.TaggedError<TriggerPatternInvalid>()("TriggerPatternInvalid", {
+  pattern: Schema.String,
+  reason: Schema.String
+}) {}

@@ -19,6 +19,13 @@ export const Principal = Schema.Struct({
 })
 export type Principal = typeof Principal.Type
 
+/**
+ * Whether `principal` may manage the app (its scripts, routes, triggers, ...): admins any app,
+ * developers the apps they are granted. What registering a trigger needs, and keeping it running.
+ */
+export const managesApp = (principal: Principal, appId: string) =>
+  principal.role === "admin" || (principal.role === "developer" && principal.apps.includes(appId))
+
 /** The principal of the admin API request being handled (provided by the auth middleware). */
 export class CurrentPrincipal
   extends Context.Service<CurrentPrincipal, Principal>()("picloud/domain/CurrentPrincipal")

@@ -14,10 +14,13 @@ import { RouteRepo } from "../domain/RouteRepo.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 import { Transactions } from "../domain/Transactions.ts"
+import { TriggerChanges } from "../domain/TriggerChanges.ts"
+import { TriggerRepo } from "../domain/TriggerRepo.ts"
 
 /**
- * Writing apps. Deleting one deletes, in one transaction, its scripts and their routes (only when
- * asked to: `force`) and its keys, then tells the caches; the default app cannot be deleted.
+ * Writing apps. Deleting one deletes, in one transaction, its scripts and their routes and
+ * triggers (only when asked to: `force`) and its keys, then tells the caches; the default app
+ * cannot be deleted.
  */
 export class Apps extends Context.Service<Apps, {
   readonly create: (input: CreateApp) => Effect.Effect<App, AppNameTaken | PersistenceError>
@@ -32,10 +35,12 @@ export class Apps extends Context.Service<Apps, {
       const apps = yield* AppRepo
       const scripts = yield* ScriptRepo
       const routes = yield* RouteRepo
+      const triggers = yield* TriggerRepo
       const transactions = yield* Transactions
       const scriptChanges = yield* ScriptChanges
       const routeChanges = yield* RouteChanges
       const kv = yield* KvStore
+      const triggerChanges = yield* TriggerChanges
 
       return Apps.of({
         create: Effect.fn("Apps.create")(function*(input) {
@@ -48,6 +53,7 @@ export class Apps extends Context.Service<Apps, {
             if (held.length > 0 && !force) return yield* new AppNotEmpty({ name: app.name, scripts: held.length })
             for (const script of held) {
               yield* routes.deleteForScript(script.id)
+              yield* triggers.deleteForScript(script.id)
               yield* scripts.delete(script.id).pipe(Effect.catchTag("ScriptNotFound", () => Effect.void))
             }
             yield* kv.dropApp(app.id)
@@ -56,6 +62,7 @@ export class Apps extends Context.Service<Apps, {
           }))
           for (const script of deleted) yield* scriptChanges.publish(script.id)
           yield* routeChanges.publish(app.id)
+          yield* triggerChanges.publish(app.id)
         })
       })
     })

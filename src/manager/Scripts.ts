@@ -15,11 +15,14 @@ import type { NewScript, Script, UpdateScript } from "../domain/Script.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 import { Transactions } from "../domain/Transactions.ts"
+import { TriggerChanges } from "../domain/TriggerChanges.ts"
+import { TriggerRepo } from "../domain/TriggerRepo.ts"
 
 /**
  * Writing scripts: every source is checked against `PICLOUD_MAX_SCRIPT_BYTES` and compiled before
- * it is stored; a delete takes the script's routes with it in one transaction; caches hear of each
- * change once it is committed. Who may do what is the caller's to decide.
+ * it is stored; a delete takes the script's routes and triggers with it in one transaction (and
+ * removes it as the dead-letter handler of other triggers); caches hear of each change once it is
+ * committed. Who may do what is the caller's to decide.
  */
 export class Scripts extends Context.Service<Scripts, {
   readonly create: (
@@ -29,7 +32,7 @@ export class Scripts extends Context.Service<Scripts, {
     id: ScriptId,
     input: UpdateScript
   ) => Effect.Effect<Script, ScriptTooLarge | ScriptInvalid | ScriptNotFound | ScriptNameTaken | PersistenceError>
-  /** The script and its routes, or neither. */
+  /** The script, its routes and its triggers, or none of them. */
   readonly delete: (script: Script) => Effect.Effect<void, ScriptNotFound | PersistenceError>
 }>()("picloud/manager/Scripts") {
   static readonly layer = Layer.effect(
@@ -37,10 +40,12 @@ export class Scripts extends Context.Service<Scripts, {
     Effect.gen(function*() {
       const scripts = yield* ScriptRepo
       const routes = yield* RouteRepo
+      const triggers = yield* TriggerRepo
       const validator = yield* ScriptValidator
       const transactions = yield* Transactions
       const scriptChanges = yield* ScriptChanges
       const routeChanges = yield* RouteChanges
+      const triggerChanges = yield* TriggerChanges
       const maxBytes = yield* Settings.maxScriptBytes.config
 
       /** Refused before it is compiled or stored (measured in UTF-8 bytes), then compiled. */
@@ -63,10 +68,12 @@ export class Scripts extends Context.Service<Scripts, {
         delete: Effect.fn("Scripts.delete")(function*(script) {
           yield* transactions.atomically(Effect.gen(function*() {
             yield* routes.deleteForScript(script.id)
+            yield* triggers.deleteForScript(script.id)
             yield* scripts.delete(script.id)
           }))
           yield* scriptChanges.publish(script.id)
           yield* routeChanges.publish(script.app_id)
+          yield* triggerChanges.publish(script.app_id)
         })
       })
     })

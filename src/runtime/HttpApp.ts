@@ -16,10 +16,12 @@ import { OpenApiRoute } from "../manager/http/OpenApiRoute.ts"
 import { RoutesHttp } from "../manager/http/RoutesHttp.ts"
 import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
 import { SecretsHttp } from "../manager/http/SecretsHttp.ts"
+import { TriggersHttp } from "../manager/http/TriggersHttp.ts"
 import { Identities } from "../manager/Identities.ts"
 import { Routes } from "../manager/Routes.ts"
 import { Scripts } from "../manager/Scripts.ts"
 import { Secrets } from "../manager/Secrets.ts"
+import { Triggers } from "../manager/Triggers.ts"
 import * as Dispatcher from "../orchestrator/Dispatcher.ts"
 import { AppRoutes } from "../orchestrator/http/AppRoutes.ts"
 import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
@@ -39,13 +41,22 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
     KvHttp,
     ScriptsHttp,
     RoutesHttp,
+    TriggersHttp,
     ExecutionsHttp,
     DeadLettersHttp,
     UsersHttp,
     TokensHttp,
     LoginHttp
   ]),
-  Layer.provide([LoginThrottle.layer, Apps.layer, Scripts.layer, Routes.layer, Secrets.layer, Identities.layer]),
+  Layer.provide([
+    LoginThrottle.layer,
+    Apps.layer,
+    Scripts.layer,
+    Routes.layer,
+    Triggers.layer,
+    Secrets.layer,
+    Identities.layer
+  ]),
   Layer.provide([AdminAuth.layer, DecodeErrors.layer, AdminBodyLimit.layer])
 )
 

@@ -2,19 +2,26 @@ import { Layer } from "effect"
 import { KV_MAX_KEY_BYTES } from "../domain/KvStore.ts"
 import { RouteChanges } from "../domain/RouteChanges.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
+import { TriggerChanges } from "../domain/TriggerChanges.ts"
 import * as AppEnvSecrets from "../manager/AppEnvSecrets.ts"
 import * as PrincipalResolverTokens from "../manager/PrincipalResolverTokens.ts"
 import { SecretCipher } from "../manager/SecretCipher.ts"
 import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
 import * as InboxResolverLocal from "../orchestrator/InboxResolverLocal.ts"
+import { TriggerTable } from "../orchestrator/TriggerTable.ts"
 import { HttpApp } from "./HttpApp.ts"
 
-/** The services every mode shares, whatever its storage and executor. Adding a service: here. */
+/**
+ * The services every mode shares, whatever its storage and executor. Adding a service: here. The
+ * trigger table is here, with its change feed, so that every KV write path (the admin API and the
+ * data plane) matches against the same table that every trigger write invalidates.
+ */
 const Shared = Layer.mergeAll(
   ExecutionGate.layer,
   AppEnvSecrets.layer.pipe(Layer.provideMerge(SecretCipher.layer)),
   ScriptChanges.layer,
   RouteChanges.layer,
+  TriggerTable.layer.pipe(Layer.provideMerge(TriggerChanges.layer)),
   InboxResolverLocal.layer,
   PrincipalResolverTokens.layer
 )

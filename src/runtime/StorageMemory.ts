@@ -6,6 +6,7 @@ import * as KvStoreMemory from "../manager/KvStoreMemory.ts"
 import * as RouteRepoMemory from "../manager/RouteRepoMemory.ts"
 import * as ScriptRepoMemory from "../manager/ScriptRepoMemory.ts"
 import * as SecretRepoMemory from "../manager/SecretRepoMemory.ts"
+import * as TriggerRepoMemory from "../manager/TriggerRepoMemory.ts"
 import * as DispatcherWakeLocal from "../orchestrator/DispatcherWakeLocal.ts"
 import * as ExecutionLogMemory from "../orchestrator/ExecutionLogMemory.ts"
 import * as OutboxRepoMemory from "../orchestrator/OutboxRepoMemory.ts"
@@ -19,6 +20,7 @@ export const layer = Layer.mergeAll(
   AppRepoMemory.layer,
   ScriptRepoMemory.layer,
   RouteRepoMemory.layer,
+  TriggerRepoMemory.layer,
   SecretRepoMemory.layer,
   IdentityRepoMemory.layer,
   KvStoreMemory.layer,

@@ -7,6 +7,7 @@ import * as KvStoreSql from "../manager/KvStoreSql.ts"
 import * as RouteRepoSql from "../manager/RouteRepoSql.ts"
 import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
 import * as SecretRepoSql from "../manager/SecretRepoSql.ts"
+import * as TriggerRepoSql from "../manager/TriggerRepoSql.ts"
 import * as DispatcherWakePg from "../orchestrator/DispatcherWakePg.ts"
 import * as ExecutionLogSql from "../orchestrator/ExecutionLogSql.ts"
 import * as OutboxRepoSql from "../orchestrator/OutboxRepoSql.ts"
@@ -30,6 +31,7 @@ export const layer = Layer.mergeAll(
   AppRepoSql.layer,
   ScriptRepoSql.layer,
   RouteRepoSql.layer,
+  TriggerRepoSql.layer,
   SecretRepoSql.layer,
   IdentityRepoSql.layer,
   KvStoreSql.layer,

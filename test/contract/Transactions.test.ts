@@ -7,6 +7,7 @@ import { RouteChanges } from "../../src/domain/RouteChanges.ts"
 import { RouteRepo } from "../../src/domain/RouteRepo.ts"
 import { ScriptChanges } from "../../src/domain/ScriptChanges.ts"
 import { ScriptRepo } from "../../src/domain/ScriptRepo.ts"
+import { TriggerChanges } from "../../src/domain/TriggerChanges.ts"
 import * as ExecutorInline from "../../src/executor/ExecutorInline.ts"
 import { Apps } from "../../src/manager/Apps.ts"
 import { Scripts } from "../../src/manager/Scripts.ts"
@@ -40,7 +41,15 @@ const Crashing = Layer.mergeAll(
 
 const Services = Layer.mergeAll(Scripts.layer, Apps.layer).pipe(
   Layer.provide(Crashing),
-  Layer.provideMerge(Layer.mergeAll(StorageSql.layer, ExecutorInline.layer, ScriptChanges.layer, RouteChanges.layer)),
+  Layer.provideMerge(
+    Layer.mergeAll(
+      StorageSql.layer,
+      ExecutorInline.layer,
+      ScriptChanges.layer,
+      RouteChanges.layer,
+      TriggerChanges.layer
+    )
+  ),
   Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({}))),
   Layer.provideMerge(TestDatabase)
 )

@@ -35,6 +35,11 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "routes.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "routes.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "routes.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
+  "triggers.create": { admin: 201, devThis: 201, devOther: 404, invoker: 403 },
+  "triggers.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
+  "triggers.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "triggers.update": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "triggers.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
   "executions.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "executions.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "deadLetters.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
@@ -108,6 +113,10 @@ const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) =>
       yield* call("POST", "/api/admin/routes", { body: { app: thisApp, method: "GET", path: "/hello", script: "s" } }),
       201
     )
+    const trigger = ok(
+      yield* call("POST", "/api/admin/triggers", { body: { app: thisApp, script: "s", key_pattern: "orders/*" } }),
+      201
+    )
     const run = yield* call("GET", `/api/execute/${thisApp}/s`)
     // A dead letter: an async route whose script always throws, with one attempt.
     ok(
@@ -142,6 +151,7 @@ const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) =>
       execution: run.headers.get("x-picloud-execution-id")!,
       token: boss.token.id,
       route: route.id,
+      trigger: trigger.id,
       deadLetter: accepted.execution_id
     }
     return { call, tokens, params }
@@ -158,6 +168,8 @@ const body = (key: string, n: number, params: Record<string, string>): unknown =
     "secrets.put": { name: `SECRET_${n}`, value: "s3cr3t" },
     "kv.put": { note: `written by ${n}`, tags: ["a", "b"], nested: { text: "t" } },
     "routes.create": { app: params.app, method: "POST", path: `/r${n}/:id`, script: "s" },
+    "triggers.create": { app: params.app, script: "s", key_pattern: `orders/${n}/**` },
+    "triggers.update": { key_pattern: `orders/${n}/*`, script: "s" },
     "login.login": { username: `boss-${params.tag}`, password: PASSWORD }
   })[key]
 
@@ -169,6 +181,8 @@ const idParam = (key: string) =>
     ? "token"
     : key.startsWith("routes")
     ? "route"
+    : key.startsWith("triggers")
+    ? "trigger"
     : key.startsWith("deadLetters")
     ? "deadLetter"
     : "id"
@@ -234,7 +248,9 @@ const optionalFields = (key: string, params: Record<string, string>): Record<str
   ({
     "scripts.update": { name: "renamed" },
     "users.create": { apps: [params.app] },
-    "routes.create": { dispatch_mode: "sync", auth: "none" }
+    "routes.create": { dispatch_mode: "sync", auth: "none" },
+    "triggers.create": { ops: ["set", "delete"], retry: { backoff: "linear" }, dead_letter_script: "s" },
+    "triggers.update": { ops: ["delete"], retry: { backoff: "constant" }, dead_letter_script: "s" }
   })[key] ?? {}
 
 /** Every body that differs from `valid` in one string (at any depth), replaced by `bad`. */

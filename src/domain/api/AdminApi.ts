@@ -17,6 +17,7 @@ import { CreateRoute, Route } from "../Route.ts"
 import { CreateScript, Script, UpdateScript } from "../Script.ts"
 import { PutSecret, SecretInfo } from "../SecretRepo.ts"
 import { Ref, StorableText } from "../StorableText.ts"
+import { CreateTrigger, Trigger, UpdateTrigger } from "../Trigger.ts"
 import {
   BadRequest,
   Conflict,
@@ -168,6 +169,36 @@ export const RoutesGroup = HttpApiGroup.make("routes")
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.delete("delete", "/routes/:id", {
+      params: IdParams,
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, InternalError]
+    })
+  )
+
+export const TriggersGroup = HttpApiGroup.make("triggers")
+  .add(
+    HttpApiEndpoint.post("create", "/triggers", {
+      payload: CreateTrigger,
+      success: Trigger.pipe(HttpApiSchema.status(201)),
+      error: [BadRequest, NotFound, InternalError]
+    }),
+    HttpApiEndpoint.get("list", "/triggers", {
+      query: { app: Schema.optionalKey(Ref) },
+      success: Schema.Struct({ items: Schema.Array(Trigger) }),
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.get("get", "/triggers/:id", {
+      params: IdParams,
+      success: Trigger,
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.patch("update", "/triggers/:id", {
+      params: IdParams,
+      payload: UpdateTrigger,
+      success: Trigger,
+      error: [BadRequest, NotFound, InternalError]
+    }),
+    HttpApiEndpoint.delete("delete", "/triggers/:id", {
       params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
@@ -345,6 +376,7 @@ export class AdminApi extends HttpApi.make("admin")
   .add(KvGroup)
   .add(ScriptsGroup)
   .add(RoutesGroup)
+  .add(TriggersGroup)
   .add(ExecutionsGroup)
   .add(DeadLettersGroup)
   .add(UsersGroup)

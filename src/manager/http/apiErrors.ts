@@ -25,6 +25,8 @@ import type {
   ScriptNotFound,
   ScriptTooLarge,
   TokenNotFound,
+  TriggerNotFound,
+  TriggerPatternInvalid,
   UsernameTaken,
   UserNotFound
 } from "../../domain/Errors.ts"
@@ -53,6 +55,8 @@ type DomainError =
   | ScriptTooLarge
   | SecretKeyMissing
   | TokenNotFound
+  | TriggerNotFound
+  | TriggerPatternInvalid
   | UsernameTaken
   | UserNotFound
 
@@ -78,6 +82,8 @@ const DOMAIN_TAGS: Record<DomainError["_tag"], true> = {
   ScriptTooLarge: true,
   SecretKeyMissing: true,
   TokenNotFound: true,
+  TriggerNotFound: true,
+  TriggerPatternInvalid: true,
   UsernameTaken: true,
   UserNotFound: true
 }
@@ -149,6 +155,10 @@ const toApiError = (error: DomainError) => {
       return Effect.fail(apiError(Conflict, "secret_key_missing", "set PICLOUD_SECRET_KEY to store secrets"))
     case "TokenNotFound":
       return Effect.fail(apiError(NotFound, "token_not_found", `no token ${error.id}`))
+    case "TriggerNotFound":
+      return Effect.fail(apiError(NotFound, "trigger_not_found", `no trigger ${error.id}`))
+    case "TriggerPatternInvalid":
+      return Effect.fail(apiError(BadRequest, "bad_request", `invalid key_pattern: ${error.reason}`))
     case "UsernameTaken":
       return Effect.fail(apiError(Conflict, "username_taken", `a user named ${error.username} exists`))
     case "UserNotFound":
