@@ -1,6 +1,6 @@
 import { Cause, Clock, Duration, Effect, FiberMap, Layer, Option, Schedule } from "effect"
 import * as Settings from "../config/Settings.ts"
-import type { ExecutionRecord } from "../domain/Execution.ts"
+import { type ExecutionRecord, rootLineage } from "../domain/Execution.ts"
 import type { ScriptId } from "../domain/Ids.ts"
 import { InboxResolver } from "../domain/InboxResolver.ts"
 import { type Job, OutboxRepo } from "../domain/OutboxRepo.ts"
@@ -77,7 +77,10 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     error: { code: "script_not_found", message: `script ${job.script_id} no longer exists` },
     accepted_at: job.accepted_at,
     attempts: job.attempt_count,
-    result: null
+    result: null,
+    ...rootLineage(job.id),
+    kv_reads: 0,
+    kv_writes: 0
   })
 
   /**

@@ -9,7 +9,7 @@ import {
   type ExecResponse,
   type ScriptHttpRequest
 } from "../domain/Exec.ts"
-import type { ExecutionRecord, Invocation } from "../domain/Execution.ts"
+import { type ExecutionRecord, type Invocation, type Lineage, rootLineage } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import { Executor } from "../domain/Executor.ts"
 import type { Principal } from "../domain/Identity.ts"
@@ -24,6 +24,11 @@ export interface InvocationInput {
   readonly event?: unknown
   /** Who the execution runs as (scripts see it as `ctx.principal`), or `null` for nobody. */
   readonly principal: Principal | null
+  /**
+   * Where the execution sits in its causal chain (scripts see `ctx.rootExecutionId` and
+   * `ctx.triggerDepth`); absent: a root, its own root at depth 0.
+   */
+  readonly lineage?: Lineage | undefined
 }
 
 /** An accepted async execution's identity: its id, when it was accepted, which attempt this is. */
@@ -80,10 +85,11 @@ export class Invoker extends Context.Service<Invoker, {
       ) {
         const startedMs = yield* Clock.currentTimeMillis
         const startedAt = new Date(startedMs).toISOString()
+        const lineage = input.lineage ?? rootLineage(executionId)
         const request: ExecRequest = {
           executionId,
-          rootExecutionId: executionId,
-          triggerDepth: 0,
+          rootExecutionId: lineage.root_execution_id,
+          triggerDepth: lineage.trigger_depth,
           invocation: input.invocation,
           script: { id: script.id, name: script.name, version: script.version, source: script.source },
           app: { id: app.id, name: app.name },
@@ -104,7 +110,10 @@ export class Invoker extends Context.Service<Invoker, {
           invocation: input.invocation,
           started_at: startedAt,
           accepted_at: async?.acceptedAt ?? null,
-          attempts: async?.attempt ?? 1
+          attempts: async?.attempt ?? 1,
+          ...lineage,
+          kv_reads: 0,
+          kv_writes: 0
         }
         return yield* executor.execute(request).pipe(
           Effect.map((response): Attempted => ({

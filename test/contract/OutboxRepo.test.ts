@@ -1,7 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import type { ExecutionRecord } from "../../src/domain/Execution.ts"
+import { type ExecutionRecord, rootLineage } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
 import { type Job, type NewJob, OutboxRepo } from "../../src/domain/OutboxRepo.ts"
@@ -54,7 +54,10 @@ const finalRecord = (job: Job, status: ExecutionRecord["status"]): ExecutionReco
   error: status === "succeeded" ? null : { code: "script_error", message: "boom" },
   accepted_at: job.accepted_at,
   attempts: job.attempt_count,
-  result: status === "succeeded" ? { status: 201, headers: { "content-type": "text/plain" }, body: "done ✓" } : null
+  result: status === "succeeded" ? { status: 201, headers: { "content-type": "text/plain" }, body: "done ✓" } : null,
+  ...rootLineage(job.id),
+  kv_reads: 0,
+  kv_writes: 0
 })
 
 const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLog, unknown>) =>

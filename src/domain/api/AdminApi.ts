@@ -9,7 +9,7 @@ import {
 } from "effect/http-api"
 import { App, CreateApp } from "../App.ts"
 import { DeadLetter } from "../DeadLetter.ts"
-import { ExecutionRecord } from "../Execution.ts"
+import { ExecutionRecord, Invocation } from "../Execution.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
 import { UUID_PATTERN } from "../Ids.ts"
 import { KV_MAX_PAGE, KvItem, KvKey, KvPage, KvPrefix } from "../KvStore.ts"
@@ -238,6 +238,7 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
     HttpApiEndpoint.get("list", "/executions", {
       query: {
         script: Schema.optionalKey(IdQuery("script")),
+        invocation: Schema.optionalKey(Invocation),
         limit: PageLimit,
         cursor: Schema.optionalKey(StorableText(256))
       },

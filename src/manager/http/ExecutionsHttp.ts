@@ -22,6 +22,7 @@ export const ExecutionsHttp = HttpApiBuilder.group(
           Effect.flatMap((me) =>
             executions.list({
               scriptId: query.script as ScriptId | undefined,
+              invocation: query.invocation,
               appIds: visibleApps(me),
               limit: query.limit ?? DEFAULT_PAGE_SIZE,
               cursor: query.cursor
