@@ -234,7 +234,7 @@ const optionalFields = (key: string, params: Record<string, string>): Record<str
   ({
     "scripts.update": { name: "renamed" },
     "users.create": { apps: [params.app] },
-    "routes.create": { dispatch_mode: "sync", auth: "none" }
+    "routes.create": { dispatch_mode: "async", auth: "none", dead_letter_script: "s" }
   })[key] ?? {}
 
 /** Every body that differs from `valid` in one string (at any depth), replaced by `bad`. */

@@ -63,7 +63,7 @@ export const makeAsyncHttp = Effect.gen(function*() {
         lease_seconds: leaseSeconds(script.timeout_seconds),
         accepted_at: new Date(yield* Clock.currentTimeMillis).toISOString(),
         lineage: rootLineage(id),
-        dead_letter_script_id: null
+        dead_letter_script_id: route.dead_letter_script_id
       }, key)
       return HttpServerResponse.jsonUnsafe(
         { execution_id: accepted.execution_id, accepted_at: accepted.accepted_at },
