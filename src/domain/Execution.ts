@@ -85,3 +85,42 @@ export const ExecutionRecord = Schema.Struct({
   kv_writes: Schema.Int
 })
 export type ExecutionRecord = typeof ExecutionRecord.Type
+
+/**
+ * A node of the causal tree (`GET /api/admin/executions/{id}/tree`): a recorded execution, or one
+ * still in the outbox (`queued`, not started: no `started_at` nor `duration_ms`), with the
+ * executions it caused below it, oldest first.
+ */
+export interface ExecutionTreeNode {
+  readonly id: string
+  readonly script_id: string
+  readonly script_name: string
+  readonly invocation: Invocation
+  readonly status: ExecutionStatus | "queued"
+  readonly trigger_id: string | null
+  readonly trigger_depth: number
+  readonly started_at: string | null
+  readonly duration_ms: number | null
+  readonly children: ReadonlyArray<ExecutionTreeNode>
+}
+
+export const ExecutionTreeNode = Schema.Struct({
+  id: Schema.String,
+  script_id: Schema.String,
+  script_name: Schema.String,
+  invocation: Invocation,
+  status: Schema.Union([ExecutionStatus, Schema.Literal("queued")]),
+  trigger_id: Schema.NullOr(Schema.String),
+  trigger_depth: Schema.Int,
+  started_at: Schema.NullOr(Schema.String),
+  duration_ms: Schema.NullOr(Schema.Number),
+  children: Schema.Array(Schema.suspend((): Schema.Codec<ExecutionTreeNode> => ExecutionTreeNode))
+}).annotate({ identifier: "ExecutionTreeNode" })
+
+/** The causal tree below an execution: `nodes` in it; `truncated` when there were more than it shows. */
+export const ExecutionTree = Schema.Struct({
+  root: ExecutionTreeNode,
+  nodes: Schema.Int,
+  truncated: Schema.Boolean
+})
+export type ExecutionTree = typeof ExecutionTree.Type

@@ -37,6 +37,7 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "routes.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
   "executions.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "executions.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "executions.tree": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "deadLetters.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "deadLetters.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "deadLetters.replay": { admin: 202, devThis: 202, devOther: 404, invoker: 403 },
