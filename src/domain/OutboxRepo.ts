@@ -63,6 +63,9 @@ export type NewJob = JobKind & {
   readonly dead_letter_script_id: string | null
 }
 
+/** A dead-letter handler's row. */
+export type HandlerJob = Extract<NewJob, { readonly kind: "dead_letter" }>
+
 /** An outbox row. `attempt_count` counts claims (attempts started), including a running one. */
 export type Job = NewJob & {
   readonly attempt_count: number
@@ -111,7 +114,8 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24
 
 /**
  * What makes two requests under one `Idempotency-Key` the same request: the script, method, path,
- * query and body (not the headers, which carry dates and tracing ids that differ on a retry).
+ * query and body (not the headers, which carry dates and tracing ids that differ on a retry); for
+ * another kind, its script and payload.
  */
 export const requestFingerprint = (job: NewJob) => {
   const hashed = job.kind === "http"
@@ -176,7 +180,7 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
     job: Job,
     owner: string,
     record: ExecutionRecord,
-    handler?: NewJob
+    handler?: HandlerJob
   ) => Effect.Effect<boolean, PersistenceError>
   /**
    * Releases the rows claimed by this node (owners `${nodeId}/...`, this run's and earlier runs')

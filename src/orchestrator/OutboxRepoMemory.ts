@@ -6,6 +6,7 @@ import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import {
+  type HandlerJob,
   IDEMPOTENCY_WINDOW_HOURS,
   type Job,
   type NewJob,
@@ -167,7 +168,7 @@ export const layer = Layer.effect(
     })
 
     const deadLetter = Effect.fn("OutboxRepo.deadLetter")(
-      function*(job: Job, owner: string, record: ExecutionRecord, handler?: NewJob) {
+      function*(job: Job, owner: string, record: ExecutionRecord, handler?: HandlerJob) {
         const now = yield* Clock.currentTimeMillis
         const row = held(job, owner, now)
         if (row === undefined) return false
@@ -175,7 +176,7 @@ export const layer = Layer.effect(
         buried.set(job.id, {
           job: row.job,
           error: record.error ?? { code: "unknown", message: "" },
-          at: handler?.kind === "dead_letter" ? handler.payload.dead_letter.dead_lettered_at : iso(now),
+          at: handler?.payload.dead_letter.dead_lettered_at ?? iso(now),
           replayedAs: null,
           resolution: handler === undefined ? null : "pending",
           resolutionError: null
@@ -267,7 +268,9 @@ export const layer = Layer.effect(
           .filter((job) =>
             job.lineage.parent_execution_id !== null && parentIds.includes(job.lineage.parent_execution_id)
           )
-          .sort((a, b) => (a.accepted_at < b.accepted_at ? -1 : a.accepted_at > b.accepted_at ? 1 : 0))
+          .sort((a, b) =>
+            a.accepted_at === b.accepted_at ? (a.id < b.id ? -1 : 1) : a.accepted_at < b.accepted_at ? -1 : 1
+          )
           .slice(0, limit)
           .map(({ id, app_id, script_id, kind, lineage, accepted_at }) => ({
             id,

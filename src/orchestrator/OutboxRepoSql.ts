@@ -5,10 +5,11 @@ import { byUuid, persistence, Timestamp } from "../db/persistence.ts"
 import { storableJson } from "../db/storableJson.ts"
 import { DeadLetter } from "../domain/DeadLetter.ts"
 import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
-import { ExecutionErrorInfo, type ExecutionRecord } from "../domain/Execution.ts"
+import { ExecutionErrorInfo, type ExecutionRecord, type Lineage } from "../domain/Execution.ts"
 import { ExecutionId, UUID_PATTERN } from "../domain/Ids.ts"
 import {
   type Accepted,
+  type HandlerJob,
   IDEMPOTENCY_WINDOW_HOURS,
   type Job,
   type NewJob,
@@ -72,12 +73,17 @@ const JobRow = withJobKind({
 
 const decodeJob = Schema.decodeUnknownResult(JobRow)
 
+/** The lineage of a row, from its lineage columns. */
+const lineageOf = (row: { readonly id: string } & Schema.Struct.Type<typeof LineageColumns>): Lineage => ({
+  root_execution_id: row.root_execution_id ?? row.id,
+  parent_execution_id: row.parent_execution_id,
+  trigger_depth: row.trigger_depth,
+  trigger_id: row.trigger_id
+})
+
 const toJob = (row: typeof JobRow.Type): Job => {
-  const { root_execution_id, parent_execution_id, trigger_depth, trigger_id, ...job } = row
-  return {
-    ...job,
-    lineage: { root_execution_id: root_execution_id ?? job.id, parent_execution_id, trigger_depth, trigger_id }
-  }
+  const { root_execution_id: _r, parent_execution_id: _p, trigger_depth: _d, trigger_id: _t, ...job } = row
+  return { ...job, lineage: lineageOf(row) }
 }
 
 /** The outbox columns a new row is written with (the rest take their defaults). */
@@ -340,15 +346,13 @@ export const layer = Layer.effect(
         RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), persistence("OutboxRepo.retryLater"))
 
     /** Removal, dead letter and record in one statement. */
-    const moveToDeadLetters = (job: Job, owner: string, record: ExecutionRecord, handler: NewJob | undefined) =>
+    const moveToDeadLetters = (job: Job, owner: string, record: ExecutionRecord, handler: HandlerJob | undefined) =>
       sql`WITH ${removed(job, owner)}, dead AS (
           INSERT INTO dead_letters (id, app_id, script_id, kind, payload, retry, lease_seconds, attempts, error,
             accepted_at, created_at, resolution, ${keptColumns})
           SELECT id, app_id, script_id, kind, payload, retry, lease_seconds, attempt_count,
             ${storableJson(record.error)}::jsonb, accepted_at,
-            coalesce(${
-        handler?.kind === "dead_letter" ? handler.payload.dead_letter.dead_lettered_at : null
-      }::timestamptz, now()),
+            coalesce(${handler?.payload.dead_letter.dead_lettered_at ?? null}::timestamptz, now()),
             ${handler === undefined ? null : "pending"}, ${keptColumns}
           FROM removed
           ON CONFLICT (id) DO NOTHING
@@ -358,7 +362,7 @@ export const layer = Layer.effect(
 
     // With a handler, its row joins the same transaction: a dead letter whose handler never runs
     // cannot happen, nor a handler for an execution that was not dead-lettered.
-    const deadLetter = (job: Job, owner: string, record: ExecutionRecord, handler?: NewJob) =>
+    const deadLetter = (job: Job, owner: string, record: ExecutionRecord, handler?: HandlerJob) =>
       (handler === undefined
         ? moveToDeadLetters(job, owner, record, handler)
         : Effect.gen(function*() {
@@ -404,9 +408,13 @@ export const layer = Layer.effect(
         const ids = parentIds.filter((id) => UUID_PATTERN.test(id))
         if (ids.length === 0 || limit <= 0) return []
         const rows = yield* queuedRows({ parentIds: ids, limit })
-        return rows.map(({ root_execution_id, parent_execution_id, trigger_depth, trigger_id, ...row }) => ({
-          ...row,
-          lineage: { root_execution_id: root_execution_id ?? row.id, parent_execution_id, trigger_depth, trigger_id }
+        return rows.map(({ id, app_id, script_id, kind, accepted_at, ...lineage }) => ({
+          id,
+          app_id,
+          script_id,
+          kind,
+          accepted_at,
+          lineage: lineageOf({ id, ...lineage })
         }))
       },
       persistence("OutboxRepo.queuedChildren")

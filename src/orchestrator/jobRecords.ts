@@ -2,7 +2,7 @@ import { Option } from "effect"
 import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
 import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
-import { HANDLER_RETRY, type Job, leaseSeconds, type NewJob } from "../domain/OutboxRepo.ts"
+import { HANDLER_RETRY, type HandlerJob, type Job, leaseSeconds } from "../domain/OutboxRepo.ts"
 import { DEFAULT_TIMEOUT_SECONDS } from "../domain/Script.ts"
 import type { ResolvedScript } from "./ScriptCache.ts"
 
@@ -63,7 +63,7 @@ export const handlerJob = (
     readonly principal: Principal | null
     readonly handler: Option.Option<ResolvedScript>
   }
-): NewJob => {
+): HandlerJob => {
   const at = new Date(options.now).toISOString()
   return {
     id: options.id,

@@ -6,7 +6,7 @@ import { type ExecutionRecord, rootLineage } from "../../src/domain/Execution.ts
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { Principal } from "../../src/domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
-import { HANDLER_RETRY, type Job, type NewJob, OutboxRepo } from "../../src/domain/OutboxRepo.ts"
+import { HANDLER_RETRY, type HandlerJob, type Job, type NewJob, OutboxRepo } from "../../src/domain/OutboxRepo.ts"
 import { DEFAULT_RETRY_POLICY } from "../../src/domain/RetryPolicy.ts"
 import { Transactions } from "../../src/domain/Transactions.ts"
 import { uuidv7 } from "../../src/domain/uuidv7.ts"
@@ -62,7 +62,7 @@ const kvJob = (appId: string, parent: { readonly id: string; readonly root: stri
 })
 
 /** The handler row of `dead`'s dead letter, as the dispatcher writes it. */
-const handlerJob = (dead: Job, principal: Principal | null = null): Extract<NewJob, { kind: "dead_letter" }> => ({
+const handlerJob = (dead: Job, principal: Principal | null = null): HandlerJob => ({
   ...newJob(dead.app_id),
   kind: "dead_letter",
   script_id: dead.dead_letter_script_id!,
