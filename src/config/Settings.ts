@@ -96,6 +96,12 @@ export const maxQueuedExecutions = setting(
   (name) => intAtLeast(1, name).pipe(Config.withDefault(100_000))
 )
 
+export const maxTriggerDepth = setting(
+  "PICLOUD_MAX_TRIGGER_DEPTH",
+  "how deep a chain of triggered executions may go; deeper ones are not run (depth_exceeded)",
+  (name) => intAtLeast(0, name).pipe(Config.withDefault(8))
+)
+
 export const executorThreads = setting(
   "PICLOUD_EXECUTOR_THREADS",
   "sandbox worker threads",
@@ -247,6 +253,7 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   adminToken,
   maxConcurrentExecutions,
   maxQueuedExecutions,
+  maxTriggerDepth,
   executorThreads,
   warmScripts,
   warmMemoryMb,

@@ -15,8 +15,12 @@ export type LogEntry = typeof LogEntry.Type
 export const Invocation = Schema.Literals(["http", "kv", "schedule", "dead_letter"])
 export type Invocation = typeof Invocation.Type
 
-/** How a recorded execution ended; `dead_lettered`: an async execution that used up its attempts. */
-export const ExecutionStatus = Schema.Literals(["succeeded", "failed", "dead_lettered"])
+/**
+ * How a recorded execution ended. `dead_lettered`: an async execution that used up its attempts (or
+ * could never run: its script or its trigger's registrant gone); `depth_exceeded`: a triggered
+ * execution deeper than `PICLOUD_MAX_TRIGGER_DEPTH`, never run (docs/ARCHITECTURE.md §5).
+ */
+export const ExecutionStatus = Schema.Literals(["succeeded", "failed", "dead_lettered", "depth_exceeded"])
 export type ExecutionStatus = typeof ExecutionStatus.Type
 
 /** The error an execution ended with, as stored and shown (docs/ARCHITECTURE.md §7 codes). */
@@ -33,6 +37,28 @@ export const ExecutionResult = Schema.Struct({
   body: Schema.NullOr(Schema.String)
 })
 export type ExecutionResult = typeof ExecutionResult.Type
+
+/**
+ * Where an execution sits in the causal chain that led to it (docs/ARCHITECTURE.md §5). A root (an
+ * HTTP request) is its own root, with no parent, at depth 0; an execution a KV write triggered has
+ * the writer as its parent, the writer's root, the writer's depth + 1 and the trigger's id; a
+ * dead-letter handler has the dead execution as its parent, at the dead execution's depth.
+ */
+export const Lineage = Schema.Struct({
+  root_execution_id: Schema.String,
+  parent_execution_id: Schema.NullOr(Schema.String),
+  trigger_depth: Schema.Int,
+  trigger_id: Schema.NullOr(Schema.String)
+})
+export type Lineage = typeof Lineage.Type
+
+/** The lineage of an execution that nothing else started. */
+export const rootLineage = (executionId: string): Lineage => ({
+  root_execution_id: executionId,
+  parent_execution_id: null,
+  trigger_depth: 0,
+  trigger_id: null
+})
 
 /** What is kept of one execution. A plain struct: one is built for every execution, on the hot path. */
 export const ExecutionRecord = Schema.Struct({
@@ -52,6 +78,49 @@ export const ExecutionRecord = Schema.Struct({
   /** When an async execution was accepted; `null` for a synchronous one. */
   accepted_at: Schema.NullOr(Schema.String),
   attempts: Schema.Int,
-  result: Schema.NullOr(ExecutionResult)
+  result: Schema.NullOr(ExecutionResult),
+  ...Lineage.fields,
+  /** The KV reads and writes the execution made (0 until the sandbox has a `kv`). */
+  kv_reads: Schema.Int,
+  kv_writes: Schema.Int
 })
 export type ExecutionRecord = typeof ExecutionRecord.Type
+
+/**
+ * A node of the causal tree (`GET /api/admin/executions/{id}/tree`): a recorded execution, or one
+ * still in the outbox (`queued`, not started: no `started_at` nor `duration_ms`), with the
+ * executions it caused below it, oldest first.
+ */
+export interface ExecutionTreeNode {
+  readonly id: string
+  readonly script_id: string
+  readonly script_name: string
+  readonly invocation: Invocation
+  readonly status: ExecutionStatus | "queued"
+  readonly trigger_id: string | null
+  readonly trigger_depth: number
+  readonly started_at: string | null
+  readonly duration_ms: number | null
+  readonly children: ReadonlyArray<ExecutionTreeNode>
+}
+
+export const ExecutionTreeNode = Schema.Struct({
+  id: Schema.String,
+  script_id: Schema.String,
+  script_name: Schema.String,
+  invocation: Invocation,
+  status: Schema.Union([ExecutionStatus, Schema.Literal("queued")]),
+  trigger_id: Schema.NullOr(Schema.String),
+  trigger_depth: Schema.Int,
+  started_at: Schema.NullOr(Schema.String),
+  duration_ms: Schema.NullOr(Schema.Number),
+  children: Schema.Array(Schema.suspend((): Schema.Codec<ExecutionTreeNode> => ExecutionTreeNode))
+}).annotate({ identifier: "ExecutionTreeNode" })
+
+/** The causal tree below an execution: `nodes` in it; `truncated` when there were more than it shows. */
+export const ExecutionTree = Schema.Struct({
+  root: ExecutionTreeNode,
+  nodes: Schema.Int,
+  truncated: Schema.Boolean
+})
+export type ExecutionTree = typeof ExecutionTree.Type

@@ -1,12 +1,14 @@
 import { Context, type Effect } from "effect"
 import type { ExecutionNotFound, InvalidCursor, PersistenceError } from "./Errors.ts"
-import type { ExecutionRecord } from "./Execution.ts"
+import type { ExecutionRecord, Invocation } from "./Execution.ts"
 import type { ScriptId } from "./Ids.ts"
 
 export interface ExecutionListOptions {
   readonly scriptId?: ScriptId | undefined
   /** Only executions of scripts in these apps. */
   readonly appIds?: ReadonlyArray<string> | undefined
+  /** Only executions started this way. */
+  readonly invocation?: Invocation | undefined
   readonly limit: number
   /** The previous page's `next_cursor`. */
   readonly cursor?: string | undefined
@@ -16,6 +18,30 @@ export interface ExecutionPage {
   readonly items: ReadonlyArray<ExecutionRecord>
   /** Pass as `cursor` for the next (older) page; `null` on the last page. */
   readonly next_cursor: string | null
+}
+
+/** An execution as the causal tree shows it: its record without logs, result or request. */
+export type ExecutionNode = Pick<
+  ExecutionRecord,
+  | "id"
+  | "app_id"
+  | "parent_execution_id"
+  | "script_id"
+  | "script_name"
+  | "invocation"
+  | "status"
+  | "trigger_id"
+  | "trigger_depth"
+  | "started_at"
+  | "duration_ms"
+>
+
+/** An execution and those below it, as far as `limit` went. */
+export interface ExecutionDescendants {
+  /** The execution first, then those below it by `parent_execution_id`, level by level. */
+  readonly nodes: ReadonlyArray<ExecutionNode>
+  /** There were more than `limit`. */
+  readonly truncated: boolean
 }
 
 /**
@@ -28,6 +54,11 @@ export class ExecutionLog extends Context.Service<ExecutionLog, {
   /** Newest first, a page at a time. */
   readonly list: (options: ExecutionListOptions) => Effect.Effect<ExecutionPage, InvalidCursor | PersistenceError>
   readonly get: (id: string) => Effect.Effect<ExecutionRecord, ExecutionNotFound | PersistenceError>
+  /**
+   * The execution `id` and every recorded execution below it (children by `parent_execution_id`,
+   * their children, ...), breadth first, at most `limit` in all; none when `id` has no record.
+   */
+  readonly descendants: (id: string, limit: number) => Effect.Effect<ExecutionDescendants, PersistenceError>
   /** Writes whatever is queued now. */
   readonly flush: Effect.Effect<void, PersistenceError>
 }>()("picloud/domain/ExecutionLog") {}

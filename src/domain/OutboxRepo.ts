@@ -1,11 +1,12 @@
 import { Context, type Effect, type Option, Schema } from "effect"
 import { createHash } from "node:crypto"
-import type { DeadLetter } from "./DeadLetter.ts"
+import { type DeadLetter, DeadLetterEvent } from "./DeadLetter.ts"
 import type { IdempotencyKeyReused, OutboxFull, PersistenceError } from "./Errors.ts"
 import { ScriptHttpRequest } from "./Exec.ts"
-import type { ExecutionErrorInfo, ExecutionRecord } from "./Execution.ts"
+import type { ExecutionErrorInfo, ExecutionRecord, Lineage } from "./Execution.ts"
 import { Principal } from "./Identity.ts"
 import type { ExecutionId } from "./Ids.ts"
+import { KvEvent } from "./KvEvent.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 
 /** What an async HTTP execution carries to its run: the request as the script sees it, and its caller. */
@@ -15,26 +16,81 @@ export const HttpJobPayload = Schema.Struct({
 })
 export type HttpJobPayload = typeof HttpJobPayload.Type
 
+/**
+ * What a KV trigger's execution carries: the write (`ctx.event`) and the trigger's registrant, who
+ * it runs as if it still may act on the app when it runs.
+ */
+export const KvJobPayload = Schema.Struct({
+  event: KvEvent,
+  registrant_user_id: Schema.String
+})
+export type KvJobPayload = typeof KvJobPayload.Type
+
+/** What a dead-letter handler carries: the dead letter (`ctx.event.dead_letter`) and who it runs as. */
+export const DeadLetterJobPayload = Schema.Struct({
+  dead_letter: DeadLetterEvent,
+  principal: Schema.NullOr(Principal)
+})
+export type DeadLetterJobPayload = typeof DeadLetterJobPayload.Type
+
+/** A job's kind and payload, one member per kind, with more `fields` on every member. */
+export const withJobKind = <const Fields extends Schema.Struct.Fields>(fields: Fields) =>
+  Schema.Union([
+    Schema.Struct({ ...fields, kind: Schema.Literal("http"), payload: HttpJobPayload }),
+    Schema.Struct({ ...fields, kind: Schema.Literal("kv"), payload: KvJobPayload }),
+    Schema.Struct({ ...fields, kind: Schema.Literal("dead_letter"), payload: DeadLetterJobPayload })
+  ])
+
+/**
+ * A job's kind and its payload: the invocation its execution will be (`ctx.invocation`). `http`:
+ * an async route's request; `kv`: a KV trigger's event; `dead_letter`: a dead-letter handler.
+ */
+export const JobKind = withJobKind({})
+export type JobKind = typeof JobKind.Type
+
 /** An accepted execution, as written to the outbox. Its id is the execution id. */
-export interface NewJob {
+export type NewJob = JobKind & {
   readonly id: ExecutionId
   readonly app_id: string
   readonly script_id: string
-  readonly kind: "http"
-  readonly payload: HttpJobPayload
   readonly retry: RetryPolicy
   /** How long a claim holds: past it, another claimer may run the execution again. */
   readonly lease_seconds: number
   readonly accepted_at: string
+  /** The lineage its execution will have (docs/ARCHITECTURE.md §5). */
+  readonly lineage: Lineage
+  /** The script to run if the execution is dead-lettered (a handler itself has none). */
+  readonly dead_letter_script_id: string | null
 }
 
+/** A dead-letter handler's row. */
+export type HandlerJob = Extract<NewJob, { readonly kind: "dead_letter" }>
+
 /** An outbox row. `attempt_count` counts claims (attempts started), including a running one. */
-export interface Job extends NewJob {
+export type Job = NewJob & {
   readonly attempt_count: number
   readonly next_attempt_at: string
   readonly claimed_by: string | null
   readonly claimed_until: string | null
   readonly last_error: ExecutionErrorInfo | null
+}
+
+/** A row still in the outbox, as the causal tree shows it (`status: "queued"`). */
+export type QueuedJob = Pick<Job, "id" | "app_id" | "script_id" | "kind" | "lineage" | "accepted_at">
+
+/** A claim outlives the script's own timeout by this much before another claimer may take the row. */
+export const LEASE_MARGIN_SECONDS = 30
+
+/** The lease of a job running a script with this timeout. */
+export const leaseSeconds = (timeoutSeconds: number) => timeoutSeconds + LEASE_MARGIN_SECONDS
+
+/** A dead-letter handler runs once: it is never retried (nor dead-lettered). */
+export const HANDLER_RETRY: RetryPolicy = {
+  backoff: "constant",
+  initial_delay_ms: 1000,
+  max_delay_ms: 1000,
+  max_attempts: 1,
+  jitter: false
 }
 
 export interface Accepted {
@@ -58,19 +114,29 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24
 
 /**
  * What makes two requests under one `Idempotency-Key` the same request: the script, method, path,
- * query and body (not the headers, which carry dates and tracing ids that differ on a retry).
+ * query and body (not the headers, which carry dates and tracing ids that differ on a retry); for
+ * another kind, its script and payload.
  */
 export const requestFingerprint = (job: NewJob) => {
-  const { method, path, query, body } = job.payload.request
-  return createHash("sha256").update(JSON.stringify([job.script_id, method, path, query, body])).digest("base64url")
+  const hashed = job.kind === "http"
+    ? [
+      job.script_id,
+      job.payload.request.method,
+      job.payload.request.path,
+      job.payload.request.query,
+      job.payload.request.body
+    ]
+    : [job.script_id, job.kind, job.payload]
+  return createHash("sha256").update(JSON.stringify(hashed)).digest("base64url")
 }
 
 /**
- * The durable queue of accepted async executions (docs/ARCHITECTURE.md §5). Writers `enqueue`; the
- * dispatcher `claim`s due rows under a lease and ends each claim with `complete`, `retryLater` or
- * `deadLetter`. Those three act only while `owner` still holds the claim (`false` otherwise: the
- * lease expired and the row is someone else's now), and write the execution's final record in the
- * same transaction as the row's removal, so a finished execution is never both gone and unrecorded.
+ * The durable queue of accepted async executions (docs/ARCHITECTURE.md §5). Writers `enqueue` (an
+ * async request) or `enqueueAll` (the rows a committed KV write triggers); the dispatcher `claim`s
+ * due rows under a lease and ends each claim with `complete`, `retryLater` or `deadLetter`. Those
+ * three act only while `owner` still holds the claim (`false` otherwise: the lease expired and the
+ * row is someone else's now), and write the execution's final record in the same transaction as
+ * the row's removal, so a finished execution is never both gone and unrecorded.
  */
 export class OutboxRepo extends Context.Service<OutboxRepo, {
   /**
@@ -82,8 +148,21 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
     job: NewJob,
     idempotencyKey?: string
   ) => Effect.Effect<Accepted, IdempotencyKeyReused | OutboxFull | PersistenceError>
+  /**
+   * Writes many rows in one statement, joining the transaction open around it (on PostgreSQL: a KV
+   * commit and the trigger rows it causes are one transaction, so an event is neither lost nor
+   * emitted for a write that rolled back). No idempotency key, and never refused for
+   * `PICLOUD_MAX_QUEUED_EXECUTIONS`: the rows belong to a write already made, which a full outbox
+   * must not undo or lose. Dispatchers are woken once the rows are committed.
+   */
+  readonly enqueueAll: (jobs: ReadonlyArray<NewJob>) => Effect.Effect<void, PersistenceError>
   /** Claims up to `limit` due rows for `owner`, oldest due first, each counting one attempt. */
   readonly claim: (owner: string, limit: number) => Effect.Effect<Claimed, PersistenceError>
+  /**
+   * Ends the row with its final record: a success, an execution refused for its depth, or a
+   * dead-letter handler's run, which also resolves its dead letter (`handled` when the record
+   * succeeded, else `handler_failed` with the record's error).
+   */
   readonly complete: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>
   /** Puts the row back after a failed attempt, due after `delayMs`, keeping the error. */
   readonly retryLater: (
@@ -91,8 +170,18 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
     owner: string,
     options: { readonly delayMs: number; readonly error: ExecutionErrorInfo | null }
   ) => Effect.Effect<boolean, PersistenceError>
-  /** Moves the row to `dead_letters`, recording the execution as `dead_lettered`. */
-  readonly deadLetter: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>
+  /**
+   * Moves the row to `dead_letters`, recording the execution as `dead_lettered`. With `handler` (a
+   * `dead_letter` job for the row's `dead_letter_script_id`), the handler's row is written in the
+   * same transaction, the dead letter's resolution is `pending`, and it is stamped with the time
+   * the handler sees (`payload.dead_letter.dead_lettered_at`).
+   */
+  readonly deadLetter: (
+    job: Job,
+    owner: string,
+    record: ExecutionRecord,
+    handler?: HandlerJob
+  ) => Effect.Effect<boolean, PersistenceError>
   /**
    * Releases the rows claimed by this node (owners `${nodeId}/...`, this run's and earlier runs')
    * except those in `keep` (the ones this run is executing): claims a crash or a lost connection
@@ -100,14 +189,20 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
    */
   readonly releaseStale: (nodeId: string, keep: ReadonlyArray<string>) => Effect.Effect<number, PersistenceError>
   readonly find: (id: string) => Effect.Effect<Option.Option<Job>, PersistenceError>
+  /** Rows whose lineage parent is one of `parentIds`, oldest first, at most `limit`. */
+  readonly queuedChildren: (
+    parentIds: ReadonlyArray<string>,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<QueuedJob>, PersistenceError>
   /** Dead letters, newest first; only those of `appIds` when given. */
   readonly deadLetters: (
     options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }
   ) => Effect.Effect<ReadonlyArray<DeadLetter>, PersistenceError>
   readonly findDeadLetter: (id: string) => Effect.Effect<Option.Option<DeadLetter>, PersistenceError>
   /**
-   * Enqueues the dead letter's request again as execution `executionId` (same script, policy and
-   * caller), noting it on the dead letter; `None` if there is no such dead letter.
+   * Enqueues the dead letter's execution again as execution `executionId` (same kind, payload,
+   * script, policy and handler; in its lineage, a child of the dead execution), noting it on the
+   * dead letter; `None` if there is no such dead letter.
    */
   readonly replay: (
     id: string,

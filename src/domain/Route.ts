@@ -93,6 +93,8 @@ export const Route = Schema.Struct({
   auth: Schema.Literals(["none", "token"]),
   /** How an async route's failed executions are retried (sync routes are not retried). */
   retry: RetryPolicy,
+  /** The script (of the same app) run when an async execution of the route is dead-lettered. */
+  dead_letter_script_id: Schema.NullOr(Schema.String),
   created_at: Schema.String
 })
 export type Route = typeof Route.Type
@@ -107,12 +109,19 @@ export const CreateRoute = Schema.Struct({
   dispatch_mode: Schema.optionalKey(Schema.Literals(["sync", "async"])),
   auth: Schema.optionalKey(Schema.Literals(["none", "token"])),
   /** Fields left out take their defaults (exponential from 1 s, capped at 5 min, 5 attempts, jitter). */
-  retry: Schema.optionalKey(RetryPolicyInput)
+  retry: Schema.optionalKey(RetryPolicyInput),
+  /** The name (in the app) or id of the script to run when an execution is dead-lettered. */
+  dead_letter_script: Schema.optionalKey(Ref)
 }).check(
-  // A sync route's execution is never retried: a policy given for one would be kept and ignored.
+  // A sync route's execution is never retried nor dead-lettered: a policy or a handler given for
+  // one would be kept and ignored.
   Schema.makeFilter((route) =>
     route.retry === undefined || route.dispatch_mode === "async" ||
     "retry applies to async routes only (dispatch_mode: \"async\")"
+  ),
+  Schema.makeFilter((route) =>
+    route.dead_letter_script === undefined || route.dispatch_mode === "async" ||
+    "dead_letter_script applies to async routes only (dispatch_mode: \"async\")"
   )
 )
 export type CreateRoute = typeof CreateRoute.Type

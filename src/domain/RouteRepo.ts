@@ -11,6 +11,6 @@ export class RouteRepo extends Context.Service<RouteRepo, {
   readonly list: (appId?: string) => Effect.Effect<ReadonlyArray<Route>, PersistenceError>
   readonly get: (id: string) => Effect.Effect<Route, RouteNotFound | PersistenceError>
   readonly delete: (id: string) => Effect.Effect<void, RouteNotFound | PersistenceError>
-  /** Removes the routes of a script that is being deleted. */
+  /** Removes the routes of a script that is being deleted, and takes it off as their dead-letter handler. */
   readonly deleteForScript: (scriptId: string) => Effect.Effect<void, PersistenceError>
 }>()("picloud/domain/RouteRepo") {}

@@ -2,6 +2,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import * as Settings from "../config/Settings.ts"
 import type { Principal } from "../domain/Identity.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
+import { UUID_PATTERN } from "../domain/Ids.ts"
 import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
 import { hashPassword, matchesSecret, newToken, tokenDigest } from "./passwordsAndTokens.ts"
 
@@ -72,6 +73,32 @@ export const layer = Layer.effect(
       }
       return Option.some(found.value.principal)
     })
-    return PrincipalResolver.of({ fromToken, forgetAll: Effect.sync(() => known.clear()) })
+    // Users by id, for triggers' registrants (a database read per triggered execution otherwise);
+    // forgotten with the tokens, when a user is deleted.
+    const users = new Map<string, Principal>()
+    const forUser = Effect.fn("PrincipalResolver.forUser")(function*(userId: string, appId: string) {
+      // The configured admin exists as long as its token is configured: no row holds it.
+      if (userId === ENV_ADMIN.user_id) return Option.isSome(envToken) ? Option.some(ENV_ADMIN) : Option.none()
+      let principal = users.get(userId)
+      if (principal === undefined) {
+        // A name is not an id: a registrant is always named by its id.
+        const found = UUID_PATTERN.test(userId) ? yield* identities.findUser(userId) : Option.none()
+        if (Option.isNone(found)) return Option.none<Principal>()
+        const { id, username, role, apps } = found.value
+        principal = { user_id: id, username, role, apps }
+        if (users.size >= MAX_CACHED) users.clear()
+        users.set(userId, principal)
+      }
+      return principal.role === "admin" || principal.apps.includes(appId) ? Option.some(principal) : Option.none()
+    })
+
+    return PrincipalResolver.of({
+      fromToken,
+      forUser,
+      forgetAll: Effect.sync(() => {
+        known.clear()
+        users.clear()
+      })
+    })
   })
 )

@@ -28,7 +28,10 @@ export const layer = Layer.sync(RouteRepo, () => {
     delete: (id) => (routes.delete(id) ? Effect.void : Effect.fail(new RouteNotFound({ id }))),
     deleteForScript: (scriptId) =>
       Effect.sync(() => {
-        for (const [id, route] of routes) if (route.script_id === scriptId) routes.delete(id)
+        for (const [id, route] of routes) {
+          if (route.script_id === scriptId) routes.delete(id)
+          else if (route.dead_letter_script_id === scriptId) routes.set(id, { ...route, dead_letter_script_id: null })
+        }
       })
   })
 })

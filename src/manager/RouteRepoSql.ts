@@ -9,7 +9,7 @@ import { RouteRepo } from "../domain/RouteRepo.ts"
 /** A `routes` row as `COLUMNS` selects it: the domain's Route (`retry` is jsonb, parsed by the driver). */
 const RouteRow = Schema.Struct({ ...Route.fields, created_at: Timestamp })
 
-const COLUMNS = "id, app_id, method, path, script_id, dispatch_mode, auth, retry, created_at"
+const COLUMNS = "id, app_id, method, path, script_id, dispatch_mode, auth, retry, dead_letter_script_id, created_at"
 
 /** Routes in PostgreSQL (`routes`; they go with their app or script). */
 export const layer = Layer.effect(
@@ -23,9 +23,11 @@ export const layer = Layer.effect(
       Result: RouteRow,
       execute: (route) =>
         sql`
-          INSERT INTO routes (id, app_id, method, path, shape, script_id, dispatch_mode, auth, retry)
+          INSERT INTO routes (id, app_id, method, path, shape, script_id, dispatch_mode, auth, retry, dead_letter_script_id)
           VALUES (${route.id}, ${route.app_id}, ${route.method}, ${route.path}, ${route.shape}, ${route.script_id},
-            ${route.dispatch_mode}, ${route.auth}, ${JSON.stringify(route.retry)}::jsonb)
+            ${route.dispatch_mode}, ${route.auth}, ${
+          JSON.stringify(route.retry)
+        }::jsonb, ${route.dead_letter_script_id})
           RETURNING ${columns}`.pipe(
           Effect.mapError((error) =>
             isUniqueViolation(error) ? new RouteConflict({ method: route.method, path: route.path }) : error
@@ -79,6 +81,7 @@ export const layer = Layer.effect(
       deleteForScript: Effect.fn("RouteRepo.deleteForScript")(
         function*(scriptId) {
           yield* sql`DELETE FROM routes WHERE script_id = ${scriptId}`
+          yield* sql`UPDATE routes SET dead_letter_script_id = NULL WHERE dead_letter_script_id = ${scriptId}`
         },
         persistence("RouteRepo.deleteForScript")
       )

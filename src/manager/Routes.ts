@@ -12,7 +12,10 @@ import { RouteChanges } from "../domain/RouteChanges.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 
-/** Writing routes: a route points at a script of its own app; the route table hears of every change. */
+/**
+ * Writing routes: a route points at a script of its own app (and its dead-letter handler, if any,
+ * at another); the route table hears of every change.
+ */
 export class Routes extends Context.Service<Routes, {
   readonly create: (
     appId: string,
@@ -35,6 +38,11 @@ export class Routes extends Context.Service<Routes, {
           if (Option.isNone(script) || script.value.app_id !== appId) {
             return yield* new ScriptNotFound({ ref: input.script })
           }
+          const handlerRef = input.dead_letter_script
+          const handler = handlerRef === undefined ? Option.none() : yield* scripts.findByRef(appId, handlerRef)
+          if (handlerRef !== undefined && (Option.isNone(handler) || handler.value.app_id !== appId)) {
+            return yield* new ScriptNotFound({ ref: handlerRef })
+          }
           const route = yield* routes.create({
             app_id: appId,
             method: input.method,
@@ -43,7 +51,8 @@ export class Routes extends Context.Service<Routes, {
             script_id: script.value.id,
             dispatch_mode: input.dispatch_mode ?? "sync",
             auth: input.auth ?? "none",
-            retry: withRetryDefaults(input.retry)
+            retry: withRetryDefaults(input.retry),
+            dead_letter_script_id: Option.match(handler, { onNone: () => null, onSome: ({ id }) => id })
           })
           yield* changes.publish(appId)
           return route

@@ -1,17 +1,20 @@
-import { Cause, Clock, Data, Duration, Effect, FiberMap, Layer, Option, Schedule } from "effect"
+import { Cause, Clock, Data, Duration, Effect, FiberMap, Layer, Metric, Option, Schedule } from "effect"
 import * as Settings from "../config/Settings.ts"
-import type { ExecutionRecord } from "../domain/Execution.ts"
-import type { ScriptId } from "../domain/Ids.ts"
+import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
+import type { Principal } from "../domain/Identity.ts"
+import type { ExecutionId } from "../domain/Ids.ts"
 import { InboxResolver } from "../domain/InboxResolver.ts"
 import { type Job, OutboxRepo } from "../domain/OutboxRepo.ts"
+import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
 import { MAX_ATTEMPTS_CEILING, retryDelay, type RetryPolicy } from "../domain/RetryPolicy.ts"
 import { Transactions } from "../domain/Transactions.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
 import { DispatcherWake } from "./DispatcherWake.ts"
 import { ExecutionGate } from "./ExecutionGate.ts"
-import { commitFailed, Invoker } from "./Invoker.ts"
+import { commitFailed, type InvocationInput, Invoker } from "./Invoker.ts"
+import { handlerJob, notRunErrors, notRunRecord } from "./jobRecords.ts"
 import { KvCommit } from "./KvCommit.ts"
-import { ScriptCache } from "./ScriptCache.ts"
+import { type ResolvedScript, ScriptCache } from "./ScriptCache.ts"
 
 /** The longest an idle dispatcher sleeps without looking: it covers a missed NOTIFY or signal. */
 export const FALLBACK_POLL = Duration.seconds(5)
@@ -42,12 +45,20 @@ const endingWrite = (job: Job) =>
     Schedule.upTo({ duration: Duration.seconds(job.lease_seconds) })
   )
 
+/** Triggered executions not run for their depth (`PICLOUD_MAX_TRIGGER_DEPTH`): feedback loops ended. */
+const depthExceeded = Metric.counter("picloud_trigger_depth_exceeded_total", {
+  description: "triggered executions not run because their trigger depth was over PICLOUD_MAX_TRIGGER_DEPTH",
+  incremental: true
+})
+
 /**
  * The outbox dispatcher (docs/ARCHITECTURE.md §5): one supervised fiber per process. It claims due rows as
  * the `ExecutionGate` has room, runs each in its own fiber, and ends each row by its outcome:
- * complete, retry later by the row's policy, or dead-letter once the attempts are used up; then it
- * tells the `InboxResolver`. Idle, it sleeps until a signal (local or NOTIFY), the next due row, or
- * the fallback poll, whichever comes first: one query per wake, nothing in between.
+ * complete, retry later by the row's policy, or dead-letter once the attempts are used up (with
+ * its dead-letter handler's row, if it names one); then it tells the `InboxResolver`. A row deeper
+ * than `PICLOUD_MAX_TRIGGER_DEPTH` is not run; a dead-letter handler runs once. Idle, it sleeps
+ * until a signal (local or NOTIFY), the next due row, or the fallback poll, whichever comes first:
+ * one query per wake, nothing in between.
  */
 export const layer = Layer.effectDiscard(Effect.gen(function*() {
   const outbox = yield* OutboxRepo
@@ -58,7 +69,9 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   const wake = yield* DispatcherWake
   const kvCommit = yield* KvCommit
   const transactions = yield* Transactions
+  const principals = yield* PrincipalResolver
   const nodeId = yield* Settings.nodeId.config
+  const maxDepth = yield* Settings.maxTriggerDepth.config
   // Claims name this run of this node: only the run that claimed a row may end it.
   const owner = `${nodeId}/${uuidv7()}`
   /** The executions this run has going, by row id: the claims a release must keep. */
@@ -67,35 +80,48 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   /** Set when a claim was cut short by the gate: a finished execution then wakes the loop. */
   let starved = false
 
-  /** The record of an attempt whose script was deleted after the request was accepted. */
-  const scriptGone = (job: Job): ExecutionRecord => ({
-    id: job.id,
-    app_id: job.app_id,
-    script_id: job.script_id as ScriptId,
-    script_name: "",
-    script_version: 0,
-    invocation: "http",
-    status: "failed",
-    status_code: 404,
-    started_at: new Date().toISOString(),
-    duration_ms: 0,
-    logs: [],
-    logs_truncated: false,
-    error: { code: "script_not_found", message: `script ${job.script_id} no longer exists` },
-    accepted_at: job.accepted_at,
-    attempts: job.attempt_count,
-    result: null
-  })
+  /** The record of a row not run, stamped now. */
+  const notRun = (
+    job: Job,
+    target: Option.Option<ResolvedScript>,
+    outcome: Parameters<typeof notRunRecord>[3]
+  ) => Clock.currentTimeMillis.pipe(Effect.map((now) => notRunRecord(job, target, now, outcome)))
+
+  /** Ends the row with its final record (for a handler, resolving its dead letter), then tells the inbox. */
+  const finish = (job: Job, record: ExecutionRecord) =>
+    outbox.complete(job, owner, record).pipe(
+      Effect.retry(endingWrite(job)),
+      Effect.flatMap((ended) => (ended ? inbox.deliver(job.id) : Effect.void))
+    )
+
+  /** The handler row to write with `job`'s dead letter, if it names a handler. */
+  const handlerFor = (job: Job, error: ExecutionErrorInfo, principal: Principal | null) =>
+    Effect.gen(function*() {
+      const { dead_letter_script_id } = job
+      if (dead_letter_script_id === null) return undefined
+      return handlerJob({ ...job, dead_letter_script_id }, {
+        id: uuidv7() as ExecutionId,
+        now: yield* Clock.currentTimeMillis,
+        error,
+        principal,
+        handler: yield* scripts.resolve(undefined, dead_letter_script_id)
+      })
+    })
 
   /**
    * A failed attempt: again after the policy's delay, or into dead letters when none is left (or,
-   * `retryable: false`, when no retry could succeed).
+   * `retryable: false`, when no retry could succeed), with its handler's row if it names one. A
+   * dead-letter handler is never retried nor dead-lettered: its failure ends it, resolving its dead
+   * letter as `handler_failed`.
    */
-  const failed = (job: Job, record: ExecutionRecord, retryable = true) =>
+  const failed = (job: Job, record: ExecutionRecord, principal: Principal | null, retryable = true) =>
     Effect.gen(function*() {
+      if (job.kind === "dead_letter") return yield* finish(job, record)
       const delay = retryable ? yield* retryDelay(job.retry, job.attempt_count) : undefined
       if (delay === undefined) {
-        const ended = yield* outbox.deadLetter(job, owner, { ...record, status: "dead_lettered" }).pipe(
+        const error = record.error ?? { code: "unknown", message: "" }
+        const handler = yield* handlerFor(job, error, principal)
+        const ended = yield* outbox.deadLetter(job, owner, { ...record, status: "dead_lettered" }, handler).pipe(
           Effect.retry(endingWrite(job))
         )
         if (ended) yield* inbox.deliver(job.id)
@@ -108,24 +134,81 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       yield* wake.signal
     })
 
+  /** A row deeper than the limit: not run, not retried, not dead-lettered; recorded, logged, counted. */
+  const tooDeep = (job: Job, target: Option.Option<ResolvedScript>) =>
+    Effect.gen(function*() {
+      const error = notRunErrors.depthExceeded(job, maxDepth)
+      yield* Effect.logWarning(
+        `${job.kind} execution ${job.id} (root ${job.lineage.root_execution_id}) not run: ${error.message}`
+      )
+      yield* Metric.update(depthExceeded, 1)
+      yield* finish(job, yield* notRun(job, target, { status: "depth_exceeded", status_code: null, error }))
+    })
+
+  /** What the script is given for a row of each kind, as whom; `None` for a KV trigger whose registrant is gone. */
+  const inputFor = (job: Job) =>
+    Effect.gen(function*() {
+      const lineage = job.lineage
+      switch (job.kind) {
+        case "http": {
+          const { request, principal } = job.payload
+          return Option.some<InvocationInput>({ invocation: "http", request, principal, lineage })
+        }
+        case "kv": {
+          const principal = yield* principals.forUser(job.payload.registrant_user_id, job.app_id)
+          return Option.map(principal, (principal): InvocationInput => ({
+            invocation: "kv",
+            request: null,
+            event: job.payload.event,
+            principal,
+            lineage
+          }))
+        }
+        case "dead_letter": {
+          const { dead_letter, principal } = job.payload
+          return Option.some<InvocationInput>({
+            invocation: "dead_letter",
+            request: null,
+            event: { dead_letter },
+            principal,
+            lineage
+          })
+        }
+      }
+    })
+
   const runJob = (job: Job) =>
     Effect.gen(function*() {
       const target = yield* scripts.resolve(undefined, job.script_id)
+      if (job.lineage.trigger_depth > maxDepth) return yield* tooDeep(job, target)
+      const input = yield* inputFor(job)
+      // Who a dead-letter handler would run as: the caller, or the registrant while it still may.
+      const principal = Option.match(input, { onNone: () => null, onSome: ({ principal }) => principal })
       if (Option.isNone(target)) {
         // Its script was deleted: no retry can run it.
-        return yield* failed(job, scriptGone(job), false)
+        const error = notRunErrors.scriptGone(job)
+        const record = yield* notRun(job, target, { status: "failed", status_code: 404, error })
+        return yield* failed(job, record, principal, false)
       }
-      const input = { invocation: "http" as const, request: job.payload.request, principal: job.payload.principal }
+      if (Option.isNone(input)) {
+        // Its registrant was deleted or lost the app: no retry can run it.
+        const error = notRunErrors.principalRevoked()
+        const record = yield* notRun(job, target, { status: "failed", status_code: 403, error })
+        return yield* failed(job, record, null, false)
+      }
       // Waits for a permit if sync traffic holds them all: it is handed the next one released.
-      const attempted = yield* invoker.attempt(target.value, input, {
+      const attempted = yield* invoker.attempt(target.value, input.value, {
         executionId: job.id,
         acceptedAt: job.accepted_at,
         attempt: job.attempt_count
       }).pipe(gate.runQueued)
-      if (attempted._tag === "Failed") return yield* failed(job, attempted.record)
+      if (attempted._tag === "Failed") return yield* failed(job, attempted.record, principal)
       // The execution's KV writes (and the rows they trigger) commit with the row's completion, or
       // not at all: a run whose claim was lost, or that a crash interrupts, leaves nothing behind.
-      const completed = yield* kvCommit.commit(target.value.app.id, attempted.writes).pipe(
+      const completed = yield* kvCommit.commit(target.value.app.id, attempted.writes, {
+        executionId: job.id,
+        lineage: job.lineage
+      }).pipe(
         Effect.andThen(outbox.complete(job, owner, attempted.record)),
         Effect.flatMap((done) => (done ? Effect.succeed(true) : Effect.fail(new ClaimLost()))),
         transactions.atomically,
@@ -134,7 +217,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
         Effect.catch((error) =>
           error._tag === "PersistenceError"
             ? Effect.fail(error)
-            : failed(job, commitFailed(attempted, error).record).pipe(Effect.as(false))
+            : failed(job, commitFailed(attempted, error).record, principal).pipe(Effect.as(false))
         )
       )
       if (completed) yield* inbox.deliver(job.id)

@@ -1,11 +1,25 @@
 import { Effect, Layer, Option } from "effect"
 import { ExecutionNotFound } from "../domain/Errors.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
-import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
+import { type ExecutionListOptions, ExecutionLog, type ExecutionNode } from "../domain/ExecutionLog.ts"
 import { compareNewestFirst, encodeCursor, pageStart } from "./executionCursor.ts"
 import { executionRetentionConfig } from "./ExecutionRetention.ts"
 
 const key = (e: ExecutionRecord) => ({ startedAt: e.started_at, id: e.id })
+
+const node = (e: ExecutionRecord): ExecutionNode => ({
+  id: e.id,
+  app_id: e.app_id,
+  parent_execution_id: e.parent_execution_id,
+  script_id: e.script_id,
+  script_name: e.script_name,
+  invocation: e.invocation,
+  status: e.status,
+  trigger_id: e.trigger_id,
+  trigger_depth: e.trigger_depth,
+  started_at: e.started_at,
+  duration_ms: e.duration_ms
+})
 
 /** Execution records in memory: written at once, so there is nothing to batch or flush. */
 export const layer = Layer.effect(
@@ -25,6 +39,7 @@ export const layer = Layer.effect(
         const matching = [...records.values()]
           .filter((e) => options.scriptId === undefined || e.script_id === options.scriptId)
           .filter((e) => options.appIds === undefined || options.appIds.includes(e.app_id))
+          .filter((e) => options.invocation === undefined || e.invocation === options.invocation)
           .filter((e) => Option.isNone(after) || compareNewestFirst(key(e), after.value) > 0)
           .sort((a, b) => compareNewestFirst(key(a), key(b)))
         const items = matching.slice(0, options.limit)
@@ -35,6 +50,25 @@ export const layer = Layer.effect(
         const found = records.get(id)
         return found ? Effect.succeed(found) : Effect.fail(new ExecutionNotFound({ id }))
       },
+      // Level by level, as the SQL layer's recursive query: each level in start order.
+      descendants: (id, limit) =>
+        Effect.sync(() => {
+          const root = records.get(id)
+          if (root === undefined) return { nodes: [], truncated: false }
+          const nodes: Array<ExecutionNode> = [node(root)]
+          let level: ReadonlyArray<string> = [root.id]
+          while (level.length > 0 && nodes.length <= limit) {
+            const below = [...records.values()]
+              .filter((e) => e.parent_execution_id !== null && level.includes(e.parent_execution_id))
+              .sort((
+                a,
+                b
+              ) => (a.started_at === b.started_at ? (a.id < b.id ? -1 : 1) : a.started_at < b.started_at ? -1 : 1))
+            nodes.push(...below.map(node))
+            level = below.map((e) => e.id)
+          }
+          return { nodes: nodes.slice(0, limit), truncated: nodes.length > limit }
+        }),
       flush: Effect.void
     })
   })

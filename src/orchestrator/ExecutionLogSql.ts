@@ -2,12 +2,12 @@ import { Array as Arr, Effect, Latch, Layer, Option, Schema, Semaphore } from "e
 import { SqlClient, SqlSchema } from "effect/sql"
 import { persistence, refusedData } from "../db/persistence.ts"
 import { ExecutionNotFound } from "../domain/Errors.ts"
-import type { ExecutionRecord } from "../domain/Execution.ts"
+import { type ExecutionRecord, Invocation } from "../domain/Execution.ts"
 import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
 import { UUID_PATTERN } from "../domain/Ids.ts"
 import { encodeCursor, pageStart } from "./executionCursor.ts"
 import { executionRetentionConfig } from "./ExecutionRetention.ts"
-import { EXECUTION_COLUMNS, ExecutionRow, insertExecutions } from "./executionRows.ts"
+import { ExecutionNodeRow, ExecutionRow, insertExecutions, SELECTED_EXECUTION_COLUMNS } from "./executionRows.ts"
 
 /** Rows per INSERT. */
 const BATCH_SIZE = 500
@@ -107,20 +107,22 @@ export const layer = Layer.effect(
         return wake.open.pipe(Effect.asVoid)
       })
 
-    const columns = sql.literal(EXECUTION_COLUMNS)
+    const columns = sql.literal(SELECTED_EXECUTION_COLUMNS)
 
     /** A page of records, and one more row when there is a next page. */
     const pageRows = SqlSchema.findAll({
       Request: Schema.Struct({
         scriptId: Schema.optional(Schema.String),
         appIds: Schema.optional(Schema.Array(Schema.String)),
+        invocation: Schema.optional(Invocation),
         after: Schema.NullOr(Schema.Struct({ startedAt: Schema.String, id: Schema.String })),
         rows: Schema.Int
       }),
       Result: ExecutionRow,
-      execute: ({ scriptId, appIds, after, rows }) => {
+      execute: ({ scriptId, appIds, invocation, after, rows }) => {
         const conditions = [
           ...(scriptId === undefined ? [] : [sql`script_id = ${scriptId}`]),
+          ...(invocation === undefined ? [] : [sql`invocation = ${invocation}`]),
           ...(appIds === undefined ? [] : [sql`app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`]),
           ...(after === null ? [] : [sql`(started_at, id) < (${after.startedAt}::timestamptz, ${after.id}::uuid)`])
         ]
@@ -147,6 +149,7 @@ export const layer = Layer.effect(
       const rows = yield* pageRows({
         scriptId: options.scriptId,
         appIds: options.appIds,
+        invocation: options.invocation,
         after: Option.getOrNull(after),
         rows: options.limit + 1
       })
@@ -168,6 +171,31 @@ export const layer = Layer.effect(
       return row.value
     }, persistence("ExecutionLog.get"))
 
-    return ExecutionLog.of({ record, list, get, flush: writePending })
+    // Breadth first (each round of the recursion is one level), and only as far as the limit asks:
+    // PostgreSQL evaluates a recursive query only as far as its reader reads.
+    const descendantRows = SqlSchema.findAll({
+      Request: Schema.Struct({ id: Schema.String, rows: Schema.Int }),
+      Result: ExecutionNodeRow,
+      execute: ({ id, rows }) =>
+        sql`
+          WITH RECURSIVE tree (id, level) AS (
+            SELECT id, 0 FROM executions WHERE id = ${id}
+            UNION ALL
+            SELECT e.id, tree.level + 1 FROM executions e JOIN tree ON e.parent_execution_id = tree.id
+          ), bounded AS (SELECT id, level FROM tree LIMIT ${rows})
+          SELECT e.id, e.app_id, e.parent_execution_id, e.script_id, e.script_name, e.invocation, e.status,
+            e.trigger_id, e.trigger_depth, e.started_at, e.duration_ms
+          FROM bounded JOIN executions e ON e.id = bounded.id
+          ORDER BY bounded.level, e.started_at, e.id`
+    })
+
+    const descendants = Effect.fn("ExecutionLog.descendants")(function*(id: string, limit: number) {
+      if (!UUID_PATTERN.test(id)) return { nodes: [], truncated: false }
+      yield* writePending
+      const rows = yield* descendantRows({ id, rows: limit + 1 })
+      return { nodes: rows.slice(0, limit), truncated: rows.length > limit }
+    }, persistence("ExecutionLog.descendants"))
+
+    return ExecutionLog.of({ record, list, get, descendants, flush: writePending })
   })
 )

@@ -10,7 +10,7 @@ import {
   type ExecResponse,
   type ScriptHttpRequest
 } from "../domain/Exec.ts"
-import type { ExecutionRecord, Invocation } from "../domain/Execution.ts"
+import { type ExecutionRecord, type Invocation, type Lineage, rootLineage } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import { Executor } from "../domain/Executor.ts"
 import type { Principal } from "../domain/Identity.ts"
@@ -28,6 +28,11 @@ export interface InvocationInput {
   readonly event?: unknown
   /** Who the execution runs as (scripts see it as `ctx.principal`), or `null` for nobody. */
   readonly principal: Principal | null
+  /**
+   * Where the execution sits in its causal chain (scripts see `ctx.rootExecutionId` and
+   * `ctx.triggerDepth`); absent: a root, its own root at depth 0.
+   */
+  readonly lineage?: Lineage | undefined
 }
 
 /** An accepted async execution's identity: its id, when it was accepted, which attempt this is. */
@@ -133,10 +138,11 @@ export class Invoker extends Context.Service<Invoker, {
       ) {
         const startedMs = yield* Clock.currentTimeMillis
         const startedAt = new Date(startedMs).toISOString()
+        const lineage = input.lineage ?? rootLineage(executionId)
         const request: ExecRequest = {
           executionId,
-          rootExecutionId: executionId,
-          triggerDepth: 0,
+          rootExecutionId: lineage.root_execution_id,
+          triggerDepth: lineage.trigger_depth,
           invocation: input.invocation,
           script: { id: script.id, name: script.name, version: script.version, source: script.source },
           app: { id: app.id, name: app.name },
@@ -157,9 +163,12 @@ export class Invoker extends Context.Service<Invoker, {
           invocation: input.invocation,
           started_at: startedAt,
           accepted_at: async?.acceptedAt ?? null,
-          attempts: async?.attempt ?? 1
+          attempts: async?.attempt ?? 1,
+          ...lineage
         }
         const kv = makeKvSession(kvStore, app.id, kvLimits)
+        // The KV calls it made, whatever its end (a failed run's writes are counted, not kept).
+        const counted = () => ({ kv_reads: kv.counts().reads, kv_writes: kv.counts().writes })
         return yield* executor.execute(request, kv.calls).pipe(
           Effect.map((response): Attempted => ({
             _tag: "Responded",
@@ -167,6 +176,7 @@ export class Invoker extends Context.Service<Invoker, {
             writes: kv.writes(),
             record: {
               ...base,
+              ...counted(),
               status: "succeeded",
               status_code: response.statusCode,
               duration_ms: response.durationMs,
@@ -185,6 +195,7 @@ export class Invoker extends Context.Service<Invoker, {
               error,
               record: {
                 ...base,
+                ...counted(),
                 status: "failed",
                 status_code: execErrorStatus[error.reason],
                 duration_ms: error.durationMs,
@@ -201,6 +212,7 @@ export class Invoker extends Context.Service<Invoker, {
             async !== undefined ? Effect.void : Clock.currentTimeMillis.pipe(Effect.flatMap((now) =>
               log.record({
                 ...base,
+                ...counted(),
                 status: "failed",
                 status_code: 503,
                 duration_ms: now - startedMs,
@@ -222,7 +234,10 @@ export class Invoker extends Context.Service<Invoker, {
         return run(target, input, executionId, undefined).pipe(
           Effect.flatMap((attempted) =>
             attempted._tag === "Responded"
-              ? kvCommit.commit(target.app.id, attempted.writes).pipe(
+              ? kvCommit.commit(target.app.id, attempted.writes, {
+                executionId,
+                lineage: rootLineage(executionId)
+              }).pipe(
                 Effect.as<Attempted>(attempted),
                 Effect.catch((error) =>
                   error._tag === "PersistenceError"

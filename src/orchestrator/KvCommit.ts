@@ -1,17 +1,35 @@
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, Option } from "effect"
 import type { PersistenceError } from "../domain/Errors.ts"
+import type { Lineage } from "../domain/Execution.ts"
+import type { ExecutionId } from "../domain/Ids.ts"
 import { type KvChange, KvStore, type KvWrite, type KvWriteError } from "../domain/KvStore.ts"
+import { leaseSeconds, type NewJob, OutboxRepo } from "../domain/OutboxRepo.ts"
 import { Transactions } from "../domain/Transactions.ts"
+import type { Trigger } from "../domain/Trigger.ts"
+import { uuidv7 } from "../domain/uuidv7.ts"
+import { ScriptCache } from "./ScriptCache.ts"
+import { TriggerTable } from "./TriggerTable.ts"
+
+/** The execution whose writes these are (its runs are the triggered runs' parent), or `null` for an admin's write. */
+export type KvWriter = { readonly executionId: string; readonly lineage: Lineage } | null
 
 /**
- * Commits a batch of KV writes (an execution's, or one admin write): all of them or none, in one
- * transaction, which also takes whatever else the caller runs inside it (an async execution's
- * outbox completion). Every write to the store goes through here.
+ * Commits a batch of KV writes (an execution's, or one admin write) with the trigger rows they
+ * cause: all of them or none, in one transaction, which also takes whatever else the caller runs
+ * inside it (an async execution's outbox completion). Every write to the store goes through here,
+ * so admin writes fire triggers exactly as scripts' do.
+ *
+ * Fan-out: for each write that changed something (a delete of an absent key did not), one `kv`
+ * outbox row per enabled trigger of the app whose pattern and ops match, running as the trigger's
+ * registrant, one level deeper than the writer, in the writer's causal tree. The matching triggers
+ * come from the in-memory `TriggerTable`, asked before the transaction opens (its first load for an
+ * app takes a connection of its own).
  */
 export class KvCommit extends Context.Service<KvCommit, {
   readonly commit: (
     appId: string,
-    writes: ReadonlyArray<KvWrite>
+    writes: ReadonlyArray<KvWrite>,
+    writer: KvWriter
   ) => Effect.Effect<ReadonlyArray<KvChange>, KvWriteError | PersistenceError>
 }>()("picloud/orchestrator/KvCommit") {
   static readonly layer = Layer.effect(
@@ -19,10 +37,81 @@ export class KvCommit extends Context.Service<KvCommit, {
     Effect.gen(function*() {
       const store = yield* KvStore
       const transactions = yield* Transactions
+      const triggers = yield* TriggerTable
+      const outbox = yield* OutboxRepo
+      const scripts = yield* ScriptCache
+
+      /** Each write's matching triggers with the lease their script needs, in the writes' order. */
+      const matchAll = (appId: string, writes: ReadonlyArray<KvWrite>) =>
+        Effect.forEach(writes, (write) =>
+          triggers.matching(appId, write.key, write.op).pipe(
+            Effect.flatMap((matched) =>
+              Effect.forEach(matched, (trigger) =>
+                scripts.resolve(appId, trigger.script_id).pipe(
+                  // A script deleted meanwhile takes its trigger with it: nothing to run.
+                  Effect.map(Option.map((target) => ({ trigger, lease: leaseSeconds(target.script.timeout_seconds) })))
+                ))
+            ),
+            Effect.map((found) => found.flatMap((x) => Option.isSome(x) ? [x.value] : []))
+          ))
+
+      const rowsFor = (
+        appId: string,
+        changes: ReadonlyArray<KvChange>,
+        matches: ReadonlyArray<ReadonlyArray<{ readonly trigger: Trigger; readonly lease: number }>>,
+        writer: KvWriter,
+        now: number
+      ): ReadonlyArray<NewJob> => {
+        const at = new Date(now).toISOString()
+        return changes.flatMap((change, i) => {
+          if (change.op === "delete" && change.old_version === 0) return []
+          return matches[i]!.map(({ lease, trigger }): NewJob => {
+            const id = uuidv7() as ExecutionId
+            return {
+              id,
+              app_id: appId,
+              script_id: trigger.script_id,
+              kind: "kv",
+              payload: {
+                event: {
+                  op: change.op,
+                  key: change.key,
+                  value: change.value,
+                  old_value: change.old_value,
+                  version: change.version,
+                  app: appId,
+                  trigger_id: trigger.id,
+                  at
+                },
+                registrant_user_id: trigger.registrant_user_id
+              },
+              retry: trigger.retry,
+              lease_seconds: lease,
+              accepted_at: at,
+              lineage: writer === null
+                ? { root_execution_id: id, parent_execution_id: null, trigger_depth: 1, trigger_id: trigger.id }
+                : {
+                  root_execution_id: writer.lineage.root_execution_id,
+                  parent_execution_id: writer.executionId,
+                  trigger_depth: writer.lineage.trigger_depth + 1,
+                  trigger_id: trigger.id
+                },
+              dead_letter_script_id: trigger.dead_letter_script_id
+            }
+          })
+        })
+      }
+
       return KvCommit.of({
-        commit: Effect.fn("KvCommit.commit")(function*(appId, writes) {
+        commit: Effect.fn("KvCommit.commit")(function*(appId, writes, writer) {
           if (writes.length === 0) return []
-          return yield* transactions.atomically(store.commit(appId, writes))
+          const matches = yield* matchAll(appId, writes)
+          return yield* transactions.atomically(Effect.gen(function*() {
+            const changes = yield* store.commit(appId, writes)
+            const rows = rowsFor(appId, changes, matches, writer, yield* Clock.currentTimeMillis)
+            if (rows.length > 0) yield* outbox.enqueueAll(rows)
+            return changes
+          }))
         })
       })
     })

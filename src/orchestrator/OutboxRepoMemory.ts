@@ -1,11 +1,12 @@
 import { Clock, Effect, Layer, Option } from "effect"
 import * as Settings from "../config/Settings.ts"
-import type { DeadLetter } from "../domain/DeadLetter.ts"
+import type { DeadLetter, DeadLetterResolution } from "../domain/DeadLetter.ts"
 import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
 import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import {
+  type HandlerJob,
   IDEMPOTENCY_WINDOW_HOURS,
   type Job,
   type NewJob,
@@ -25,8 +26,10 @@ interface Row {
 interface Buried {
   readonly job: Job
   readonly error: ExecutionErrorInfo
-  readonly at: number
+  readonly at: string
   replayedAs: string | null
+  resolution: DeadLetterResolution | null
+  resolutionError: ExecutionErrorInfo | null
 }
 
 /**
@@ -64,22 +67,25 @@ export const layer = Layer.effect(
     /** When a row can next be claimed. */
     const claimableAt = (row: Row) => Math.max(row.due, row.claimedUntil ?? 0)
 
+    /** A new row, due now (the caller wakes the dispatcher). */
+    const add = (job: NewJob, now: number) =>
+      rows.set(job.id, {
+        job: {
+          ...job,
+          attempt_count: 0,
+          next_attempt_at: iso(now),
+          claimed_by: null,
+          claimed_until: null,
+          last_error: null
+        },
+        due: now,
+        claimedUntil: null
+      })
+
     /** A new row, due now; wakes the dispatcher. */
     const insert = (job: NewJob) =>
       Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        rows.set(job.id, {
-          job: {
-            ...job,
-            attempt_count: 0,
-            next_attempt_at: iso(now),
-            claimed_by: null,
-            claimed_until: null,
-            last_error: null
-          },
-          due: now,
-          claimedUntil: null
-        })
+        add(job, yield* Clock.currentTimeMillis)
         yield* wake.signal
         return { execution_id: job.id, accepted_at: job.accepted_at, repeated: false }
       })
@@ -106,6 +112,15 @@ export const layer = Layer.effect(
       return yield* insert(job)
     })
 
+    // Memory storage has no rollback (TransactionsMemory runs writes as they come): the rows are
+    // written, like the KV writes before them, once the caller got this far.
+    const enqueueAll = Effect.fn("OutboxRepo.enqueueAll")(function*(jobs: ReadonlyArray<NewJob>) {
+      if (jobs.length === 0) return
+      const now = yield* Clock.currentTimeMillis
+      for (const job of jobs) add(job, now)
+      yield* wake.signal
+    })
+
     const claim = Effect.fn("OutboxRepo.claim")(function*(owner: string, limit: number) {
       const now = yield* Clock.currentTimeMillis
       const due = [...rows.values()]
@@ -123,6 +138,13 @@ export const layer = Layer.effect(
     const complete = Effect.fn("OutboxRepo.complete")(function*(job: Job, owner: string, record: ExecutionRecord) {
       if (held(job, owner, yield* Clock.currentTimeMillis) === undefined) return false
       rows.delete(job.id)
+      if (job.kind === "dead_letter") {
+        const dead = buried.get(job.payload.dead_letter.id)
+        if (dead !== undefined) {
+          dead.resolution = record.status === "succeeded" ? "handled" : "handler_failed"
+          dead.resolutionError = record.status === "succeeded" ? null : record.error
+        }
+      }
       yield* log.record(record)
       return true
     })
@@ -145,30 +167,43 @@ export const layer = Layer.effect(
       return true
     })
 
-    const deadLetter = Effect.fn("OutboxRepo.deadLetter")(function*(job: Job, owner: string, record: ExecutionRecord) {
-      const row = held(job, owner, yield* Clock.currentTimeMillis)
-      if (row === undefined) return false
-      rows.delete(job.id)
-      buried.set(job.id, {
-        job: row.job,
-        error: record.error ?? { code: "unknown", message: "" },
-        at: yield* Clock.currentTimeMillis,
-        replayedAs: null
-      })
-      yield* log.record(record)
-      return true
-    })
+    const deadLetter = Effect.fn("OutboxRepo.deadLetter")(
+      function*(job: Job, owner: string, record: ExecutionRecord, handler?: HandlerJob) {
+        const now = yield* Clock.currentTimeMillis
+        const row = held(job, owner, now)
+        if (row === undefined) return false
+        rows.delete(job.id)
+        buried.set(job.id, {
+          job: row.job,
+          error: record.error ?? { code: "unknown", message: "" },
+          at: handler?.payload.dead_letter.dead_lettered_at ?? iso(now),
+          replayedAs: null,
+          resolution: handler === undefined ? null : "pending",
+          resolutionError: null
+        })
+        yield* log.record(record)
+        if (handler !== undefined) {
+          add(handler, now)
+          yield* wake.signal
+        }
+        return true
+      }
+    )
 
-    const toDeadLetter = ({ job, error, at, replayedAs }: Buried): DeadLetter => ({
+    const toDeadLetter = ({ job, error, at, replayedAs, resolution, resolutionError }: Buried): DeadLetter => ({
       id: job.id,
       app_id: job.app_id,
       script_id: job.script_id,
-      request: job.payload.request,
+      invocation: job.kind,
+      request: job.kind === "http" ? job.payload.request : null,
+      event: job.kind === "kv" ? job.payload.event : null,
       attempts: job.attempt_count,
       error,
       accepted_at: job.accepted_at,
-      dead_lettered_at: iso(at),
-      replayed_as: replayedAs
+      dead_lettered_at: at,
+      replayed_as: replayedAs,
+      resolution,
+      resolution_error: resolutionError
     })
 
     const deadLetters = (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) =>
@@ -186,16 +221,19 @@ export const layer = Layer.effect(
     const replay = Effect.fn("OutboxRepo.replay")(function*(id: string, executionId: ExecutionId, acceptedAt: string) {
       const dead = buried.get(id)
       if (dead === undefined) return Option.none()
-      const { app_id, script_id, kind, payload, retry, lease_seconds } = dead.job
+      const {
+        attempt_count: _a,
+        next_attempt_at: _n,
+        claimed_by: _b,
+        claimed_until: _u,
+        last_error: _e,
+        ...job
+      } = dead.job
       const accepted = yield* insert({
+        ...job,
         id: executionId,
-        app_id,
-        script_id,
-        kind,
-        payload,
-        retry,
-        lease_seconds,
-        accepted_at: acceptedAt
+        accepted_at: acceptedAt,
+        lineage: { ...job.lineage, parent_execution_id: job.id }
       })
       dead.replayedAs = executionId
       return Option.some(accepted)
@@ -223,16 +261,39 @@ export const layer = Layer.effect(
         return row === undefined ? Option.none<Job>() : Option.some(snapshot(row))
       })
 
+    const queuedChildren = (parentIds: ReadonlyArray<string>, limit: number) =>
+      Effect.sync(() =>
+        [...rows.values()]
+          .map((row) => row.job)
+          .filter((job) =>
+            job.lineage.parent_execution_id !== null && parentIds.includes(job.lineage.parent_execution_id)
+          )
+          .sort((a, b) =>
+            a.accepted_at === b.accepted_at ? (a.id < b.id ? -1 : 1) : a.accepted_at < b.accepted_at ? -1 : 1
+          )
+          .slice(0, limit)
+          .map(({ id, app_id, script_id, kind, lineage, accepted_at }) => ({
+            id,
+            app_id,
+            script_id,
+            kind,
+            lineage,
+            accepted_at
+          }))
+      )
+
     const abandon = (id: string) => Effect.sync(() => void abandoned.add(id))
 
     return OutboxRepo.of({
       enqueue,
+      enqueueAll,
       claim,
       complete,
       retryLater,
       deadLetter,
       releaseStale,
       find,
+      queuedChildren,
       abandon,
       deadLetters,
       findDeadLetter,

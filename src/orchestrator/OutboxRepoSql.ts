@@ -5,16 +5,17 @@ import { byUuid, persistence, Timestamp } from "../db/persistence.ts"
 import { storableJson } from "../db/storableJson.ts"
 import { DeadLetter } from "../domain/DeadLetter.ts"
 import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
-import { ExecutionErrorInfo, type ExecutionRecord } from "../domain/Execution.ts"
-import { ExecutionId } from "../domain/Ids.ts"
+import { ExecutionErrorInfo, type ExecutionRecord, type Lineage } from "../domain/Execution.ts"
+import { ExecutionId, UUID_PATTERN } from "../domain/Ids.ts"
 import {
   type Accepted,
-  HttpJobPayload,
+  type HandlerJob,
   IDEMPOTENCY_WINDOW_HOURS,
   type Job,
   type NewJob,
   OutboxRepo,
-  requestFingerprint
+  requestFingerprint,
+  withJobKind
 } from "../domain/OutboxRepo.ts"
 import { RetryPolicy } from "../domain/RetryPolicy.ts"
 import { DispatcherWake, OUTBOX_CHANNEL } from "./DispatcherWake.ts"
@@ -34,19 +35,30 @@ const JOB_COLUMNS = [
   "claimed_by",
   "claimed_until",
   "last_error",
-  "accepted_at"
+  "accepted_at",
+  "root_execution_id",
+  "parent_execution_id",
+  "trigger_depth",
+  "trigger_id",
+  "dead_letter_script_id"
 ]
 
 /** How often expired idempotency keys are cleared (after an enqueue that carries one: never when idle). */
 const KEY_PRUNE_EVERY_MS = 3_600_000
 
-/** An outbox row (`JOB_COLUMNS`): selected, or one element of a claim's `json_agg`. */
-const JobRow = Schema.Struct({
+/** The lineage columns of outbox and dead-letter rows: a NULL root (rows from before 0010) is the row's own id. */
+const LineageColumns = {
+  root_execution_id: Schema.NullOr(Schema.String),
+  parent_execution_id: Schema.NullOr(Schema.String),
+  trigger_depth: Schema.Int,
+  trigger_id: Schema.NullOr(Schema.String)
+}
+
+/** An outbox row (`JOB_COLUMNS`): selected, or one element of a claim's `json_agg`; one member per kind. */
+const JobRow = withJobKind({
   id: ExecutionId,
   app_id: Schema.String,
   script_id: Schema.String,
-  kind: Schema.Literal("http"),
-  payload: HttpJobPayload,
   retry: RetryPolicy,
   attempt_count: Schema.Int,
   lease_seconds: Schema.Int,
@@ -54,16 +66,59 @@ const JobRow = Schema.Struct({
   claimed_by: Schema.NullOr(Schema.String),
   claimed_until: Schema.NullOr(Timestamp),
   last_error: Schema.NullOr(ExecutionErrorInfo),
-  accepted_at: Timestamp
+  accepted_at: Timestamp,
+  ...LineageColumns,
+  dead_letter_script_id: Schema.NullOr(Schema.String)
 })
 
 const decodeJob = Schema.decodeUnknownResult(JobRow)
 
+/** The lineage of a row, from its lineage columns. */
+const lineageOf = (row: { readonly id: string } & Schema.Struct.Type<typeof LineageColumns>): Lineage => ({
+  root_execution_id: row.root_execution_id ?? row.id,
+  parent_execution_id: row.parent_execution_id,
+  trigger_depth: row.trigger_depth,
+  trigger_id: row.trigger_id
+})
+
+const toJob = (row: typeof JobRow.Type): Job => {
+  const { root_execution_id: _r, parent_execution_id: _p, trigger_depth: _d, trigger_id: _t, ...job } = row
+  return { ...job, lineage: lineageOf(row) }
+}
+
+/** The outbox columns a new row is written with (the rest take their defaults). */
+const outboxRow = (job: NewJob) => ({
+  id: job.id,
+  app_id: job.app_id,
+  script_id: job.script_id,
+  kind: job.kind,
+  payload: job.payload,
+  retry: job.retry,
+  lease_seconds: job.lease_seconds,
+  accepted_at: job.accepted_at,
+  ...job.lineage,
+  dead_letter_script_id: job.dead_letter_script_id
+})
+
+/** A row still in the outbox, as `queuedChildren` selects it. */
+const QueuedRow = Schema.Struct({
+  id: ExecutionId,
+  app_id: Schema.String,
+  script_id: Schema.String,
+  kind: Schema.Literals(["http", "kv", "dead_letter"]),
+  accepted_at: Timestamp,
+  ...LineageColumns
+})
+
 /** A dead letter as `DEAD_LETTER_COLUMNS` selects it: the domain's shape, with timestamptz columns. */
 const DeadLetterRow = Schema.Struct({ ...DeadLetter.fields, accepted_at: Timestamp, dead_lettered_at: Timestamp })
 
-const DEAD_LETTER_COLUMNS =
-  "id, app_id, script_id, payload -> 'request' AS request, attempts, error, accepted_at, created_at AS dead_lettered_at, replayed_as"
+const DEAD_LETTER_COLUMNS = "id, app_id, script_id, kind AS invocation, payload -> 'request' AS request, " +
+  "payload -> 'event' AS event, attempts, error, accepted_at, created_at AS dead_lettered_at, replayed_as, " +
+  "resolution, resolution_error"
+
+/** The columns a dead letter keeps of its outbox row, as `removed` returns them. */
+const KEPT_COLUMNS = "root_execution_id, parent_execution_id, trigger_depth, trigger_id, dead_letter_script_id"
 
 /**
  * The outbox in PostgreSQL. Claims are one statement (`FOR UPDATE SKIP LOCKED`, so concurrent
@@ -111,15 +166,24 @@ export const layer = Layer.effect(
     const claimedColumns = sql.literal(JOB_COLUMNS.map((column) => `o.${column}`).join(", "))
     let keysPrunedAt = 0
 
-    const insertRow = (job: NewJob) =>
+    const keptColumns = sql.literal(KEPT_COLUMNS)
+
+    /**
+     * New rows, due now, in one statement (one JSON parameter however many rows), with a NOTIFY
+     * that PostgreSQL delivers when the transaction around it commits (none if it rolls back).
+     */
+    const insertRows = (jobs: ReadonlyArray<NewJob>) =>
       sql`
-        WITH job AS (
-          INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at)
-          VALUES (${job.id}, ${job.app_id}, ${job.script_id}, ${job.kind}, ${storableJson(job.payload)}::jsonb,
-            ${storableJson(job.retry)}::jsonb, ${job.lease_seconds}, now(), ${job.accepted_at})
+        WITH jobs AS (
+          INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at,
+            ${keptColumns})
+          SELECT id, app_id, script_id, kind, payload, retry, lease_seconds, now(), accepted_at, ${keptColumns}
+          FROM jsonb_populate_recordset(NULL::outbox, ${storableJson(jobs.map(outboxRow))}::jsonb)
           RETURNING id
         )
-        SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM job`
+        SELECT pg_notify(${OUTBOX_CHANNEL}, '') WHERE EXISTS (SELECT 1 FROM jobs)`.pipe(
+        Effect.tap(() => Effect.sync(() => (queued += jobs.length)))
+      )
 
     /** The key's holder; there is one, since taking the key just ran into it. */
     const keyHolder = SqlSchema.findOne({
@@ -168,7 +232,7 @@ export const layer = Layer.effect(
 
     const enqueue = (job: NewJob, idempotencyKey?: string) => {
       const accepted: Accepted = { execution_id: job.id, accepted_at: job.accepted_at, repeated: false }
-      const insertJob = (job: NewJob) => insertRow(job).pipe(Effect.tap(() => Effect.sync(() => queued++)))
+      const insertJob = (job: NewJob) => insertRows([job])
       const write = idempotencyKey === undefined
         ? insertJob(job).pipe(Effect.as(accepted))
         : Effect.gen(function*() {
@@ -183,6 +247,15 @@ export const layer = Layer.effect(
         persistence("OutboxRepo.enqueue")
       )
     }
+
+    // The KV commit runs this inside its transaction: the statement joins it. This process's
+    // dispatcher is signalled at once (an early look finds nothing until the commit; the NOTIFY,
+    // delivered at commit, wakes it again through its LISTEN).
+    const enqueueAll = Effect.fn("OutboxRepo.enqueueAll")(function*(jobs: ReadonlyArray<NewJob>) {
+      if (jobs.length === 0) return
+      yield* insertRows(jobs)
+      yield* wake.signal
+    }, persistence("OutboxRepo.enqueueAll"))
 
     // The claimed rows come as one `json_agg`, decoded row by row (below); `next_due` is cast to
     // float8, which the driver gives as a number (numeric arrives as text).
@@ -216,11 +289,11 @@ export const layer = Layer.effect(
      */
     const decodeJobs = (rows: ReadonlyArray<unknown>) =>
       Effect.gen(function*() {
-        const jobs: Array<typeof JobRow.Type> = []
+        const jobs: Array<Job> = []
         for (const row of rows) {
           const decoded = decodeJob(row)
           if (Result.isSuccess(decoded)) {
-            jobs.push(decoded.success)
+            jobs.push(toJob(decoded.success))
           } else {
             const id = typeof row === "object" && row !== null && "id" in row ? String(row.id) : "(no id)"
             yield* Effect.logError(`outbox row ${id} does not decode; skipped until its lease ends`, decoded.failure)
@@ -243,9 +316,16 @@ export const layer = Layer.effect(
         DELETE FROM outbox WHERE id = ${job.id} AND claimed_by = ${owner} AND claimed_until > now()
         RETURNING ${columns})`
 
+    /** A handler's end resolves its dead letter: `handled` when it succeeded, else `handler_failed`. */
+    const resolved = (job: Job, record: ExecutionRecord) =>
+      job.kind !== "dead_letter" ? sql`` : sql`, resolved AS (
+        UPDATE dead_letters SET resolution = ${record.status === "succeeded" ? "handled" : "handler_failed"},
+          resolution_error = ${record.status === "succeeded" ? null : storableJson(record.error)}::jsonb
+        WHERE id = ${job.payload.dead_letter.id} AND EXISTS (SELECT 1 FROM removed))`
+
     // Removal and record in one statement: atomic, and one round trip per finished execution.
     const complete = (job: Job, owner: string, record: ExecutionRecord) =>
-      sql`WITH ${removed(job, owner)}
+      sql`WITH ${removed(job, owner)}${resolved(job, record)}
         ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`
         .pipe(
           Effect.map((rows) => rows.length > 0),
@@ -265,19 +345,33 @@ export const layer = Layer.effect(
         WHERE id = ${job.id} AND claimed_by = ${owner} AND claimed_until > now()
         RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), persistence("OutboxRepo.retryLater"))
 
-    const deadLetter = (job: Job, owner: string, record: ExecutionRecord) =>
+    /** Removal, dead letter and record in one statement. */
+    const moveToDeadLetters = (job: Job, owner: string, record: ExecutionRecord, handler: HandlerJob | undefined) =>
       sql`WITH ${removed(job, owner)}, dead AS (
-          INSERT INTO dead_letters (id, app_id, script_id, kind, payload, retry, lease_seconds, attempts, error, accepted_at)
-          SELECT id, app_id, script_id, kind, payload, retry, lease_seconds, attempt_count, ${
-        storableJson(record.error)
-      }::jsonb, accepted_at
+          INSERT INTO dead_letters (id, app_id, script_id, kind, payload, retry, lease_seconds, attempts, error,
+            accepted_at, created_at, resolution, ${keptColumns})
+          SELECT id, app_id, script_id, kind, payload, retry, lease_seconds, attempt_count,
+            ${storableJson(record.error)}::jsonb, accepted_at,
+            coalesce(${handler?.payload.dead_letter.dead_lettered_at ?? null}::timestamptz, now()),
+            ${handler === undefined ? null : "pending"}, ${keptColumns}
           FROM removed
           ON CONFLICT (id) DO NOTHING
         )
         ${insertExecutions(sql, [record], { onConflict: "replace", onlyIf: sql`EXISTS (SELECT 1 FROM removed)` })}`
-        .pipe(
-          Effect.map((rows) => rows.length > 0),
+        .pipe(Effect.map((rows) => rows.length > 0))
+
+    // With a handler, its row joins the same transaction: a dead letter whose handler never runs
+    // cannot happen, nor a handler for an execution that was not dead-lettered.
+    const deadLetter = (job: Job, owner: string, record: ExecutionRecord, handler?: HandlerJob) =>
+      (handler === undefined
+        ? moveToDeadLetters(job, owner, record, handler)
+        : Effect.gen(function*() {
+          const moved = yield* moveToDeadLetters(job, owner, record, handler)
+          if (moved) yield* insertRows([handler])
+          return moved
+        }).pipe(sql.withTransaction)).pipe(
           Effect.tap(ended),
+          Effect.tap((moved) => (moved && handler !== undefined ? wake.signal : Effect.void)),
           persistence("OutboxRepo.deadLetter")
         )
 
@@ -295,7 +389,36 @@ export const layer = Layer.effect(
       execute: (id) => sql`SELECT ${columns} FROM outbox WHERE id = ${id}`
     })
 
-    const find = (id: string) => byUuid(id, findJob, Option.none()).pipe(persistence("OutboxRepo.find"))
+    const find = (id: string) =>
+      byUuid(id, findJob, Option.none()).pipe(Effect.map(Option.map(toJob)), persistence("OutboxRepo.find"))
+
+    const queuedRows = SqlSchema.findAll({
+      Request: Schema.Struct({ parentIds: Schema.Array(Schema.String), limit: Schema.Int }),
+      Result: QueuedRow,
+      execute: ({ parentIds, limit }) =>
+        sql`
+          SELECT id, app_id, script_id, kind, accepted_at, root_execution_id, parent_execution_id, trigger_depth, trigger_id
+          FROM outbox WHERE parent_execution_id = ANY(${`{${parentIds.join(",")}}`}::uuid[])
+          ORDER BY accepted_at, id
+          LIMIT ${limit}`
+    })
+
+    const queuedChildren = Effect.fn("OutboxRepo.queuedChildren")(
+      function*(parentIds: ReadonlyArray<string>, limit: number) {
+        const ids = parentIds.filter((id) => UUID_PATTERN.test(id))
+        if (ids.length === 0 || limit <= 0) return []
+        const rows = yield* queuedRows({ parentIds: ids, limit })
+        return rows.map(({ id, app_id, script_id, kind, accepted_at, ...lineage }) => ({
+          id,
+          app_id,
+          script_id,
+          kind,
+          accepted_at,
+          lineage: lineageOf({ id, ...lineage })
+        }))
+      },
+      persistence("OutboxRepo.queuedChildren")
+    )
 
     const abandon = (id: string) =>
       sql`INSERT INTO abandoned_executions (execution_id) VALUES (${id}) ON CONFLICT DO NOTHING`.pipe(
@@ -332,11 +455,14 @@ export const layer = Layer.effect(
       byUuid(id, (id) =>
         sql`
           WITH dead AS (
-            UPDATE dead_letters SET replayed_as = ${executionId}, resolution = 'replayed' WHERE id = ${id}
-            RETURNING app_id, script_id, kind, payload, retry, lease_seconds
+            UPDATE dead_letters SET replayed_as = ${executionId} WHERE id = ${id}
+            RETURNING id, app_id, script_id, kind, payload, retry, lease_seconds, root_execution_id, trigger_depth,
+              trigger_id, dead_letter_script_id
           ), job AS (
-            INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at)
-            SELECT ${executionId}, app_id, script_id, kind, payload, retry, lease_seconds, now(), ${acceptedAt}
+            INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at,
+              ${keptColumns})
+            SELECT ${executionId}, app_id, script_id, kind, payload, retry, lease_seconds, now(), ${acceptedAt},
+              coalesce(root_execution_id, id), id, trigger_depth, trigger_id, dead_letter_script_id
             FROM dead
             RETURNING id
           )
@@ -360,12 +486,14 @@ export const layer = Layer.effect(
 
     return OutboxRepo.of({
       enqueue,
+      enqueueAll,
       claim,
       complete,
       retryLater,
       deadLetter,
       releaseStale,
       find,
+      queuedChildren,
       abandon,
       deadLetters,
       findDeadLetter,

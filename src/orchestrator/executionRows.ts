@@ -4,15 +4,36 @@ import { Timestamp } from "../db/persistence.ts"
 import { storableJson } from "../db/storableJson.ts"
 import { ExecutionRecord } from "../domain/Execution.ts"
 
-/** The `executions` columns, as selected and as the domain record names them. */
+/** The `executions` columns, as written and as the domain record names them. */
 export const EXECUTION_COLUMNS =
-  "id, app_id, script_id, script_name, script_version, invocation, status, status_code, started_at, duration_ms, logs, logs_truncated, error, accepted_at, attempts, result"
+  "id, app_id, script_id, script_name, script_version, invocation, status, status_code, started_at, duration_ms, logs, logs_truncated, error, accepted_at, attempts, result, root_execution_id, parent_execution_id, trigger_depth, trigger_id, kv_reads, kv_writes"
 
-/** An `executions` row as `EXECUTION_COLUMNS` selects it: decodes to the domain's record. */
+/** The columns as read: a record from before migration 0010 has no root, and is its own. */
+export const SELECTED_EXECUTION_COLUMNS = EXECUTION_COLUMNS.replace(
+  "root_execution_id",
+  "coalesce(root_execution_id, id) AS root_execution_id"
+)
+
+/** An `executions` row as `SELECTED_EXECUTION_COLUMNS` selects it: decodes to the domain's record. */
 export const ExecutionRow = Schema.Struct({
   ...ExecutionRecord.fields,
   started_at: Timestamp,
   accepted_at: Schema.NullOr(Timestamp)
+})
+
+/** A node of the causal tree, as `ExecutionLogSql.descendants` selects it. */
+export const ExecutionNodeRow = Schema.Struct({
+  id: ExecutionRecord.fields.id,
+  app_id: Schema.String,
+  parent_execution_id: Schema.NullOr(Schema.String),
+  script_id: ExecutionRecord.fields.script_id,
+  script_name: Schema.String,
+  invocation: ExecutionRecord.fields.invocation,
+  status: ExecutionRecord.fields.status,
+  trigger_id: Schema.NullOr(Schema.String),
+  trigger_depth: Schema.Int,
+  started_at: Timestamp,
+  duration_ms: Schema.Number
 })
 
 /**

@@ -75,7 +75,8 @@ export const HttpApp = Layer.mergeAll(
   JsonErrors,
   Dispatcher.layer
 ).pipe(
-  Layer.provide([Invoker.layer, ScriptCache.layer, RouteTable.layer]),
+  Layer.provide(Invoker.layer),
   Layer.provide(KvCommit.layer),
+  Layer.provide([ScriptCache.layer, RouteTable.layer]),
   Layer.provide(HttpServer.layerServices)
 )

@@ -26,6 +26,12 @@ const execution = (scriptId: string, startedAt: Date, overrides: Partial<Executi
   accepted_at: null,
   attempts: 1,
   result: null,
+  root_execution_id: crypto.randomUUID(),
+  parent_execution_id: null,
+  trigger_depth: 0,
+  trigger_id: null,
+  kv_reads: 0,
+  kv_writes: 0,
   ...overrides
 })
 
@@ -109,6 +115,83 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         assert.deepStrictEqual((yield* log.list({ scriptId: "not-a-uuid" as ScriptId, limit: 5 })).items, [])
       }))
 
+    it.effect("lineage and KV counts are kept; a listing can be limited to one invocation", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const app = crypto.randomUUID()
+        const root = execution(crypto.randomUUID(), new Date(), { app_id: app })
+        const triggered = execution(crypto.randomUUID(), new Date(), {
+          app_id: app,
+          invocation: "kv",
+          root_execution_id: root.id,
+          parent_execution_id: root.id,
+          trigger_depth: 1,
+          trigger_id: crypto.randomUUID(),
+          kv_reads: 3,
+          kv_writes: 2
+        })
+        const skipped = execution(crypto.randomUUID(), new Date(), {
+          app_id: app,
+          invocation: "kv",
+          status: "depth_exceeded",
+          status_code: null,
+          error: { code: "depth_exceeded", message: "too deep" },
+          trigger_depth: 9
+        })
+        for (const record of [root, triggered, skipped]) yield* log.record(record)
+        assert.deepStrictEqual(yield* log.get(triggered.id), triggered)
+        assert.deepStrictEqual(yield* log.get(skipped.id), skipped)
+        const kv = yield* log.list({ appIds: [app], invocation: "kv", limit: 10 })
+        assert.deepStrictEqual(kv.items.map((e) => e.id).sort(), [triggered.id, skipped.id].sort())
+        const http = yield* log.list({ appIds: [app], invocation: "http", limit: 10 })
+        assert.deepStrictEqual(http.items.map((e) => e.id), [root.id])
+      }))
+
+    it.effect("descendants: the execution, then those below it by parent, level by level, as far as the limit", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const base = Date.now() - 10_000
+        const at = (ms: number) => new Date(base + ms)
+        const root = execution(crypto.randomUUID(), at(0))
+        const below = (parent: ExecutionRecord, ms: number) =>
+          execution(crypto.randomUUID(), at(ms), {
+            root_execution_id: root.id,
+            parent_execution_id: parent.id,
+            trigger_depth: parent.trigger_depth + 1
+          })
+        const b = below(root, 20)
+        const a = below(root, 10)
+        const a1 = below(a, 30)
+        const b1 = below(b, 40)
+        const a1x = below(a1, 50)
+        const unrelated = execution(crypto.randomUUID(), at(15), { parent_execution_id: crypto.randomUUID() })
+        for (const record of [root, b, a, a1, b1, a1x, unrelated]) yield* log.record(record)
+
+        const all = yield* log.descendants(root.id, 100)
+        assert.isFalse(all.truncated)
+        assert.deepStrictEqual(all.nodes.map((n) => n.id), [root.id, a.id, b.id, a1.id, b1.id, a1x.id])
+        assert.deepStrictEqual(all.nodes[3], {
+          id: a1.id,
+          app_id: a1.app_id,
+          parent_execution_id: a.id,
+          script_id: a1.script_id,
+          script_name: a1.script_name,
+          invocation: a1.invocation,
+          status: a1.status,
+          trigger_id: null,
+          trigger_depth: 2,
+          started_at: a1.started_at,
+          duration_ms: a1.duration_ms
+        })
+        const fromA = yield* log.descendants(a.id, 100)
+        assert.deepStrictEqual(fromA.nodes.map((n) => n.id), [a.id, a1.id, a1x.id])
+        const bounded = yield* log.descendants(root.id, 3)
+        assert.isTrue(bounded.truncated)
+        assert.deepStrictEqual(bounded.nodes.map((n) => n.id), [root.id, a.id, b.id])
+        assert.deepStrictEqual(yield* log.descendants(crypto.randomUUID(), 10), { nodes: [], truncated: false })
+        assert.deepStrictEqual(yield* log.descendants("nope", 10), { nodes: [], truncated: false })
+      }))
+
     it.effect("flush writes everything recorded; many records at once are all kept", () =>
       Effect.gen(function*() {
         const log = yield* ExecutionLog
@@ -141,6 +224,23 @@ layer(ExecutionLogSql.layer.pipe(Layer.provideMerge(TestDatabase)), { timeout: "
           found = (yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM executions WHERE id = ${record.id}`)[0]!.n
         }
         assert.strictEqual(found, 1)
+      }))
+
+    it.effect("a record written before migration 0010 (no root) is its own root, at depth 0", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const sql = yield* SqlClient.SqlClient
+        const id = uuidv7()
+        yield* sql`INSERT INTO executions (id, app_id, script_id, script_name, script_version, invocation, status,
+            status_code, started_at, duration_ms, logs, logs_truncated)
+          VALUES (${id}, ${crypto.randomUUID()}, ${crypto.randomUUID()}, 's', 1, 'http', 'succeeded', 200, now(), 1,
+            '[]'::jsonb, false)`
+        const record = yield* log.get(id)
+        assert.deepStrictEqual(
+          [record.root_execution_id, record.parent_execution_id, record.trigger_depth, record.trigger_id],
+          [id, null, 0, null]
+        )
+        assert.deepStrictEqual([record.kv_reads, record.kv_writes, record.attempts], [0, 0, 1])
       }))
 
     it.effect("a record PostgreSQL refuses is dropped on its own; the records around it are written", () =>

@@ -1,11 +1,14 @@
 import { assert, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import type { ExecutionRecord } from "../../src/domain/Execution.ts"
+import * as TransactionsSql from "../../src/db/TransactionsSql.ts"
+import { type ExecutionRecord, rootLineage } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
+import type { Principal } from "../../src/domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
-import { type Job, type NewJob, OutboxRepo } from "../../src/domain/OutboxRepo.ts"
+import { HANDLER_RETRY, type HandlerJob, type Job, type NewJob, OutboxRepo } from "../../src/domain/OutboxRepo.ts"
 import { DEFAULT_RETRY_POLICY } from "../../src/domain/RetryPolicy.ts"
+import { Transactions } from "../../src/domain/Transactions.ts"
 import { uuidv7 } from "../../src/domain/uuidv7.ts"
 import * as DispatcherWakeLocal from "../../src/orchestrator/DispatcherWakeLocal.ts"
 import * as ExecutionLogMemory from "../../src/orchestrator/ExecutionLogMemory.ts"
@@ -14,21 +17,76 @@ import * as OutboxRepoMemory from "../../src/orchestrator/OutboxRepoMemory.ts"
 import * as OutboxRepoSql from "../../src/orchestrator/OutboxRepoSql.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
+type HttpJob = Extract<NewJob, { readonly kind: "http" }>
+
 /** Each test works in its own app, so tests sharing a database do not see each other's rows... */
-const newJob = (appId: string, overrides: Partial<NewJob> = {}): NewJob => ({
-  id: uuidv7() as ExecutionId,
-  app_id: appId,
-  script_id: crypto.randomUUID(),
-  kind: "http",
+const newJob = (appId: string, overrides: Partial<HttpJob> = {}): HttpJob => {
+  const id = uuidv7() as ExecutionId
+  return {
+    id,
+    app_id: appId,
+    script_id: crypto.randomUUID(),
+    kind: "http",
+    payload: {
+      request: { method: "POST", path: "/a/b", params: {}, query: {}, headers: { "x-✓": "1" }, body: "{\"n\":1}" },
+      principal: null
+    },
+    retry: DEFAULT_RETRY_POLICY,
+    lease_seconds: 30,
+    accepted_at: new Date().toISOString(),
+    lineage: rootLineage(id),
+    dead_letter_script_id: null,
+    ...overrides
+  }
+}
+
+/** A KV trigger's row, one level below `parent`. */
+const kvJob = (appId: string, parent: { readonly id: string; readonly root: string }, depth = 1): NewJob => ({
+  ...newJob(appId),
+  kind: "kv",
   payload: {
-    request: { method: "POST", path: "/a/b", params: {}, query: {}, headers: { "x-✓": "1" }, body: "{\"n\":1}" },
-    principal: null
+    event: {
+      op: "set",
+      key: "orders/1",
+      value: { qty: 2, note: "✓" },
+      old_value: null,
+      version: 1,
+      app: appId,
+      trigger_id: crypto.randomUUID(),
+      at: new Date().toISOString()
+    },
+    registrant_user_id: crypto.randomUUID()
   },
-  retry: DEFAULT_RETRY_POLICY,
-  lease_seconds: 30,
-  accepted_at: new Date().toISOString(),
-  ...overrides
+  lineage: { root_execution_id: parent.root, parent_execution_id: parent.id, trigger_depth: depth, trigger_id: null },
+  dead_letter_script_id: crypto.randomUUID()
 })
+
+/** The handler row of `dead`'s dead letter, as the dispatcher writes it. */
+const handlerJob = (dead: Job, principal: Principal | null = null): HandlerJob => ({
+  ...newJob(dead.app_id),
+  kind: "dead_letter",
+  script_id: dead.dead_letter_script_id!,
+  payload: {
+    dead_letter: {
+      id: dead.id,
+      app_id: dead.app_id,
+      script_id: dead.script_id,
+      invocation: dead.kind,
+      request: dead.kind === "http" ? dead.payload.request : null,
+      event: dead.kind === "kv" ? dead.payload.event : null,
+      attempts: dead.attempt_count,
+      error: { code: "script_error", message: "boom" },
+      accepted_at: dead.accepted_at,
+      dead_lettered_at: new Date().toISOString()
+    },
+    principal
+  },
+  retry: HANDLER_RETRY,
+  lineage: { ...dead.lineage, parent_execution_id: dead.id, trigger_id: null },
+  dead_letter_script_id: null
+})
+
+const someone: Principal = { user_id: crypto.randomUUID(), username: "dev", role: "developer", apps: [] }
 
 /** ...but claims are global: a test claims until it has found its own rows. */
 const claimMine = (owner: string, ids: ReadonlyArray<string>, limit = 100) =>
@@ -54,7 +112,10 @@ const finalRecord = (job: Job, status: ExecutionRecord["status"]): ExecutionReco
   error: status === "succeeded" ? null : { code: "script_error", message: "boom" },
   accepted_at: job.accepted_at,
   attempts: job.attempt_count,
-  result: status === "succeeded" ? { status: 201, headers: { "content-type": "text/plain" }, body: "done ✓" } : null
+  result: status === "succeeded" ? { status: 201, headers: { "content-type": "text/plain" }, body: "done ✓" } : null,
+  ...rootLineage(job.id),
+  kv_reads: 0,
+  kv_writes: 0
 })
 
 const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLog, unknown>) =>
@@ -180,12 +241,16 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
           id: job.id,
           app_id: job.app_id,
           script_id: job.script_id,
+          invocation: "http",
           request: job.payload.request,
+          event: null,
           attempts: 1,
           error: record.error!,
           accepted_at: job.accepted_at,
           dead_lettered_at: undefined,
-          replayed_as: null
+          replayed_as: null,
+          resolution: null,
+          resolution_error: null
         })
         assert.deepStrictEqual((yield* outbox.deadLetters({ appIds: [job.app_id], limit: 10 })).map((d) => d.id), [
           job.id
@@ -211,13 +276,138 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         yield* claimMine("node-a/1", [])
       }))
 
+    it.effect("enqueueAll writes rows of every kind in one go; kind, payload and lineage come back as written", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const app = crypto.randomUUID()
+        const writer = uuidv7()
+        const kv = kvJob(app, { id: writer, root: writer })
+        const deeper = kvJob(app, { id: kv.id, root: writer }, 2)
+        const http = newJob(app)
+        yield* outbox.enqueueAll([])
+        yield* outbox.enqueueAll([kv, deeper, http])
+        const { mine } = yield* claimMine("node-k/1", [kv.id, deeper.id, http.id])
+        const byId = new Map(mine.map((job) => [job.id, job]))
+        for (const job of [kv, deeper, http]) {
+          const claimed = byId.get(job.id)!
+          assert.deepStrictEqual(
+            [claimed.kind, claimed.payload, claimed.lineage, claimed.dead_letter_script_id, claimed.attempt_count],
+            [job.kind, job.payload, job.lineage, job.dead_letter_script_id, 1]
+          )
+          assert.isTrue(yield* outbox.complete(claimed, "node-k/1", finalRecord(claimed, "succeeded")))
+        }
+      }))
+
+    it.effect("a dead letter with a handler: the handler's row is written with it; its end resolves the dead letter", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const log = yield* ExecutionLog
+        const app = crypto.randomUUID()
+        const writer = uuidv7()
+        const jobs = [kvJob(app, { id: writer, root: writer }), kvJob(app, { id: writer, root: writer })]
+        yield* outbox.enqueueAll(jobs)
+        const claimed = (yield* claimMine("node-d/1", jobs.map((job) => job.id))).mine
+        assert.strictEqual(claimed.length, 2)
+        const handlers = claimed.map((job) => handlerJob(job, someone))
+        for (const [i, job] of claimed.entries()) {
+          assert.isTrue(yield* outbox.deadLetter(job, "node-d/1", finalRecord(job, "dead_lettered"), handlers[i]))
+          const dead = Option.getOrThrow(yield* outbox.findDeadLetter(job.id))
+          assert.deepStrictEqual(dead, {
+            ...handlers[i]!.payload.dead_letter,
+            replayed_as: null,
+            resolution: "pending",
+            resolution_error: null
+          })
+          assert.strictEqual(dead.request, null)
+        }
+
+        const running = (yield* claimMine("node-d/1", handlers.map((job) => job.id))).mine
+        assert.strictEqual(running.length, 2)
+        for (const handler of running) {
+          const original = handlers.find((h) => h.id === handler.id)!
+          assert.deepStrictEqual([handler.kind, handler.payload, handler.lineage], [
+            original.kind,
+            original.payload,
+            original.lineage
+          ])
+        }
+        const [ok, bad] = [
+          running.find((h) => h.id === handlers[0]!.id)!,
+          running.find((h) => h.id === handlers[1]!.id)!
+        ]
+        const okRecord = { ...finalRecord(ok, "succeeded"), invocation: "dead_letter" as const }
+        const badRecord = { ...finalRecord(bad, "failed"), invocation: "dead_letter" as const }
+        assert.isTrue(yield* outbox.complete(ok, "node-d/1", okRecord))
+        assert.isTrue(yield* outbox.complete(bad, "node-d/1", badRecord))
+        const handled = Option.getOrThrow(yield* outbox.findDeadLetter(claimed[0]!.id))
+        assert.deepStrictEqual([handled.resolution, handled.resolution_error], ["handled", null])
+        const failed = Option.getOrThrow(yield* outbox.findDeadLetter(claimed[1]!.id))
+        assert.deepStrictEqual([failed.resolution, failed.resolution_error], ["handler_failed", badRecord.error])
+        assert.deepStrictEqual(yield* log.get(bad.id), badRecord)
+      }))
+
+    it.effect("a replay keeps kind, payload and handler, as a child of the dead execution in its chain", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const app = crypto.randomUUID()
+        const writer = uuidv7()
+        const job = kvJob(app, { id: writer, root: writer }, 3)
+        yield* outbox.enqueueAll([job])
+        const claimed = (yield* claimMine("node-r/1", [job.id])).mine[0]!
+        assert.isTrue(yield* outbox.deadLetter(claimed, "node-r/1", finalRecord(claimed, "dead_lettered")))
+        const dead = Option.getOrThrow(yield* outbox.findDeadLetter(job.id))
+        assert.deepStrictEqual([dead.invocation, dead.request, dead.event, dead.resolution], [
+          "kv",
+          null,
+          job.kind === "kv" ? job.payload.event : null,
+          null
+        ])
+        const replayId = uuidv7() as ExecutionId
+        yield* outbox.replay(job.id, replayId, new Date().toISOString())
+        const again = Option.getOrThrow(yield* outbox.find(replayId))
+        assert.deepStrictEqual([again.kind, again.payload, again.dead_letter_script_id, again.lineage], [
+          job.kind,
+          job.payload,
+          job.dead_letter_script_id,
+          { root_execution_id: writer, parent_execution_id: job.id, trigger_depth: 3, trigger_id: null }
+        ])
+        assert.strictEqual(Option.getOrThrow(yield* outbox.findDeadLetter(job.id)).resolution, null)
+        yield* claimMine("node-r/1", [])
+      }))
+
+    it.effect("queuedChildren: the rows whose lineage parent is one of the ids given, oldest first, as many as asked", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const app = crypto.randomUUID()
+        const [a, b] = [uuidv7(), uuidv7()]
+        const first = { ...kvJob(app, { id: a, root: a }), accepted_at: new Date(Date.now() - 2000).toISOString() }
+        const second = { ...kvJob(app, { id: b, root: a }, 2), accepted_at: new Date(Date.now() - 1000).toISOString() }
+        const elsewhere = kvJob(app, { id: uuidv7(), root: a })
+        yield* outbox.enqueueAll([second, first, elsewhere])
+        const children = yield* outbox.queuedChildren([a, b, "not-an-id"], 10)
+        assert.deepStrictEqual(
+          children,
+          [first, second].map((job) => ({
+            id: job.id,
+            app_id: job.app_id,
+            script_id: job.script_id,
+            kind: job.kind,
+            lineage: job.lineage,
+            accepted_at: job.accepted_at
+          }))
+        )
+        assert.deepStrictEqual((yield* outbox.queuedChildren([a, b], 1)).map((job) => job.id), [first.id])
+        assert.deepStrictEqual(yield* outbox.queuedChildren([], 10), [])
+        yield* claimMine("node-q/1", [])
+      }))
+
     it.effect("an Idempotency-Key names one execution per app, and one request", () =>
       Effect.gen(function*() {
         const outbox = yield* OutboxRepo
         const app = crypto.randomUUID()
         const first = newJob(app)
         /** Another acceptance of the same request: a new execution id, the same script and request. */
-        const repeatOf = (job: NewJob, appId = job.app_id) => ({ ...newJob(appId), script_id: job.script_id })
+        const repeatOf = (job: HttpJob, appId = job.app_id) => ({ ...newJob(appId), script_id: job.script_id })
         assert.isFalse((yield* outbox.enqueue(first, "key-1")).repeated)
         const repeat = yield* outbox.enqueue(repeatOf(first), "key-1")
         assert.deepStrictEqual(repeat, { execution_id: first.id, accepted_at: first.accepted_at, repeated: true })
@@ -288,13 +478,27 @@ const bounded = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLo
         assert.isTrue(yield* outbox.complete(claimed, "node-a/1", finalRecord(claimed, "succeeded")))
         yield* outbox.enqueue(newJob(app))
       }))
+
+    it.effect("enqueueAll is never refused for the limit: its rows belong to a write already made", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const app = crypto.randomUUID()
+        const writer = uuidv7()
+        const jobs = Array.from({ length: 5 }, () => kvJob(app, { id: writer, root: writer }))
+        yield* outbox.enqueueAll(jobs)
+        for (const job of jobs) assert.isTrue(Option.isSome(yield* outbox.find(job.id)))
+        assert.strictEqual((yield* outbox.enqueue(newJob(app)).pipe(Effect.flip))._tag, "OutboxFull")
+      }))
   })
 
-/** Rows written behind the repository's back, in a database of their own (claims are global). */
+/**
+ * Rows written behind the repository's back, in a database of their own (claims are global), and
+ * a transaction rolled back: memory storage has none (`TransactionsMemory` runs writes as they come).
+ */
 layer(
   OutboxRepoSql.layer.pipe(
     Layer.provide(DispatcherWakeLocal.layer),
-    Layer.provideMerge(ExecutionLogSql.layer),
+    Layer.provideMerge(Layer.merge(ExecutionLogSql.layer, TransactionsSql.layer)),
     Layer.provideMerge(TestDatabase)
   ),
   { timeout: "60 seconds", excludeTestServices: true }
@@ -316,6 +520,58 @@ layer(
       // One bad row must not stop every claim (and with it all async work).
       const { jobs } = yield* outbox.claim("node-m/1", 10)
       assert.deepStrictEqual(jobs.map((job) => job.id), [good.id])
+    }))
+
+  it.effect("rows written before migration 0010 (no lineage, no handler) read as HTTP roots", () =>
+    Effect.gen(function*() {
+      const outbox = yield* OutboxRepo
+      const sql = yield* SqlClient.SqlClient
+      const [queued, dead] = [uuidv7(), uuidv7()]
+      const { payload, retry } = newJob(crypto.randomUUID())
+      yield* sql`INSERT INTO outbox (id, app_id, script_id, kind, payload, retry, lease_seconds, next_attempt_at, accepted_at)
+        VALUES (${queued}, ${crypto.randomUUID()}, ${crypto.randomUUID()}, 'http', ${JSON.stringify(payload)}::jsonb,
+          ${JSON.stringify(retry)}::jsonb, 30, now() + interval '1 hour', now())`
+      yield* sql`INSERT INTO dead_letters (id, app_id, script_id, kind, payload, retry, lease_seconds, attempts, error,
+          resolution, accepted_at)
+        VALUES (${dead}, ${crypto.randomUUID()}, ${crypto.randomUUID()}, 'http', ${JSON.stringify(payload)}::jsonb,
+          ${JSON.stringify(retry)}::jsonb, 30, 5, '{"code":"script_error","message":"boom"}'::jsonb, NULL, now())`
+      const job = Option.getOrThrow(yield* outbox.find(queued))
+      assert.deepStrictEqual([job.kind, job.lineage, job.dead_letter_script_id], ["http", rootLineage(queued), null])
+      const letter = Option.getOrThrow(yield* outbox.findDeadLetter(dead))
+      assert.deepStrictEqual([letter.invocation, letter.request, letter.event, letter.resolution], [
+        "http",
+        payload.request,
+        null,
+        null
+      ])
+      const replayId = uuidv7() as ExecutionId
+      yield* outbox.replay(dead, replayId, new Date().toISOString())
+      assert.deepStrictEqual(Option.getOrThrow(yield* outbox.find(replayId)).lineage, {
+        root_execution_id: dead,
+        parent_execution_id: dead,
+        trigger_depth: 0,
+        trigger_id: null
+      })
+      yield* sql`DELETE FROM outbox WHERE id IN (${queued}, ${replayId})`
+    }))
+
+  it.effect("enqueueAll joins the transaction around it: rolled back, it leaves no row; committed, its rows are claimable", () =>
+    Effect.gen(function*() {
+      const outbox = yield* OutboxRepo
+      const transactions = yield* Transactions
+      const app = crypto.randomUUID()
+      const writer = uuidv7()
+      const jobs = [kvJob(app, { id: writer, root: writer }), kvJob(app, { id: writer, root: writer })]
+      const rolledBack = yield* transactions.atomically(
+        outbox.enqueueAll(jobs).pipe(Effect.andThen(Effect.fail("the KV commit failed after its fan-out" as const)))
+      ).pipe(Effect.flip)
+      assert.strictEqual(rolledBack, "the KV commit failed after its fan-out")
+      for (const job of jobs) assert.isTrue(Option.isNone(yield* outbox.find(job.id)))
+      assert.deepStrictEqual(yield* outbox.queuedChildren([writer], 10), [])
+
+      yield* transactions.atomically(outbox.enqueueAll(jobs))
+      const { mine } = yield* claimMine("node-t/1", jobs.map((job) => job.id))
+      assert.strictEqual(mine.length, 2)
     }))
 })
 

@@ -27,7 +27,8 @@ const contract = (name: string, repoLayer: Layer.Layer<RouteRepo | ScriptRepo, u
           script_id: script.id,
           dispatch_mode: "sync" as const,
           auth: "none" as const,
-          retry: DEFAULT_RETRY_POLICY
+          retry: DEFAULT_RETRY_POLICY,
+          dead_letter_script_id: null
         }
         const shape = path.replace(":id", ":")
         const route = yield* routes.create({ ...base, path, shape })
@@ -44,10 +45,24 @@ const contract = (name: string, repoLayer: Layer.Layer<RouteRepo | ScriptRepo, u
           max_attempts: 3,
           jitter: false
         }
-        const post = yield* routes.create({ ...base, method: "POST", path, shape, dispatch_mode: "async", retry })
+        const handler = yield* scripts.create({ app_id: DEFAULT_APP_ID, name: unique("handler"), source: "x" })
+        const post = yield* routes.create({
+          ...base,
+          method: "POST",
+          path,
+          shape,
+          dispatch_mode: "async",
+          retry,
+          dead_letter_script_id: handler.id
+        })
         assert.deepStrictEqual(yield* routes.get(post.id), post)
         assert.deepStrictEqual(post.retry, retry)
         assert.strictEqual(post.dispatch_mode, "async")
+        assert.strictEqual(post.dead_letter_script_id, handler.id)
+        // Deleting the handler's script takes it off the route, which stays.
+        yield* routes.deleteForScript(handler.id)
+        yield* scripts.delete(handler.id)
+        assert.deepStrictEqual(yield* routes.get(post.id), { ...post, dead_letter_script_id: null })
         yield* routes.delete(route.id)
         assert.strictEqual((yield* routes.get(route.id).pipe(Effect.flip))._tag, "RouteNotFound")
         assert.strictEqual((yield* routes.delete(route.id).pipe(Effect.flip))._tag, "RouteNotFound")

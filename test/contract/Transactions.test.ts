@@ -72,7 +72,8 @@ layer(Services, { timeout: "60 seconds" })("multi-step writes (sql): all or noth
         script_id: script.id,
         dispatch_mode: "sync",
         auth: "none",
-        retry: DEFAULT_RETRY_POLICY
+        retry: DEFAULT_RETRY_POLICY,
+        dead_letter_script_id: null
       })
       return { script, route }
     })

@@ -42,6 +42,7 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "triggers.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
   "executions.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "executions.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "executions.tree": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "deadLetters.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "deadLetters.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "deadLetters.replay": { admin: 202, devThis: 202, devOther: 404, invoker: 403 },
@@ -248,7 +249,7 @@ const optionalFields = (key: string, params: Record<string, string>): Record<str
   ({
     "scripts.update": { name: "renamed" },
     "users.create": { apps: [params.app] },
-    "routes.create": { dispatch_mode: "sync", auth: "none" },
+    "routes.create": { dispatch_mode: "async", auth: "none", dead_letter_script: "s" },
     "triggers.create": { ops: ["set", "delete"], retry: { backoff: "linear" }, dead_letter_script: "s" },
     "triggers.update": { ops: ["delete"], retry: { backoff: "constant" }, dead_letter_script: "s" }
   })[key] ?? {}

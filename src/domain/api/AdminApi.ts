@@ -9,7 +9,7 @@ import {
 } from "effect/http-api"
 import { App, CreateApp } from "../App.ts"
 import { DeadLetter } from "../DeadLetter.ts"
-import { ExecutionRecord } from "../Execution.ts"
+import { ExecutionRecord, ExecutionTree, Invocation } from "../Execution.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
 import { UUID_PATTERN } from "../Ids.ts"
 import { KV_MAX_PAGE, KvItem, KvKey, KvPage, KvPrefix } from "../KvStore.ts"
@@ -269,6 +269,7 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
     HttpApiEndpoint.get("list", "/executions", {
       query: {
         script: Schema.optionalKey(IdQuery("script")),
+        invocation: Schema.optionalKey(Invocation),
         limit: PageLimit,
         cursor: Schema.optionalKey(StorableText(256))
       },
@@ -278,6 +279,11 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
     HttpApiEndpoint.get("get", "/executions/:id", {
       params: IdParams,
       success: ExecutionRecord,
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.get("tree", "/executions/:id/tree", {
+      params: IdParams,
+      success: ExecutionTree,
       error: [NotFound, InternalError]
     })
   )

@@ -4,24 +4,50 @@ import { AdminApi, DEFAULT_PAGE_SIZE } from "../../domain/api/AdminApi.ts"
 import { ExecutionNotFound } from "../../domain/Errors.ts"
 import { ExecutionLog } from "../../domain/ExecutionLog.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
+import { OutboxRepo } from "../../domain/OutboxRepo.ts"
+import { ScriptRepo } from "../../domain/ScriptRepo.ts"
+import { buildTree, MAX_TREE_NODES } from "../executionTree.ts"
 import { apiErrors } from "./apiErrors.ts"
 import { requireRole, seesApp, visibleApps } from "./authorize.ts"
 
 /**
  * Handlers of `/api/admin/executions`: newest first, paginated with an opaque cursor; a developer
- * sees the executions of its apps only.
+ * sees the executions of its apps only. `/executions/{id}/tree` is the causal tree below one: the
+ * executions its KV writes triggered, their dead-letter handlers, and so on, with the rows still
+ * queued for them, at most `MAX_TREE_NODES`.
  */
 export const ExecutionsHttp = HttpApiBuilder.group(
   AdminApi,
   "executions",
   Effect.fn(function*(handlers) {
     const executions = yield* ExecutionLog
+    const outbox = yield* OutboxRepo
+    const scripts = yield* ScriptRepo
+
+    /** The execution, if the caller may see its app; otherwise, as if it did not exist. */
+    const visible = (id: string) =>
+      Effect.gen(function*() {
+        const me = yield* requireRole("admin", "developer")
+        const execution = yield* executions.get(id)
+        if (!seesApp(me, execution.app_id)) return yield* new ExecutionNotFound({ id })
+        return { me, execution }
+      })
+
+    /** The names of scripts by id (deleted ones have none). */
+    const scriptNames = (ids: Iterable<string>) =>
+      Effect.forEach(new Set(ids), (id) =>
+        scripts.find(id as ScriptId).pipe(
+          Effect.map((script): readonly [string, string] => [id, script.name]),
+          Effect.catchTag("ScriptNotFound", () => Effect.succeed([id, ""] as const))
+        )).pipe(Effect.map((entries) => new Map(entries)))
+
     return handlers
       .handle("list", ({ query }) =>
         requireRole("admin", "developer").pipe(
           Effect.flatMap((me) =>
             executions.list({
               scriptId: query.script as ScriptId | undefined,
+              invocation: query.invocation,
               appIds: visibleApps(me),
               limit: query.limit ?? DEFAULT_PAGE_SIZE,
               cursor: query.cursor
@@ -29,12 +55,27 @@ export const ExecutionsHttp = HttpApiBuilder.group(
           ),
           apiErrors
         ))
-      .handle("get", ({ params }) =>
+      .handle("get", ({ params }) => visible(params.id).pipe(Effect.map(({ execution }) => execution), apiErrors))
+      .handle("tree", ({ params }) =>
         Effect.gen(function*() {
-          const me = yield* requireRole("admin", "developer")
-          const execution = yield* executions.get(params.id)
-          if (!seesApp(me, execution.app_id)) return yield* new ExecutionNotFound({ id: params.id })
-          return execution
+          const { me, execution } = yield* visible(params.id)
+          const below = yield* executions.descendants(execution.id, MAX_TREE_NODES)
+          // A trigger runs in its writer's app, a handler in its dead execution's: the tree stays in
+          // one app. Nodes of another app, if ever, are left out with what hangs below them.
+          const [root, ...rest] = below.nodes.filter((node) => seesApp(me, node.app_id))
+          if (root === undefined || root.id !== execution.id) return yield* new ExecutionNotFound({ id: params.id })
+          const records = [root, ...rest] as const
+          const room = MAX_TREE_NODES - records.length
+          const queued = (yield* outbox.queuedChildren(records.map((node) => node.id), room + 1))
+            .filter((job) => seesApp(me, job.app_id))
+          const shown = queued.slice(0, room)
+          const known = new Map(records.map((node) => [node.script_id as string, node.script_name]))
+          const names = new Map([
+            ...known,
+            ...(yield* scriptNames(shown.map((job) => job.script_id).filter((id) => !known.has(id))))
+          ])
+          const tree = buildTree(records, shown, names)
+          return { ...tree, truncated: below.truncated || queued.length > room }
         }).pipe(apiErrors))
   })
 )

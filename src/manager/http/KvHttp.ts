@@ -46,7 +46,7 @@ export const KvHttp = HttpApiBuilder.group(
           const appId = yield* manageable(params.app)
           const [written] = yield* writes.commit(appId, [
             { op: "set", key: params.key, value: payload, ifVersion: headers["if-match"] }
-          ])
+          ], null)
           return HttpApiSchema.withHeaders({
             body: { key: params.key, version: written!.version, updated_at: written!.updated_at! },
             headers: etag(written!.version)
@@ -59,7 +59,7 @@ export const KvHttp = HttpApiBuilder.group(
             op: "delete",
             key: params.key,
             ifVersion: headers["if-match"]
-          }])
+          }], null)
           if (deleted!.old_version === 0) return yield* keyNotFound(params.key)
         }).pipe(apiErrors))
   })

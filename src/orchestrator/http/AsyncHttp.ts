@@ -1,17 +1,16 @@
 import { Clock, Effect, Option } from "effect"
 import { HttpServerResponse } from "effect/http"
 import type { ScriptHttpRequest } from "../../domain/Exec.ts"
+import { rootLineage } from "../../domain/Execution.ts"
 import type { Principal } from "../../domain/Identity.ts"
 import type { ExecutionId } from "../../domain/Ids.ts"
-import { IDEMPOTENCY_WINDOW_HOURS, OutboxRepo } from "../../domain/OutboxRepo.ts"
+import { IDEMPOTENCY_WINDOW_HOURS, leaseSeconds, OutboxRepo } from "../../domain/OutboxRepo.ts"
 import type { Route } from "../../domain/Route.ts"
 import { uuidv7 } from "../../domain/uuidv7.ts"
 import type { ResolvedScript } from "../ScriptCache.ts"
 import { errorResponse } from "./errorResponse.ts"
 import { earlyReply } from "./SyncHttp.ts"
 
-/** A claim outlives the script's own timeout by this much before another claimer may take the row. */
-const LEASE_MARGIN_SECONDS = 30
 const MAX_IDEMPOTENCY_KEY_LENGTH = 255
 /** A full outbox drains at the dispatcher's pace: seconds, not the gate's instant. */
 const QUEUE_FULL_RETRY_AFTER_SECONDS = 5
@@ -53,15 +52,18 @@ export const makeAsyncHttp = Effect.gen(function*() {
           })
         )
       }
+      const id = uuidv7() as ExecutionId
       const accepted = yield* outbox.enqueue({
-        id: uuidv7() as ExecutionId,
+        id,
         app_id: route.app_id,
         script_id: script.id,
         kind: "http",
         payload: { request, principal: Option.getOrNull(principal) },
         retry: route.retry,
-        lease_seconds: script.timeout_seconds + LEASE_MARGIN_SECONDS,
-        accepted_at: new Date(yield* Clock.currentTimeMillis).toISOString()
+        lease_seconds: leaseSeconds(script.timeout_seconds),
+        accepted_at: new Date(yield* Clock.currentTimeMillis).toISOString(),
+        lineage: rootLineage(id),
+        dead_letter_script_id: route.dead_letter_script_id
       }, key)
       return HttpServerResponse.jsonUnsafe(
         { execution_id: accepted.execution_id, accepted_at: accepted.accepted_at },

@@ -9,10 +9,15 @@ import { errorResponse, storageFaultResponse } from "./errorResponse.ts"
 export const MAX_WAIT_SECONDS = 60
 const WAIT_DIGITS = /^[0-9]{1,3}$/
 
-/** An async execution as its caller sees it. `failed`: the last attempt failed and another is due. */
+/**
+ * An async execution as its caller sees it. While it is in the outbox, `failed` means the last
+ * attempt failed and another is due; once recorded, its status is final (`failed` then: a
+ * dead-letter handler that failed, which is never retried).
+ */
 interface ExecutionStatus {
   readonly id: string
-  readonly status: "queued" | "running" | "failed" | "succeeded" | "dead_lettered"
+  readonly done: boolean
+  readonly status: "queued" | "running" | "failed" | "succeeded" | "dead_lettered" | "depth_exceeded"
   readonly attempts: number
   readonly accepted_at: string
   readonly next_attempt_at?: string
@@ -20,14 +25,12 @@ interface ExecutionStatus {
   readonly error?: unknown
 }
 
-const isDone = (status: ExecutionStatus) => status.status === "succeeded" || status.status === "dead_lettered"
-
 const notFound = (id: string) =>
   errorResponse(404, { code: "execution_not_found", message: `no async execution ${id}` })
 
 /**
  * `GET /api/executions/{id}[?wait=N]`: where an async route's `Location` points. 200 with the
- * result once the execution has ended (succeeded or dead-lettered), else 202 with its progress.
+ * result once the execution has ended (its record is written), else 202 with its progress.
  * `wait` parks the caller on the `InboxResolver` for up to N seconds. No token: the execution id
  * (62 of its bits random, from the OS) is the claim check, handed only to the caller that was accepted.
  */
@@ -47,6 +50,7 @@ export const ExecutionStatusRoute = HttpRouter.use(Effect.fn(function*(router) {
         const running = claimed_by !== null && claimed_until !== null && Date.parse(claimed_until) > now
         return Option.some<ExecutionStatus>({
           id,
+          done: false,
           status: running ? "running" : last_error === null ? "queued" : "failed",
           attempts: attempt_count,
           accepted_at,
@@ -59,7 +63,8 @@ export const ExecutionStatusRoute = HttpRouter.use(Effect.fn(function*(router) {
       const { status, attempts, accepted_at, result, error } = record.value
       return Option.some<ExecutionStatus>({
         id,
-        status: status === "succeeded" ? "succeeded" : "dead_lettered",
+        done: true,
+        status,
         attempts,
         accepted_at,
         ...(result === null ? {} : { result }),
@@ -67,8 +72,8 @@ export const ExecutionStatusRoute = HttpRouter.use(Effect.fn(function*(router) {
       })
     })
 
-  const reply = (status: ExecutionStatus) =>
-    HttpServerResponse.jsonUnsafe(status, { status: isDone(status) ? 200 : 202 })
+  const reply = ({ done, ...status }: ExecutionStatus) =>
+    HttpServerResponse.jsonUnsafe(status, { status: done ? 200 : 202 })
 
   const handle = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -87,7 +92,7 @@ export const ExecutionStatusRoute = HttpRouter.use(Effect.fn(function*(router) {
       const delivered = wait > 0 ? yield* inbox.register(id!) : Effect.void
       const first = yield* read(id!)
       if (Option.isNone(first)) return notFound(id!)
-      if (wait === 0 || isDone(first.value)) return reply(first.value)
+      if (wait === 0 || first.value.done) return reply(first.value)
       yield* delivered.pipe(
         Effect.timeoutOption(Duration.seconds(wait)),
         // The caller hung up while parked: nobody will read this result by waiting.

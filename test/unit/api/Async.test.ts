@@ -117,6 +117,70 @@ describe("async routes: 202, then GET /api/executions/{id}", () => {
       assert.strictEqual((yield* call("POST", `/api/admin/dead-letters/${execution_id}/replay`)).status, 404)
     }))
 
+  it.live("a dead-lettered execution runs its route's dead_letter_script once, with the dead letter as ctx.event; the dead letter shows its resolution", () =>
+    Effect.gen(function*() {
+      const { call, route } = yield* setup
+      const handler = `export default (req, ctx) => {
+        if (ctx.event.dead_letter.request.path === "/shop/hopeless") throw new Error("handler boom")
+        return { invocation: ctx.invocation, request: req === undefined ? "absent" : req, event: ctx.event,
+          depth: ctx.triggerDepth, root: ctx.rootExecutionId, who: ctx.principal && ctx.principal.username }
+      }`
+      assert.strictEqual(
+        (yield* call("POST", "/api/admin/scripts", { body: { app: "shop", name: "on-dead", source: handler } })).status,
+        201
+      )
+      const once = { backoff: "constant", max_attempts: 1 }
+      yield* route({ path: "/doomed", script: "boom", retry: once, dead_letter_script: "on-dead" })
+      yield* route({ path: "/hopeless", script: "boom", retry: once, dead_letter_script: "on-dead" })
+      /** The dead letter, once its handler has ended. */
+      const resolved = (id: string) =>
+        Effect.gen(function*() {
+          let letter = yield* call("GET", `/api/admin/dead-letters/${id}`)
+          for (let i = 0; i < 100 && (letter.status !== 200 || letter.json.resolution === "pending"); i++) {
+            yield* Effect.sleep("20 millis")
+            letter = yield* call("GET", `/api/admin/dead-letters/${id}`)
+          }
+          return letter.json
+        })
+
+      const doomed = (yield* call("POST", "/shop/doomed", { body: { n: 1 } })).json.execution_id
+      const letter = yield* resolved(doomed)
+      assert.deepStrictEqual([letter.resolution, letter.resolution_error, letter.invocation, letter.event], [
+        "handled",
+        null,
+        "http",
+        null
+      ])
+      const handlers = (yield* call("GET", "/api/admin/executions?invocation=dead_letter")).json.items
+      assert.strictEqual(handlers.length, 1)
+      const [run] = handlers
+      assert.deepStrictEqual([run.status, run.parent_execution_id, run.root_execution_id, run.trigger_depth], [
+        "succeeded",
+        doomed,
+        doomed,
+        0
+      ])
+      const { replayed_as: _r, resolution: _s, resolution_error: _e, ...seen } = letter
+      assert.deepStrictEqual(JSON.parse(run.result.body), {
+        invocation: "dead_letter",
+        request: "absent",
+        event: { dead_letter: seen },
+        depth: 0,
+        root: doomed,
+        who: "admin (PICLOUD_ADMIN_TOKEN)"
+      })
+
+      const hopeless = (yield* call("POST", "/shop/hopeless", { token: null })).json.execution_id
+      const failed = yield* resolved(hopeless)
+      assert.strictEqual(failed.resolution, "handler_failed")
+      assert.strictEqual(failed.resolution_error.code, "script_error")
+      assert.include(failed.resolution_error.message, "handler boom")
+      const all = (yield* call("GET", "/api/admin/executions?invocation=dead_letter")).json.items
+      assert.strictEqual(all.length, 2, "the failed handler ran once, and was not retried")
+      assert.strictEqual(all[0].status, "failed")
+      assert.strictEqual((yield* call("GET", `/api/admin/dead-letters/${all[0].id}`)).status, 404, "nor dead-lettered")
+    }))
+
   it.live("an Idempotency-Key repeat within the window is the same execution, run once", () =>
     Effect.gen(function*() {
       const { call, route } = yield* setup

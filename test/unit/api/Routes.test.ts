@@ -32,7 +32,8 @@ describe("routes: /{app}/{path}", () => {
           path: "/orders/:id",
           dispatch_mode: "sync",
           auth: "none",
-          retry: DEFAULT_RETRY_POLICY
+          retry: DEFAULT_RETRY_POLICY,
+          dead_letter_script_id: null
         }
       )
       assert.strictEqual((yield* route({ method: "GET", path: "/orders/new" })).status, 201)
@@ -109,7 +110,8 @@ describe("routes: /{app}/{path}", () => {
         [{ method: "GET", path: `/${"a".repeat(1024)}` }, "1024"],
         [{ method: "GET", path: "/s".repeat(33) }, "32"],
         [{ method: "GET", path: "/sync", retry: { max_attempts: 2 } }, "retry"],
-        [{ method: "GET", path: "/sync", dispatch_mode: "sync", retry: {} }, "retry"]
+        [{ method: "GET", path: "/sync", dispatch_mode: "sync", retry: {} }, "retry"],
+        [{ method: "GET", path: "/sync", dead_letter_script: "echo" }, "dead_letter_script"]
       ] as const
       for (const [body, mentions] of refused) {
         const res = yield* route(body)
@@ -123,6 +125,40 @@ describe("routes: /{app}/{path}", () => {
         (yield* route({ method: "GET", path: "/later", dispatch_mode: "async", retry: { max_attempts: 2 } })).status,
         201
       )
+    }))
+
+  it.live("an async route's dead_letter_script is a script of its app, by name or id, shown by id; deleting it takes it off the route", () =>
+    Effect.gen(function*() {
+      const { call, route } = yield* setup
+      const handler = yield* call("POST", "/api/admin/scripts", {
+        body: { app: "shop", name: "on-dead", source: echo }
+      })
+      const byName = yield* route({ method: "POST", path: "/a", dispatch_mode: "async", dead_letter_script: "on-dead" })
+      assert.strictEqual(byName.status, 201, byName.text)
+      assert.strictEqual(byName.json.dead_letter_script_id, handler.json.id)
+      const byId = yield* route({
+        method: "POST",
+        path: "/b",
+        dispatch_mode: "async",
+        dead_letter_script: handler.json.id
+      })
+      assert.strictEqual(byId.json.dead_letter_script_id, handler.json.id)
+      assert.strictEqual(
+        (yield* call("GET", `/api/admin/routes/${byId.json.id}`)).json.dead_letter_script_id,
+        handler.json.id
+      )
+
+      yield* call("POST", "/api/admin/scripts", { body: { name: "elsewhere", source: echo } })
+      for (const ref of ["elsewhere", "nothing"]) {
+        const refused = yield* route({ method: "POST", path: "/c", dispatch_mode: "async", dead_letter_script: ref })
+        assert.strictEqual(refused.status, 404, refused.text)
+        assert.include(refused.json.error.message, ref)
+      }
+
+      assert.strictEqual((yield* call("DELETE", `/api/admin/scripts/${handler.json.id}`)).status, 204)
+      const after = yield* call("GET", `/api/admin/routes/${byName.json.id}`)
+      assert.strictEqual(after.status, 200, "the route stays")
+      assert.isNull(after.json.dead_letter_script_id)
     }))
 
   it.live("auth: none is public (a token, if sent, must be valid); auth: token needs a caller granted the app", () =>

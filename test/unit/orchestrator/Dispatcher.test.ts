@@ -4,11 +4,15 @@ import { TestClock } from "effect/testing"
 import * as TransactionsMemory from "../../../src/db/TransactionsMemory.ts"
 import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from "../../../src/domain/App.ts"
 import { AppEnv } from "../../../src/domain/AppEnv.ts"
-import { ExecError, type ExecResponse } from "../../../src/domain/Exec.ts"
+import { ExecError, type ExecRequest, type ExecResponse } from "../../../src/domain/Exec.ts"
+import { rootLineage } from "../../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../../src/domain/ExecutionLog.ts"
 import { Executor } from "../../../src/domain/Executor.ts"
+import type { Principal } from "../../../src/domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../../../src/domain/Ids.ts"
+import type { KvEvent } from "../../../src/domain/KvEvent.ts"
 import { type NewJob, OutboxRepo } from "../../../src/domain/OutboxRepo.ts"
+import { PrincipalResolver } from "../../../src/domain/PrincipalResolver.ts"
 import type { RetryPolicy } from "../../../src/domain/RetryPolicy.ts"
 import { ScriptWithSource } from "../../../src/domain/Script.ts"
 import { uuidv7 } from "../../../src/domain/uuidv7.ts"
@@ -22,6 +26,7 @@ import { Invoker } from "../../../src/orchestrator/Invoker.ts"
 import { KvCommit } from "../../../src/orchestrator/KvCommit.ts"
 import * as OutboxRepoMemory from "../../../src/orchestrator/OutboxRepoMemory.ts"
 import { ScriptCache } from "../../../src/orchestrator/ScriptCache.ts"
+import { TriggerTable } from "../../../src/orchestrator/TriggerTable.ts"
 
 const script = new ScriptWithSource({
   id: "0b4f34e0-0000-4000-8000-00000000d15a" as ScriptId,
@@ -47,6 +52,26 @@ const oneScript = Layer.succeed(
 
 const noSecrets = Layer.succeed(AppEnv, AppEnv.of({ forApp: () => Effect.succeed({}), forget: () => Effect.void }))
 
+/** The one user triggers are registered by here; any other registrant is gone. */
+const registrant: Principal = {
+  user_id: "0b4f34e0-0000-4000-8000-0000000005e1",
+  username: "registrant",
+  role: "developer",
+  apps: [DEFAULT_APP_ID]
+}
+
+const principals = Layer.succeed(
+  PrincipalResolver,
+  PrincipalResolver.of({
+    fromToken: () => Effect.succeed(Option.none()),
+    forUser: (userId, appId) =>
+      Effect.succeed(
+        userId === registrant.user_id && registrant.apps.includes(appId) ? Option.some(registrant) : Option.none()
+      ),
+    forgetAll: Effect.void
+  })
+)
+
 const ok: ExecResponse = { statusCode: 200, headers: {}, body: "ok", logs: [], logsTruncated: false, durationMs: 1 }
 const boom = new ExecError({ reason: "ScriptThrew", message: "boom", logs: [], logsTruncated: false, durationMs: 1 })
 
@@ -56,24 +81,33 @@ const boom = new ExecError({ reason: "ScriptThrew", message: "boom", logs: [], l
  * `interrupted` counts runs stopped before they ended.
  */
 const fakeSandbox = (
-  behave: (run: number, blocked: Effect.Effect<ExecResponse>) => Effect.Effect<ExecResponse, ExecError>
+  behave: (
+    run: number,
+    blocked: Effect.Effect<ExecResponse>,
+    request: ExecRequest
+  ) => Effect.Effect<ExecResponse, ExecError>
 ) => {
   const runs: Array<number> = []
-  const state = { runs, interrupted: 0 }
+  const requests: Array<ExecRequest> = []
+  const state = { runs, requests, interrupted: 0 }
   const held = Deferred.makeUnsafe<void>()
   const blocked = Deferred.await(held).pipe(Effect.as(ok))
   const layer = Layer.succeed(
     Executor,
     Executor.of({
-      execute: () =>
+      execute: (request) =>
         Effect.gen(function*() {
           runs.push(yield* Clock.currentTimeMillis)
-          return yield* behave(runs.length, blocked)
+          requests.push(request)
+          return yield* behave(runs.length, blocked, request)
         }).pipe(Effect.onInterrupt(() => Effect.sync(() => state.interrupted++)))
     })
   )
   return { state, layer, unblock: Deferred.succeed(held, undefined) }
 }
+
+/** Writes here fire nothing: the fan-out has its own tests. */
+const noTriggers = Layer.succeed(TriggerTable, TriggerTable.of({ matching: () => Effect.succeed([]) }))
 
 /**
  * The dispatcher's surroundings, all in memory; the executor is the test's. The gate has the default
@@ -82,12 +116,12 @@ const fakeSandbox = (
 const surroundings = (executor: Layer.Layer<Executor>) =>
   Layer.mergeAll(
     Invoker.layer.pipe(Layer.provide([executor, noSecrets])),
-    OutboxRepoMemory.layer,
     InboxResolverLocal.layer,
     Layer.effect(ExecutionGate, ExecutionGate.make(32)),
-    oneScript
+    principals
   ).pipe(
     Layer.provideMerge(KvCommit.layer),
+    Layer.provideMerge(Layer.mergeAll(OutboxRepoMemory.layer, oneScript, noTriggers)),
     Layer.provideMerge(
       Layer.mergeAll(ExecutionLogMemory.layer, DispatcherWakeLocal.layer, KvStoreMemory.layer, TransactionsMemory.layer)
     )
@@ -114,27 +148,59 @@ const settle = Effect.gen(function*() {
  * Starts a dispatcher as node `nodeId` in a scope of its own, and lets it make its first claim. The
  * effect returned closes that scope: the dispatcher's shutdown (the test's end closes it too).
  */
-const startDispatcher = (nodeId: string) =>
+const startDispatcher = (nodeId: string, settings: Record<string, string> = {}) =>
   Effect.gen(function*() {
     const scope = yield* Scope.fork(yield* Scope.Scope)
-    const config = ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_NODE_ID: nodeId }))
+    const config = ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_NODE_ID: nodeId, ...settings }))
     yield* Layer.buildWithScope(Layer.fresh(Dispatcher.layer).pipe(Layer.provide(config)), scope)
     yield* settle
     return Scope.close(scope, Exit.void)
   })
 
-const newJob = (retry: RetryPolicy, lease_seconds: number): NewJob => ({
-  id: uuidv7() as ExecutionId,
-  app_id: DEFAULT_APP_ID,
-  script_id: script.id,
-  kind: "http",
-  payload: {
-    request: { method: "POST", path: "/default/job", params: {}, query: {}, headers: {}, body: "" },
-    principal: null
-  },
-  retry,
-  lease_seconds,
-  accepted_at: new Date(0).toISOString()
+const newJob = (retry: RetryPolicy, lease_seconds: number, dead_letter_script_id: string | null = null): NewJob => {
+  const id = uuidv7() as ExecutionId
+  return {
+    id,
+    app_id: DEFAULT_APP_ID,
+    script_id: script.id,
+    kind: "http",
+    payload: {
+      request: { method: "POST", path: "/default/job", params: {}, query: {}, headers: {}, body: "" },
+      principal: null
+    },
+    retry,
+    lease_seconds,
+    accepted_at: new Date(0).toISOString(),
+    lineage: rootLineage(id),
+    dead_letter_script_id
+  }
+}
+
+const event: KvEvent = {
+  op: "set",
+  key: "orders/1",
+  value: { qty: 2 },
+  old_value: null,
+  version: 1,
+  app: DEFAULT_APP_ID,
+  trigger_id: "0b4f34e0-0000-4000-8000-00000000076e",
+  at: new Date(0).toISOString()
+}
+
+/** What a KV write at depth `depth - 1` triggered: a row at `depth`, enqueued as the fan-out will. */
+const kvJob = (
+  depth: number,
+  options: { readonly registrant?: string; readonly retry?: RetryPolicy; readonly handler?: string } = {}
+): NewJob => ({
+  ...newJob(options.retry ?? onceOnly, 30, options.handler ?? null),
+  kind: "kv",
+  payload: { event, registrant_user_id: options.registrant ?? registrant.user_id },
+  lineage: {
+    root_execution_id: "0b4f34e0-0000-4000-8000-0000000000a1",
+    parent_execution_id: "0b4f34e0-0000-4000-8000-0000000000b2",
+    trigger_depth: depth,
+    trigger_id: event.trigger_id
+  }
 })
 
 const onceOnly: RetryPolicy = {
@@ -288,6 +354,178 @@ describe("Dispatcher", () => {
           assert.strictEqual(Option.getOrThrow(yield* outbox.findDeadLetter(job.id)).attempts, 5)
           yield* TestClock.adjust("1 hour")
           assert.strictEqual(sandbox.state.runs.length, 5)
+        })
+      )
+    })
+  })
+
+  describe("kinds, trigger depth and dead-letter handlers", () => {
+    const fivePolicy: RetryPolicy = { ...onceOnly, max_attempts: 5 }
+
+    it.effect("a KV row runs as its registrant, with its event and lineage and no request", () => {
+      const sandbox = fakeSandbox(() => Effect.succeed(ok))
+      return withSandbox(
+        sandbox,
+        Effect.gen(function*() {
+          const outbox = yield* OutboxRepo
+          const log = yield* ExecutionLog
+          yield* startDispatcher("node-a")
+          const job = kvJob(3)
+          yield* outbox.enqueueAll([job])
+          yield* settle
+          const [request] = sandbox.state.requests
+          assert.deepStrictEqual(
+            [request?.invocation, request?.request, request?.event, request?.principal, request?.rootExecutionId],
+            [
+              "kv",
+              null,
+              event,
+              { user_id: registrant.user_id, username: "registrant", role: "developer" },
+              job.lineage
+                .root_execution_id
+            ]
+          )
+          assert.strictEqual(request?.triggerDepth, 3)
+          const record = yield* log.get(job.id)
+          assert.deepStrictEqual([record.status, record.invocation, record.trigger_depth, record.trigger_id], [
+            "succeeded",
+            "kv",
+            3,
+            event.trigger_id
+          ])
+          assert.strictEqual(record.parent_execution_id, job.lineage.parent_execution_id)
+        })
+      )
+    })
+
+    it.effect("a row deeper than PICLOUD_MAX_TRIGGER_DEPTH is not run, retried nor dead-lettered: it is recorded as depth_exceeded", () => {
+      const sandbox = fakeSandbox(() => Effect.succeed(ok))
+      return withSandbox(
+        sandbox,
+        Effect.gen(function*() {
+          const outbox = yield* OutboxRepo
+          const log = yield* ExecutionLog
+          yield* startDispatcher("node-a", { PICLOUD_MAX_TRIGGER_DEPTH: "2" })
+          const atLimit = kvJob(2, { retry: fivePolicy })
+          const tooDeep = kvJob(3, { retry: fivePolicy, handler: script.id })
+          yield* outbox.enqueueAll([atLimit, tooDeep])
+          yield* settle
+          assert.strictEqual(sandbox.state.requests.length, 1, "only the row at the limit runs")
+          assert.strictEqual(sandbox.state.requests[0]?.executionId, atLimit.id)
+          const record = yield* log.get(tooDeep.id)
+          assert.deepStrictEqual([record.status, record.error?.code, record.trigger_depth, record.attempts], [
+            "depth_exceeded",
+            "depth_exceeded",
+            3,
+            1
+          ])
+          assert.isTrue(Option.isNone(yield* outbox.find(tooDeep.id)), "its row is gone")
+          assert.isTrue(Option.isNone(yield* outbox.findDeadLetter(tooDeep.id)), "no dead letter")
+          assert.deepStrictEqual(yield* outbox.queuedChildren([tooDeep.id], 10), [], "no handler")
+          yield* TestClock.adjust("1 hour")
+          assert.strictEqual(sandbox.state.requests.length, 1, "never run later")
+        })
+      )
+    })
+
+    it.effect("a KV row whose registrant is gone is dead-lettered at once with principal_revoked, never run", () => {
+      const sandbox = fakeSandbox(() => Effect.succeed(ok))
+      return withSandbox(
+        sandbox,
+        Effect.gen(function*() {
+          const outbox = yield* OutboxRepo
+          const log = yield* ExecutionLog
+          yield* startDispatcher("node-a")
+          const job = kvJob(1, { registrant: "0b4f34e0-0000-4000-8000-00000000dead", retry: fivePolicy })
+          yield* outbox.enqueueAll([job])
+          yield* settle
+          assert.deepStrictEqual(sandbox.state.requests, [])
+          const dead = Option.getOrThrow(yield* outbox.findDeadLetter(job.id))
+          assert.deepStrictEqual([dead.error.code, dead.attempts, dead.invocation, dead.event, dead.request], [
+            "principal_revoked",
+            1,
+            "kv",
+            event,
+            null
+          ])
+          assert.strictEqual((yield* log.get(job.id)).status, "dead_lettered")
+          yield* TestClock.adjust("1 hour")
+          assert.deepStrictEqual(sandbox.state.requests, [], "no retry")
+        })
+      )
+    })
+
+    it.effect("a dead-lettered execution's handler row is written with its dead letter and run once, as its caller, with the dead letter as its event; success resolves it handled", () => {
+      const sandbox = fakeSandbox((_, __, request) =>
+        request.invocation === "dead_letter" ? Effect.succeed(ok) : Effect.fail(boom)
+      )
+      return withSandbox(
+        sandbox,
+        Effect.gen(function*() {
+          const outbox = yield* OutboxRepo
+          const log = yield* ExecutionLog
+          yield* startDispatcher("node-a")
+          const caller: Principal = { user_id: "u-1", username: "caller", role: "invoker", apps: [DEFAULT_APP_ID] }
+          const base = newJob(onceOnly, 30, script.id)
+          const job: NewJob = base.kind === "http" ? { ...base, payload: { ...base.payload, principal: caller } } : base
+          yield* outbox.enqueue(job)
+          yield* settle
+          assert.deepStrictEqual(sandbox.state.requests.map((r) => r.invocation), ["http", "dead_letter"])
+          const handlerRequest = sandbox.state.requests[1]!
+          const dead = Option.getOrThrow(yield* outbox.findDeadLetter(job.id))
+          const { replayed_as: _r, resolution: _s, resolution_error: _e, ...seen } = dead
+          assert.deepStrictEqual(handlerRequest.event, { dead_letter: seen })
+          assert.deepStrictEqual(seen.error, { code: "script_error", message: "boom" })
+          assert.isNull(handlerRequest.request)
+          assert.deepStrictEqual(handlerRequest.principal, { user_id: "u-1", username: "caller", role: "invoker" })
+          assert.strictEqual(handlerRequest.rootExecutionId, job.id)
+          assert.strictEqual(handlerRequest.triggerDepth, 0)
+          assert.deepStrictEqual([dead.resolution, dead.resolution_error], ["handled", null])
+
+          const handlerRecord = yield* log.get(handlerRequest.executionId)
+          assert.deepStrictEqual(
+            [
+              handlerRecord.status,
+              handlerRecord.invocation,
+              handlerRecord.parent_execution_id,
+              handlerRecord.root_execution_id
+            ],
+            ["succeeded", "dead_letter", job.id, job.id]
+          )
+          assert.strictEqual((yield* log.get(job.id)).status, "dead_lettered")
+        })
+      )
+    })
+
+    it.effect("a failing handler is not retried nor dead-lettered: its dead letter is resolved handler_failed with its error", () => {
+      const sandbox = fakeSandbox(() => Effect.fail(boom))
+      return withSandbox(
+        sandbox,
+        Effect.gen(function*() {
+          const outbox = yield* OutboxRepo
+          const log = yield* ExecutionLog
+          yield* startDispatcher("node-a")
+          const job = kvJob(1, { registrant: "0b4f34e0-0000-4000-8000-00000000dead", handler: script.id })
+          yield* outbox.enqueueAll([job])
+          yield* settle
+          // The trigger never ran (its registrant is gone); its handler ran once, as nobody.
+          assert.deepStrictEqual(sandbox.state.requests.map((r) => r.invocation), ["dead_letter"])
+          const handlerRequest = sandbox.state.requests[0]!
+          assert.isNull(handlerRequest.principal)
+          assert.strictEqual(handlerRequest.triggerDepth, 1)
+          assert.strictEqual(handlerRequest.rootExecutionId, job.lineage.root_execution_id)
+          const dead = Option.getOrThrow(yield* outbox.findDeadLetter(job.id))
+          assert.deepStrictEqual([dead.resolution, dead.resolution_error], ["handler_failed", {
+            code: "script_error",
+            message: "boom"
+          }])
+          const handlerRecord = yield* log.get(handlerRequest.executionId)
+          assert.deepStrictEqual([handlerRecord.status, handlerRecord.error?.code], ["failed", "script_error"])
+          assert.isTrue(Option.isNone(yield* outbox.find(handlerRequest.executionId)), "its row is gone")
+          assert.isTrue(Option.isNone(yield* outbox.findDeadLetter(handlerRequest.executionId)), "never dead-lettered")
+
+          yield* TestClock.adjust("1 hour")
+          assert.strictEqual(sandbox.state.requests.length, 1, "never run again")
         })
       )
     })
