@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url"
 import { median } from "./stats.ts"
 
 const AUTOCANNON = fileURLToPath(import.meta.resolve("autocannon/autocannon.js"))
+const RANDOM_KEY_LOAD = fileURLToPath(new URL("randomKeyLoad.ts", import.meta.url))
 
 export interface Sample {
   readonly rps: number
@@ -84,3 +85,10 @@ export const drive = (
   args.push(url)
   return run(args)
 }
+
+/**
+ * GETs of `url` with `?k=<n>`, `n` drawn uniformly from 0 to `keys - 1` afresh for each request
+ * (autocannon's API with a `setupRequest`, which its command line has no equivalent for).
+ */
+export const driveRandomKeys = (url: string, options: LoadOptions & { readonly keys: number }): Sample =>
+  run([RANDOM_KEY_LOAD, JSON.stringify({ url, ...options })])

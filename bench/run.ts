@@ -3,10 +3,12 @@
  * this machine. Each round drives every target with autocannon (its own process, keep-alive,
  * 32 connections); medians over the rounds are printed with the platform/raw ratios.
  *
- * Then the async path against graphile-worker (bench/asyncDispatch.ts).
+ * Then a script's `kv` reads and writes against node:http + node-postgres doing the same on the same
+ * PostgreSQL (bench/kv.ts), and the async path against graphile-worker (bench/asyncDispatch.ts).
  *
  *   BENCH_DURATION (seconds, default 10)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 32)
- *   BENCH_ASYNC_JOBS (jobs per async round, default 2000)  BENCH_ONLY (sync | async: run one half)
+ *   BENCH_ASYNC_JOBS (jobs per async round, default 2000)  BENCH_ONLY (sync | kv | async: run one part)
+ *   BENCH_CPU_PROF (a directory: PiCloud's threads' CPU profiles in the kv part, for finding where time goes)
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -14,6 +16,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { freePort, spawnLogged, startPicloud, waitFor } from "../test/e2e/picloudProcess.ts"
 import { runAsyncBench } from "./asyncDispatch.ts"
+import { runKvBench } from "./kv.ts"
 import { drive, formatMedians, formatRound, medianSample, type Sample } from "./load.ts"
 import { benchHeaders, fibSource, helloSource } from "./workload.ts"
 
@@ -21,7 +24,12 @@ const duration = Number(process.env.BENCH_DURATION ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const asyncJobs = Number(process.env.BENCH_ASYNC_JOBS ?? 2000)
+const parts = ["sync", "kv", "async"] as const
 const only = process.env.BENCH_ONLY
+if (only !== undefined && !parts.some((part) => part === only)) {
+  throw new Error(`BENCH_ONLY is one of ${parts.join(", ")}, not ${JSON.stringify(only)}`)
+}
+const runs = (part: typeof parts[number]) => only === undefined || only === part
 const TOKEN = "bench-token"
 
 const load = { connections, durationSeconds: duration, headers: { authorization: `Bearer ${TOKEN}` } }
@@ -92,5 +100,8 @@ const main = async () => {
   }
 }
 
-if (only !== "async") await main()
-if (only !== "sync") await runAsyncBench({ rounds, jobs: asyncJobs })
+if (runs("sync")) await main()
+if (runs("kv")) {
+  await runKvBench({ rounds, durationSeconds: duration, connections, cpuProfileDir: process.env.BENCH_CPU_PROF })
+}
+if (runs("async")) await runAsyncBench({ rounds, jobs: asyncJobs })
