@@ -3,59 +3,46 @@
  * this machine. Each round drives every target with autocannon (its own process, keep-alive,
  * 32 connections); medians over the rounds are printed with the platform/raw ratios.
  *
- * Then the async path against graphile-worker (bench/asyncDispatch.ts).
+ * Then a script's `kv` reads and writes against node:http + node-postgres doing the same on the same
+ * PostgreSQL (bench/kv.ts), and the async path against graphile-worker (bench/asyncDispatch.ts).
  *
  *   BENCH_DURATION (seconds, default 10)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 32)
- *   BENCH_ASYNC_JOBS (jobs per async round, default 2000)  BENCH_ONLY (sync | async: run one half)
+ *   BENCH_ASYNC_JOBS (jobs per async round, default 2000)  BENCH_ONLY (sync | kv | async: run one part)
+ *   BENCH_CPU_PROF (a directory: PiCloud's threads' CPU profiles in the kv part, for finding where time goes)
  */
-import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { freePort, spawnLogged, startPicloud, waitFor } from "../test/e2e/picloudProcess.ts"
 import { runAsyncBench } from "./asyncDispatch.ts"
-import { median } from "./stats.ts"
+import { runKvBench } from "./kv.ts"
+import { drive, formatMedians, formatRound, medianSample, type Sample } from "./load.ts"
 import { benchHeaders, fibSource, helloSource } from "./workload.ts"
 
 const duration = Number(process.env.BENCH_DURATION ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const asyncJobs = Number(process.env.BENCH_ASYNC_JOBS ?? 2000)
+const parts = ["sync", "kv", "async"] as const
 const only = process.env.BENCH_ONLY
-const AUTOCANNON = fileURLToPath(import.meta.resolve("autocannon/autocannon.js"))
+if (only !== undefined && !parts.some((part) => part === only)) {
+  throw new Error(`BENCH_ONLY is one of ${parts.join(", ")}, not ${JSON.stringify(only)}`)
+}
+const runs = (part: typeof parts[number]) => only === undefined || only === part
 const TOKEN = "bench-token"
 
-interface Sample {
-  readonly rps: number
-  readonly p50: number
-  readonly p99: number
-  readonly failures: number
-}
+const load = { connections, durationSeconds: duration, headers: { authorization: `Bearer ${TOKEN}` } }
 
-const drive = (url: string, workload: "hello" | "fib"): Sample => {
-  const args = [
-    AUTOCANNON,
-    "-j",
-    "-c",
-    String(connections),
-    "-d",
-    String(duration),
-    "-H",
-    `authorization=Bearer ${TOKEN}`
-  ]
-  if (workload === "fib") {
-    args.push("-m", "POST", "-b", JSON.stringify({ n: 30 }), "-H", "content-type=application/json")
-    for (const [name, value] of Object.entries(benchHeaders)) args.push("-H", `${name}=${value}`)
-  }
-  args.push(url)
-  const out = JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }))
-  return {
-    rps: out.requests.average,
-    p50: out.latency.p50,
-    p99: out.latency.p99,
-    failures: out.non2xx + out.errors + out.timeouts
-  }
+const drives = {
+  hello: (url: string) => drive(url, load),
+  fib: (url: string) =>
+    drive(url, {
+      ...load,
+      method: "POST",
+      body: JSON.stringify({ n: 30 }),
+      headers: { ...load.headers, "content-type": "application/json", ...benchHeaders }
+    })
 }
 
 const main = async () => {
@@ -93,33 +80,13 @@ const main = async () => {
     )
     for (let round = 1; round <= rounds; round++) {
       for (const [label, [url, workload]] of Object.entries(targets)) {
-        const sample = drive(url, workload)
+        const sample = drives[workload](url)
         samples.set(label, [...(samples.get(label) ?? []), sample])
-        console.log(
-          `  round ${round} ${label.padEnd(14)} ${
-            sample.rps.toFixed(0).padStart(7)
-          } req/s  p50 ${sample.p50} ms  p99 ${sample.p99} ms${sample.failures ? `  FAILURES ${sample.failures}` : ""}`
-        )
+        console.log(formatRound(round, label, sample))
       }
     }
-    const summary = (label: string) => {
-      const xs = samples.get(label)!
-      return {
-        rps: median(xs.map((s) => s.rps)),
-        p50: median(xs.map((s) => s.p50)),
-        p99: median(xs.map((s) => s.p99)),
-        failures: xs.reduce((n, s) => n + s.failures, 0)
-      }
-    }
-    console.log("\nmedians                 req/s    p50 ms   p99 ms  failures")
-    for (const label of Object.keys(targets)) {
-      const s = summary(label)
-      console.log(
-        `  ${label.padEnd(18)} ${s.rps.toFixed(0).padStart(8)} ${String(s.p50).padStart(8)} ${
-          String(s.p99).padStart(8)
-        } ${String(s.failures).padStart(9)}`
-      )
-    }
+    const summary = (label: string) => medianSample(samples.get(label)!)
+    console.log(formatMedians("medians", Object.keys(targets).map((label) => [label, summary(label)])))
     console.log("\nratio platform/raw (req/s)")
     for (const workload of ["hello", "fib"]) {
       const ratio = summary(`picloud ${workload}`).rps / summary(`raw ${workload}`).rps
@@ -133,5 +100,8 @@ const main = async () => {
   }
 }
 
-if (only !== "async") await main()
-if (only !== "sync") await runAsyncBench({ rounds, jobs: asyncJobs })
+if (runs("sync")) await main()
+if (runs("kv")) {
+  await runKvBench({ rounds, durationSeconds: duration, connections, cpuProfileDir: process.env.BENCH_CPU_PROF })
+}
+if (runs("async")) await runAsyncBench({ rounds, jobs: asyncJobs })
