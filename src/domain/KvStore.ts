@@ -112,8 +112,8 @@ export class KvStore extends Context.Service<KvStore, {
     options: KvListOptions
   ) => Effect.Effect<KvPage, KvKeyInvalid | InvalidCursor | PersistenceError>
   /**
-   * Applies the writes in order, all or none (one transaction on PostgreSQL, a savepoint inside
-   * one already open, so trigger rows can join it). Fails with `KvConflict` at the first
+   * Applies the writes in order, all or none (one transaction on PostgreSQL; inside one already
+   * open it joins it, so trigger rows go with it, and its failure must roll that one back). Fails with `KvConflict` at the first
    * `ifVersion` that does not hold. Returns what each write did, in the order given.
    */
   readonly commit: (

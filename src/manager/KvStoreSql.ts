@@ -45,11 +45,12 @@ const prefixEnd = (prefix: string) => {
 }
 
 /**
- * Each app's keys in PostgreSQL (`kv`). A commit is one transaction (a savepoint inside an open
- * one) that locks each key's row (`FOR UPDATE`) before checking its version, so concurrent commits
+ * Each app's keys in PostgreSQL (`kv`). A commit is one transaction (the caller's, when one is
+ * open) that locks each key's row (`FOR UPDATE`) before checking its version, so concurrent commits
  * on a key serialize and none loses an update; a key that is absent is inserted with
  * `ON CONFLICT DO NOTHING`, and a commit that lost that race reads the winner's row and checks
- * again. Keys are taken in key order, so two commits cannot deadlock.
+ * again. Keys are taken in key order, so two commits cannot deadlock. A lone write without
+ * `ifVersion` is one statement (see `applyAlone`).
  */
 export const layer = Layer.effect(
   KvStore,
@@ -108,6 +109,23 @@ export const layer = Layer.effect(
       Request: KeyRequest,
       execute: ({ appId, key }) => sql`DELETE FROM kv WHERE app_id = ${appId} AND key = ${key}`
     })
+    /** Replaces an existing key's value in one statement, answering what it held before (none: absent). */
+    const replace = SqlSchema.findOneOption({
+      Request: SetRequest,
+      Result: Schema.Struct({ ...WrittenRow.fields, old_value: Schema.Json, old_version: Version }),
+      execute: ({ appId, json, key }) =>
+        sql`
+          UPDATE kv SET value = ${json}::jsonb, version = kv.version + 1, updated_at = now()
+          FROM (SELECT value, version FROM kv WHERE app_id = ${appId} AND key = ${key} FOR UPDATE) AS old
+          WHERE kv.app_id = ${appId} AND kv.key = ${key}
+          RETURNING kv.version, kv.updated_at, old.value AS old_value, old.version AS old_version`
+    })
+    /** Deletes a key in one statement, answering what it held (none: absent). */
+    const removeReturning = SqlSchema.findOneOption({
+      Request: KeyRequest,
+      Result: Schema.Struct({ value: Schema.Json, version: Version }),
+      execute: ({ appId, key }) => sql`DELETE FROM kv WHERE app_id = ${appId} AND key = ${key} RETURNING value, version`
+    })
 
     /** One write, its key's row locked (or, for a key that is absent, inserted or found inserted). */
     const apply = (
@@ -132,13 +150,74 @@ export const layer = Layer.effect(
         return { op: "set", key: write.key, ...old, value: JSON.parse(write.json), ...written.value }
       })
 
-    const commitChecked = Effect.fn("KvStore.commit")(
-      function*(appId: string, checked: ReadonlyArray<CheckedWrite>) {
+    /**
+     * A write without `ifVersion` in one statement, atomic by itself (the hot path of a script's
+     * single `kv.set`): a delete answers what it removed; a set replaces the row if there is one,
+     * else inserts it, and if another commit inserted it meanwhile, replaces that.
+     */
+    const applyAlone = (
+      appId: string,
+      write: CheckedWrite
+    ): Effect.Effect<KvChange, SqlError | Schema.SchemaError> =>
+      Effect.gen(function*() {
+        if (write.op === "delete") {
+          const removed = yield* removeReturning({ appId, key: write.key })
+          return {
+            op: "delete",
+            key: write.key,
+            value: null,
+            version: 0,
+            updated_at: null,
+            old_value: Option.isSome(removed) ? removed.value.value : null,
+            old_version: Option.isSome(removed) ? removed.value.version : 0
+          }
+        }
+        const request = { appId, key: write.key, json: write.json }
+        const replaced = yield* replace(request)
+        if (Option.isSome(replaced)) {
+          const { old_value, old_version, updated_at, version } = replaced.value
+          return {
+            op: "set",
+            key: write.key,
+            value: JSON.parse(write.json),
+            old_value,
+            old_version,
+            version,
+            updated_at
+          }
+        }
+        const inserted = yield* insert(request)
+        if (Option.isNone(inserted)) return yield* applyAlone(appId, write)
+        return {
+          op: "set",
+          key: write.key,
+          value: JSON.parse(write.json),
+          old_value: null,
+          old_version: 0,
+          ...inserted.value
+        }
+      })
+
+    const applyAll = (appId: string, checked: ReadonlyArray<CheckedWrite>) =>
+      Effect.gen(function*() {
         const changes: Array<KvChange> = new Array(checked.length)
         for (const i of keyOrder(checked)) changes[i] = yield* apply(appId, checked[i]!)
         return changes
+      })
+
+    /**
+     * In the caller's transaction when one is open (its failure must roll that back, as
+     * `Transactions.atomically` does), so a commit and its trigger rows cost no savepoint; else
+     * one statement for a lone write without `ifVersion`, or a transaction of its own.
+     */
+    const commitChecked = Effect.fn("KvStore.commit")(
+      function*(appId: string, checked: ReadonlyArray<CheckedWrite>) {
+        if (checked.length === 1 && checked[0]!.ifVersion === undefined) {
+          return [yield* applyAlone(appId, checked[0]!)]
+        }
+        const open = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
+        return yield* (open ? applyAll(appId, checked) : sql.withTransaction(applyAll(appId, checked)))
       },
-      sql.withTransaction,
       persistence("KvStore.commit")
     )
 

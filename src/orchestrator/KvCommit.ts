@@ -106,6 +106,8 @@ export class KvCommit extends Context.Service<KvCommit, {
         commit: Effect.fn("KvCommit.commit")(function*(appId, writes, writer) {
           if (writes.length === 0) return []
           const matches = yield* matchAll(appId, writes)
+          // Nothing to fan out: the store's commit is atomic by itself (a lone write, one statement).
+          if (matches.every((matched) => matched.length === 0)) return yield* store.commit(appId, writes)
           return yield* transactions.atomically(Effect.gen(function*() {
             const changes = yield* store.commit(appId, writes)
             const rows = rowsFor(appId, changes, matches, writer, yield* Clock.currentTimeMillis)

@@ -257,12 +257,19 @@ layer(sqlLayer, { timeout: "120 seconds" })("KvStore (sql) under concurrency", (
     Effect.gen(function*() {
       const kv = yield* KvStore
       const app = yield* freshApp
-      const versions = yield* Effect.forEach(
+      const changes = yield* Effect.forEach(
         Array.from({ length: 40 }, (_, i) => i),
-        (i) => kv.commit(app, [set("blind", i)]).pipe(Effect.map(([change]) => change!.version)),
+        (i) => kv.commit(app, [set("blind", i)]).pipe(Effect.map(([change]) => change!)),
         { concurrency: 10 }
       )
+      const versions = changes.map((change) => change.version)
       assert.deepStrictEqual([...versions].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1))
+      // Each reports the write it replaced: the creation none, every other the one just before it.
+      const byVersion = new Map(changes.map((change) => [change.version, change]))
+      for (const change of changes) {
+        assert.strictEqual(change.old_version, change.version - 1)
+        assert.deepStrictEqual(change.old_value, change.version === 1 ? null : byVersion.get(change.version - 1)!.value)
+      }
       const creates = yield* Effect.forEach(
         Array.from({ length: 10 }),
         () => kv.commit(app, [set("once", "mine", 0)]).pipe(Effect.result),
