@@ -7,6 +7,10 @@
  *
  * After each sample the `kv` versions are summed again: every 2xx answer must have committed its
  * write (a few more commits are fine: requests in flight when the load stops still finish).
+ *
+ * Then the trigger latency at light load: one at a time, a script writes a key that a trigger
+ * watches; from just before the client's request to the triggered run's `started_at` (read from
+ * the writer's causal tree), p50 and p99 over `TRIGGER_SAMPLES` writes.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -16,9 +20,11 @@ import pg from "pg"
 import { freePort, spawnLogged, startPicloud, waitFor } from "../test/e2e/picloudProcess.ts"
 import { startStandalonePostgres } from "../test/support/standalonePostgres.ts"
 import { driveRandomKeys, formatMedians, formatRound, medianSample, type Sample } from "./load.ts"
+import { percentile } from "./stats.ts"
 import { KV_KEYS, kvKey, kvSource } from "./workload.ts"
 
 const TOKEN = "bench-kv-token"
+const TRIGGER_SAMPLES = 200
 /** Not counted: connections, JIT, the first plans, on each side. */
 const WARM_UP_SECONDS = 2
 
@@ -111,6 +117,7 @@ export const runKvBench = async (
     console.log(
       `\nratio platform/raw (req/s)\n  kv       ${(summary("picloud kv").rps / summary("raw kv").rps).toFixed(2)}`
     )
+    await triggerLatency(picloud.url)
   } finally {
     await db.end()
     raw.child.kill("SIGTERM")
@@ -119,4 +126,48 @@ export const runKvBench = async (
     await database.stop()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+const admin = async (base: string, method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" })
+    },
+    body: body === undefined ? null : JSON.stringify(body)
+  })
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
+  const text = await res.text()
+  return { json: text.startsWith("{") ? JSON.parse(text) : undefined, headers: res.headers }
+}
+
+/** Write → triggered start, one write at a time (docs: README Performance). */
+const triggerLatency = async (base: string) => {
+  await admin(base, "POST", "/api/admin/scripts", {
+    name: "lat-writer",
+    source: `export default async (req) => { await kv.set("lat/" + req.query.i, 1); return "ok" }`
+  })
+  await admin(base, "POST", "/api/admin/scripts", { name: "lat-noop", source: `export default () => undefined` })
+  await admin(base, "POST", "/api/admin/triggers", { script: "lat-noop", key_pattern: "lat/*" })
+  const latencies: Array<number> = []
+  for (let i = 0; i < TRIGGER_SAMPLES; i++) {
+    const sent = Date.now()
+    const { headers } = await admin(base, "POST", `/api/execute/lat-writer?i=${i}`)
+    const writer = headers.get("x-picloud-execution-id")!
+    for (;;) {
+      const { json } = await admin(base, "GET", `/api/admin/executions/${writer}/tree`)
+      const child = json.root.children[0]
+      if (child?.started_at) {
+        latencies.push(Date.parse(child.started_at) - sent)
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+  }
+  latencies.sort((a, b) => a - b)
+  console.log(
+    `\nkv trigger: write -> triggered start, ${TRIGGER_SAMPLES} writes one at a time\n` +
+      `  p50 ${percentile(latencies, 0.5)} ms  p99 ${percentile(latencies, 0.99)} ms`
+  )
 }

@@ -1,14 +1,13 @@
 /**
  * The kv workload's baseline: a bare node:http server with a node-postgres pool, on the same
  * PostgreSQL and the same rows as PiCloud (its `kv` table, the default app's keys), doing per
- * request what the kv script makes PiCloud do, with the statements PiCloud's store issues
- * (src/manager/KvStoreSql.ts):
+ * request the read and the upsert a developer would write by hand, in two round trips:
  *
- *   - `kv.get`: one SELECT of the key, outside any transaction;
- *   - the commit when the script has answered: BEGIN; SELECT ... FOR UPDATE of the key (where
- *     PiCloud checks `ifVersion`); the write with version + 1; COMMIT. PiCloud writes with an UPDATE
- *     (or an INSERT ... ON CONFLICT DO NOTHING for an absent key); here it is one upsert, the same
- *     single round trip. Five round trips per request on each side.
+ *   - `kv.get`: one SELECT of the key;
+ *   - `kv.set`: one `INSERT ... ON CONFLICT DO UPDATE` with version + 1 (atomic by itself).
+ *
+ * PiCloud's store also takes two round trips here (src/manager/KvStoreSql.ts: a lone write without
+ * `ifVersion` is one UPDATE that also answers the old value, for trigger events).
  *
  * What it does not do that PiCloud does: check the bearer token, route the request, run the script
  * in a QuickJS sandbox on a worker thread (each `kv` call a message to the main thread and back),
@@ -26,7 +25,6 @@ const pool = new pg.Pool({ connectionString: url, max: Number(poolSize) })
 pool.on("error", (error) => console.error(`raw kv pool: ${error.message}`))
 
 const READ = "SELECT value, version FROM kv WHERE app_id = $1 AND key = $2"
-const LOCK = "SELECT value, version FROM kv WHERE app_id = $1 AND key = $2 FOR UPDATE"
 const WRITE = `
   INSERT INTO kv (app_id, key, value, version) VALUES ($1, $2, $3::jsonb, 1)
   ON CONFLICT (app_id, key) DO UPDATE SET value = EXCLUDED.value, version = kv.version + 1, updated_at = now()
@@ -35,26 +33,11 @@ const WRITE = `
 const { rows: [app] } = await pool.query<{ id: string }>("SELECT id FROM apps WHERE name = 'default'")
 const appId = app!.id
 
-const commit = async (key: string, json: string) => {
-  const client = await pool.connect()
-  try {
-    await client.query("BEGIN")
-    await client.query(LOCK, [appId, key])
-    await client.query(WRITE, [appId, key, json])
-    await client.query("COMMIT")
-  } catch (error) {
-    await client.query("ROLLBACK")
-    throw error
-  } finally {
-    client.release()
-  }
-}
-
 const counter = async (k: string) => {
   const key = kvKey(k)
   const { rows } = await pool.query<{ value: number }>(READ, [appId, key])
   const n = (rows[0]?.value ?? 0) + 1
-  await commit(key, JSON.stringify(n))
+  await pool.query(WRITE, [appId, key, JSON.stringify(n)])
   return { n }
 }
 
