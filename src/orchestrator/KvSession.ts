@@ -45,6 +45,9 @@ const afterWrites = (base: Pending, writes: ReadonlyArray<KvWrite>): Pending =>
     base
   )
 
+/** Room in a call's arguments beside the value: a 512-byte key (escaped: up to 6 characters a byte) and options. */
+const KEY_AND_OPTIONS_ROOM = 4096
+
 const refused = (kind: string, message: string) => new HostCallFailed({ kind, message })
 
 /** The script's arguments, read from the JSON the prelude sent (untrusted: any shape). */
@@ -205,6 +208,14 @@ export const makeKvSession = (store: KvStore["Service"], appId: string, limits: 
   const calls: HostCalls = (op, payload) =>
     Effect.gen(function*() {
       yield* counted(op)
+      // A value's JSON text is at least as many UTF-8 bytes as it has characters: one far past the
+      // limit is refused before the main thread spends time parsing it.
+      if (payload.length > limits.maxValueBytes + KEY_AND_OPTIONS_ROOM) {
+        return yield* refused(
+          "KvValueTooLarge",
+          `${op}: the arguments are over ${limits.maxValueBytes} bytes as JSON (PICLOUD_KV_MAX_VALUE_BYTES)`
+        )
+      }
       const args = yield* argumentsOf(op, payload)
       switch (op) {
         case "kv.get":

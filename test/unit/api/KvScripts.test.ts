@@ -160,6 +160,7 @@ describe("scripts' kv: reads, writes, atomic commit", () => {
           await attempt(() => kv.set("x".repeat(513), 1))
           await attempt(() => kv.get("a\\u0000b"))
           await attempt(() => kv.set("big", "x".repeat(2000)))
+          await attempt(() => kv.set("huge", "x".repeat(100000)))
           await attempt(() => kv.set("nul", { s: "a\\u0000" }))
           await attempt(() => kv.set(42, 1))
           await attempt(() => kv.set("v", 1, { ifVersion: -1 }))
@@ -177,6 +178,7 @@ describe("scripts' kv: reads, writes, atomic commit", () => {
         "KvKeyInvalid",
         "KvKeyInvalid",
         "KvValueTooLarge",
+        "KvValueTooLarge",
         "KvValueInvalid",
         "TypeError",
         "TypeError",
@@ -185,6 +187,7 @@ describe("scripts' kv: reads, writes, atomic commit", () => {
         "none"
       ])
       assert.match(names[3]!, /2002 bytes as JSON, over the 1000 limit/)
+      assert.match(names[4]!, /the arguments are over 1000 bytes/)
       const keys = (yield* call("GET", KV)).json.items.map((item: { key: string }) => item.key)
       assert.deepStrictEqual(keys, ["ok"])
     }))
