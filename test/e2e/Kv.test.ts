@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { freePort, startPicloud } from "./picloudProcess.ts"
+import { freePort, jsonClient, startPicloud } from "./picloudProcess.ts"
 
 const TOKEN = "e2e-kv-token"
 const dataDir = mkdtempSync(join(tmpdir(), "picloud-kv-"))
@@ -17,25 +17,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true })
 }, 60_000)
 
-const request = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${picloud.url}${path}`, {
-    signal: AbortSignal.timeout(40_000),
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" })
-    },
-    body: body === undefined ? null : JSON.stringify(body)
-  })
-  const text = await res.text()
-  let json: any
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, text, json }
-}
+const request = jsonClient(() => picloud.url, TOKEN)
 
 const deploy = async (name: string, source: string) => {
   const res = await request("POST", "/api/admin/scripts", { name, source })

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { exitWithin, freePort, startPicloud } from "./picloudProcess.ts"
+import { exitWithin, freePort, jsonClient, startPicloud } from "./picloudProcess.ts"
 
 const TOKEN = "e2e-triggers-token"
 const PASSWORD = "correct horse battery"
@@ -23,25 +23,7 @@ afterAll(async () => {
   dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }))
 }, 60_000)
 
-const client = (base: () => string) => async (method: string, path: string, body?: unknown, token = TOKEN) => {
-  const res = await fetch(`${base()}${path}`, {
-    signal: AbortSignal.timeout(40_000),
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" })
-    },
-    body: body === undefined ? null : JSON.stringify(body)
-  })
-  const text = await res.text()
-  let json: any
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, text, json }
-}
+const client = (base: () => string) => jsonClient(base, TOKEN)
 const request = client(() => picloud.url)
 type Request = typeof request
 
@@ -123,11 +105,8 @@ describe("e2e: KV triggers on PostgreSQL", () => {
     // Called twice: each call sets orders/1 (version 1), sets orders/2 (1, then 2) and deletes
     // orders/1; the delete of an absent key, orders/1/items and other/1 fire nothing.
     assert.strictEqual((await request("POST", "/api/execute/writer")).status, 200)
-    const res = await fetch(`${picloud.url}/api/execute/writer`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}` }
-    })
-    assert.strictEqual(res.status, 200)
+    const res = await request("POST", "/api/execute/writer")
+    assert.strictEqual(res.status, 200, res.text)
     writerExecution = res.headers.get("x-picloud-execution-id")!
     await eventually(
       "six triggered runs",

@@ -72,3 +72,30 @@ export const startPicloud = async (
   }
   return { ...proc, url: `http://127.0.0.1:${options.port}`, startupMs: Date.now() - started }
 }
+
+/**
+ * A JSON client of a running PiCloud: `call(method, path, body?, token?)` answers the status, the
+ * text and the parsed JSON (`undefined` when the body is not JSON). `base` is read per call, so a
+ * test can point it at a restarted process.
+ */
+export const jsonClient =
+  (base: () => string, defaultToken: string) =>
+  async (method: string, path: string, body?: unknown, token = defaultToken) => {
+    const res = await fetch(`${base()}${path}`, {
+      signal: AbortSignal.timeout(40_000),
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" })
+      },
+      body: body === undefined ? null : JSON.stringify(body)
+    })
+    const text = await res.text()
+    let json: any
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+    return { status: res.status, headers: res.headers, text, json }
+  }
