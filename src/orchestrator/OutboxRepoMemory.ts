@@ -14,6 +14,7 @@ import {
   requestFingerprint
 } from "../domain/OutboxRepo.ts"
 import { DispatcherWake } from "./DispatcherWake.ts"
+import { deadLetterEvent } from "./jobRecords.ts"
 
 const WINDOW_MS = IDEMPOTENCY_WINDOW_HOURS * 3_600_000
 
@@ -191,16 +192,7 @@ export const layer = Layer.effect(
     )
 
     const toDeadLetter = ({ job, error, at, replayedAs, resolution, resolutionError }: Buried): DeadLetter => ({
-      id: job.id,
-      app_id: job.app_id,
-      script_id: job.script_id,
-      invocation: job.kind,
-      request: job.kind === "http" ? job.payload.request : null,
-      event: job.kind === "kv" ? job.payload.event : null,
-      attempts: job.attempt_count,
-      error,
-      accepted_at: job.accepted_at,
-      dead_lettered_at: at,
+      ...deadLetterEvent(job, error, at),
       replayed_as: replayedAs,
       resolution,
       resolution_error: resolutionError

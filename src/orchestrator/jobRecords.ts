@@ -1,4 +1,5 @@
 import { Option } from "effect"
+import type { DeadLetterEvent } from "../domain/DeadLetter.ts"
 import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
 import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
@@ -54,6 +55,20 @@ export const notRunRecord = (
  * and its parent in the same causal chain, at the same depth. A handler deleted since is still
  * written: its run then fails (`script_not_found`), resolving the dead letter `handler_failed`.
  */
+/** A dead-lettered row as its dead letter shows it (and its handler sees it): what started it, and how it ended. */
+export const deadLetterEvent = (job: Job, error: ExecutionErrorInfo, deadLetteredAt: string): DeadLetterEvent => ({
+  id: job.id,
+  app_id: job.app_id,
+  script_id: job.script_id,
+  invocation: job.kind,
+  request: job.kind === "http" ? job.payload.request : null,
+  event: job.kind === "kv" ? job.payload.event : null,
+  attempts: job.attempt_count,
+  error,
+  accepted_at: job.accepted_at,
+  dead_lettered_at: deadLetteredAt
+})
+
 export const handlerJob = (
   job: Job & { readonly dead_letter_script_id: string },
   options: {
@@ -70,21 +85,7 @@ export const handlerJob = (
     app_id: job.app_id,
     script_id: job.dead_letter_script_id,
     kind: "dead_letter",
-    payload: {
-      dead_letter: {
-        id: job.id,
-        app_id: job.app_id,
-        script_id: job.script_id,
-        invocation: job.kind,
-        request: job.kind === "http" ? job.payload.request : null,
-        event: job.kind === "kv" ? job.payload.event : null,
-        attempts: job.attempt_count,
-        error: options.error,
-        accepted_at: job.accepted_at,
-        dead_lettered_at: at
-      },
-      principal: options.principal
-    },
+    payload: { dead_letter: deadLetterEvent(job, options.error, at), principal: options.principal },
     retry: HANDLER_RETRY,
     lease_seconds: leaseSeconds(Option.match(options.handler, {
       onNone: () => DEFAULT_TIMEOUT_SECONDS,
