@@ -18,6 +18,11 @@ export interface EngineLimits {
   readonly warmScripts: number
   /** What the idle warm sandboxes may hold in all (the sizes of their memories); least recently used evicted past it. */
   readonly warmMemoryMb: number
+  /**
+   * Host calls (`kv.*`) one execution may send (`PICLOUD_KV_MAX_OPS`); past it each is refused in
+   * the worker, so a script calling in a loop without awaiting cannot flood the main thread.
+   */
+  readonly maxHostCalls: number
 }
 
 export const defaultLimits: EngineLimits = {
@@ -26,7 +31,8 @@ export const defaultLimits: EngineLimits = {
   maxLogBytes: 64 * 1024,
   maxResponseBytes: 1024 * 1024,
   warmScripts: 16,
-  warmMemoryMb: 256
+  warmMemoryMb: 256,
+  maxHostCalls: 1000
 }
 
 /** Plain data, so it crosses a worker boundary as it is. */
@@ -208,7 +214,7 @@ export class Engine {
     }
     let outcome: A | Failure
     try {
-      sandbox.prepare(deadline, log, host)
+      sandbox.prepare(deadline, log, host, this.limits.maxHostCalls)
       outcome = await body(sandbox, fresh)
     } catch (fault) {
       this.discard(key, sandbox, false)

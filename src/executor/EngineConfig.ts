@@ -10,5 +10,14 @@ export const engineLimitsConfig = (stackBytes: number) =>
     const maxResponseBytes = yield* Settings.maxResponseBytes.config
     const warmScripts = yield* Settings.warmScripts.config
     const warmMemoryMb = yield* Settings.warmMemoryMb.config
-    return { memoryMb, stackBytes, maxLogBytes, maxResponseBytes, warmScripts, warmMemoryMb } satisfies EngineLimits
+    const maxHostCalls = yield* Settings.kvMaxOpsPerExecution.config
+    return {
+      memoryMb,
+      stackBytes,
+      maxLogBytes,
+      maxResponseBytes,
+      warmScripts,
+      warmMemoryMb,
+      maxHostCalls
+    } satisfies EngineLimits
   })

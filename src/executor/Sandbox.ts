@@ -41,6 +41,8 @@ export class Sandbox {
   private host: HostHandler = noHostCalls
   /** Host calls made and not answered yet. */
   private outstanding = 0
+  /** Host calls the current execution may still send. */
+  private callsLeft = 0
   /** Set while `call` waits for a host call's answer. */
   private wake: (() => void) | undefined
   private closed = false
@@ -77,6 +79,12 @@ export class Sandbox {
       const op = this.ctx.getString(opHandle)
       // Thrown into the guest: what a module's top level sets up is shared by every later call.
       if (this.loading) throw new Error(`${op} can be called only while the handler runs`)
+      if (this.callsLeft <= 0) {
+        const error = new Error(`${op}: this execution made all the key-value calls it may (PICLOUD_KV_MAX_OPS)`)
+        error.name = "KvLimitExceeded"
+        throw error
+      }
+      this.callsLeft--
       const deferred = this.ctx.newPromise()
       this.outstanding++
       this.host(op, this.ctx.getString(payloadHandle))
@@ -110,11 +118,17 @@ export class Sandbox {
   readonly memoryExhausted = () => this.memoryBytes >= this.instance.maxBytes * 0.9
 
   /** Sets the deadline (epoch ms), the console's destination and the host calls' handler for what runs next. */
-  prepare(deadline: number, log: (level: LogLevel, message: string) => void, host: HostHandler = noHostCalls) {
+  prepare(
+    deadline: number,
+    log: (level: LogLevel, message: string) => void,
+    host: HostHandler = noHostCalls,
+    maxHostCalls = 0
+  ) {
     this.deadline = deadline
     this.interrupted = false
     this.log = log
     this.host = host
+    this.callsLeft = maxHostCalls
   }
 
   /** No host call is out: the sandbox can be freed, or run another call. */

@@ -8,7 +8,8 @@ const engine = await Engine.make({
   maxLogBytes: 1024,
   maxResponseBytes: 64 * 1024,
   warmScripts: 4,
-  warmMemoryMb: 256
+  warmMemoryMb: 256,
+  maxHostCalls: 1000
 })
 const run = (source: string, overrides?: Parameters<typeof execRequest>[1]) =>
   engine.run(execRequest(source, overrides))
@@ -502,7 +503,8 @@ describe("Engine.run: memory isolation between script versions", () => {
     maxLogBytes: 1024,
     maxResponseBytes: 64 * 1024,
     warmScripts: 4,
-    warmMemoryMb: 256
+    warmMemoryMb: 256,
+    maxHostCalls: 1000
   }
   /** Keeps ~55 MB in module scope: most of one sandbox's 64 MiB, and all a shared memory could spare. */
   const holder = (tag: string) =>
@@ -545,7 +547,7 @@ export default () => ({ calls: ++calls, held: held.length }) // ${tag}`
   })
 
   it("idle warm sandboxes hold at most warmMemoryMb: the least recently used go first", async () => {
-    const budgeted = await Engine.make({ ...limits, warmMemoryMb: 100 })
+    const budgeted = await Engine.make({ ...limits, warmMemoryMb: 100, maxHostCalls: 1000 })
     const [first, second] = [holder("budget 1"), holder("budget 2")]
     assert.strictEqual((await runOn(budgeted, first, appA)).calls, 1)
     assert.strictEqual((await runOn(budgeted, second, appB)).calls, 1)

@@ -9,7 +9,8 @@ const engine = await Engine.make({
   maxLogBytes: 1024,
   maxResponseBytes: 64 * 1024,
   warmScripts: 8,
-  warmMemoryMb: 512
+  warmMemoryMb: 512,
+  maxHostCalls: 50
 })
 
 /** A host whose answers the test releases by hand, recording each call. */
@@ -139,6 +140,24 @@ describe("host calls (kv) in the sandbox", () => {
     )
     assert.isTrue(result.ok)
     assert.deepStrictEqual(seen, ["forgotten"])
+  })
+
+  it("past maxHostCalls a call is refused in the sandbox, without reaching the host (a loop cannot flood it)", async () => {
+    let reached = 0
+    const result = await engine.run(
+      execRequest(`export default async () => {
+        const calls = []
+        for (let i = 0; i < 2000; i++) calls.push(kv.get("k").then(() => "ok", (e) => e.name))
+        const names = await Promise.all(calls)
+        return { ok: names.filter((n) => n === "ok").length, refused: names.filter((n) => n === "KvLimitExceeded").length }
+      }`),
+      async () => {
+        reached++
+        return { ok: true, value: "null" }
+      }
+    )
+    assert.deepStrictEqual(body(result), { ok: 50, refused: 1950 })
+    assert.strictEqual(reached, 50)
   })
 
   it("the module's top level cannot call the host; without a host, calls are refused", async () => {
