@@ -241,7 +241,17 @@ export class Invoker extends Context.Service<Invoker, {
                 Effect.as<Attempted>(attempted),
                 Effect.catch((error) =>
                   error._tag === "PersistenceError"
-                    ? Effect.fail(error)
+                    // The caller gets the storage fault's 500; the record says the same.
+                    ? log.record({
+                      ...attempted.record,
+                      status: "failed",
+                      status_code: 500,
+                      error: {
+                        code: "internal",
+                        message: "the execution's KV writes could not be committed; none was kept"
+                      },
+                      result: null
+                    }).pipe(Effect.andThen(Effect.fail(error)))
                     : Effect.succeed(commitFailed(attempted, error))
                 )
               )

@@ -1,6 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { PersistenceError } from "../../../src/domain/Errors.ts"
+import { KvStore } from "../../../src/domain/KvStore.ts"
+import * as KvStoreMemory from "../../../src/manager/KvStoreMemory.ts"
+import * as Memory from "../../../src/runtime/Memory.ts"
 import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
+import * as StorageMemory from "../../../src/runtime/StorageMemory.ts"
 import { ADMIN_TOKEN, makeClient } from "../../support/client.ts"
 
 /** A memory platform with small KV caps, so the limit tests send little. */
@@ -279,5 +285,33 @@ describe("scripts' kv: reads, writes, atomic commit", () => {
       assert.isUndefined(yield* stored(call, "b"))
       const letter = yield* call("GET", `/api/admin/dead-letters/${conflicted.json.execution_id}`)
       assert.strictEqual(letter.json.error.code, "kv_conflict", letter.text)
+    }))
+
+  it.live("a commit the database refuses is a 500 internal, recorded as such, with nothing kept", () =>
+    Effect.gen(function*() {
+      // The memory store, but its commits fail as an unreachable database would.
+      const failingCommits = Layer.effect(
+        KvStore,
+        Effect.gen(function*() {
+          const store = yield* KvStore
+          return KvStore.of({
+            ...store,
+            commit: () => Effect.fail(new PersistenceError({ operation: "KvStore.commit", cause: "db down" }))
+          })
+        })
+      ).pipe(Layer.provide(KvStoreMemory.layer))
+      const { dispose, handler } = HttpRouter.toWebHandler(
+        Memory.layer(ADMIN_TOKEN, {}, Layer.merge(StorageMemory.layer, failingCommits)),
+        { disableLogger: true }
+      )
+      yield* Effect.addFinalizer(() => Effect.promise(dispose))
+      const call = makeClient(handler)
+      yield* deploy(call, "w", `export default async () => { await kv.set("k", 1); return "ok" }`)
+      const res = yield* call("POST", "/api/execute/w")
+      assert.strictEqual(res.status, 500, res.text)
+      assert.strictEqual(res.json.error.code, "internal")
+      const records = (yield* call("GET", "/api/admin/executions")).json.items
+      assert.deepInclude(records[0], { status: "failed", status_code: 500, kv_writes: 1 })
+      assert.strictEqual(records[0].error.code, "internal")
     }))
 })
