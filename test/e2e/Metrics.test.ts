@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { observationsOf, parseMetrics, type PromMetrics, valueOf } from "../support/prometheus.ts"
+import { freePort, startPicloud } from "./picloudProcess.ts"
+
+const TOKEN = "e2e-metrics-admin-token"
+const SCRAPE_TOKEN = "e2e-metrics-scrape-token"
+let dataDir = ""
+let picloud: Awaited<ReturnType<typeof startPicloud>>
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "picloud-metrics-"))
+  picloud = await startPicloud({
+    dataDir,
+    port: await freePort(),
+    env: { PICLOUD_ADMIN_TOKEN: TOKEN, PICLOUD_METRICS_TOKEN: SCRAPE_TOKEN }
+  })
+}, 120_000)
+afterAll(async () => {
+  picloud?.child.kill("SIGTERM")
+  await picloud?.exited
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+}, 60_000)
+
+const request = async (method: string, path: string, body?: unknown, token: string | null = TOKEN) => {
+  const res = await fetch(`${picloud.url}${path}`, {
+    signal: AbortSignal.timeout(30_000),
+    method,
+    headers: {
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+      ...(body === undefined ? {} : { "content-type": "application/json" })
+    },
+    body: body === undefined ? null : JSON.stringify(body)
+  })
+  return { status: res.status, headers: res.headers, text: await res.text() }
+}
+
+const scrape = async (): Promise<PromMetrics> => {
+  const res = await request("GET", "/metrics", undefined, SCRAPE_TOKEN)
+  assert.strictEqual(res.status, 200, res.text)
+  assert.strictEqual(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8")
+  return parseMetrics(res.text)
+}
+
+describe("e2e: GET /metrics on the real process", () => {
+  it("needs PICLOUD_METRICS_TOKEN when it is set", async () => {
+    for (const token of [null, "wrong", TOKEN]) {
+      const res = await request("GET", "/metrics", undefined, token)
+      assert.strictEqual(res.status, 401, res.text)
+      assert.strictEqual(JSON.parse(res.text).error.code, "unauthorized")
+    }
+  })
+
+  it("parses as Prometheus text: process gauges, the gate, the outbox, and execution counters that move with traffic", async () => {
+    const first = await scrape()
+    assert.isAbove(valueOf(first, "picloud_process_resident_memory_bytes"), 20 * 1024 * 1024)
+    for (const name of ["p50", "p99", "max"]) {
+      const metric = first[`picloud_event_loop_delay_${name}_seconds`]
+      assert.strictEqual(metric?.type, "gauge", name)
+      assert.isAtLeast(valueOf(first, `picloud_event_loop_delay_${name}_seconds`), 0)
+    }
+    assert.strictEqual(valueOf(first, "picloud_gate_limit"), 32)
+    assert.strictEqual(valueOf(first, "picloud_gate_in_use"), 0)
+    assert.strictEqual(first["picloud_outbox_depth"]?.type, "gauge")
+    assert.strictEqual(valueOf(first, "picloud_outbox_oldest_due_age_seconds"), 0)
+
+    for (
+      const [name, source] of [
+        ["hello", `export default () => ({ statusCode: 200, body: "hi" })`],
+        ["broken", `export default () => { throw new Error("no") }`]
+      ]
+    ) {
+      assert.strictEqual((await request("POST", "/api/admin/scripts", { name, source })).status, 201)
+    }
+    for (let i = 0; i < 3; i++) assert.strictEqual((await request("POST", "/api/execute/hello")).status, 200)
+    assert.strictEqual((await request("POST", "/api/execute/broken")).status, 502)
+
+    const after = await scrape()
+    const executions = (metrics: PromMetrics, labels: Record<string, string>) =>
+      valueOf(metrics, "picloud_executions_total", { app: "default", kind: "http", ...labels })
+    assert.strictEqual(executions(after, { script: "hello", outcome: "succeeded" }), 3)
+    assert.strictEqual(executions(after, { script: "broken", outcome: "script_error" }), 1)
+    assert.strictEqual(observationsOf(after, "picloud_execution_duration_seconds", { script: "hello" }), 3)
+    assert.strictEqual(
+      valueOf(after, "picloud_http_requests_total", { class: "5xx" }) -
+        valueOf(first, "picloud_http_requests_total", { class: "5xx" }),
+      1
+    )
+    assert.isAtLeast(
+      valueOf(after, "picloud_http_requests_total", { class: "2xx" }) -
+        valueOf(first, "picloud_http_requests_total", { class: "2xx" }),
+      6
+    )
+  })
+})
