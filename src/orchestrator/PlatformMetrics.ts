@@ -3,6 +3,7 @@ import type { App } from "../domain/App.ts"
 import { AppRepo } from "../domain/AppRepo.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
 import type { Job } from "../domain/OutboxRepo.ts"
+import { NOT_RUN_CODES } from "./jobRecords.ts"
 
 /*
  * Every metric the platform keeps (served by `GET /metrics`, README "Metrics"), as Effect `Metric`s
@@ -93,16 +94,12 @@ export const residentMemory = Metric.gauge("picloud_process_resident_memory_byte
   description: "resident set size of the process (worker threads included)"
 })
 
-export const eventLoopDelayP50 = Metric.gauge("picloud_event_loop_delay_p50_seconds", {
-  description: "median event-loop delay since the previous scrape"
+export const eventLoopLag = Metric.gauge("picloud_event_loop_lag_seconds", {
+  description: "event-loop delay: how long a callback queued at the scrape waited to run"
 })
 
-export const eventLoopDelayP99 = Metric.gauge("picloud_event_loop_delay_p99_seconds", {
-  description: "99th percentile of the event-loop delay since the previous scrape"
-})
-
-export const eventLoopDelayMax = Metric.gauge("picloud_event_loop_delay_max_seconds", {
-  description: "longest event-loop delay since the previous scrape"
+export const eventLoopUtilization = Metric.gauge("picloud_event_loop_utilization", {
+  description: "share of time the event loop was busy since the previous scrape (0 to 1)"
 })
 
 /** The status classes, shown from the start (at 0) so that a rate over them is defined at once. */
@@ -140,8 +137,8 @@ export const retried = (job: Job) => Metric.update(Metric.withAttributes(outboxR
 /** An execution moved to dead letters. */
 export const deadLettered = (job: Job) => Metric.update(Metric.withAttributes(deadLetters, { kind: jobKind(job) }), 1)
 
-/** Error codes of records the dispatcher writes for rows it did not run (`jobRecords.notRunErrors`). */
-export const NOT_RUN_CODES: ReadonlySet<string> = new Set(["script_not_found", "principal_revoked", "depth_exceeded"])
+/** Outcomes of rows the dispatcher did not run: no duration to observe. */
+const NOT_RUN: ReadonlySet<string> = new Set(Object.values(NOT_RUN_CODES))
 
 /**
  * The metrics that need an app's name (records and trigger rows carry its id). Names are looked up
@@ -191,7 +188,7 @@ export class PlatformMetrics extends Context.Service<PlatformMetrics, {
           }
           const outcome = record.status === "succeeded" ? "succeeded" : record.error?.code ?? record.status
           yield* Metric.update(Metric.withAttributes(executions, { ...labels, outcome }), 1)
-          if (!NOT_RUN_CODES.has(outcome)) {
+          if (!NOT_RUN.has(outcome)) {
             yield* Metric.update(Metric.withAttributes(executionDuration, labels), record.duration_ms / 1000)
           }
           if (record.invocation === "dead_letter") {

@@ -169,7 +169,9 @@ describe("GET /metrics", () => {
 
       // Process gauges, and no request data in any label.
       assert.isAbove(valueOf(after, "picloud_process_resident_memory_bytes"), 10 * 1024 * 1024)
-      assert.isAtLeast(valueOf(after, "picloud_event_loop_delay_max_seconds"), 0)
+      assert.isTrue(valueOf(after, "picloud_event_loop_lag_seconds") > 0, "a queued callback waited")
+      const busy = valueOf(after, "picloud_event_loop_utilization")
+      assert.isTrue(busy > 0 && busy <= 1, `utilization ${busy}`)
       const labels = Object.values(after).flatMap((metric) =>
         (metric.data as Array<{ labels: Record<string, string> }>).flatMap((s) => Object.keys(s.labels))
       )
@@ -221,6 +223,28 @@ describe("GET /metrics", () => {
       assert.strictEqual(
         valueOf(done, "picloud_executions_total", { app: "busy", script: "ok", kind: "async", outcome: "succeeded" }),
         3
+      )
+    }))
+
+  it.live("a row not run (too deep) is counted by its outcome, with no duration", () =>
+    Effect.gen(function*() {
+      const call = yield* platform({ PICLOUD_MAX_TRIGGER_DEPTH: "0" })
+      yield* setup(call, "deep")
+      const before = yield* scrape(call)
+      yield* call("POST", "/api/execute/deep/writer").pipe(Effect.flatMap(ok(200)))
+      const refused = (metrics: PromMetrics) =>
+        valueOf(metrics, "picloud_executions_total", { app: "deep", script: "reactor", outcome: "depth_exceeded" })
+      yield* eventually(scrape(call).pipe(Effect.map((metrics) => refused(metrics) === 1)))
+      const after = yield* scrape(call)
+      assert.strictEqual(
+        valueOf(after, "picloud_trigger_depth_exceeded_total") -
+          valueOf(before, "picloud_trigger_depth_exceeded_total"),
+        1
+      )
+      assert.strictEqual(valueOf(after, "picloud_executions_total", { app: "deep", script: "reactor" }), 1)
+      assert.strictEqual(
+        observationsOf(after, "picloud_execution_duration_seconds", { app: "deep", script: "reactor" }),
+        0
       )
     }))
 
