@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Fiber, Layer } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Metric } from "effect"
+import { readFileSync } from "node:fs"
 import { Executor, ScriptValidator } from "../../../src/domain/Executor.ts"
 import * as ExecutorInline from "../../../src/executor/ExecutorInline.ts"
+import * as PlatformMetrics from "../../../src/orchestrator/PlatformMetrics.ts"
 import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
 import { ADMIN_TOKEN, makeClient } from "../../support/client.ts"
 import { observationsOf, parseMetrics, type PromMetrics, valueOf } from "../../support/prometheus.ts"
@@ -93,6 +95,30 @@ const setup = (call: Call, app: string) =>
     )
   })
 
+/** The README's Metrics table: each metric's labels, as written there (`class`: `2xx`, ... is `class`). */
+const readmeMetrics = () => {
+  const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8")
+  const section = readme.split(/^## /m).find((part) => part.startsWith("Metrics\n"))
+  assert.isDefined(section, "README.md has a ## Metrics section")
+  return new Map(
+    section!.split("\n").filter((line) => line.startsWith("| `picloud_")).map((line) => {
+      const [name, , labels] = line.split("|").slice(1, 4).map((cell) => cell.trim())
+      const keys = labels!.includes(":") ? labels!.slice(0, labels!.indexOf(":")) : labels!
+      return [name!.replaceAll("`", ""), [...keys.matchAll(/`(\w+)`/g)].map((match) => match[1]!)]
+    })
+  )
+}
+
+/** Every series' label names in a scrape, by metric (the histogram's `le` aside). */
+const labelsIn = (metrics: PromMetrics) =>
+  new Map(
+    Object.entries(metrics).map(([name, metric]) => [
+      name,
+      [...new Set((metric.data as Array<{ labels: Record<string, string> }>).flatMap((s) => Object.keys(s.labels)))]
+        .filter((label) => label !== "le")
+    ])
+  )
+
 /** How much each of `read`'s values moved between two scrapes. */
 const moved = (before: PromMetrics, after: PromMetrics, read: (metrics: PromMetrics) => Record<string, number>) => {
   const [a, b] = [read(before), read(after)]
@@ -100,6 +126,11 @@ const moved = (before: PromMetrics, after: PromMetrics, read: (metrics: PromMetr
 }
 
 describe("GET /metrics", () => {
+  it("the README's Metrics table lists every metric the platform defines", () => {
+    const defined = Object.values(PlatformMetrics).flatMap((value) => (Metric.isMetric(value) ? [value.id] : []))
+    assert.sameMembers([...readmeMetrics().keys()], defined)
+  })
+
   it.live("counters move with sync, async, KV-triggered and failed executions; answers are counted by status class", () =>
     Effect.gen(function*() {
       const call = yield* platform()
@@ -167,15 +198,16 @@ describe("GET /metrics", () => {
       assert.strictEqual(answers["4xx"], 1)
       assert.strictEqual(answers["5xx"], 1)
 
-      // Process gauges, and no request data in any label.
+      // Every series is documented with its labels, and no label carries anything else (no request data).
+      const documented = readmeMetrics()
+      for (const [name, labels] of labelsIn(after)) {
+        assert.sameMembers(labels, documented.get(name) ?? ["(not in the README)"], name)
+      }
+
       assert.isAbove(valueOf(after, "picloud_process_resident_memory_bytes"), 10 * 1024 * 1024)
       assert.isTrue(valueOf(after, "picloud_event_loop_lag_seconds") > 0, "a queued callback waited")
       const busy = valueOf(after, "picloud_event_loop_utilization")
       assert.isTrue(busy > 0 && busy <= 1, `utilization ${busy}`)
-      const labels = Object.values(after).flatMap((metric) =>
-        (metric.data as Array<{ labels: Record<string, string> }>).flatMap((s) => Object.keys(s.labels))
-      )
-      assert.includeMembers(["app", "script", "kind", "outcome", "class", "le"], [...new Set(labels)])
     }))
 
   it.live("a full gate: its gauges show the permit in use and the waiting async work, its 503s are counted, the outbox's lag shows", () =>
