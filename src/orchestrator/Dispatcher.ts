@@ -124,11 +124,10 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
         if (ended) yield* Effect.andThen(Metrics.deadLettered(job), inbox.deliver(job.id))
         return
       }
-      const later = yield* outbox.retryLater(job, owner, { delayMs: Duration.toMillis(delay), error: record.error })
-        .pipe(
-          Effect.retry(endingWrite(job))
-        )
-      if (later) yield* Metrics.retried(job)
+      yield* outbox.retryLater(job, owner, { delayMs: Duration.toMillis(delay), error: record.error }).pipe(
+        Effect.retry(endingWrite(job)),
+        Effect.tap((later) => (later ? Metrics.retried(job) : Effect.void))
+      )
       // The loop's sleep was computed before this row had a due time.
       yield* wake.signal
     })
