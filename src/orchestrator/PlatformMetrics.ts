@@ -159,6 +159,7 @@ export class PlatformMetrics extends Context.Service<PlatformMetrics, {
     PlatformMetrics,
     Effect.gen(function*() {
       const apps = yield* AppRepo
+      const context = yield* Effect.context<never>()
       const names = new Map<string, string>()
 
       /** The app's name; its id when it cannot be read (then asked again next time). */
@@ -167,7 +168,9 @@ export class PlatformMetrics extends Context.Service<PlatformMetrics, {
           if (app !== undefined) names.set(app.id, app.name)
           const known = names.get(appId)
           if (known !== undefined) return Effect.succeed(known)
+          // In this layer's own context: never on a caller's transaction (KvCommit's may be open).
           return apps.findByRef(appId).pipe(
+            Effect.updateContext((_: Context.Context<never>) => context),
             Effect.map(Option.match({
               onNone: () => appId,
               onSome: (found) => {

@@ -93,4 +93,32 @@ describe("e2e: GET /metrics on the real process", () => {
       6
     )
   })
+
+  it("counts KV fan-out and the triggered runs under the app's name, read from PostgreSQL", async () => {
+    assert.strictEqual((await request("POST", "/api/admin/apps", { name: "shop" })).status, 201)
+    const reactor = `export default async (req, ctx) => { await kv.get(ctx.event.key) }`
+    assert.strictEqual(
+      (await request("POST", "/api/admin/scripts", { app: "shop", name: "reactor", source: reactor })).status,
+      201
+    )
+    const trigger = await request("POST", "/api/admin/triggers", {
+      app: "shop",
+      script: "reactor",
+      key_pattern: "orders/*"
+    })
+    assert.strictEqual(trigger.status, 201, trigger.text)
+    // An admin's write: no execution of the app ran before, so its name is read from the database.
+    assert.strictEqual((await request("PUT", "/api/admin/apps/shop/kv/orders%2F1", { n: 1 })).status, 200)
+    const deadline = Date.now() + 20_000
+    let metrics = await scrape()
+    const runs = (m: PromMetrics) =>
+      valueOf(m, "picloud_executions_total", { app: "shop", script: "reactor", kind: "kv", outcome: "succeeded" })
+    while (runs(metrics) < 1 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      metrics = await scrape()
+    }
+    assert.strictEqual(runs(metrics), 1)
+    assert.strictEqual(valueOf(metrics, "picloud_trigger_fanout_total", { app: "shop" }), 1)
+    assert.strictEqual(valueOf(metrics, "picloud_outbox_claims_total", { kind: "kv" }), 1)
+  })
 })
