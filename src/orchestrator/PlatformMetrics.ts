@@ -162,7 +162,7 @@ export class PlatformMetrics extends Context.Service<PlatformMetrics, {
       const context = yield* Effect.context<never>()
       const names = new Map<string, string>()
 
-      /** The app's name; its id when it cannot be read (then asked again next time). */
+      /** The app's name (its id for an app deleted since); its id when it cannot be read, asked again next time. */
       const appName = (appId: string, app: App | undefined) =>
         Effect.suspend(() => {
           if (app !== undefined) names.set(app.id, app.name)
@@ -172,7 +172,10 @@ export class PlatformMetrics extends Context.Service<PlatformMetrics, {
           return apps.findByRef(appId).pipe(
             Effect.updateContext((_: Context.Context<never>) => context),
             Effect.map(Option.match({
-              onNone: () => appId,
+              onNone: () => {
+                names.set(appId, appId)
+                return appId
+              },
               onSome: (found) => {
                 names.set(found.id, found.name)
                 return found.name
@@ -182,27 +185,27 @@ export class PlatformMetrics extends Context.Service<PlatformMetrics, {
           )
         })
 
-      const executionEnded = (record: ExecutionRecord, app?: App) =>
-        Effect.gen(function*() {
-          const labels = {
-            app: yield* appName(record.app_id, app),
-            script: record.script_name || record.script_id,
-            kind: recordKind(record)
-          }
-          const outcome = record.status === "succeeded" ? "succeeded" : record.error?.code ?? record.status
-          yield* Metric.update(Metric.withAttributes(executions, { ...labels, outcome }), 1)
-          if (!NOT_RUN.has(outcome)) {
-            yield* Metric.update(Metric.withAttributes(executionDuration, labels), record.duration_ms / 1000)
-          }
-          if (record.invocation === "dead_letter") {
-            yield* Metric.update(
-              Metric.withAttributes(deadLetterHandlers, {
-                outcome: record.status === "succeeded" ? "handled" : "handler_failed"
-              }),
-              1
-            )
-          }
-        })
+      // Untraced: it runs on every execution, where a span per call is measurable cost.
+      const executionEnded = Effect.fnUntraced(function*(record: ExecutionRecord, app?: App) {
+        const labels = {
+          app: yield* appName(record.app_id, app),
+          script: record.script_name || record.script_id,
+          kind: recordKind(record)
+        }
+        const outcome = record.status === "succeeded" ? "succeeded" : record.error?.code ?? record.status
+        yield* Metric.update(Metric.withAttributes(executions, { ...labels, outcome }), 1)
+        if (!NOT_RUN.has(outcome)) {
+          yield* Metric.update(Metric.withAttributes(executionDuration, labels), record.duration_ms / 1000)
+        }
+        if (record.invocation === "dead_letter") {
+          yield* Metric.update(
+            Metric.withAttributes(deadLetterHandlers, {
+              outcome: record.status === "succeeded" ? "handled" : "handler_failed"
+            }),
+            1
+          )
+        }
+      })
 
       const triggered = (appId: string, rows: number) =>
         appName(appId, undefined).pipe(
