@@ -84,6 +84,12 @@ export const adminToken = setting(
   (name) => Config.option(Config.Redacted(name))
 )
 
+export const metricsToken = setting(
+  "PICLOUD_METRICS_TOKEN",
+  "the bearer token GET /metrics requires; unset: /metrics is open to anyone who can reach it",
+  (name) => Config.option(Config.Redacted(name))
+)
+
 export const maxConcurrentExecutions = setting(
   "PICLOUD_MAX_CONCURRENT_EXECUTIONS",
   "executions at once in the whole process; beyond it, 503",
@@ -251,6 +257,7 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   host,
   secretKey,
   adminToken,
+  metricsToken,
   maxConcurrentExecutions,
   maxQueuedExecutions,
   maxTriggerDepth,

@@ -109,6 +109,16 @@ export interface Claimed {
   readonly nextDueAt: number | null
 }
 
+/** What `/metrics` shows of the outbox: one cheap read, never per request. */
+export interface OutboxStats {
+  /** Rows in the outbox: accepted async executions not ended yet, running ones included. */
+  readonly rows: number
+  /** Rows claimable now (due, and not held by a live claim): the backlog waiting for a dispatcher. */
+  readonly due: number
+  /** How long the oldest of those has been claimable (ms; due, or its lease over), 0 when none is: the dispatchers' lag. */
+  readonly oldestDueAgeMs: number
+}
+
 /** How long an `Idempotency-Key` names its execution. */
 export const IDEMPOTENCY_WINDOW_HOURS = 24
 
@@ -213,4 +223,6 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
   readonly discard: (id: string) => Effect.Effect<boolean, PersistenceError>
   /** Records that the caller waiting for this execution went away before its result. */
   readonly abandon: (id: string) => Effect.Effect<void, PersistenceError>
+  /** Its depth and lag, read in one pass (for `/metrics`, which caches it). */
+  readonly stats: Effect.Effect<OutboxStats, PersistenceError>
 }>()("picloud/domain/OutboxRepo") {}

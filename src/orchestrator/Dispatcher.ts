@@ -14,6 +14,7 @@ import { ExecutionGate } from "./ExecutionGate.ts"
 import { commitFailed, type InvocationInput, Invoker } from "./Invoker.ts"
 import { handlerJob, notRunErrors, notRunRecord } from "./jobRecords.ts"
 import { KvCommit } from "./KvCommit.ts"
+import * as Metrics from "./PlatformMetrics.ts"
 import { type ResolvedScript, ScriptCache } from "./ScriptCache.ts"
 
 /** The longest an idle dispatcher sleeps without looking: it covers a missed NOTIFY or signal. */
@@ -45,12 +46,6 @@ const endingWrite = (job: Job) =>
     Schedule.upTo({ duration: Duration.seconds(job.lease_seconds) })
   )
 
-/** Triggered executions not run for their depth (`PICLOUD_MAX_TRIGGER_DEPTH`): feedback loops ended. */
-const depthExceeded = Metric.counter("picloud_trigger_depth_exceeded_total", {
-  description: "triggered executions not run because their trigger depth was over PICLOUD_MAX_TRIGGER_DEPTH",
-  incremental: true
-})
-
 /**
  * The outbox dispatcher (docs/ARCHITECTURE.md §5): one supervised fiber per process. It claims due rows as
  * the `ExecutionGate` has room, runs each in its own fiber, and ends each row by its outcome:
@@ -70,6 +65,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   const kvCommit = yield* KvCommit
   const transactions = yield* Transactions
   const principals = yield* PrincipalResolver
+  const metrics = yield* Metrics.PlatformMetrics
   const nodeId = yield* Settings.nodeId.config
   const maxDepth = yield* Settings.maxTriggerDepth.config
   // Claims name this run of this node: only the run that claimed a row may end it.
@@ -116,6 +112,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
    */
   const failed = (job: Job, record: ExecutionRecord, principal: Principal | null, retryable = true) =>
     Effect.gen(function*() {
+      yield* metrics.executionEnded(record)
       if (job.kind === "dead_letter") return yield* finish(job, record)
       const delay = retryable ? yield* retryDelay(job.retry, job.attempt_count) : undefined
       if (delay === undefined) {
@@ -124,11 +121,12 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
         const ended = yield* outbox.deadLetter(job, owner, { ...record, status: "dead_lettered" }, handler).pipe(
           Effect.retry(endingWrite(job))
         )
-        if (ended) yield* inbox.deliver(job.id)
+        if (ended) yield* Effect.andThen(Metrics.deadLettered(job), inbox.deliver(job.id))
         return
       }
       yield* outbox.retryLater(job, owner, { delayMs: Duration.toMillis(delay), error: record.error }).pipe(
-        Effect.retry(endingWrite(job))
+        Effect.retry(endingWrite(job)),
+        Effect.tap((later) => (later ? Metrics.retried(job) : Effect.void))
       )
       // The loop's sleep was computed before this row had a due time.
       yield* wake.signal
@@ -141,8 +139,10 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       yield* Effect.logWarning(
         `${job.kind} execution ${job.id} (root ${job.lineage.root_execution_id}) not run: ${error.message}`
       )
-      yield* Metric.update(depthExceeded, 1)
-      yield* finish(job, yield* notRun(job, target, { status: "depth_exceeded", status_code: null, error }))
+      yield* Metric.update(Metrics.triggerDepthExceeded, 1)
+      const record = yield* notRun(job, target, { status: "depth_exceeded", status_code: null, error })
+      yield* metrics.executionEnded(record)
+      yield* finish(job, record)
     })
 
   /** What the script is given for a row of each kind, as whom; `None` for a KV trigger whose registrant is gone. */
@@ -220,7 +220,9 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
             : failed(job, commitFailed(attempted, error).record, principal).pipe(Effect.as(false))
         )
       )
-      if (completed) yield* inbox.deliver(job.id)
+      if (completed) {
+        yield* Effect.andThen(metrics.executionEnded(attempted.record, target.value.app), inbox.deliver(job.id))
+      }
     }).pipe(
       // The claim stays; its lease expiring brings the row back.
       Effect.catch((error) =>
@@ -243,6 +245,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     if (free === 0 && (yield* gate.queued) > 0) return yield* wake.wait(FALLBACK_POLL)
     const room = Math.max(free, 1)
     const { jobs, nextDueAt } = yield* outbox.claim(owner, room)
+    yield* Metrics.claimed(jobs)
     for (const job of jobs) yield* FiberMap.run(running, job.id, runJob(job))
     if (jobs.length === room) return // there may be more due right now
     const now = yield* Clock.currentTimeMillis

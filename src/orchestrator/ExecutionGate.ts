@@ -1,5 +1,6 @@
 import { Context, Data, Deferred, Effect, Exit, Layer } from "effect"
 import * as Settings from "../config/Settings.ts"
+import { gateRefused } from "./PlatformMetrics.ts"
 
 /** The gate was full: the caller answers 503 + Retry-After. */
 export class Overloaded extends Data.TaggedError("Overloaded")<{
@@ -38,7 +39,7 @@ export class ExecutionGate extends Context.Service<ExecutionGate, {
       const run = <A, E, R>(execution: Effect.Effect<A, E, R>) =>
         Effect.uninterruptibleMask((restore) =>
           Effect.suspend((): Effect.Effect<A, E | Overloaded, R> => {
-            if (busy >= limit) return Effect.fail(new Overloaded({ limit }))
+            if (busy >= limit) return Effect.andThen(gateRefused, Effect.fail(new Overloaded({ limit })))
             busy++
             return restore(execution).pipe(Effect.ensuring(release))
           })

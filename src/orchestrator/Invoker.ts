@@ -19,6 +19,7 @@ import { KvStore, type KvWrite, type KvWriteError } from "../domain/KvStore.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
 import { KvCommit } from "./KvCommit.ts"
 import { makeKvSession } from "./KvSession.ts"
+import { PlatformMetrics } from "./PlatformMetrics.ts"
 import type { ResolvedScript } from "./ScriptCache.ts"
 
 /** What started an execution, and what it carries to the handler. */
@@ -123,6 +124,7 @@ export class Invoker extends Context.Service<Invoker, {
       const appEnv = yield* AppEnv
       const kvStore = yield* KvStore
       const kvCommit = yield* KvCommit
+      const metrics = yield* PlatformMetrics
       const kvLimits = {
         maxOps: yield* Settings.kvMaxOpsPerExecution.config,
         maxPendingBytes: yield* Settings.kvMaxPendingBytes.config,
@@ -210,7 +212,7 @@ export class Invoker extends Context.Service<Invoker, {
           // execution: it still gets its record. (An async one is released and runs again.)
           Effect.onInterrupt(() =>
             async !== undefined ? Effect.void : Clock.currentTimeMillis.pipe(Effect.flatMap((now) =>
-              log.record({
+              recorded(app, {
                 ...base,
                 ...counted(),
                 status: "failed",
@@ -228,6 +230,10 @@ export class Invoker extends Context.Service<Invoker, {
           )
         )
       })
+
+      /** A synchronous execution's end: its record, and its count. */
+      const recorded = (app: ResolvedScript["app"], record: ExecutionRecord) =>
+        Effect.andThen(log.record(record), metrics.executionEnded(record, app))
 
       const invoke = (target: ResolvedScript, input: InvocationInput) => {
         const executionId = uuidv7() as ExecutionId
@@ -257,7 +263,7 @@ export class Invoker extends Context.Service<Invoker, {
               )
               : Effect.succeed(attempted)
           ),
-          Effect.tap((attempted) => log.record(attempted.record)),
+          Effect.tap((attempted) => recorded(target.app, attempted.record)),
           Effect.flatMap((attempted) =>
             attempted._tag === "Responded"
               ? Effect.succeed({ executionId, response: attempted.response })

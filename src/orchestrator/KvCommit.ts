@@ -7,6 +7,7 @@ import { leaseSeconds, type NewJob, OutboxRepo } from "../domain/OutboxRepo.ts"
 import { Transactions } from "../domain/Transactions.ts"
 import type { Trigger } from "../domain/Trigger.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
+import { PlatformMetrics } from "./PlatformMetrics.ts"
 import { ScriptCache } from "./ScriptCache.ts"
 import { TriggerTable } from "./TriggerTable.ts"
 
@@ -40,6 +41,7 @@ export class KvCommit extends Context.Service<KvCommit, {
       const triggers = yield* TriggerTable
       const outbox = yield* OutboxRepo
       const scripts = yield* ScriptCache
+      const metrics = yield* PlatformMetrics
 
       /** Each write's matching triggers with the lease their script needs, in the writes' order. */
       const matchAll = (appId: string, writes: ReadonlyArray<KvWrite>) =>
@@ -108,12 +110,17 @@ export class KvCommit extends Context.Service<KvCommit, {
           const matches = yield* matchAll(appId, writes)
           // Nothing to fan out: the store's commit is atomic by itself (a lone write, one statement).
           if (matches.every((matched) => matched.length === 0)) return yield* store.commit(appId, writes)
-          return yield* transactions.atomically(Effect.gen(function*() {
+          let fired = 0
+          const changes = yield* transactions.atomically(Effect.gen(function*() {
             const changes = yield* store.commit(appId, writes)
             const rows = rowsFor(appId, changes, matches, writer, yield* Clock.currentTimeMillis)
             if (rows.length > 0) yield* outbox.enqueueAll(rows)
+            fired = rows.length
             return changes
           }))
+          // Counted once committed (or joined to the caller's transaction), outside it.
+          if (fired > 0) yield* metrics.triggered(appId, fired)
+          return changes
         })
       })
     })

@@ -276,6 +276,18 @@ export const layer = Layer.effect(
 
     const abandon = (id: string) => Effect.sync(() => void abandoned.add(id))
 
+    const stats = Effect.map(Clock.currentTimeMillis, (now) => {
+      let due = 0
+      let oldest = now
+      for (const row of rows.values()) {
+        const at = claimableAt(row)
+        if (at > now) continue
+        due++
+        oldest = Math.min(oldest, at)
+      }
+      return { rows: rows.size, due, oldestDueAgeMs: now - oldest }
+    })
+
     return OutboxRepo.of({
       enqueue,
       enqueueAll,
@@ -290,7 +302,8 @@ export const layer = Layer.effect(
       deadLetters,
       findDeadLetter,
       replay,
-      discard
+      discard,
+      stats
     })
   })
 )

@@ -484,6 +484,27 @@ export const layer = Layer.effect(
         persistence("OutboxRepo.discard")
       )
 
+    // One pass over the outbox, whose size PICLOUD_MAX_QUEUED_EXECUTIONS bounds; `/metrics` caches it.
+    const readStats = SqlSchema.findOne({
+      Request: Schema.Void,
+      Result: Schema.Struct({ rows: Schema.Int, due: Schema.Int, oldest_due_age_ms: Schema.Number }),
+      execute: () =>
+        sql`
+          SELECT count(*)::int AS rows, count(*) FILTER (WHERE due)::int AS due,
+            coalesce(extract(epoch FROM now() - min(claimable_at) FILTER (WHERE due)) * 1000, 0)::float8
+              AS oldest_due_age_ms
+          FROM (
+            SELECT greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at)) AS claimable_at,
+              next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until <= now()) AS due
+            FROM outbox
+          ) o`
+    })
+
+    const stats = readStats().pipe(
+      Effect.map(({ rows, due, oldest_due_age_ms }) => ({ rows, due, oldestDueAgeMs: oldest_due_age_ms })),
+      persistence("OutboxRepo.stats")
+    )
+
     return OutboxRepo.of({
       enqueue,
       enqueueAll,
@@ -498,7 +519,8 @@ export const layer = Layer.effect(
       deadLetters,
       findDeadLetter,
       replay,
-      discard
+      discard,
+      stats
     })
   })
 )

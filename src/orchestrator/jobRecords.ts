@@ -7,18 +7,25 @@ import { HANDLER_RETRY, type HandlerJob, type Job, leaseSeconds } from "../domai
 import { DEFAULT_TIMEOUT_SECONDS } from "../domain/Script.ts"
 import type { ResolvedScript } from "./ScriptCache.ts"
 
+/** The error codes of the records of executions the dispatcher did not run. */
+export const NOT_RUN_CODES = {
+  scriptGone: "script_not_found",
+  principalRevoked: "principal_revoked",
+  depthExceeded: "depth_exceeded"
+} as const
+
 /** Why the dispatcher did not run an execution. */
 export const notRunErrors = {
   scriptGone: (job: Job): ExecutionErrorInfo => ({
-    code: "script_not_found",
+    code: NOT_RUN_CODES.scriptGone,
     message: `script ${job.script_id} no longer exists`
   }),
   principalRevoked: (): ExecutionErrorInfo => ({
-    code: "principal_revoked",
+    code: NOT_RUN_CODES.principalRevoked,
     message: "the trigger's registrant no longer exists or may no longer act on its app"
   }),
   depthExceeded: (job: Job, max: number): ExecutionErrorInfo => ({
-    code: "depth_exceeded",
+    code: NOT_RUN_CODES.depthExceeded,
     message: `trigger depth ${job.lineage.trigger_depth} is over PICLOUD_MAX_TRIGGER_DEPTH (${max})`
   })
 }

@@ -28,10 +28,12 @@ import { ExecuteRoute } from "../orchestrator/http/ExecuteRoute.ts"
 import { ExecutionStatusRoute } from "../orchestrator/http/ExecutionStatusRoute.ts"
 import { Invoker } from "../orchestrator/Invoker.ts"
 import { KvCommit } from "../orchestrator/KvCommit.ts"
+import { PlatformMetrics } from "../orchestrator/PlatformMetrics.ts"
 import { RouteTable } from "../orchestrator/RouteTable.ts"
 import { ScriptCache } from "../orchestrator/ScriptCache.ts"
 import { HealthRoute } from "./HealthRoute.ts"
 import { JsonErrors } from "./JsonErrors.ts"
+import { MetricsRoute } from "./MetricsRoute.ts"
 
 /** The admin API (schema-first; its OpenAPI document is served, behind a token, by OpenApiRoute). */
 const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
@@ -71,12 +73,14 @@ export const HttpApp = Layer.mergeAll(
   ExecuteRoute,
   ExecutionStatusRoute,
   HealthRoute,
+  MetricsRoute,
   AppRoutes,
   JsonErrors,
   Dispatcher.layer
 ).pipe(
   Layer.provide(Invoker.layer),
   Layer.provide(KvCommit.layer),
+  Layer.provide(PlatformMetrics.layer),
   Layer.provide([ScriptCache.layer, RouteTable.layer]),
   Layer.provide(HttpServer.layerServices)
 )

@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream"
 import { errorBody } from "../domain/api/ApiError.ts"
 import { errorResponse } from "../orchestrator/http/errorResponse.ts"
 import { EXECUTION_HEADER } from "../orchestrator/http/SyncHttp.ts"
+import { httpAnswered } from "../orchestrator/PlatformMetrics.ts"
 
 /** The `code` of an error body the platform did not word itself (a framework's or Node's answer). */
 const CODES: Readonly<Record<number, string>> = {
@@ -74,7 +75,8 @@ const cutOff = errorResponse(
 
 /**
  * Every request passes here first, and every answer last: malformed or NUL-bearing URLs are a JSON
- * 400, and every error the process produces has a JSON body (docs/ARCHITECTURE.md §7).
+ * 400, and every error the process produces has a JSON body (docs/ARCHITECTURE.md §7). Each answer
+ * is counted by status class (`picloud_http_requests_total`).
  */
 export const JsonErrors = HttpRouter.middleware((httpApp) =>
   Effect.gen(function*() {
@@ -87,7 +89,7 @@ export const JsonErrors = HttpRouter.middleware((httpApp) =>
       Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : fromCause(cause)),
       Effect.map(asJsonError)
     )
-  }), { global: true })
+  }).pipe(Effect.tap((response) => httpAnswered(response.status))), { global: true })
 
 /**
  * A failure no handler answered: the router's RouteNotFound (404), a body that could not be read

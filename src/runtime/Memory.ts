@@ -6,15 +6,17 @@ import * as StorageMemory from "./StorageMemory.ts"
 
 /**
  * The in-memory mode (tests): the platform on memory storage and the inline executor. `config`
- * adds settings to the admin token and a test secret key; `storage` lets a test swap a service.
+ * adds settings to the admin token and a test secret key; `storage` and `executor` let a test swap
+ * a service.
  */
 export const layer = (
   adminToken: string,
   config: Record<string, string> = {},
-  storage: typeof StorageMemory.layer = StorageMemory.layer
+  storage: typeof StorageMemory.layer = StorageMemory.layer,
+  executor: typeof ExecutorInline.layer = ExecutorInline.layer
 ) =>
   Platform.layer.pipe(
-    Layer.provide([storage, ExecutorInline.layer]),
+    Layer.provide([storage, executor]),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({
       PICLOUD_ADMIN_TOKEN: adminToken,
       PICLOUD_SECRET_KEY: "memory-platform-test-key",
@@ -23,8 +25,12 @@ export const layer = (
   )
 
 /** The in-memory mode as a fetch-style handler (no socket); fresh state each call, released by `dispose`. */
-export const makeMemoryHandler = (adminToken: string, config: Record<string, string> = {}) =>
-  HttpRouter.toWebHandler(layer(adminToken, config), {
+export const makeMemoryHandler = (
+  adminToken: string,
+  config: Record<string, string> = {},
+  executor: typeof ExecutorInline.layer = ExecutorInline.layer
+) =>
+  HttpRouter.toWebHandler(layer(adminToken, config, StorageMemory.layer, executor), {
     disableLogger: true,
     routerConfig: Platform.routerConfig
   })

@@ -121,6 +121,32 @@ const finalRecord = (job: Job, status: ExecutionRecord["status"]): ExecutionReco
 const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLog, unknown>) =>
   // Real clock throughout: the SQL layer keeps time with the database's now().
   layer(outboxLayer, { timeout: "60 seconds", excludeTestServices: true })(`OutboxRepo (${name})`, (it) => {
+    it.effect("stats count the rows, those claimable now and how long the oldest has waited", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const before = yield* outbox.stats
+        const app = crypto.randomUUID()
+        const jobs = [newJob(app), newJob(app)]
+        yield* Effect.forEach(jobs, (job) => outbox.enqueue(job), { discard: true })
+        yield* Effect.sleep("60 millis")
+        const queued = yield* outbox.stats
+        assert.strictEqual(queued.rows, before.rows + 2)
+        assert.strictEqual(queued.due, before.due + 2)
+        assert.isTrue(queued.oldestDueAgeMs >= 50 && queued.oldestDueAgeMs < 30_000, `${queued.oldestDueAgeMs} ms`)
+
+        // Claimed rows stay rows but are no longer waiting.
+        const { jobs: claimed } = yield* outbox.claim("node-stats/1", 10_000)
+        const running = yield* outbox.stats
+        assert.strictEqual(running.rows, queued.rows)
+        assert.strictEqual(running.due, 0)
+        assert.strictEqual(running.oldestDueAgeMs, 0)
+        for (const job of claimed.filter((job) => job.app_id === app)) {
+          assert.isTrue(yield* outbox.complete(job, "node-stats/1", finalRecord(job, "succeeded")))
+        }
+        assert.strictEqual((yield* outbox.stats).rows, queued.rows - 2)
+        yield* outbox.releaseStale("node-stats", [])
+      }))
+
     it.effect("an enqueued row is found, claimed once with a lease and an attempt, and its payload intact", () =>
       Effect.gen(function*() {
         const outbox = yield* OutboxRepo

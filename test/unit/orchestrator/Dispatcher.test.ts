@@ -16,6 +16,7 @@ import { PrincipalResolver } from "../../../src/domain/PrincipalResolver.ts"
 import type { RetryPolicy } from "../../../src/domain/RetryPolicy.ts"
 import { ScriptWithSource } from "../../../src/domain/Script.ts"
 import { uuidv7 } from "../../../src/domain/uuidv7.ts"
+import * as AppRepoMemory from "../../../src/manager/AppRepoMemory.ts"
 import * as KvStoreMemory from "../../../src/manager/KvStoreMemory.ts"
 import * as Dispatcher from "../../../src/orchestrator/Dispatcher.ts"
 import * as DispatcherWakeLocal from "../../../src/orchestrator/DispatcherWakeLocal.ts"
@@ -25,6 +26,7 @@ import * as InboxResolverLocal from "../../../src/orchestrator/InboxResolverLoca
 import { Invoker } from "../../../src/orchestrator/Invoker.ts"
 import { KvCommit } from "../../../src/orchestrator/KvCommit.ts"
 import * as OutboxRepoMemory from "../../../src/orchestrator/OutboxRepoMemory.ts"
+import { PlatformMetrics } from "../../../src/orchestrator/PlatformMetrics.ts"
 import { ScriptCache } from "../../../src/orchestrator/ScriptCache.ts"
 import { TriggerTable } from "../../../src/orchestrator/TriggerTable.ts"
 
@@ -121,7 +123,14 @@ const surroundings = (executor: Layer.Layer<Executor>) =>
     principals
   ).pipe(
     Layer.provideMerge(KvCommit.layer),
-    Layer.provideMerge(Layer.mergeAll(OutboxRepoMemory.layer, oneScript, noTriggers)),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        OutboxRepoMemory.layer,
+        oneScript,
+        noTriggers,
+        PlatformMetrics.layer.pipe(Layer.provide(AppRepoMemory.layer))
+      )
+    ),
     Layer.provideMerge(
       Layer.mergeAll(ExecutionLogMemory.layer, DispatcherWakeLocal.layer, KvStoreMemory.layer, TransactionsMemory.layer)
     )
