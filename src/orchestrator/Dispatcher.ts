@@ -1,6 +1,6 @@
 import { Cause, Clock, Data, Duration, Effect, FiberMap, Layer, Metric, Option, Schedule } from "effect"
 import * as Settings from "../config/Settings.ts"
-import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
+import { attemptOf, type ExecutionErrorInfo, type ExecutionRecord } from "../domain/Execution.ts"
 import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import { InboxResolver } from "../domain/InboxResolver.ts"
@@ -127,9 +127,11 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
         if (ended) yield* inbox.deliver(job.id)
         return
       }
-      yield* outbox.retryLater(job, owner, { delayMs: Duration.toMillis(delay), error: record.error }).pipe(
-        Effect.retry(endingWrite(job))
-      )
+      yield* outbox.retryLater(job, owner, {
+        delayMs: Duration.toMillis(delay),
+        error: record.error,
+        attempt: attemptOf(record)
+      }).pipe(Effect.retry(endingWrite(job)))
       // The loop's sleep was computed before this row had a due time.
       yield* wake.signal
     })

@@ -9,7 +9,7 @@ import {
 } from "effect/http-api"
 import { App, CreateApp } from "../App.ts"
 import { DeadLetter } from "../DeadLetter.ts"
-import { ExecutionRecord, ExecutionTree, Invocation } from "../Execution.ts"
+import { ExecutionAttempt, ExecutionRecord, ExecutionTree, Invocation } from "../Execution.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
 import { UUID_PATTERN } from "../Ids.ts"
 import { KV_MAX_PAGE, KvItem, KvKey, KvPage, KvPrefix } from "../KvStore.ts"
@@ -264,6 +264,16 @@ export const ExecutionPage = Schema.Struct({
   next_cursor: Schema.NullOr(Schema.String)
 })
 
+/**
+ * One execution as `GET /executions/{id}` shows it: its record, with `attempts` its attempts in
+ * order (the retried ones kept, then the one its record ran) and `attempt_count` how many it made.
+ */
+export const ExecutionDetail = Schema.Struct({
+  ...ExecutionRecord.fields,
+  attempt_count: Schema.Int,
+  attempts: Schema.Array(ExecutionAttempt)
+})
+
 export const ExecutionsGroup = HttpApiGroup.make("executions")
   .add(
     HttpApiEndpoint.get("list", "/executions", {
@@ -278,7 +288,7 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
     }),
     HttpApiEndpoint.get("get", "/executions/:id", {
       params: IdParams,
-      success: ExecutionRecord,
+      success: ExecutionDetail,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.get("tree", "/executions/:id/tree", {

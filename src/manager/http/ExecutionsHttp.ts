@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi, DEFAULT_PAGE_SIZE } from "../../domain/api/AdminApi.ts"
 import { ExecutionNotFound } from "../../domain/Errors.ts"
+import { attemptOf } from "../../domain/Execution.ts"
 import { ExecutionLog } from "../../domain/ExecutionLog.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
 import { OutboxRepo } from "../../domain/OutboxRepo.ts"
@@ -14,7 +15,7 @@ import { requireRole, seesApp, visibleApps } from "./authorize.ts"
  * Handlers of `/api/admin/executions`: newest first, paginated with an opaque cursor; a developer
  * sees the executions of its apps only. `/executions/{id}/tree` is the causal tree below one: the
  * executions its KV writes triggered, their dead-letter handlers, and so on, with the rows still
- * queued for them, at most `MAX_TREE_NODES`.
+ * queued for them, at most `MAX_TREE_NODES`. `/executions/{id}` shows its attempts.
  */
 export const ExecutionsHttp = HttpApiBuilder.group(
   AdminApi,
@@ -55,7 +56,17 @@ export const ExecutionsHttp = HttpApiBuilder.group(
           ),
           apiErrors
         ))
-      .handle("get", ({ params }) => visible(params.id).pipe(Effect.map(({ execution }) => execution), apiErrors))
+      .handle("get", ({ params }) =>
+        Effect.gen(function*() {
+          const { execution } = yield* visible(params.id)
+          const last = attemptOf(execution)
+          const retried = yield* executions.attempts(execution.id)
+          return {
+            ...execution,
+            attempt_count: execution.attempts,
+            attempts: [...retried.filter((attempt) => attempt.attempt < last.attempt), last]
+          }
+        }).pipe(apiErrors))
       .handle("tree", ({ params }) =>
         Effect.gen(function*() {
           const { me, execution } = yield* visible(params.id)

@@ -330,6 +330,47 @@ describe("Dispatcher", () => {
       )
     })
 
+    it.effect("a failed attempt that is retried is kept with its error and logs", () => {
+      const sandbox = fakeSandbox((run) =>
+        run === 1
+          ? Effect.fail(
+            new ExecError({
+              reason: "ScriptThrew",
+              message: "first try",
+              logs: [{ level: "log", message: "trying", at: 0.5 }],
+              logsTruncated: false,
+              durationMs: 4
+            })
+          )
+          : Effect.succeed(ok)
+      )
+      const policy: RetryPolicy = { ...onceOnly, max_attempts: 2 }
+      return withSandbox(
+        sandbox,
+        Effect.gen(function*() {
+          const outbox = yield* OutboxRepo
+          const log = yield* ExecutionLog
+          yield* startDispatcher("node-a")
+          const job = newJob(policy, 30)
+          yield* outbox.enqueue(job)
+          yield* settle
+          yield* expectRunsAt(sandbox.state.runs, [1000])
+          const record = yield* log.get(job.id)
+          assert.deepStrictEqual([record.status, record.attempts], ["succeeded", 2])
+          assert.deepStrictEqual(yield* log.attempts(job.id), [{
+            attempt: 1,
+            status: "failed",
+            status_code: 502,
+            error: { code: "script_error", message: "first try" },
+            started_at: new Date(0).toISOString(),
+            duration_ms: 4,
+            logs: [{ level: "log", message: "trying", at: 0.5 }],
+            logs_truncated: false
+          }])
+        })
+      )
+    })
+
     it.effect("exponential backoff without jitter doubles the delay up to its cap", () => {
       const sandbox = fakeSandbox(() => Effect.fail(boom))
       const policy: RetryPolicy = {
