@@ -11,6 +11,7 @@ import { Transactions } from "../domain/Transactions.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
 import { DispatcherWake } from "./DispatcherWake.ts"
 import { ExecutionGate } from "./ExecutionGate.ts"
+import { ExecutionTail } from "./ExecutionTail.ts"
 import { commitFailed, type InvocationInput, Invoker } from "./Invoker.ts"
 import { handlerJob, notRunErrors, notRunRecord } from "./jobRecords.ts"
 import { KvCommit } from "./KvCommit.ts"
@@ -70,6 +71,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   const kvCommit = yield* KvCommit
   const transactions = yield* Transactions
   const principals = yield* PrincipalResolver
+  const tail = yield* ExecutionTail
   const nodeId = yield* Settings.nodeId.config
   const maxDepth = yield* Settings.maxTriggerDepth.config
   // Claims name this run of this node: only the run that claimed a row may end it.
@@ -87,11 +89,14 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     outcome: Parameters<typeof notRunRecord>[3]
   ) => Clock.currentTimeMillis.pipe(Effect.map((now) => notRunRecord(job, target, now, outcome)))
 
+  /** The row ended with `record` (committed): live tails get the record, waiters their answer. */
+  const ended = (job: Job, record: ExecutionRecord) => Effect.andThen(tail.publish(record), inbox.deliver(job.id))
+
   /** Ends the row with its final record (for a handler, resolving its dead letter), then tells the inbox. */
   const finish = (job: Job, record: ExecutionRecord) =>
     outbox.complete(job, owner, record).pipe(
       Effect.retry(endingWrite(job)),
-      Effect.flatMap((ended) => (ended ? inbox.deliver(job.id) : Effect.void))
+      Effect.flatMap((done) => (done ? ended(job, record) : Effect.void))
     )
 
   /** The handler row to write with `job`'s dead letter, if it names a handler. */
@@ -121,10 +126,9 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       if (delay === undefined) {
         const error = record.error ?? { code: "unknown", message: "" }
         const handler = yield* handlerFor(job, error, principal)
-        const ended = yield* outbox.deadLetter(job, owner, { ...record, status: "dead_lettered" }, handler).pipe(
-          Effect.retry(endingWrite(job))
-        )
-        if (ended) yield* inbox.deliver(job.id)
+        const dead: ExecutionRecord = { ...record, status: "dead_lettered" }
+        const done = yield* outbox.deadLetter(job, owner, dead, handler).pipe(Effect.retry(endingWrite(job)))
+        if (done) yield* ended(job, dead)
         return
       }
       yield* outbox.retryLater(job, owner, {
@@ -222,7 +226,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
             : failed(job, commitFailed(attempted, error).record, principal).pipe(Effect.as(false))
         )
       )
-      if (completed) yield* inbox.deliver(job.id)
+      if (completed) yield* ended(job, attempted.record)
     }).pipe(
       // The claim stays; its lease expiring brings the row back.
       Effect.catch((error) =>

@@ -17,6 +17,7 @@ import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
 import { KvStore, type KvWrite, type KvWriteError } from "../domain/KvStore.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
+import { ExecutionTail } from "./ExecutionTail.ts"
 import { KvCommit } from "./KvCommit.ts"
 import { makeKvSession } from "./KvSession.ts"
 import type { ResolvedScript } from "./ScriptCache.ts"
@@ -120,6 +121,7 @@ export class Invoker extends Context.Service<Invoker, {
     Effect.gen(function*() {
       const executor = yield* Executor
       const log = yield* ExecutionLog
+      const tail = yield* ExecutionTail
       const appEnv = yield* AppEnv
       const kvStore = yield* KvStore
       const kvCommit = yield* KvCommit
@@ -128,6 +130,9 @@ export class Invoker extends Context.Service<Invoker, {
         maxPendingBytes: yield* Settings.kvMaxPendingBytes.config,
         maxValueBytes: yield* Settings.kvMaxValueBytes.config
       }
+
+      /** A sync execution's record: queued for the log, then sent to live tails. */
+      const keep = (record: ExecutionRecord) => Effect.andThen(log.record(record), tail.publish(record))
 
       // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
       const run = Effect.fnUntraced(function*(
@@ -210,7 +215,7 @@ export class Invoker extends Context.Service<Invoker, {
           // execution: it still gets its record. (An async one is released and runs again.)
           Effect.onInterrupt(() =>
             async !== undefined ? Effect.void : Clock.currentTimeMillis.pipe(Effect.flatMap((now) =>
-              log.record({
+              keep({
                 ...base,
                 ...counted(),
                 status: "failed",
@@ -247,7 +252,7 @@ export class Invoker extends Context.Service<Invoker, {
               )
               : Effect.succeed(attempted)
           ),
-          Effect.tap((attempted) => log.record(attempted.record)),
+          Effect.tap((attempted) => keep(attempted.record)),
           Effect.flatMap((attempted) =>
             attempted._tag === "Responded"
               ? Effect.succeed({ executionId, response: attempted.response })

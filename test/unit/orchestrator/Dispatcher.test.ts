@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
+import { Clock, ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as TransactionsMemory from "../../../src/db/TransactionsMemory.ts"
 import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from "../../../src/domain/App.ts"
@@ -21,6 +21,7 @@ import * as Dispatcher from "../../../src/orchestrator/Dispatcher.ts"
 import * as DispatcherWakeLocal from "../../../src/orchestrator/DispatcherWakeLocal.ts"
 import { ExecutionGate } from "../../../src/orchestrator/ExecutionGate.ts"
 import * as ExecutionLogMemory from "../../../src/orchestrator/ExecutionLogMemory.ts"
+import { ExecutionTail } from "../../../src/orchestrator/ExecutionTail.ts"
 import * as InboxResolverLocal from "../../../src/orchestrator/InboxResolverLocal.ts"
 import { Invoker } from "../../../src/orchestrator/Invoker.ts"
 import { KvCommit } from "../../../src/orchestrator/KvCommit.ts"
@@ -120,6 +121,7 @@ const surroundings = (executor: Layer.Layer<Executor>) =>
     Layer.effect(ExecutionGate, ExecutionGate.make(32)),
     principals
   ).pipe(
+    Layer.provideMerge(ExecutionTail.layer),
     Layer.provideMerge(KvCommit.layer),
     Layer.provideMerge(Layer.mergeAll(OutboxRepoMemory.layer, oneScript, noTriggers)),
     Layer.provideMerge(
@@ -330,7 +332,7 @@ describe("Dispatcher", () => {
       )
     })
 
-    it.effect("a failed attempt that is retried is kept with its error and logs", () => {
+    it.effect("a failed attempt that is retried is kept with its error and logs; the final record alone goes to live tails", () => {
       const sandbox = fakeSandbox((run) =>
         run === 1
           ? Effect.fail(
@@ -350,6 +352,9 @@ describe("Dispatcher", () => {
         Effect.gen(function*() {
           const outbox = yield* OutboxRepo
           const log = yield* ExecutionLog
+          const tail = yield* ExecutionTail
+          const events = yield* tail.follow({ appIds: undefined, scriptId: undefined, status: undefined }, undefined)
+          const read = yield* events.pipe(Stream.take(1), Stream.runCollect, Effect.forkChild)
           yield* startDispatcher("node-a")
           const job = newJob(policy, 30)
           yield* outbox.enqueue(job)
@@ -367,6 +372,8 @@ describe("Dispatcher", () => {
             logs: [{ level: "log", message: "trying", at: 0.5 }],
             logs_truncated: false
           }])
+          const [event] = yield* Fiber.join(read)
+          assert.deepStrictEqual(event?._tag === "Record" ? JSON.parse(event.json) : event, record)
         })
       )
     })
