@@ -165,7 +165,9 @@ export class ExecutionTail extends Context.Service<ExecutionTail, {
           : yield* fromLog(filter, after!, yield* Clock.currentTimeMillis)
         // Read from the log after the tail opened: what was published meanwhile may be in both.
         const replayed = new Set(kept === undefined ? replay.map((entry) => entry.record.id) : [])
-        const live = Stream.fromQueue(queue).pipe(
+        // One record at a time: taken in batches, a reader's whole backlog would leave the queue
+        // (and its bounds) at once, to wait downstream for the socket.
+        const live = Stream.fromEffectRepeat(Queue.take(queue)).pipe(
           Stream.tap((entry) => Effect.sync(() => (tail.bytes -= entry.size))),
           Stream.filter((entry) => !replayed.has(entry.record.id)),
           Stream.map(recordEvent),

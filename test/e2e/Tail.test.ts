@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs"
+import { get as httpGet } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
 import { sseReader } from "../support/sse.ts"
 import { exitWithin, freePort, startPicloud } from "./picloudProcess.ts"
 
@@ -19,8 +20,12 @@ const readers: Array<ReturnType<typeof sseReader>> = []
 beforeAll(async () => {
   picloud = await start()
 }, 120_000)
+// A reader left open and unread would be dropped by the next test's records, and its connection,
+// full, would hold the server's drain at shutdown until PICLOUD_SHUTDOWN_TIMEOUT.
+afterEach(async () => {
+  await Promise.all(readers.splice(0).map((reader) => reader.close()))
+})
 afterAll(async () => {
-  await Promise.all(readers.map((reader) => reader.close()))
   picloud?.child.kill("SIGTERM")
   await picloud?.exited
   rmSync(dataDir, { recursive: true, force: true })
@@ -110,6 +115,46 @@ describe("live tail of executions (the real process)", () => {
     const d = await run()
     assert.deepStrictEqual(await ids(reader, 1), [d.id])
   })
+
+  it("a reader that stops reading is dropped: it gets what its stream held, then `event: dropped`", async () => {
+    const created = await request("POST", "/api/admin/scripts", {
+      name: "loud",
+      source: "export default () => { console.log('x'.repeat(60000)); return 'ok' }"
+    })
+    assert.strictEqual(created.status, 201, created.text)
+    // A raw HTTP client whose reading is paused: the socket fills, then the server's buffers.
+    const body = new Promise<string>((resolve, reject) => {
+      const req = httpGet(`${picloud.url}/api/admin/executions/stream?script=${created.json.id}`, {
+        headers: { authorization: `Bearer ${TOKEN}` }
+      }, (res) => {
+        res.pause()
+        let text = ""
+        res.setEncoding("utf8")
+        res.on("data", (chunk: string) => (text += chunk))
+        res.on("end", () => resolve(text))
+        res.on("error", reject)
+        paused.resume = () => res.resume()
+      })
+      req.on("error", reject)
+    })
+    const paused: { resume?: () => void } = {}
+    for (let i = 0; i < 50 && paused.resume === undefined; i++) await new Promise((r) => setTimeout(r, 20))
+    const runs = 400
+    for (let n = 0; n < runs; n += 8) {
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        const res = await request("GET", "/api/execute/default/loud")
+        assert.strictEqual(res.status, 200, res.text)
+      }))
+    }
+    paused.resume!()
+    const text = await body
+    const events = text.split("\n\n").filter((block) => block.includes("event: "))
+    const last = events.at(-1)!
+    assert.match(last, /^event: dropped\ndata: \{"reason":"dropped"/)
+    const delivered = events.filter((block) => block.includes("event: execution")).length
+    assert.isAbove(delivered, 0)
+    assert.isBelow(delivered, runs)
+  }, 120_000)
 
   it("shutdown ends open streams with `event: shutdown` at once; after a restart, ?since replays from the log", async () => {
     const before = [await run(), await run()]
