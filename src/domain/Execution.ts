@@ -86,6 +86,40 @@ export const ExecutionRecord = Schema.Struct({
 })
 export type ExecutionRecord = typeof ExecutionRecord.Type
 
+/** How one attempt of an execution ended: an attempt that did not succeed failed, whatever came of the execution. */
+export const AttemptStatus = Schema.Literals(["succeeded", "failed"])
+export type AttemptStatus = typeof AttemptStatus.Type
+
+/**
+ * One attempt of an execution (`GET /api/admin/executions/{id}`, `attempts`). An async execution
+ * that failed and was retried keeps each retried attempt (`ExecutionLog.attempts`); its last attempt
+ * is its record. A sync execution has one attempt.
+ */
+export const ExecutionAttempt = Schema.Struct({
+  /** Which attempt (1 = the first): the execution's claim count when it ran. */
+  attempt: Schema.Int,
+  status: AttemptStatus,
+  status_code: Schema.NullOr(Schema.Int),
+  error: Schema.NullOr(ExecutionErrorInfo),
+  started_at: Schema.String,
+  duration_ms: Schema.Number,
+  logs: Schema.Array(LogEntry),
+  logs_truncated: Schema.Boolean
+})
+export type ExecutionAttempt = typeof ExecutionAttempt.Type
+
+/** The attempt a record ran: the last one of its execution. */
+export const attemptOf = (record: ExecutionRecord): ExecutionAttempt => ({
+  attempt: record.attempts,
+  status: record.status === "succeeded" ? "succeeded" : "failed",
+  status_code: record.status_code,
+  error: record.error,
+  started_at: record.started_at,
+  duration_ms: record.duration_ms,
+  logs: record.logs,
+  logs_truncated: record.logs_truncated
+})
+
 /**
  * A node of the causal tree (`GET /api/admin/executions/{id}/tree`): a recorded execution, or one
  * still in the outbox (`queued`, not started: no `started_at` nor `duration_ms`), with the

@@ -1,6 +1,6 @@
 import { Context, type Effect } from "effect"
 import type { ExecutionNotFound, InvalidCursor, PersistenceError } from "./Errors.ts"
-import type { ExecutionRecord, Invocation } from "./Execution.ts"
+import type { ExecutionAttempt, ExecutionRecord, Invocation } from "./Execution.ts"
 import type { ScriptId } from "./Ids.ts"
 
 export interface ExecutionListOptions {
@@ -59,6 +59,13 @@ export class ExecutionLog extends Context.Service<ExecutionLog, {
    * their children, ...), breadth first, at most `limit` in all; none when `id` has no record.
    */
   readonly descendants: (id: string, limit: number) => Effect.Effect<ExecutionDescendants, PersistenceError>
+  /**
+   * Keeps a failed attempt of an async execution that is retried, written at once. The SQL outbox
+   * writes it itself, in `retryLater`'s statement; the memory outbox calls this.
+   */
+  readonly recordAttempt: (executionId: string, attempt: ExecutionAttempt) => Effect.Effect<void, PersistenceError>
+  /** The attempts kept of an execution that were retried (all but its last, which is its record), in order. */
+  readonly attempts: (executionId: string) => Effect.Effect<ReadonlyArray<ExecutionAttempt>, PersistenceError>
   /** Writes whatever is queued now. */
   readonly flush: Effect.Effect<void, PersistenceError>
 }>()("picloud/domain/ExecutionLog") {}

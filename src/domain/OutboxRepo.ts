@@ -3,7 +3,7 @@ import { createHash } from "node:crypto"
 import { type DeadLetter, DeadLetterEvent } from "./DeadLetter.ts"
 import type { IdempotencyKeyReused, OutboxFull, PersistenceError } from "./Errors.ts"
 import { ScriptHttpRequest } from "./Exec.ts"
-import type { ExecutionErrorInfo, ExecutionRecord, Lineage } from "./Execution.ts"
+import type { ExecutionAttempt, ExecutionErrorInfo, ExecutionRecord, Lineage } from "./Execution.ts"
 import { Principal } from "./Identity.ts"
 import type { ExecutionId } from "./Ids.ts"
 import { KvEvent } from "./KvEvent.ts"
@@ -174,11 +174,19 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
    * succeeded, else `handler_failed` with the record's error).
    */
   readonly complete: (job: Job, owner: string, record: ExecutionRecord) => Effect.Effect<boolean, PersistenceError>
-  /** Puts the row back after a failed attempt, due after `delayMs`, keeping the error. */
+  /**
+   * Puts the row back after a failed attempt, due after `delayMs`, keeping the error; and the
+   * `attempt` itself, if given, in the execution's attempt history (`ExecutionLog.attempts`), in the
+   * same statement.
+   */
   readonly retryLater: (
     job: Job,
     owner: string,
-    options: { readonly delayMs: number; readonly error: ExecutionErrorInfo | null }
+    options: {
+      readonly delayMs: number
+      readonly error: ExecutionErrorInfo | null
+      readonly attempt?: ExecutionAttempt | undefined
+    }
   ) => Effect.Effect<boolean, PersistenceError>
   /**
    * Moves the row to `dead_letters`, recording the execution as `dead_lettered`. With `handler` (a

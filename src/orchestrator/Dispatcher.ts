@@ -1,6 +1,6 @@
 import { Cause, Clock, Data, Duration, Effect, FiberMap, Layer, Metric, Option, Schedule } from "effect"
 import * as Settings from "../config/Settings.ts"
-import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
+import { attemptOf, type ExecutionErrorInfo, type ExecutionRecord } from "../domain/Execution.ts"
 import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import { InboxResolver } from "../domain/InboxResolver.ts"
@@ -11,6 +11,7 @@ import { Transactions } from "../domain/Transactions.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
 import { DispatcherWake } from "./DispatcherWake.ts"
 import { ExecutionGate } from "./ExecutionGate.ts"
+import { ExecutionTail } from "./ExecutionTail.ts"
 import { commitFailed, type InvocationInput, Invoker } from "./Invoker.ts"
 import { handlerJob, notRunErrors, notRunRecord } from "./jobRecords.ts"
 import { KvCommit } from "./KvCommit.ts"
@@ -66,6 +67,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   const transactions = yield* Transactions
   const principals = yield* PrincipalResolver
   const metrics = yield* Metrics.PlatformMetrics
+  const tail = yield* ExecutionTail
   const nodeId = yield* Settings.nodeId.config
   const maxDepth = yield* Settings.maxTriggerDepth.config
   // Claims name this run of this node: only the run that claimed a row may end it.
@@ -83,11 +85,14 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
     outcome: Parameters<typeof notRunRecord>[3]
   ) => Clock.currentTimeMillis.pipe(Effect.map((now) => notRunRecord(job, target, now, outcome)))
 
+  /** The row ended with `record` (committed): live tails get the record, waiters their answer. */
+  const ended = (job: Job, record: ExecutionRecord) => Effect.andThen(tail.publish(record), inbox.deliver(job.id))
+
   /** Ends the row with its final record (for a handler, resolving its dead letter), then tells the inbox. */
   const finish = (job: Job, record: ExecutionRecord) =>
     outbox.complete(job, owner, record).pipe(
       Effect.retry(endingWrite(job)),
-      Effect.flatMap((ended) => (ended ? inbox.deliver(job.id) : Effect.void))
+      Effect.flatMap((done) => (done ? ended(job, record) : Effect.void))
     )
 
   /** The handler row to write with `job`'s dead letter, if it names a handler. */
@@ -118,13 +123,16 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       if (delay === undefined) {
         const error = record.error ?? { code: "unknown", message: "" }
         const handler = yield* handlerFor(job, error, principal)
-        const ended = yield* outbox.deadLetter(job, owner, { ...record, status: "dead_lettered" }, handler).pipe(
-          Effect.retry(endingWrite(job))
-        )
-        if (ended) yield* Effect.andThen(Metrics.deadLettered(job), inbox.deliver(job.id))
+        const dead: ExecutionRecord = { ...record, status: "dead_lettered" }
+        const done = yield* outbox.deadLetter(job, owner, dead, handler).pipe(Effect.retry(endingWrite(job)))
+        if (done) yield* Effect.andThen(Metrics.deadLettered(job), ended(job, dead))
         return
       }
-      yield* outbox.retryLater(job, owner, { delayMs: Duration.toMillis(delay), error: record.error }).pipe(
+      yield* outbox.retryLater(job, owner, {
+        delayMs: Duration.toMillis(delay),
+        error: record.error,
+        attempt: attemptOf(record)
+      }).pipe(
         Effect.retry(endingWrite(job)),
         Effect.tap((later) => (later ? Metrics.retried(job) : Effect.void))
       )
@@ -221,7 +229,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
         )
       )
       if (completed) {
-        yield* Effect.andThen(metrics.executionEnded(attempted.record, target.value.app), inbox.deliver(job.id))
+        yield* Effect.andThen(metrics.executionEnded(attempted.record, target.value.app), ended(job, attempted.record))
       }
     }).pipe(
       // The claim stays; its lease expiring brings the row back.

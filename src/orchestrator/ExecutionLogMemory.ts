@@ -1,6 +1,6 @@
 import { Effect, Layer, Option } from "effect"
 import { ExecutionNotFound } from "../domain/Errors.ts"
-import type { ExecutionRecord } from "../domain/Execution.ts"
+import type { ExecutionAttempt, ExecutionRecord } from "../domain/Execution.ts"
 import { type ExecutionListOptions, ExecutionLog, type ExecutionNode } from "../domain/ExecutionLog.ts"
 import { compareNewestFirst, encodeCursor, pageStart } from "./executionCursor.ts"
 import { executionRetentionConfig } from "./ExecutionRetention.ts"
@@ -27,13 +27,27 @@ export const layer = Layer.effect(
   Effect.gen(function*() {
     const { maxCount } = yield* executionRetentionConfig
     const records = new Map<string, ExecutionRecord>()
+    /** Retried attempts by execution id, at most `maxCount` executions' (the oldest written go first). */
+    const attempts = new Map<string, ReadonlyArray<ExecutionAttempt>>()
     return ExecutionLog.of({
       // Only the count limit applies here: this layer lives as long as a test.
       record: (execution) =>
         Effect.sync(() => {
           records.set(execution.id, execution)
-          if (records.size > maxCount) records.delete(records.keys().next().value!)
+          if (records.size > maxCount) {
+            const oldest = records.keys().next().value!
+            records.delete(oldest)
+            attempts.delete(oldest)
+          }
         }),
+      recordAttempt: (executionId, attempt) =>
+        Effect.sync(() => {
+          const kept = attempts.get(executionId) ?? []
+          if (kept.some((a) => a.attempt === attempt.attempt)) return
+          attempts.set(executionId, [...kept, attempt].sort((a, b) => a.attempt - b.attempt))
+          if (attempts.size > maxCount) attempts.delete(attempts.keys().next().value!)
+        }),
+      attempts: (executionId) => Effect.sync(() => attempts.get(executionId) ?? []),
       list: Effect.fn("ExecutionLog.list")(function*(options: ExecutionListOptions) {
         const after = yield* pageStart(options.cursor)
         const matching = [...records.values()]

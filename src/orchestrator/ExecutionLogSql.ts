@@ -1,13 +1,21 @@
 import { Array as Arr, Effect, Latch, Layer, Option, Schema, Semaphore } from "effect"
 import { SqlClient, SqlSchema } from "effect/sql"
-import { persistence, refusedData } from "../db/persistence.ts"
+import { byUuid, persistence, refusedData } from "../db/persistence.ts"
 import { ExecutionNotFound } from "../domain/Errors.ts"
-import { type ExecutionRecord, Invocation } from "../domain/Execution.ts"
+import { type ExecutionAttempt, type ExecutionRecord, Invocation } from "../domain/Execution.ts"
 import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
 import { UUID_PATTERN } from "../domain/Ids.ts"
 import { encodeCursor, pageStart } from "./executionCursor.ts"
 import { executionRetentionConfig } from "./ExecutionRetention.ts"
-import { ExecutionNodeRow, ExecutionRow, insertExecutions, SELECTED_EXECUTION_COLUMNS } from "./executionRows.ts"
+import {
+  ATTEMPT_COLUMNS,
+  AttemptRow,
+  ExecutionNodeRow,
+  ExecutionRow,
+  insertAttempt,
+  insertExecutions,
+  SELECTED_EXECUTION_COLUMNS
+} from "./executionRows.ts"
 
 /** Rows per INSERT. */
 const BATCH_SIZE = 500
@@ -58,14 +66,23 @@ export const layer = Layer.effect(
       }
     })).pipe(persistence("ExecutionLog.write"))
 
-    /** Drops records past the retention age, then all but the newest `maxCount`. */
+    /**
+     * Drops records past the retention age, then all but the newest `maxCount`, with their kept
+     * attempts; attempts past the age go too (those of an execution that never got its record).
+     */
     const prune = Effect.gen(function*() {
       prunedAt = Date.now()
       yield* sql`DELETE FROM executions WHERE started_at < now() - make_interval(days => ${retention.maxAgeDays})`
       yield* sql`
-        DELETE FROM executions WHERE (started_at, id) <= (
-          SELECT started_at, id FROM executions ORDER BY started_at DESC, id DESC OFFSET ${retention.maxCount} LIMIT 1
-        )`
+        DELETE FROM execution_attempts WHERE started_at < now() - make_interval(days => ${retention.maxAgeDays})`
+      yield* sql`
+        WITH gone AS (
+          DELETE FROM executions WHERE (started_at, id) <= (
+            SELECT started_at, id FROM executions ORDER BY started_at DESC, id DESC OFFSET ${retention.maxCount} LIMIT 1
+          )
+          RETURNING id
+        )
+        DELETE FROM execution_attempts WHERE execution_id IN (SELECT id FROM gone)`
     }).pipe(persistence("ExecutionLog.prune"))
 
     const writerLoop = Effect.gen(function*() {
@@ -196,6 +213,19 @@ export const layer = Layer.effect(
       return { nodes: rows.slice(0, limit), truncated: rows.length > limit }
     }, persistence("ExecutionLog.descendants"))
 
-    return ExecutionLog.of({ record, list, get, descendants, flush: writePending })
+    const recordAttempt = (executionId: string, attempt: ExecutionAttempt) =>
+      insertAttempt(sql, executionId, attempt).pipe(Effect.asVoid, persistence("ExecutionLog.recordAttempt"))
+
+    const attemptRows = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: AttemptRow,
+      execute: (id) =>
+        sql`SELECT ${sql.literal(ATTEMPT_COLUMNS)} FROM execution_attempts WHERE execution_id = ${id} ORDER BY attempt`
+    })
+
+    const attempts = (executionId: string) =>
+      byUuid(executionId, attemptRows, []).pipe(persistence("ExecutionLog.attempts"))
+
+    return ExecutionLog.of({ record, list, get, descendants, recordAttempt, attempts, flush: writePending })
   })
 )

@@ -17,6 +17,7 @@ import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
 import { KvStore, type KvWrite, type KvWriteError } from "../domain/KvStore.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
+import { ExecutionTail } from "./ExecutionTail.ts"
 import { KvCommit } from "./KvCommit.ts"
 import { makeKvSession } from "./KvSession.ts"
 import { PlatformMetrics } from "./PlatformMetrics.ts"
@@ -121,6 +122,7 @@ export class Invoker extends Context.Service<Invoker, {
     Effect.gen(function*() {
       const executor = yield* Executor
       const log = yield* ExecutionLog
+      const tail = yield* ExecutionTail
       const appEnv = yield* AppEnv
       const kvStore = yield* KvStore
       const kvCommit = yield* KvCommit
@@ -130,6 +132,8 @@ export class Invoker extends Context.Service<Invoker, {
         maxPendingBytes: yield* Settings.kvMaxPendingBytes.config,
         maxValueBytes: yield* Settings.kvMaxValueBytes.config
       }
+
+      /** A sync execution's record: queued for the log, then sent to live tails. */
 
       // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
       const run = Effect.fnUntraced(function*(
@@ -232,8 +236,12 @@ export class Invoker extends Context.Service<Invoker, {
       })
 
       /** A synchronous execution's end: its record, and its count. */
+      /** A sync execution's final record: to the log (batched), live tails and metrics. */
       const recorded = (app: ResolvedScript["app"], record: ExecutionRecord) =>
-        Effect.andThen(log.record(record), metrics.executionEnded(record, app))
+        log.record(record).pipe(
+          Effect.andThen(tail.publish(record)),
+          Effect.andThen(metrics.executionEnded(record, app))
+        )
 
       const invoke = (target: ResolvedScript, input: InvocationInput) => {
         const executionId = uuidv7() as ExecutionId

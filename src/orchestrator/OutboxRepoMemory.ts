@@ -2,7 +2,7 @@ import { Clock, Effect, Layer, Option } from "effect"
 import * as Settings from "../config/Settings.ts"
 import type { DeadLetter, DeadLetterResolution } from "../domain/DeadLetter.ts"
 import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
-import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
+import type { ExecutionAttempt, ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
 import type { ExecutionId } from "../domain/Ids.ts"
 import {
@@ -153,11 +153,16 @@ export const layer = Layer.effect(
     const retryLater = Effect.fn("OutboxRepo.retryLater")(function*(
       job: Job,
       owner: string,
-      options: { readonly delayMs: number; readonly error: Job["last_error"] }
+      options: {
+        readonly delayMs: number
+        readonly error: Job["last_error"]
+        readonly attempt?: ExecutionAttempt | undefined
+      }
     ) {
       const now = yield* Clock.currentTimeMillis
       const row = held(job, owner, now)
       if (row === undefined) return false
+      if (options.attempt !== undefined) yield* log.recordAttempt(job.id, options.attempt)
       row.job = {
         ...row.job,
         claimed_by: null,

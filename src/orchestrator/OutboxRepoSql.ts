@@ -5,7 +5,7 @@ import { byUuid, persistence, Timestamp } from "../db/persistence.ts"
 import { storableJson } from "../db/storableJson.ts"
 import { DeadLetter } from "../domain/DeadLetter.ts"
 import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
-import { ExecutionErrorInfo, type ExecutionRecord, type Lineage } from "../domain/Execution.ts"
+import { type ExecutionAttempt, ExecutionErrorInfo, type ExecutionRecord, type Lineage } from "../domain/Execution.ts"
 import { ExecutionId, UUID_PATTERN } from "../domain/Ids.ts"
 import {
   type Accepted,
@@ -19,7 +19,7 @@ import {
 } from "../domain/OutboxRepo.ts"
 import { RetryPolicy } from "../domain/RetryPolicy.ts"
 import { DispatcherWake, OUTBOX_CHANNEL } from "./DispatcherWake.ts"
-import { insertExecutions } from "./executionRows.ts"
+import { insertAttempt, insertExecutions } from "./executionRows.ts"
 
 /** The outbox columns, as selected and as `JobRow` decodes them. */
 const JOB_COLUMNS = [
@@ -333,17 +333,31 @@ export const layer = Layer.effect(
           persistence("OutboxRepo.complete")
         )
 
+    // The row put back and its failed attempt kept: one statement.
     const retryLater = (
       job: Job,
       owner: string,
-      options: { readonly delayMs: number; readonly error: Job["last_error"] }
+      options: {
+        readonly delayMs: number
+        readonly error: Job["last_error"]
+        readonly attempt?: ExecutionAttempt | undefined
+      }
     ) =>
       sql`
-        UPDATE outbox SET claimed_by = NULL, claimed_until = NULL,
-          next_attempt_at = now() + make_interval(secs => ${options.delayMs / 1000}),
-          last_error = coalesce(${options.error === null ? null : storableJson(options.error)}::jsonb, last_error)
-        WHERE id = ${job.id} AND claimed_by = ${owner} AND claimed_until > now()
-        RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), persistence("OutboxRepo.retryLater"))
+        WITH retried AS (
+          UPDATE outbox SET claimed_by = NULL, claimed_until = NULL,
+            next_attempt_at = now() + make_interval(secs => ${options.delayMs / 1000}),
+            last_error = coalesce(${options.error === null ? null : storableJson(options.error)}::jsonb, last_error)
+          WHERE id = ${job.id} AND claimed_by = ${owner} AND claimed_until > now()
+          RETURNING id
+        )${
+        options.attempt === undefined
+          ? sql``
+          : sql`, kept AS (${
+            insertAttempt(sql, job.id, options.attempt, { onlyIf: sql`EXISTS (SELECT 1 FROM retried)` })
+          })`
+      }
+        SELECT id FROM retried`.pipe(Effect.map((rows) => rows.length > 0), persistence("OutboxRepo.retryLater"))
 
     /** Removal, dead letter and record in one statement. */
     const moveToDeadLetters = (job: Job, owner: string, record: ExecutionRecord, handler: HandlerJob | undefined) =>

@@ -2,7 +2,7 @@ import { Schema } from "effect"
 import type { SqlClient, Statement } from "effect/sql"
 import { Timestamp } from "../db/persistence.ts"
 import { storableJson } from "../db/storableJson.ts"
-import { ExecutionRecord } from "../domain/Execution.ts"
+import { ExecutionAttempt, ExecutionRecord } from "../domain/Execution.ts"
 
 /** The `executions` columns, as written and as the domain record names them. */
 export const EXECUTION_COLUMNS =
@@ -61,3 +61,27 @@ export const insertExecutions = (
 const REPLACE_COLUMNS = EXECUTION_COLUMNS.split(", ").filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(
   ", "
 )
+
+/** An `execution_attempts` row, as `ATTEMPT_COLUMNS` selects it: decodes to the domain's attempt. */
+export const AttemptRow = Schema.Struct({ ...ExecutionAttempt.fields, started_at: Timestamp })
+
+export const ATTEMPT_COLUMNS = "attempt, status, status_code, error, started_at, duration_ms, logs, logs_truncated"
+
+/**
+ * Inserts an execution's retried attempt (one JSON parameter, as `insertExecutions`). `onlyIf` (a
+ * condition on a CTE the caller puts in front) makes it conditional: the outbox writes the attempt
+ * in the statement that puts its row back, and only if it did. The same attempt written twice is
+ * kept once.
+ */
+export const insertAttempt = (
+  sql: SqlClient.SqlClient,
+  executionId: string,
+  attempt: ExecutionAttempt,
+  options: { readonly onlyIf?: Statement.Fragment } = {}
+) =>
+  sql`INSERT INTO execution_attempts
+    SELECT * FROM jsonb_populate_record(NULL::execution_attempts, ${
+    storableJson({ execution_id: executionId, ...attempt })
+  }::jsonb)
+    ${options.onlyIf === undefined ? sql`` : sql`WHERE ${options.onlyIf}`}
+    ON CONFLICT (execution_id, attempt) DO NOTHING`

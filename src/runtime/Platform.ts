@@ -7,6 +7,7 @@ import * as AppEnvSecrets from "../manager/AppEnvSecrets.ts"
 import * as PrincipalResolverTokens from "../manager/PrincipalResolverTokens.ts"
 import { SecretCipher } from "../manager/SecretCipher.ts"
 import { ExecutionGate } from "../orchestrator/ExecutionGate.ts"
+import { ExecutionTail } from "../orchestrator/ExecutionTail.ts"
 import * as InboxResolverLocal from "../orchestrator/InboxResolverLocal.ts"
 import { TriggerTable } from "../orchestrator/TriggerTable.ts"
 import { HttpApp } from "./HttpApp.ts"
@@ -29,9 +30,11 @@ const Shared = Layer.mergeAll(
 /**
  * The platform: every route and the dispatcher, on the shared services. What differs between
  * modes stays open, for each mode's composition root to choose: storage (`StorageSql` or
- * `StorageMemory`), the executor (worker threads or inline) and configuration.
+ * `StorageMemory`), the executor (worker threads or inline) and configuration. It exposes the
+ * live tail, so that a server can end the tails when shutdown begins (`AllInOne`): an open event
+ * stream would otherwise hold the server's drain for its whole timeout.
  */
-export const layer = HttpApp.pipe(Layer.provide(Shared))
+export const layer = HttpApp.pipe(Layer.provide(Shared), Layer.provideMerge(ExecutionTail.layer))
 
 /**
  * How every mode's router matches paths. A path parameter longer than `maxParamLength` (decoded)

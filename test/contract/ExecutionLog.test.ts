@@ -1,7 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import type { ExecutionRecord } from "../../src/domain/Execution.ts"
+import type { ExecutionAttempt, ExecutionRecord } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
 import { uuidv7 } from "../../src/domain/uuidv7.ts"
@@ -33,6 +33,17 @@ const execution = (scriptId: string, startedAt: Date, overrides: Partial<Executi
   kv_reads: 0,
   kv_writes: 0,
   ...overrides
+})
+
+const attempt = (n: number, startedAt: Date): ExecutionAttempt => ({
+  attempt: n,
+  status: "failed",
+  status_code: 502,
+  error: { code: "script_error", message: `attempt ${n} threw` },
+  started_at: startedAt.toISOString(),
+  duration_ms: 3.5,
+  logs: [{ level: "warn", message: `try ${n} ✓`, at: 0.25 }],
+  logs_truncated: n === 2
 })
 
 /** One suite, run against every implementation. Each test uses its own script id. */
@@ -192,6 +203,24 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         assert.deepStrictEqual(yield* log.descendants("nope", 10), { nodes: [], truncated: false })
       }))
 
+    it.effect("attempts: each kept once, in order; none for an unknown or malformed id", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const id = uuidv7()
+        const first = attempt(1, new Date(Date.now() - 2_000))
+        const second = {
+          ...attempt(2, new Date()),
+          error: { code: "timeout", message: "ran past ✓" },
+          status_code: 504
+        }
+        yield* log.recordAttempt(id, second)
+        yield* log.recordAttempt(id, first)
+        yield* log.recordAttempt(id, { ...first, duration_ms: 99 })
+        assert.deepStrictEqual(yield* log.attempts(id), [first, second])
+        assert.deepStrictEqual(yield* log.attempts(uuidv7()), [])
+        assert.deepStrictEqual(yield* log.attempts("nope"), [])
+      }))
+
     it.effect("flush writes everything recorded; many records at once are all kept", () =>
       Effect.gen(function*() {
         const log = yield* ExecutionLog
@@ -292,7 +321,7 @@ layer(ExecutionLogSql.layer.pipe(Layer.provide(retentionConfig), Layer.provideMe
 })(
   "ExecutionLog retention (sql)",
   (it) => {
-    it.effect("after writes, records past the age limit go, then all but the newest N", () =>
+    it.effect("after writes, records past the age limit go, then all but the newest N; their attempts with them", () =>
       Effect.gen(function*() {
         const log = yield* ExecutionLog
         const sql = yield* SqlClient.SqlClient
@@ -300,31 +329,48 @@ layer(ExecutionLogSql.layer.pipe(Layer.provide(retentionConfig), Layer.provideMe
         const now = Date.now()
         const old = Array.from({ length: 3 }, (_, i) => execution(script, new Date(now - 10 * 86_400_000 + i)))
         const recent = Array.from({ length: 8 }, (_, i) => execution(script, new Date(now - 60_000 + i)))
+        // Attempts: of an old record, of one past the count, of a kept one, and one whose record never came.
+        const orphan = uuidv7()
+        for (
+          const [id, at] of [[old[0]!.id, now - 10 * 86_400_000], [recent[0]!.id, now - 60_000], [
+            recent[7]!.id,
+            now - 60_000
+          ], [orphan, now - 9 * 86_400_000]] as const
+        ) {
+          yield* log.recordAttempt(id, attempt(1, new Date(at)))
+        }
         for (const r of [...old, ...recent]) yield* log.record(r)
         // Batches and prunes interleave: wait for the final state (a middle one can also hold 5 rows).
         const expected = recent.slice(-5).reverse().map((r) => r.id)
         let ids: Array<string> = []
+        let attempted: Array<string> = []
         for (let i = 0; i < 150; i++) {
           yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
           ids = (yield* sql<{ id: string }>`SELECT id FROM executions ORDER BY started_at DESC, id DESC`).map((r) =>
             r.id
           )
-          if (ids.join() === expected.join()) break
+          attempted = (yield* sql<{ id: string }>`SELECT execution_id AS id FROM execution_attempts`).map((r) => r.id)
+          if (ids.join() === expected.join() && attempted.length === 1) break
         }
         assert.deepStrictEqual(ids, expected)
+        assert.deepStrictEqual(attempted, [recent[7]!.id])
       }))
   }
 )
 
 layer(ExecutionLogMemory.layer.pipe(Layer.provide(retentionConfig)))("ExecutionLog retention (memory)", (it) => {
-  it.effect("keeps the newest N", () =>
+  it.effect("keeps the newest N, and the attempts of those only", () =>
     Effect.gen(function*() {
       const log = yield* ExecutionLog
       const records = Array.from({ length: 8 }, (_, i) => execution(crypto.randomUUID(), new Date(Date.now() + i)))
+      yield* log.recordAttempt(records[0]!.id, attempt(1, new Date()))
+      yield* log.recordAttempt(records[7]!.id, attempt(1, new Date()))
       for (const r of records) yield* log.record(r)
       assert.deepStrictEqual(
         (yield* log.list({ limit: 100 })).items.map((r) => r.id),
         records.slice(-5).reverse().map((r) => r.id)
       )
+      assert.deepStrictEqual(yield* log.attempts(records[0]!.id), [])
+      assert.strictEqual((yield* log.attempts(records[7]!.id)).length, 1)
     }))
 })

@@ -2,7 +2,7 @@ import { assert, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import * as TransactionsSql from "../../src/db/TransactionsSql.ts"
-import { type ExecutionRecord, rootLineage } from "../../src/domain/Execution.ts"
+import { attemptOf, type ExecutionRecord, rootLineage } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { Principal } from "../../src/domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
@@ -246,6 +246,25 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         const { mine, nextDueAt } = yield* claimMine("node-a/1", [job.id])
         assert.strictEqual(mine.length, 0)
         assert.isNotNull(nextDueAt)
+      }))
+
+    it.effect("retryLater keeps the failed attempt with the row it puts back; a claim no longer held keeps none", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const log = yield* ExecutionLog
+        const job = newJob(crypto.randomUUID(), { lease_seconds: 1 })
+        yield* outbox.enqueue(job)
+        const first = (yield* claimMine("node-a/1", [job.id])).mine[0]!
+        const failed = finalRecord(first, "failed")
+        const attempt = attemptOf({ ...failed, logs: [{ level: "error", message: "first try ✓", at: 1.5 }] })
+        assert.isTrue(yield* outbox.retryLater(first, "node-a/1", { delayMs: 0, error: failed.error, attempt }))
+        assert.deepStrictEqual(yield* log.attempts(job.id), [attempt])
+
+        const second = (yield* claimMine("node-a/1", [job.id])).mine[0]!
+        yield* Effect.sleep("1100 millis")
+        const lost = attemptOf(finalRecord(second, "failed"))
+        assert.isFalse(yield* outbox.retryLater(second, "node-a/1", { delayMs: 0, error: null, attempt: lost }))
+        assert.deepStrictEqual(yield* log.attempts(job.id), [attempt])
       }))
 
     it.effect("dead-lettering removes the row and records the execution as dead_lettered; the dead letter can be replayed and discarded", () =>

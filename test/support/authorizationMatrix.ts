@@ -41,6 +41,7 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "triggers.update": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "triggers.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
   "executions.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
+  "executions.stream": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "executions.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "executions.tree": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "deadLetters.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },

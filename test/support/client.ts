@@ -12,6 +12,20 @@ export interface Reply {
 }
 
 /**
+ * The body. An event stream does not end by itself: its text is what its first chunk holds (the
+ * opening comment, at least), and then the reader hangs up.
+ */
+const bodyText = async (response: Response) => {
+  if (!response.headers.get("content-type")?.startsWith("text/event-stream") || response.body === null) {
+    return response.text()
+  }
+  const reader = response.body.getReader()
+  const first = await reader.read()
+  await reader.cancel()
+  return first.value === undefined ? "" : new TextDecoder().decode(first.value)
+}
+
+/**
  * A client for the in-memory platform: real routing, real schemas, real sandbox, memory storage.
  * `body` objects are sent as JSON; strings as they are.
  */
@@ -32,7 +46,7 @@ export const makeClient =
         headers["content-type"] ??= "application/json"
       }
       const response = await handler(new Request(`http://picloud.test${path}`, { method, headers, body: body ?? null }))
-      const text = await response.text()
+      const text = await bodyText(response)
       let json: unknown
       try {
         json = JSON.parse(text)

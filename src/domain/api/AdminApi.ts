@@ -9,7 +9,7 @@ import {
 } from "effect/http-api"
 import { App, CreateApp } from "../App.ts"
 import { DeadLetter } from "../DeadLetter.ts"
-import { ExecutionRecord, ExecutionTree, Invocation } from "../Execution.ts"
+import { ExecutionAttempt, ExecutionRecord, ExecutionStatus, ExecutionTree, Invocation } from "../Execution.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
 import { UUID_PATTERN } from "../Ids.ts"
 import { KV_MAX_PAGE, KvItem, KvKey, KvPage, KvPrefix } from "../KvStore.ts"
@@ -264,8 +264,31 @@ export const ExecutionPage = Schema.Struct({
   next_cursor: Schema.NullOr(Schema.String)
 })
 
+/**
+ * One execution as `GET /executions/{id}` shows it: its record, with `attempts` its attempts in
+ * order (the retried ones kept, then the one its record ran) and `attempt_count` how many it made.
+ */
+export const ExecutionDetail = Schema.Struct({
+  ...ExecutionRecord.fields,
+  attempt_count: Schema.Int,
+  attempts: Schema.Array(ExecutionAttempt)
+})
+
 export const ExecutionsGroup = HttpApiGroup.make("executions")
   .add(
+    // Server-Sent Events: `event: execution` (id: the execution id, data: its record), and a
+    // last `event: dropped` or `event: shutdown` (docs/ARCHITECTURE.md §4; README, Live tail).
+    HttpApiEndpoint.get("stream", "/executions/stream", {
+      query: {
+        app: Schema.optionalKey(Ref),
+        script: Schema.optionalKey(IdQuery("script")),
+        status: Schema.optionalKey(ExecutionStatus),
+        since: Schema.optionalKey(IdQuery("since"))
+      },
+      headers: { "last-event-id": Schema.optionalKey(IdQuery("Last-Event-ID")) },
+      success: HttpApiSchema.StreamUint8Array({ contentType: "text/event-stream" }),
+      error: [BadRequest, NotFound, InternalError]
+    }),
     HttpApiEndpoint.get("list", "/executions", {
       query: {
         script: Schema.optionalKey(IdQuery("script")),
@@ -278,7 +301,7 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
     }),
     HttpApiEndpoint.get("get", "/executions/:id", {
       params: IdParams,
-      success: ExecutionRecord,
+      success: ExecutionDetail,
       error: [NotFound, InternalError]
     }),
     HttpApiEndpoint.get("tree", "/executions/:id/tree", {

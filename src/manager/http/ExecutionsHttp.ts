@@ -1,20 +1,25 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi, DEFAULT_PAGE_SIZE } from "../../domain/api/AdminApi.ts"
+import { AppRepo } from "../../domain/AppRepo.ts"
 import { ExecutionNotFound } from "../../domain/Errors.ts"
+import { attemptOf } from "../../domain/Execution.ts"
 import { ExecutionLog } from "../../domain/ExecutionLog.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
 import { OutboxRepo } from "../../domain/OutboxRepo.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
+import { ExecutionTail } from "../../orchestrator/ExecutionTail.ts"
 import { buildTree, MAX_TREE_NODES } from "../executionTree.ts"
 import { apiErrors } from "./apiErrors.ts"
-import { requireRole, seesApp, visibleApps } from "./authorize.ts"
+import { manageableApp, requireRole, seesApp, visibleApps } from "./authorize.ts"
+import { eventStreamResponse } from "./eventStream.ts"
 
 /**
  * Handlers of `/api/admin/executions`: newest first, paginated with an opaque cursor; a developer
  * sees the executions of its apps only. `/executions/{id}/tree` is the causal tree below one: the
  * executions its KV writes triggered, their dead-letter handlers, and so on, with the rows still
- * queued for them, at most `MAX_TREE_NODES`.
+ * queued for them, at most `MAX_TREE_NODES`. `/executions/{id}` shows its attempts;
+ * `/executions/stream` is the live tail (Server-Sent Events) of the caller's apps.
  */
 export const ExecutionsHttp = HttpApiBuilder.group(
   AdminApi,
@@ -23,6 +28,8 @@ export const ExecutionsHttp = HttpApiBuilder.group(
     const executions = yield* ExecutionLog
     const outbox = yield* OutboxRepo
     const scripts = yield* ScriptRepo
+    const tail = yield* ExecutionTail
+    const apps = yield* AppRepo
 
     /** The execution, if the caller may see its app; otherwise, as if it did not exist. */
     const visible = (id: string) =>
@@ -55,7 +62,29 @@ export const ExecutionsHttp = HttpApiBuilder.group(
           ),
           apiErrors
         ))
-      .handle("get", ({ params }) => visible(params.id).pipe(Effect.map(({ execution }) => execution), apiErrors))
+      .handle("stream", ({ query, headers }) =>
+        Effect.gen(function*() {
+          const me = yield* requireRole("admin", "developer")
+          const appIds = query.app === undefined
+            ? visibleApps(me)
+            : [yield* manageableApp(query.app).pipe(Effect.provideService(AppRepo, apps))]
+          const events = yield* tail.follow(
+            { appIds, scriptId: query.script, status: query.status },
+            query.since ?? headers["last-event-id"]
+          )
+          return eventStreamResponse(events)
+        }).pipe(apiErrors))
+      .handle("get", ({ params }) =>
+        Effect.gen(function*() {
+          const { execution } = yield* visible(params.id)
+          const last = attemptOf(execution)
+          const retried = yield* executions.attempts(execution.id)
+          return {
+            ...execution,
+            attempt_count: execution.attempts,
+            attempts: [...retried.filter((attempt) => attempt.attempt < last.attempt), last]
+          }
+        }).pipe(apiErrors))
       .handle("tree", ({ params }) =>
         Effect.gen(function*() {
           const { me, execution } = yield* visible(params.id)

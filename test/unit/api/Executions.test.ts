@@ -184,4 +184,48 @@ describe("admin API: executions", () => {
       const queued = yield* call("GET", `/api/admin/executions/${b.id}/tree`)
       assert.strictEqual(queued.status, 404, "a row still queued has no record to root a tree")
     }))
+
+  it.live("GET /executions/{id} shows the attempts: one for a sync execution; every one, with its error and logs, for an async one", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      const source = `export default () => { console.log("trying at " + Date.now()); throw new Error("still broken") }`
+      for (const [name, code] of [["hi", "export default () => 'hi'"], ["flaky", source]]) {
+        assert.strictEqual((yield* call("POST", "/api/admin/scripts", { body: { name, source: code } })).status, 201)
+      }
+      const ran = yield* call("GET", "/api/execute/default/hi")
+      const sync = (yield* call("GET", `/api/admin/executions/${ran.headers.get("x-picloud-execution-id")}`)).json
+      assert.strictEqual(sync.attempt_count, 1)
+      assert.deepStrictEqual(sync.attempts, [{
+        attempt: 1,
+        status: "succeeded",
+        status_code: 200,
+        error: null,
+        started_at: sync.started_at,
+        duration_ms: sync.duration_ms,
+        logs: [],
+        logs_truncated: false
+      }])
+
+      const retry = { backoff: "constant", initial_delay_ms: 50, max_attempts: 3, jitter: false }
+      const route = { method: "POST", path: "/flaky", script: "flaky", dispatch_mode: "async", retry }
+      assert.strictEqual((yield* call("POST", "/api/admin/routes", { body: route })).status, 201)
+      const { execution_id } = (yield* call("POST", "/default/flaky", { token: null })).json
+      const ended = yield* call("GET", `/api/executions/${execution_id}?wait=10`, { token: null })
+      assert.strictEqual(ended.json.status, "dead_lettered", ended.text)
+
+      const detail = (yield* call("GET", `/api/admin/executions/${execution_id}`)).json
+      assert.deepStrictEqual([detail.status, detail.attempt_count], ["dead_lettered", 3])
+      assert.deepStrictEqual(
+        detail.attempts.map((a: any) => [a.attempt, a.status, a.status_code, a.error.code, a.logs.length]),
+        [1, 2, 3].map((n) => [n, "failed", 502, "script_error", 1])
+      )
+      const starts = detail.attempts.map((a: any) => Date.parse(a.started_at))
+      assert.isTrue(starts[0] < starts[1] && starts[1] < starts[2], "in order")
+      // Each attempt keeps its own logs; the last is the record's.
+      assert.strictEqual(new Set(detail.attempts.map((a: any) => a.logs[0].message)).size, 3)
+      assert.deepStrictEqual(detail.attempts[2].logs, detail.logs)
+      // A listing shows records, with their attempt count.
+      const listed = (yield* call("GET", "/api/admin/executions?invocation=http")).json.items
+      assert.strictEqual(listed.find((r: { id: string }) => r.id === execution_id).attempts, 3)
+    }))
 })

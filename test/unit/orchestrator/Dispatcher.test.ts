@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
+import { Clock, ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as TransactionsMemory from "../../../src/db/TransactionsMemory.ts"
 import { DEFAULT_APP_ID, DEFAULT_APP_NAME } from "../../../src/domain/App.ts"
@@ -22,6 +22,7 @@ import * as Dispatcher from "../../../src/orchestrator/Dispatcher.ts"
 import * as DispatcherWakeLocal from "../../../src/orchestrator/DispatcherWakeLocal.ts"
 import { ExecutionGate } from "../../../src/orchestrator/ExecutionGate.ts"
 import * as ExecutionLogMemory from "../../../src/orchestrator/ExecutionLogMemory.ts"
+import { ExecutionTail } from "../../../src/orchestrator/ExecutionTail.ts"
 import * as InboxResolverLocal from "../../../src/orchestrator/InboxResolverLocal.ts"
 import { Invoker } from "../../../src/orchestrator/Invoker.ts"
 import { KvCommit } from "../../../src/orchestrator/KvCommit.ts"
@@ -122,6 +123,7 @@ const surroundings = (executor: Layer.Layer<Executor>) =>
     Layer.effect(ExecutionGate, ExecutionGate.make(32)),
     principals
   ).pipe(
+    Layer.provideMerge(ExecutionTail.layer),
     Layer.provideMerge(KvCommit.layer),
     Layer.provideMerge(
       Layer.mergeAll(
@@ -335,6 +337,52 @@ describe("Dispatcher", () => {
 
           yield* TestClock.adjust("1 hour")
           assert.strictEqual(sandbox.state.runs.length, 3, "a dead letter is not run again")
+        })
+      )
+    })
+
+    it.effect("a failed attempt that is retried is kept with its error and logs; the final record alone goes to live tails", () => {
+      const sandbox = fakeSandbox((run) =>
+        run === 1
+          ? Effect.fail(
+            new ExecError({
+              reason: "ScriptThrew",
+              message: "first try",
+              logs: [{ level: "log", message: "trying", at: 0.5 }],
+              logsTruncated: false,
+              durationMs: 4
+            })
+          )
+          : Effect.succeed(ok)
+      )
+      const policy: RetryPolicy = { ...onceOnly, max_attempts: 2 }
+      return withSandbox(
+        sandbox,
+        Effect.gen(function*() {
+          const outbox = yield* OutboxRepo
+          const log = yield* ExecutionLog
+          const tail = yield* ExecutionTail
+          const events = yield* tail.follow({ appIds: undefined, scriptId: undefined, status: undefined }, undefined)
+          const read = yield* events.pipe(Stream.take(1), Stream.runCollect, Effect.forkChild)
+          yield* startDispatcher("node-a")
+          const job = newJob(policy, 30)
+          yield* outbox.enqueue(job)
+          yield* settle
+          yield* expectRunsAt(sandbox.state.runs, [1000])
+          const record = yield* log.get(job.id)
+          assert.deepStrictEqual([record.status, record.attempts], ["succeeded", 2])
+          assert.deepStrictEqual(yield* log.attempts(job.id), [{
+            attempt: 1,
+            status: "failed",
+            status_code: 502,
+            error: { code: "script_error", message: "first try" },
+            started_at: new Date(0).toISOString(),
+            duration_ms: 4,
+            logs: [{ level: "log", message: "trying", at: 0.5 }],
+            logs_truncated: false
+          }])
+          const [event] = yield* Fiber.join(read)
+          assert.deepStrictEqual(event?._tag === "Record" ? JSON.parse(event.json) : event, record)
         })
       )
     })
