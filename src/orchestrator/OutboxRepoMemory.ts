@@ -9,6 +9,7 @@ import {
   type HandlerJob,
   IDEMPOTENCY_WINDOW_HOURS,
   type Job,
+  jobEvent,
   type NewJob,
   OutboxRepo,
   requestFingerprint
@@ -196,7 +197,7 @@ export const layer = Layer.effect(
       script_id: job.script_id,
       invocation: job.kind,
       request: job.kind === "http" ? job.payload.request : null,
-      event: job.kind === "kv" ? job.payload.event : null,
+      event: jobEvent(job),
       attempts: job.attempt_count,
       error,
       accepted_at: job.accepted_at,

@@ -2,7 +2,7 @@ import { Option } from "effect"
 import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
 import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
-import { HANDLER_RETRY, type HandlerJob, type Job, leaseSeconds } from "../domain/OutboxRepo.ts"
+import { HANDLER_RETRY, type HandlerJob, type Job, jobEvent, leaseSeconds } from "../domain/OutboxRepo.ts"
 import { DEFAULT_TIMEOUT_SECONDS } from "../domain/Script.ts"
 import type { ResolvedScript } from "./ScriptCache.ts"
 
@@ -12,9 +12,11 @@ export const notRunErrors = {
     code: "script_not_found",
     message: `script ${job.script_id} no longer exists`
   }),
-  principalRevoked: (): ExecutionErrorInfo => ({
+  principalRevoked: (job: Job): ExecutionErrorInfo => ({
     code: "principal_revoked",
-    message: "the trigger's registrant no longer exists or may no longer act on its app"
+    message: `the ${
+      job.kind === "schedule" ? "schedule" : "trigger"
+    }'s registrant no longer exists or may no longer act on its app`
   }),
   depthExceeded: (job: Job, max: number): ExecutionErrorInfo => ({
     code: "depth_exceeded",
@@ -77,7 +79,7 @@ export const handlerJob = (
         script_id: job.script_id,
         invocation: job.kind,
         request: job.kind === "http" ? job.payload.request : null,
-        event: job.kind === "kv" ? job.payload.event : null,
+        event: jobEvent(job),
         attempts: job.attempt_count,
         error: options.error,
         accepted_at: job.accepted_at,
