@@ -149,7 +149,7 @@ export const planTicks = (
       }
       const reachedWalk = Option.isNone(back) || back.value <= last
       const spacing = (last - due) / (count - 1)
-      count += reachedWalk ? latest.length : Math.max(latest.length, Math.round((now - last) / spacing))
+      count += reachedWalk ? latest.length : Math.max(latest.length, Math.floor((now - last) / spacing))
       recent = [...recent, ...latest]
       break
     }
