@@ -121,12 +121,11 @@ export class Schedules extends Context.Service<Schedules, {
             registrant_user_id: registrant.user_id
           }
           const enabled = input.enabled ?? schedule.enabled
-          const retimed = input.cron !== undefined || input.timezone !== undefined || enabled !== schedule.enabled
-          if (retimed) {
-            Object.assign(
-              patch,
-              yield* timing(input.cron ?? schedule.cron, input.timezone ?? schedule.timezone, enabled)
-            )
+          const times = yield* timing(input.cron ?? schedule.cron, input.timezone ?? schedule.timezone, enabled)
+          // The next tick moves only when the timing changes: a PATCH of anything else (or of the
+          // same expression) at the moment a tick falls due must not make it skip that tick.
+          if (times.cron !== schedule.cron || times.timezone !== schedule.timezone || enabled !== schedule.enabled) {
+            Object.assign(patch, times)
             patch.enabled = enabled
           }
           if (input.name !== undefined) patch.name = input.name
