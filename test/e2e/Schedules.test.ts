@@ -269,6 +269,28 @@ describe("e2e: schedules", () => {
     }), 180_000)
 
   it(
+    "the database going away and back: the scheduler restarts by itself and catches up (missed: all)",
+    () =>
+      onOwnDatabase({}, async ([picloud], db) => {
+        const created = await createSchedule(picloud!.url, { name: "through", cron: "* * * * * *", missed: "all" })
+        await sleep(2_000)
+        await db.restart(3_000)
+        await sleep(5_000)
+        await expectStatus(
+          request(picloud!.url, "PATCH", `/api/admin/schedules/${created.id}`, { enabled: false }),
+          200
+        )
+        await sleep(1_000)
+        const at = (await seen(picloud!.url, "through")).map((t) => Date.parse(t.scheduled_at))
+        assert.isAtLeast(at.length, 8, "ticks before, during and after the outage")
+        assert.deepStrictEqual(at.slice(1).map((t, i) => t - at[i]!).filter((gap) => gap !== 1000), [], "none missing")
+        assert.deepStrictEqual(at, [...new Set(at)], "none twice")
+        console.log(`database down 3 s: ${at.length} ticks, none missing, none twice`)
+      }),
+    120_000
+  )
+
+  it(
     "idle with 10 schedules defined, the only query is the dispatcher's fallback poll: the scheduler sleeps",
     () =>
       onOwnDatabase({ settings: { shared_preload_libraries: "pg_stat_statements" } }, async ([picloud], db) => {
