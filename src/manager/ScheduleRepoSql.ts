@@ -1,11 +1,11 @@
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Option, Schema, Struct } from "effect"
 import { SqlClient, SqlSchema } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
 import { byUuid, isUniqueViolation, persistence, Timestamp } from "../db/persistence.ts"
 import { ScheduleNameTaken, ScheduleNotFound } from "../domain/Errors.ts"
 import { RetryPolicy } from "../domain/RetryPolicy.ts"
-import { MissedPolicy, OverlapPolicy, type Schedule, type SchedulePatch } from "../domain/Schedule.ts"
+import { MissedPolicy, OverlapPolicy, Schedule, type SchedulePatch } from "../domain/Schedule.ts"
 import { ScheduleRepo } from "../domain/ScheduleRepo.ts"
 import { SCHEDULES_CHANNEL } from "./SchedulerWake.ts"
 
@@ -49,8 +49,8 @@ const toSchedule = (row: ScheduleRow): Schedule => {
   }
 }
 
-/** What `write` stores over a row: every field a schedule's owner sets. */
-type Fields = Omit<Schedule, "skipped_ticks" | "last_run" | "created_at" | "updated_at">
+/** What `insert` and `write` store: every field a schedule's owner sets. */
+const Fields = Schedule.mapFields(Struct.omit(["skipped_ticks", "last_run", "created_at", "updated_at"]))
 
 const nameTaken = (name: string) =>
   Effect.mapError((error: SqlError) => (isUniqueViolation(error) ? new ScheduleNameTaken({ name }) : error))
@@ -69,24 +69,31 @@ export const layer = Layer.effect(
     const columns = sql.literal(COLUMNS)
     const notify = sql`SELECT pg_notify(${SCHEDULES_CHANNEL}, '')`
 
-    const insert = (s: Fields) =>
-      sql<ScheduleRow>`
-        INSERT INTO schedules (id, app_id, name, cron, timezone, script_id, retry, dead_letter_script_id, missed,
-          overlap, enabled, registrant_user_id, next_run_at)
-        VALUES (${s.id}, ${s.app_id}, ${s.name}, ${s.cron}, ${s.timezone}, ${s.script_id},
-          ${JSON.stringify(s.retry)}::jsonb, ${s.dead_letter_script_id}, ${s.missed}, ${s.overlap}, ${s.enabled},
-          ${s.registrant_user_id}, ${s.next_run_at}::timestamptz)
-        RETURNING ${columns}`.pipe(nameTaken(s.name))
-    const write = (s: Fields) =>
-      sql<ScheduleRow>`
-        UPDATE schedules SET name = ${s.name}, cron = ${s.cron}, timezone = ${s.timezone}, script_id = ${s.script_id},
-          retry = ${JSON.stringify(s.retry)}::jsonb, dead_letter_script_id = ${s.dead_letter_script_id},
-          missed = ${s.missed}, overlap = ${s.overlap}, enabled = ${s.enabled},
-          registrant_user_id = ${s.registrant_user_id}, next_run_at = ${s.next_run_at}::timestamptz, updated_at = now()
-        WHERE id = ${s.id}
-        RETURNING ${columns}`.pipe(nameTaken(s.name))
-    const decodeRow = (rows: ReadonlyArray<unknown>) =>
-      Schema.decodeUnknownEffect(ScheduleRow)(rows[0]).pipe(Effect.map(toSchedule))
+    const insert = SqlSchema.findOne({
+      Request: Fields,
+      Result: ScheduleRow,
+      execute: (s) =>
+        sql`
+          INSERT INTO schedules (id, app_id, name, cron, timezone, script_id, retry, dead_letter_script_id, missed,
+            overlap, enabled, registrant_user_id, next_run_at)
+          VALUES (${s.id}, ${s.app_id}, ${s.name}, ${s.cron}, ${s.timezone}, ${s.script_id},
+            ${JSON.stringify(s.retry)}::jsonb, ${s.dead_letter_script_id}, ${s.missed}, ${s.overlap}, ${s.enabled},
+            ${s.registrant_user_id}, ${s.next_run_at}::timestamptz)
+          RETURNING ${columns}`.pipe(nameTaken(s.name))
+    })
+    const write = SqlSchema.findOne({
+      Request: Fields,
+      Result: ScheduleRow,
+      execute: (s) =>
+        sql`
+          UPDATE schedules SET name = ${s.name}, cron = ${s.cron}, timezone = ${s.timezone},
+            script_id = ${s.script_id}, retry = ${JSON.stringify(s.retry)}::jsonb,
+            dead_letter_script_id = ${s.dead_letter_script_id}, missed = ${s.missed}, overlap = ${s.overlap},
+            enabled = ${s.enabled}, registrant_user_id = ${s.registrant_user_id},
+            next_run_at = ${s.next_run_at}::timestamptz, updated_at = now()
+          WHERE id = ${s.id}
+          RETURNING ${columns}`.pipe(nameTaken(s.name))
+    })
 
     const listAll = SqlSchema.findAll({
       Request: Schema.Void,
@@ -132,9 +139,9 @@ export const layer = Layer.effect(
     return ScheduleRepo.of({
       create: Effect.fn("ScheduleRepo.create")(
         function*(input) {
-          const rows = yield* insert({ ...input, id: randomUUID() })
+          const row = yield* insert({ ...input, id: randomUUID() })
           yield* notify
-          return yield* decodeRow(rows)
+          return toSchedule(row)
         },
         sql.withTransaction,
         persistence("ScheduleRepo.create")
@@ -158,9 +165,9 @@ export const layer = Layer.effect(
         function*(id, patch: SchedulePatch) {
           const found = yield* byUuid(id, findForUpdate, Option.none())
           if (Option.isNone(found)) return yield* new ScheduleNotFound({ id })
-          const rows = yield* write({ ...toSchedule(found.value), ...patch })
+          const row = yield* write({ ...toSchedule(found.value), ...patch })
           yield* notify
-          return yield* decodeRow(rows)
+          return toSchedule(row)
         },
         sql.withTransaction,
         persistence("ScheduleRepo.update")
