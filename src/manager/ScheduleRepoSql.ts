@@ -24,7 +24,7 @@ const ScheduleRow = Schema.Struct({
   enabled: Schema.Boolean,
   registrant_user_id: Schema.String,
   next_run_at: Schema.NullOr(Timestamp),
-  skipped_ticks: Schema.Number,
+  skipped_ticks: Schema.Int,
   last_execution_id: Schema.NullOr(Schema.String),
   last_scheduled_at: Schema.NullOr(Timestamp),
   last_fired_at: Schema.NullOr(Timestamp),
