@@ -108,6 +108,21 @@ export const maxTriggerDepth = setting(
   (name) => intAtLeast(0, name).pipe(Config.withDefault(8))
 )
 
+export const maxCatchUp = setting(
+  "PICLOUD_MAX_CATCH_UP",
+  "the most missed ticks a schedule with `missed: all` runs when it catches up; older ones are skipped",
+  (name) =>
+    Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })), name).pipe(
+      Config.withDefault(100)
+    )
+)
+
+export const scheduleGrace = setting(
+  "PICLOUD_SCHEDULE_GRACE",
+  "how late a schedule's tick may be picked up and still run as on time; a later one is missed",
+  (name) => Config.Duration(name).pipe(Config.withDefault(Duration.minutes(1)))
+)
+
 export const executorThreads = setting(
   "PICLOUD_EXECUTOR_THREADS",
   "sandbox worker threads",
@@ -261,6 +276,8 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   maxConcurrentExecutions,
   maxQueuedExecutions,
   maxTriggerDepth,
+  maxCatchUp,
+  scheduleGrace,
   executorThreads,
   warmScripts,
   warmMemoryMb,

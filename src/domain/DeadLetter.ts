@@ -2,11 +2,13 @@ import { Schema } from "effect"
 import { ScriptHttpRequest } from "./Exec.ts"
 import { ExecutionErrorInfo, Invocation } from "./Execution.ts"
 import { KvEvent } from "./KvEvent.ts"
+import { ScheduleEvent } from "./ScheduleEvent.ts"
 
 /**
  * An async execution that used up its attempts (or could never run), as its dead-letter handler
  * sees it (`ctx.event.dead_letter`): what it was started with (`request` for an HTTP request,
- * `event` for a KV trigger, the other `null`), how many attempts it had and its last error.
+ * `event` for a KV trigger or a schedule's tick, the other `null`), how many attempts it had and
+ * its last error.
  */
 export const DeadLetterEvent = Schema.Struct({
   id: Schema.String,
@@ -14,7 +16,7 @@ export const DeadLetterEvent = Schema.Struct({
   script_id: Schema.String,
   invocation: Invocation,
   request: Schema.NullOr(ScriptHttpRequest),
-  event: Schema.NullOr(KvEvent),
+  event: Schema.NullOr(Schema.Union([KvEvent, ScheduleEvent])),
   attempts: Schema.Int,
   error: ExecutionErrorInfo,
   accepted_at: Schema.String,

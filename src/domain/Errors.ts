@@ -100,3 +100,17 @@ export class TriggerPatternInvalid extends Schema.TaggedError<TriggerPatternInva
   pattern: Schema.String,
   reason: Schema.String
 }) {}
+
+export class ScheduleNotFound extends Schema.TaggedError<ScheduleNotFound>()("ScheduleNotFound", {
+  id: Schema.String
+}) {}
+
+export class ScheduleNameTaken extends Schema.TaggedError<ScheduleNameTaken>()("ScheduleNameTaken", {
+  name: Schema.String
+}) {}
+
+/** A cron expression or a time zone a schedule cannot run by (the API's schema refuses these first). */
+export class ScheduleInvalid extends Schema.TaggedError<ScheduleInvalid>()("ScheduleInvalid", {
+  field: Schema.Literals(["cron", "timezone"]),
+  reason: Schema.String
+}) {}

@@ -8,6 +8,7 @@ import { Principal } from "./Identity.ts"
 import type { ExecutionId } from "./Ids.ts"
 import { KvEvent } from "./KvEvent.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
+import { ScheduleEvent } from "./ScheduleEvent.ts"
 
 /** What an async HTTP execution carries to its run: the request as the script sees it, and its caller. */
 export const HttpJobPayload = Schema.Struct({
@@ -26,6 +27,16 @@ export const KvJobPayload = Schema.Struct({
 })
 export type KvJobPayload = typeof KvJobPayload.Type
 
+/**
+ * What a schedule's tick carries: the tick (`ctx.event`) and the schedule's registrant, who it runs
+ * as if it still may act on the app when it runs (as a KV trigger's).
+ */
+export const ScheduleJobPayload = Schema.Struct({
+  event: ScheduleEvent,
+  registrant_user_id: Schema.String
+})
+export type ScheduleJobPayload = typeof ScheduleJobPayload.Type
+
 /** What a dead-letter handler carries: the dead letter (`ctx.event.dead_letter`) and who it runs as. */
 export const DeadLetterJobPayload = Schema.Struct({
   dead_letter: DeadLetterEvent,
@@ -38,12 +49,14 @@ export const withJobKind = <const Fields extends Schema.Struct.Fields>(fields: F
   Schema.Union([
     Schema.Struct({ ...fields, kind: Schema.Literal("http"), payload: HttpJobPayload }),
     Schema.Struct({ ...fields, kind: Schema.Literal("kv"), payload: KvJobPayload }),
+    Schema.Struct({ ...fields, kind: Schema.Literal("schedule"), payload: ScheduleJobPayload }),
     Schema.Struct({ ...fields, kind: Schema.Literal("dead_letter"), payload: DeadLetterJobPayload })
   ])
 
 /**
  * A job's kind and its payload: the invocation its execution will be (`ctx.invocation`). `http`:
- * an async route's request; `kv`: a KV trigger's event; `dead_letter`: a dead-letter handler.
+ * an async route's request; `kv`: a KV trigger's event; `schedule`: a schedule's tick;
+ * `dead_letter`: a dead-letter handler.
  */
 export const JobKind = withJobKind({})
 export type JobKind = typeof JobKind.Type
@@ -65,6 +78,12 @@ export type NewJob = JobKind & {
 
 /** A dead-letter handler's row. */
 export type HandlerJob = Extract<NewJob, { readonly kind: "dead_letter" }>
+
+/** A schedule's row (a tick, or a run asked for now). */
+export type ScheduleJob = Extract<NewJob, { readonly kind: "schedule" }>
+
+/** The event a row carries to `ctx.event` and to its dead letter: a KV trigger's or a schedule's; `null` for the rest. */
+export const jobEvent = (job: JobKind) => job.kind === "kv" || job.kind === "schedule" ? job.payload.event : null
 
 /** An outbox row. `attempt_count` counts claims (attempts started), including a running one. */
 export type Job = NewJob & {

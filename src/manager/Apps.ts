@@ -11,6 +11,7 @@ import {
 import { KvStore } from "../domain/KvStore.ts"
 import { RouteChanges } from "../domain/RouteChanges.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
+import { ScheduleRepo } from "../domain/ScheduleRepo.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 import { Transactions } from "../domain/Transactions.ts"
@@ -18,8 +19,8 @@ import { TriggerChanges } from "../domain/TriggerChanges.ts"
 import { TriggerRepo } from "../domain/TriggerRepo.ts"
 
 /**
- * Writing apps. Deleting one deletes, in one transaction, its scripts and their routes and
- * triggers (only when asked to: `force`) and its keys, then tells the caches; the default app
+ * Writing apps. Deleting one deletes, in one transaction, its scripts and their routes, triggers
+ * and schedules (only when asked to: `force`) and its keys, then tells the caches; the default app
  * cannot be deleted.
  */
 export class Apps extends Context.Service<Apps, {
@@ -36,6 +37,7 @@ export class Apps extends Context.Service<Apps, {
       const scripts = yield* ScriptRepo
       const routes = yield* RouteRepo
       const triggers = yield* TriggerRepo
+      const schedules = yield* ScheduleRepo
       const transactions = yield* Transactions
       const scriptChanges = yield* ScriptChanges
       const routeChanges = yield* RouteChanges
@@ -54,6 +56,8 @@ export class Apps extends Context.Service<Apps, {
             for (const script of held) {
               yield* routes.deleteForScript(script.id)
               yield* triggers.deleteForScript(script.id)
+              yield* schedules.deleteForScript(script.id)
+              yield* schedules.deleteForScript(script.id)
               yield* scripts.delete(script.id).pipe(Effect.catchTag("ScriptNotFound", () => Effect.void))
             }
             yield* kv.dropApp(app.id)

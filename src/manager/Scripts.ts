@@ -11,6 +11,7 @@ import { ScriptValidator } from "../domain/Executor.ts"
 import type { ScriptId } from "../domain/Ids.ts"
 import { RouteChanges } from "../domain/RouteChanges.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
+import { ScheduleRepo } from "../domain/ScheduleRepo.ts"
 import type { NewScript, Script, UpdateScript } from "../domain/Script.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
@@ -32,7 +33,7 @@ export class Scripts extends Context.Service<Scripts, {
     id: ScriptId,
     input: UpdateScript
   ) => Effect.Effect<Script, ScriptTooLarge | ScriptInvalid | ScriptNotFound | ScriptNameTaken | PersistenceError>
-  /** The script, its routes and its triggers, or none of them. */
+  /** The script, its routes, its triggers and its schedules, or none of them. */
   readonly delete: (script: Script) => Effect.Effect<void, ScriptNotFound | PersistenceError>
 }>()("picloud/manager/Scripts") {
   static readonly layer = Layer.effect(
@@ -41,6 +42,7 @@ export class Scripts extends Context.Service<Scripts, {
       const scripts = yield* ScriptRepo
       const routes = yield* RouteRepo
       const triggers = yield* TriggerRepo
+      const schedules = yield* ScheduleRepo
       const validator = yield* ScriptValidator
       const transactions = yield* Transactions
       const scriptChanges = yield* ScriptChanges
@@ -69,6 +71,7 @@ export class Scripts extends Context.Service<Scripts, {
           yield* transactions.atomically(Effect.gen(function*() {
             yield* routes.deleteForScript(script.id)
             yield* triggers.deleteForScript(script.id)
+            yield* schedules.deleteForScript(script.id)
             yield* scripts.delete(script.id)
           }))
           yield* scriptChanges.publish(script.id)

@@ -153,7 +153,10 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       yield* finish(job, record)
     })
 
-  /** What the script is given for a row of each kind, as whom; `None` for a KV trigger whose registrant is gone. */
+  /**
+   * What the script is given for a row of each kind, as whom; `None` for a KV trigger or a schedule
+   * whose registrant is gone (or no longer granted the app).
+   */
   const inputFor = (job: Job) =>
     Effect.gen(function*() {
       const lineage = job.lineage
@@ -162,10 +165,11 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
           const { request, principal } = job.payload
           return Option.some<InvocationInput>({ invocation: "http", request, principal, lineage })
         }
-        case "kv": {
+        case "kv":
+        case "schedule": {
           const principal = yield* principals.forUser(job.payload.registrant_user_id, job.app_id)
           return Option.map(principal, (principal): InvocationInput => ({
-            invocation: "kv",
+            invocation: job.kind,
             request: null,
             event: job.payload.event,
             principal,
@@ -200,7 +204,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       }
       if (Option.isNone(input)) {
         // Its registrant was deleted or lost the app: no retry can run it.
-        const error = notRunErrors.principalRevoked()
+        const error = notRunErrors.principalRevoked(job)
         const record = yield* notRun(job, target, { status: "failed", status_code: 403, error })
         return yield* failed(job, record, null, false)
       }

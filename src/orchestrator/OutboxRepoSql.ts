@@ -105,7 +105,7 @@ const QueuedRow = Schema.Struct({
   id: ExecutionId,
   app_id: Schema.String,
   script_id: Schema.String,
-  kind: Schema.Literals(["http", "kv", "dead_letter"]),
+  kind: Schema.Literals(["http", "kv", "schedule", "dead_letter"]),
   accepted_at: Timestamp,
   ...LineageColumns
 })

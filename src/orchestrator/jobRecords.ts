@@ -3,7 +3,7 @@ import type { DeadLetterEvent } from "../domain/DeadLetter.ts"
 import type { ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
 import type { Principal } from "../domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
-import { HANDLER_RETRY, type HandlerJob, type Job, leaseSeconds } from "../domain/OutboxRepo.ts"
+import { HANDLER_RETRY, type HandlerJob, type Job, jobEvent, leaseSeconds } from "../domain/OutboxRepo.ts"
 import { DEFAULT_TIMEOUT_SECONDS } from "../domain/Script.ts"
 import type { ResolvedScript } from "./ScriptCache.ts"
 
@@ -20,9 +20,11 @@ export const notRunErrors = {
     code: NOT_RUN_CODES.scriptGone,
     message: `script ${job.script_id} no longer exists`
   }),
-  principalRevoked: (): ExecutionErrorInfo => ({
+  principalRevoked: (job: Job): ExecutionErrorInfo => ({
     code: NOT_RUN_CODES.principalRevoked,
-    message: "the trigger's registrant no longer exists or may no longer act on its app"
+    message: `the ${
+      job.kind === "schedule" ? "schedule" : "trigger"
+    }'s registrant no longer exists or may no longer act on its app`
   }),
   depthExceeded: (job: Job, max: number): ExecutionErrorInfo => ({
     code: NOT_RUN_CODES.depthExceeded,
@@ -56,12 +58,6 @@ export const notRunRecord = (
   ...outcome
 })
 
-/**
- * The row of the handler that runs once `job` is dead-lettered (`job.dead_letter_script_id`, here
- * `handler` if it still exists), as `principal`: the dead execution is its `ctx.event.dead_letter`,
- * and its parent in the same causal chain, at the same depth. A handler deleted since is still
- * written: its run then fails (`script_not_found`), resolving the dead letter `handler_failed`.
- */
 /** A dead-lettered row as its dead letter shows it (and its handler sees it): what started it, and how it ended. */
 export const deadLetterEvent = (job: Job, error: ExecutionErrorInfo, deadLetteredAt: string): DeadLetterEvent => ({
   id: job.id,
@@ -69,13 +65,19 @@ export const deadLetterEvent = (job: Job, error: ExecutionErrorInfo, deadLettere
   script_id: job.script_id,
   invocation: job.kind,
   request: job.kind === "http" ? job.payload.request : null,
-  event: job.kind === "kv" ? job.payload.event : null,
+  event: jobEvent(job),
   attempts: job.attempt_count,
   error,
   accepted_at: job.accepted_at,
   dead_lettered_at: deadLetteredAt
 })
 
+/**
+ * The row of the handler that runs once `job` is dead-lettered (`job.dead_letter_script_id`, here
+ * `handler` if it still exists), as `principal`: the dead execution is its `ctx.event.dead_letter`,
+ * and its parent in the same causal chain, at the same depth. A handler deleted since is still
+ * written: its run then fails (`script_not_found`), resolving the dead letter `handler_failed`.
+ */
 export const handlerJob = (
   job: Job & { readonly dead_letter_script_id: string },
   options: {

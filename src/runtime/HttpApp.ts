@@ -14,11 +14,14 @@ import { KvHttp } from "../manager/http/KvHttp.ts"
 import { LoginThrottle } from "../manager/http/LoginThrottle.ts"
 import { OpenApiRoute } from "../manager/http/OpenApiRoute.ts"
 import { RoutesHttp } from "../manager/http/RoutesHttp.ts"
+import { SchedulesHttp } from "../manager/http/SchedulesHttp.ts"
 import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
 import { SecretsHttp } from "../manager/http/SecretsHttp.ts"
 import { TriggersHttp } from "../manager/http/TriggersHttp.ts"
 import { Identities } from "../manager/Identities.ts"
 import { Routes } from "../manager/Routes.ts"
+import * as Scheduler from "../manager/Scheduler.ts"
+import { Schedules } from "../manager/Schedules.ts"
 import { Scripts } from "../manager/Scripts.ts"
 import { Secrets } from "../manager/Secrets.ts"
 import { Triggers } from "../manager/Triggers.ts"
@@ -44,6 +47,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
     ScriptsHttp,
     RoutesHttp,
     TriggersHttp,
+    SchedulesHttp,
     ExecutionsHttp,
     DeadLettersHttp,
     UsersHttp,
@@ -56,6 +60,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
     Scripts.layer,
     Routes.layer,
     Triggers.layer,
+    Schedules.layer,
     Secrets.layer,
     Identities.layer
   ]),
@@ -63,7 +68,8 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
 )
 
 /**
- * Every route this process serves, and the dispatcher that runs what async routes accept. Storage,
+ * Every route this process serves, the dispatcher that runs what async routes (and triggers and
+ * schedules) accept, and the scheduler that turns schedules' ticks into outbox rows. Storage,
  * the executor, the execution log, the gate, the outbox and its wake-up, the inbox, script change
  * delivery and the admin token stay open: each mode's composition root provides them.
  */
@@ -76,7 +82,8 @@ export const HttpApp = Layer.mergeAll(
   MetricsRoute,
   AppRoutes,
   JsonErrors,
-  Dispatcher.layer
+  Dispatcher.layer,
+  Scheduler.layer
 ).pipe(
   Layer.provide(Invoker.layer),
   Layer.provide(KvCommit.layer),

@@ -5,6 +5,8 @@ import * as AppRepoSql from "../manager/AppRepoSql.ts"
 import * as IdentityRepoSql from "../manager/IdentityRepoSql.ts"
 import * as KvStoreSql from "../manager/KvStoreSql.ts"
 import * as RouteRepoSql from "../manager/RouteRepoSql.ts"
+import * as ScheduleRepoSql from "../manager/ScheduleRepoSql.ts"
+import * as SchedulerWakePg from "../manager/SchedulerWakePg.ts"
 import * as ScriptRepoSql from "../manager/ScriptRepoSql.ts"
 import * as SecretRepoSql from "../manager/SecretRepoSql.ts"
 import * as TriggerRepoSql from "../manager/TriggerRepoSql.ts"
@@ -24,14 +26,17 @@ const StorageHealthSql = Layer.effect(
 
 /**
  * Storage on PostgreSQL: the repositories, the outbox and the execution log, storage health, and
- * transactions, and the dispatcher's wake-up, which also listens for the outbox's NOTIFY (work committed by any
- * process). Leaves the `SqlClient`/`PgClient` and configuration open.
+ * transactions, and the dispatcher's and the scheduler's wake-ups, which also listen for the
+ * outbox's and the schedules' NOTIFY (work, or a schedule change, committed by any process). Leaves
+ * the `SqlClient`/`PgClient` and configuration open.
  */
 export const layer = Layer.mergeAll(
   AppRepoSql.layer,
   ScriptRepoSql.layer,
   RouteRepoSql.layer,
   TriggerRepoSql.layer,
+  ScheduleRepoSql.layer,
+  SchedulerWakePg.layer,
   SecretRepoSql.layer,
   IdentityRepoSql.layer,
   KvStoreSql.layer,

@@ -6,7 +6,14 @@ import { attemptOf, type ExecutionRecord, rootLineage } from "../../src/domain/E
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { Principal } from "../../src/domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
-import { HANDLER_RETRY, type HandlerJob, type Job, type NewJob, OutboxRepo } from "../../src/domain/OutboxRepo.ts"
+import {
+  HANDLER_RETRY,
+  type HandlerJob,
+  type Job,
+  jobEvent,
+  type NewJob,
+  OutboxRepo
+} from "../../src/domain/OutboxRepo.ts"
 import { DEFAULT_RETRY_POLICY } from "../../src/domain/RetryPolicy.ts"
 import { Transactions } from "../../src/domain/Transactions.ts"
 import { uuidv7 } from "../../src/domain/uuidv7.ts"
@@ -61,6 +68,22 @@ const kvJob = (appId: string, parent: { readonly id: string; readonly root: stri
   dead_letter_script_id: crypto.randomUUID()
 })
 
+/** A schedule's tick: a root, run as the schedule's registrant. */
+const scheduleJob = (appId: string): NewJob => ({
+  ...newJob(appId),
+  kind: "schedule",
+  payload: {
+    event: {
+      schedule_id: crypto.randomUUID(),
+      name: "nightly",
+      scheduled_at: new Date(Date.now() - 1500).toISOString(),
+      fired_at: new Date().toISOString()
+    },
+    registrant_user_id: crypto.randomUUID()
+  },
+  dead_letter_script_id: crypto.randomUUID()
+})
+
 /** The handler row of `dead`'s dead letter, as the dispatcher writes it. */
 const handlerJob = (dead: Job, principal: Principal | null = null): HandlerJob => ({
   ...newJob(dead.app_id),
@@ -73,7 +96,7 @@ const handlerJob = (dead: Job, principal: Principal | null = null): HandlerJob =
       script_id: dead.script_id,
       invocation: dead.kind,
       request: dead.kind === "http" ? dead.payload.request : null,
-      event: dead.kind === "kv" ? dead.payload.event : null,
+      event: jobEvent(dead),
       attempts: dead.attempt_count,
       error: { code: "script_error", message: "boom" },
       accepted_at: dead.accepted_at,
@@ -329,11 +352,12 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         const kv = kvJob(app, { id: writer, root: writer })
         const deeper = kvJob(app, { id: kv.id, root: writer }, 2)
         const http = newJob(app)
+        const tick = scheduleJob(app)
         yield* outbox.enqueueAll([])
-        yield* outbox.enqueueAll([kv, deeper, http])
-        const { mine } = yield* claimMine("node-k/1", [kv.id, deeper.id, http.id])
+        yield* outbox.enqueueAll([kv, deeper, http, tick])
+        const { mine } = yield* claimMine("node-k/1", [kv.id, deeper.id, http.id, tick.id])
         const byId = new Map(mine.map((job) => [job.id, job]))
-        for (const job of [kv, deeper, http]) {
+        for (const job of [kv, deeper, http, tick]) {
           const claimed = byId.get(job.id)!
           assert.deepStrictEqual(
             [claimed.kind, claimed.payload, claimed.lineage, claimed.dead_letter_script_id, claimed.attempt_count],
@@ -341,6 +365,23 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
           )
           assert.isTrue(yield* outbox.complete(claimed, "node-k/1", finalRecord(claimed, "succeeded")))
         }
+      }))
+
+    it.effect("a schedule's dead letter shows its tick as the event, for its handler too", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const job = scheduleJob(crypto.randomUUID())
+        yield* outbox.enqueueAll([job])
+        const claimed = (yield* claimMine("node-s/1", [job.id])).mine[0]!
+        const handler = handlerJob(claimed)
+        assert.isTrue(yield* outbox.deadLetter(claimed, "node-s/1", finalRecord(claimed, "dead_lettered"), handler))
+        const dead = Option.getOrThrow(yield* outbox.findDeadLetter(job.id))
+        assert.deepStrictEqual([dead.invocation, dead.event, dead.request], ["schedule", jobEvent(job), null])
+        const queued = Option.getOrThrow(yield* outbox.find(handler.id))
+        assert.deepStrictEqual(queued.payload, handler.payload)
+        assert.deepStrictEqual(handler.payload.dead_letter.event, jobEvent(job))
+        const claimedHandler = (yield* claimMine("node-s/1", [handler.id])).mine[0]!
+        assert.isTrue(yield* outbox.complete(claimedHandler, "node-s/1", finalRecord(claimedHandler, "succeeded")))
       }))
 
     it.effect("a dead letter with a handler: the handler's row is written with it; its end resolves the dead letter", () =>

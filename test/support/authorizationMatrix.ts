@@ -40,6 +40,12 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "triggers.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "triggers.update": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "triggers.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
+  "schedules.create": { admin: 201, devThis: 201, devOther: 404, invoker: 403 },
+  "schedules.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
+  "schedules.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "schedules.update": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
+  "schedules.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
+  "schedules.run": { admin: 202, devThis: 202, devOther: 404, invoker: 403 },
   "executions.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "executions.stream": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "executions.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
@@ -119,6 +125,12 @@ const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) =>
       yield* call("POST", "/api/admin/triggers", { body: { app: thisApp, script: "s", key_pattern: "orders/*" } }),
       201
     )
+    const schedule = ok(
+      yield* call("POST", "/api/admin/schedules", {
+        body: { app: thisApp, name: "nightly", cron: "0 3 * * *", timezone: "Europe/Berlin", script: "s" }
+      }),
+      201
+    )
     const run = yield* call("GET", `/api/execute/${thisApp}/s`)
     // A dead letter: an async route whose script always throws, with one attempt.
     ok(
@@ -154,6 +166,7 @@ const makeFixture = (platform: Effect.Effect<Client, never, Scope.Scope>) =>
       token: boss.token.id,
       route: route.id,
       trigger: trigger.id,
+      schedule: schedule.id,
       deadLetter: accepted.execution_id
     }
     return { call, tokens, params }
@@ -172,6 +185,8 @@ const body = (key: string, n: number, params: Record<string, string>): unknown =
     "routes.create": { app: params.app, method: "POST", path: `/r${n}/:id`, script: "s" },
     "triggers.create": { app: params.app, script: "s", key_pattern: `orders/${n}/**` },
     "triggers.update": { key_pattern: `orders/${n}/*`, script: "s" },
+    "schedules.create": { app: params.app, name: `schedule-${n}`, cron: "*/5 * * * *", script: "s" },
+    "schedules.update": { name: `renamed-${n}`, cron: "0 4 * * *", timezone: "UTC", script: "s" },
     "login.login": { username: `boss-${params.tag}`, password: PASSWORD }
   })[key]
 
@@ -185,6 +200,8 @@ const idParam = (key: string) =>
     ? "route"
     : key.startsWith("triggers")
     ? "trigger"
+    : key.startsWith("schedules")
+    ? "schedule"
     : key.startsWith("deadLetters")
     ? "deadLetter"
     : "id"
@@ -252,7 +269,15 @@ const optionalFields = (key: string, params: Record<string, string>): Record<str
     "users.create": { apps: [params.app] },
     "routes.create": { dispatch_mode: "async", auth: "none", dead_letter_script: "s" },
     "triggers.create": { ops: ["set", "delete"], retry: { backoff: "linear" }, dead_letter_script: "s" },
-    "triggers.update": { ops: ["delete"], retry: { backoff: "constant" }, dead_letter_script: "s" }
+    "triggers.update": { ops: ["delete"], retry: { backoff: "constant" }, dead_letter_script: "s" },
+    "schedules.create": {
+      timezone: "America/New_York",
+      retry: { backoff: "linear" },
+      dead_letter_script: "s",
+      missed: "all",
+      overlap: "skip"
+    },
+    "schedules.update": { retry: { backoff: "constant" }, dead_letter_script: "s", missed: "once", overlap: "allow" }
   })[key] ?? {}
 
 /** Every body that differs from `valid` in one string (at any depth), replaced by `bad`. */

@@ -14,6 +14,7 @@ import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from
 import { UUID_PATTERN } from "../Ids.ts"
 import { KV_MAX_PAGE, KvItem, KvKey, KvPage, KvPrefix } from "../KvStore.ts"
 import { CreateRoute, Route } from "../Route.ts"
+import { CreateSchedule, Schedule, ScheduleDetail, UpdateSchedule } from "../Schedule.ts"
 import { CreateScript, Script, UpdateScript } from "../Script.ts"
 import { PutSecret, SecretInfo } from "../SecretRepo.ts"
 import { Ref, StorableText } from "../StorableText.ts"
@@ -59,7 +60,7 @@ export class AdminBodyLimit extends HttpApiMiddleware.Service<AdminBodyLimit>()(
 /**
  * Path parameters and query values are checked like payload fields (`Ref`: storable, bounded),
  * so none reaches the database as text it cannot hold. A `{ref}` names an app or user by name or
- * id, or a script, route, token, execution or dead letter by id; a UUID is only ever read as an id.
+ * id, or a script, route, trigger, schedule, token, execution or dead letter by id; a UUID is only ever read as an id.
  */
 const IdParams = { id: Ref }
 const AppParams = { app: Ref }
@@ -395,6 +396,41 @@ export const DeadLettersGroup = HttpApiGroup.make("deadLetters")
     })
   )
 
+export const SchedulesGroup = HttpApiGroup.make("schedules")
+  .add(
+    HttpApiEndpoint.post("create", "/schedules", {
+      payload: CreateSchedule,
+      success: Schedule.pipe(HttpApiSchema.status(201)),
+      error: [BadRequest, NotFound, Conflict, InternalError]
+    }),
+    HttpApiEndpoint.get("list", "/schedules", {
+      query: { app: Schema.optionalKey(Ref) },
+      success: Schema.Struct({ items: Schema.Array(Schedule) }),
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.get("get", "/schedules/:id", {
+      params: IdParams,
+      success: ScheduleDetail,
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.patch("update", "/schedules/:id", {
+      params: IdParams,
+      payload: UpdateSchedule,
+      success: Schedule,
+      error: [BadRequest, NotFound, Conflict, InternalError]
+    }),
+    HttpApiEndpoint.delete("delete", "/schedules/:id", {
+      params: IdParams,
+      success: HttpApiSchema.NoContent,
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.post("run", "/schedules/:id/run", {
+      params: IdParams,
+      success: AcceptedExecution.pipe(HttpApiSchema.status(202)),
+      error: [NotFound, InternalError]
+    })
+  )
+
 /**
  * The admin API: schema-first, published as OpenAPI at `/api/admin/openapi.json`. Every group
  * but login needs a bearer token; a role that may not do something gets 403 (`Forbidden`).
@@ -406,6 +442,7 @@ export class AdminApi extends HttpApi.make("admin")
   .add(ScriptsGroup)
   .add(RoutesGroup)
   .add(TriggersGroup)
+  .add(SchedulesGroup)
   .add(ExecutionsGroup)
   .add(DeadLettersGroup)
   .add(UsersGroup)

@@ -20,6 +20,9 @@ import type {
   RouteConflict,
   RouteNotFound,
   RoutePathInvalid,
+  ScheduleInvalid,
+  ScheduleNameTaken,
+  ScheduleNotFound,
   ScriptInvalid,
   ScriptNameTaken,
   ScriptNotFound,
@@ -49,6 +52,9 @@ type DomainError =
   | RouteConflict
   | RouteNotFound
   | RoutePathInvalid
+  | ScheduleInvalid
+  | ScheduleNameTaken
+  | ScheduleNotFound
   | ScriptInvalid
   | ScriptNameTaken
   | ScriptNotFound
@@ -76,6 +82,9 @@ const DOMAIN_TAGS: Record<DomainError["_tag"], true> = {
   RouteConflict: true,
   RouteNotFound: true,
   RoutePathInvalid: true,
+  ScheduleInvalid: true,
+  ScheduleNameTaken: true,
+  ScheduleNotFound: true,
   ScriptInvalid: true,
   ScriptNameTaken: true,
   ScriptNotFound: true,
@@ -139,6 +148,14 @@ const toApiError = (error: DomainError) => {
       return Effect.fail(apiError(NotFound, "route_not_found", `no route ${error.id}`))
     case "RoutePathInvalid":
       return Effect.fail(apiError(Unprocessable, "bad_path", error.reason))
+    case "ScheduleInvalid":
+      return Effect.fail(apiError(BadRequest, "bad_request", `invalid ${error.field}: ${error.reason}`))
+    case "ScheduleNameTaken":
+      return Effect.fail(
+        apiError(Conflict, "schedule_name_taken", `a schedule named ${error.name} exists in this app`)
+      )
+    case "ScheduleNotFound":
+      return Effect.fail(apiError(NotFound, "schedule_not_found", `no schedule ${error.id}`))
     case "ScriptInvalid":
       return Effect.fail(
         apiError(Unprocessable, "script_invalid", error.message, { line: error.line, column: error.column })

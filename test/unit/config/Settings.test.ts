@@ -111,7 +111,9 @@ describe("integer settings", () => {
         [Settings.maxResponseBytes, "0"],
         [Settings.dbMaxConnections, "0"],
         [Settings.executionRetentionDays, "0"],
-        [Settings.executionRetentionCount, "0"]
+        [Settings.executionRetentionCount, "0"],
+        [Settings.maxCatchUp, "0"],
+        [Settings.maxCatchUp, "10001"]
       ]
       for (const [setting, value] of cases) {
         const refused = yield* read(setting, { [setting.name]: value }).pipe(Effect.flip)

@@ -14,6 +14,7 @@ import type { KvEvent } from "../../../src/domain/KvEvent.ts"
 import { type NewJob, OutboxRepo } from "../../../src/domain/OutboxRepo.ts"
 import { PrincipalResolver } from "../../../src/domain/PrincipalResolver.ts"
 import type { RetryPolicy } from "../../../src/domain/RetryPolicy.ts"
+import type { ScheduleEvent } from "../../../src/domain/ScheduleEvent.ts"
 import { ScriptWithSource } from "../../../src/domain/Script.ts"
 import { uuidv7 } from "../../../src/domain/uuidv7.ts"
 import * as AppRepoMemory from "../../../src/manager/AppRepoMemory.ts"
@@ -212,6 +213,20 @@ const kvJob = (
     trigger_depth: depth,
     trigger_id: event.trigger_id
   }
+})
+
+const tick: ScheduleEvent = {
+  schedule_id: "0b4f34e0-0000-4000-8000-00000000c705",
+  name: "nightly",
+  scheduled_at: new Date(0).toISOString(),
+  fired_at: new Date(5).toISOString()
+}
+
+/** A schedule's tick, as the scheduler enqueues it: a root, run as the schedule's registrant. */
+const scheduleJob = (options: { readonly registrant?: string; readonly retry?: RetryPolicy } = {}): NewJob => ({
+  ...newJob(options.retry ?? onceOnly, 30),
+  kind: "schedule",
+  payload: { event: tick, registrant_user_id: options.registrant ?? registrant.user_id }
 })
 
 const onceOnly: RetryPolicy = {
@@ -451,6 +466,39 @@ describe("Dispatcher", () => {
             event.trigger_id
           ])
           assert.strictEqual(record.parent_execution_id, job.lineage.parent_execution_id)
+        })
+      )
+    })
+
+    it.effect("a schedule row runs as its registrant, with its tick as the event, as a root; gone, principal_revoked", () => {
+      const sandbox = fakeSandbox(() => Effect.succeed(ok))
+      return withSandbox(
+        sandbox,
+        Effect.gen(function*() {
+          const outbox = yield* OutboxRepo
+          const log = yield* ExecutionLog
+          yield* startDispatcher("node-a")
+          const job = scheduleJob()
+          const orphan = scheduleJob({ registrant: "0b4f34e0-0000-4000-8000-00000000dead", retry: fivePolicy })
+          yield* outbox.enqueueAll([job, orphan])
+          yield* settle
+          assert.strictEqual(sandbox.state.requests.length, 1, "the orphan is never run")
+          const [request] = sandbox.state.requests
+          assert.deepStrictEqual(
+            [request?.invocation, request?.request, request?.event, request?.principal, request?.triggerDepth],
+            ["schedule", null, tick, { user_id: registrant.user_id, username: "registrant", role: "developer" }, 0]
+          )
+          assert.strictEqual(request?.rootExecutionId, job.id)
+          const record = yield* log.get(job.id)
+          assert.deepStrictEqual([record.status, record.invocation], ["succeeded", "schedule"])
+          const dead = Option.getOrThrow(yield* outbox.findDeadLetter(orphan.id))
+          assert.deepStrictEqual([dead.error.code, dead.attempts, dead.invocation, dead.event], [
+            "principal_revoked",
+            1,
+            "schedule",
+            tick
+          ])
+          assert.include(dead.error.message, "schedule's registrant")
         })
       )
     })
