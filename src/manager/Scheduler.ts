@@ -11,6 +11,7 @@ import { ScriptChanges } from "../domain/ScriptChanges.ts"
 import { ScriptRepo } from "../domain/ScriptRepo.ts"
 import { Transactions } from "../domain/Transactions.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
+import * as Metrics from "../orchestrator/PlatformMetrics.ts"
 import { scheduleJob } from "./scheduleJobs.ts"
 import { SchedulerWake } from "./SchedulerWake.ts"
 
@@ -26,24 +27,6 @@ const RESTART_POLICY: RetryPolicy = {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString()
-
-/** Ticks that got no run: `missed` (the platform was down, or too late) or `overlap` (the previous run not done). */
-const skippedTicks = Metric.counter("picloud_schedule_skipped_ticks_total", {
-  description: "schedule ticks that got no run of their own, by reason: missed (late or down) or overlap",
-  incremental: true
-})
-
-/** Runs the scheduler started, one per tick run. */
-const firedTicks = Metric.counter("picloud_schedule_runs_total", {
-  description: "schedule ticks run (an outbox row written for each)",
-  incremental: true
-})
-
-/** How late each tick run was picked up: fired_at − scheduled_at. */
-const tickLag = Metric.histogram("picloud_schedule_lag_seconds", {
-  description: "how long after its scheduled time a schedule's tick was fired (written to the outbox)",
-  boundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600]
-})
 
 /**
  * The cron scheduler (docs/ARCHITECTURE.md §5): one supervised fiber per process. It sleeps until
@@ -122,16 +105,16 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
         return moved
       }))
       if (!advanced) return
-      yield* Metric.update(firedTicks, jobs.length)
-      for (const tick of ticks) yield* Metric.update(tickLag, (now - tick) / 1000)
+      yield* Metric.update(Metrics.scheduleRuns, jobs.length)
+      for (const tick of ticks) yield* Metric.update(Metrics.scheduleLag, (now - tick) / 1000)
       if (plan.skipped > 0) {
-        yield* Metric.update(Metric.withAttributes(skippedTicks, { reason: "missed" }), plan.skipped)
+        yield* Metric.update(Metric.withAttributes(Metrics.scheduleSkippedTicks, { reason: "missed" }), plan.skipped)
         yield* Effect.logInfo(
           `schedule ${schedule.name} (${schedule.id}): ${plan.skipped} missed tick(s) skipped (missed: ${schedule.missed})`
         )
       }
       if (overlapped > 0) {
-        yield* Metric.update(Metric.withAttributes(skippedTicks, { reason: "overlap" }), overlapped)
+        yield* Metric.update(Metric.withAttributes(Metrics.scheduleSkippedTicks, { reason: "overlap" }), overlapped)
         yield* Effect.logInfo(
           `schedule ${schedule.name} (${schedule.id}): ${overlapped} tick(s) skipped, its previous run not done (overlap: skip)`
         )

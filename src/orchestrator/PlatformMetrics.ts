@@ -79,6 +79,24 @@ export const triggerFanout = Metric.counter("picloud_trigger_fanout_total", {
   incremental: true
 })
 
+/** Ticks that got no run: `missed` (the platform was down, or too late) or `overlap` (the previous run not done). */
+export const scheduleSkippedTicks = Metric.counter("picloud_schedule_skipped_ticks_total", {
+  description: "schedule ticks that got no run of their own, by reason: missed (late or down) or overlap",
+  incremental: true
+})
+
+/** Runs the scheduler started, one per tick run. */
+export const scheduleRuns = Metric.counter("picloud_schedule_runs_total", {
+  description: "schedule ticks run (an outbox row written for each)",
+  incremental: true
+})
+
+/** How late each tick run was picked up: fired_at − scheduled_at. */
+export const scheduleLag = Metric.histogram("picloud_schedule_lag_seconds", {
+  description: "how long after its scheduled time a schedule's tick was fired (written to the outbox)",
+  boundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600]
+})
+
 /** Triggered executions not run for their depth (`PICLOUD_MAX_TRIGGER_DEPTH`): feedback loops ended. */
 export const triggerDepthExceeded = Metric.counter("picloud_trigger_depth_exceeded_total", {
   description: "triggered executions not run because their trigger depth was over PICLOUD_MAX_TRIGGER_DEPTH",
