@@ -44,6 +44,22 @@ export interface ExecutionDescendants {
   readonly truncated: boolean
 }
 
+/** One minute of executions, as `ExecutionLog.minuteStats` gives it (minutes with none are left out). */
+export interface MinuteStats {
+  /** The minute's start (ms since the epoch), by `started_at`. */
+  readonly at: number
+  /** How many executions started in it, by status. */
+  readonly outcomes: Readonly<Record<string, number>>
+  /** The 95th percentile of their durations (nearest rank: the smallest with 95 % at or below it). */
+  readonly p95Ms: number
+}
+
+/** The nearest-rank 95th percentile of `values` (not empty), as PostgreSQL's `percentile_disc(0.95)`. */
+export const p95 = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)]!
+}
+
 /**
  * Execution records. `record` is off the hot path: it queues the record and returns at once; a
  * background fiber writes queued records in batches. Reads see everything recorded before them
@@ -66,6 +82,14 @@ export class ExecutionLog extends Context.Service<ExecutionLog, {
   readonly recordAttempt: (executionId: string, attempt: ExecutionAttempt) => Effect.Effect<void, PersistenceError>
   /** The attempts kept of an execution that were retried (all but its last, which is its record), in order. */
   readonly attempts: (executionId: string) => Effect.Effect<ReadonlyArray<ExecutionAttempt>, PersistenceError>
+  /**
+   * Executions started at `from` or later (of these apps only, with `appIds`), by minute: the
+   * dashboard's overview. One read, bounded by `from` (`started_at` is indexed).
+   */
+  readonly minuteStats: (options: {
+    readonly from: Date
+    readonly appIds?: ReadonlyArray<string> | undefined
+  }) => Effect.Effect<ReadonlyArray<MinuteStats>, PersistenceError>
   /** Writes whatever is queued now. */
   readonly flush: Effect.Effect<void, PersistenceError>
 }>()("picloud/domain/ExecutionLog") {}

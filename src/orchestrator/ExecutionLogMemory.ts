@@ -1,7 +1,7 @@
 import { Effect, Layer, Option } from "effect"
 import { ExecutionNotFound } from "../domain/Errors.ts"
 import type { ExecutionAttempt, ExecutionRecord } from "../domain/Execution.ts"
-import { type ExecutionListOptions, ExecutionLog, type ExecutionNode } from "../domain/ExecutionLog.ts"
+import { type ExecutionListOptions, ExecutionLog, type ExecutionNode, p95 } from "../domain/ExecutionLog.ts"
 import { compareNewestFirst, encodeCursor, pageStart } from "./executionCursor.ts"
 import { executionRetentionConfig } from "./ExecutionRetention.ts"
 
@@ -60,6 +60,24 @@ export const layer = Layer.effect(
         const last = items.at(-1)
         return { items, next_cursor: matching.length > options.limit && last ? encodeCursor(key(last)) : null }
       }),
+      minuteStats: ({ from, appIds }) =>
+        Effect.sync(() => {
+          const minutes = new Map<number, { outcomes: Record<string, number>; durations: Array<number> }>()
+          for (const e of records.values()) {
+            const started = Date.parse(e.started_at)
+            if (started < from.getTime() || (appIds !== undefined && !appIds.includes(e.app_id))) continue
+            const at = Math.floor(started / 60_000) * 60_000
+            const minute = minutes.get(at) ?? { outcomes: {}, durations: [] }
+            minute.outcomes[e.status] = (minute.outcomes[e.status] ?? 0) + 1
+            minute.durations.push(e.duration_ms)
+            minutes.set(at, minute)
+          }
+          return [...minutes].sort(([a], [b]) => a - b).map(([at, { outcomes, durations }]) => ({
+            at,
+            outcomes,
+            p95Ms: p95(durations)
+          }))
+        }),
       get: (id) => {
         const found = records.get(id)
         return found ? Effect.succeed(found) : Effect.fail(new ExecutionNotFound({ id }))

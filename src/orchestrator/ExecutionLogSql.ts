@@ -226,6 +226,55 @@ export const layer = Layer.effect(
     const attempts = (executionId: string) =>
       byUuid(executionId, attemptRows, []).pipe(persistence("ExecutionLog.attempts"))
 
-    return ExecutionLog.of({ record, list, get, descendants, recordAttempt, attempts, flush: writePending })
+    // Per minute and status, and per minute (`GROUPING(status) = 1`: its total, whose p95 is the
+    // minute's), in one pass over the range of `executions_by_time`.
+    const minuteRows = SqlSchema.findAll({
+      Request: Schema.Struct({ from: Schema.Date, appIds: Schema.optional(Schema.Array(Schema.String)) }),
+      Result: Schema.Struct({
+        at: Schema.Date,
+        status: Schema.String,
+        total: Schema.Boolean,
+        n: Schema.Number,
+        p95: Schema.Number
+      }),
+      execute: ({ from, appIds }) =>
+        sql`
+          SELECT date_trunc('minute', started_at) AS at, coalesce(status, '') AS status,
+            GROUPING(status) = 1 AS total, count(*)::float8 AS n,
+            percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+          FROM executions
+          WHERE started_at >= ${from}${appIds === undefined ? sql`` : sql` AND app_id IN ${sql.in(appIds)}`}
+          GROUP BY GROUPING SETS ((date_trunc('minute', started_at), status), (date_trunc('minute', started_at)))
+          ORDER BY 1`
+    })
+
+    const minuteStats = Effect.fn("ExecutionLog.minuteStats")(function*(options: {
+      readonly from: Date
+      readonly appIds?: ReadonlyArray<string> | undefined
+    }) {
+      const appIds = options.appIds?.filter((id) => UUID_PATTERN.test(id))
+      if (appIds !== undefined && appIds.length === 0) return []
+      yield* writePending
+      const minutes = new Map<number, { outcomes: Record<string, number>; p95Ms: number }>()
+      for (const row of yield* minuteRows({ from: options.from, appIds })) {
+        const at = row.at.getTime()
+        const minute = minutes.get(at) ?? { outcomes: {}, p95Ms: 0 }
+        if (row.total) minute.p95Ms = row.p95
+        else minute.outcomes[row.status] = row.n
+        minutes.set(at, minute)
+      }
+      return [...minutes].map(([at, minute]) => ({ at, ...minute }))
+    }, persistence("ExecutionLog.minuteStats"))
+
+    return ExecutionLog.of({
+      record,
+      list,
+      get,
+      descendants,
+      minuteStats,
+      recordAttempt,
+      attempts,
+      flush: writePending
+    })
   })
 )

@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Metric, Option } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import type { App } from "../domain/App.ts"
 import { AppRepo } from "../domain/AppRepo.ts"
 import type { ExecutionRecord } from "../domain/Execution.ts"
@@ -130,8 +130,26 @@ const statusClass = (status: number) => `${Math.floor(status / 100)}xx`
 export const httpAnswered = (status: number) =>
   Metric.update(Metric.withAttributes(httpRequests, { class: statusClass(status) }), 1)
 
+/**
+ * Gate refusals by minute (the minute's start, ms), the last hour's: what `GET /api/admin/stats`
+ * shows. Process-local, like every counter here; at most 61 entries.
+ */
+const refusalsByMinute = new Map<number, number>()
+const HOUR_MS = 3_600_000
+
 /** A synchronous execution refused by a full gate (answered 503). */
-export const gateRefused = Metric.update(gateRejections, 1)
+export const gateRefused = Effect.andThen(
+  Metric.update(gateRejections, 1),
+  Effect.map(Clock.currentTimeMillis, (now) => {
+    const minute = Math.floor(now / 60_000) * 60_000
+    refusalsByMinute.set(minute, (refusalsByMinute.get(minute) ?? 0) + 1)
+    for (const at of refusalsByMinute.keys()) if (at < minute - HOUR_MS) refusalsByMinute.delete(at)
+  })
+)
+
+/** Gate refusals (503) in this process since `from` (ms; at most an hour back), by minute start. */
+export const refusalsSince = (from: number) =>
+  Effect.sync(() => new Map([...refusalsByMinute].filter(([at]) => at >= from)))
 
 /**
  * The `kind` label: the invocation, with `http` split into `http` (synchronous) and `async` (run

@@ -17,6 +17,7 @@ import { RoutesHttp } from "../manager/http/RoutesHttp.ts"
 import { SchedulesHttp } from "../manager/http/SchedulesHttp.ts"
 import { ScriptsHttp } from "../manager/http/ScriptsHttp.ts"
 import { SecretsHttp } from "../manager/http/SecretsHttp.ts"
+import { StatsHttp } from "../manager/http/StatsHttp.ts"
 import { TriggersHttp } from "../manager/http/TriggersHttp.ts"
 import { Identities } from "../manager/Identities.ts"
 import { Routes } from "../manager/Routes.ts"
@@ -49,6 +50,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
     TriggersHttp,
     SchedulesHttp,
     ExecutionsHttp,
+    StatsHttp,
     DeadLettersHttp,
     UsersHttp,
     TokensHttp,

@@ -221,6 +221,31 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         assert.deepStrictEqual(yield* log.attempts("nope"), [])
       }))
 
+    it.effect("minuteStats: the given apps' executions from a time on, by minute: counts by status, nearest-rank p95", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const app = crypto.randomUUID()
+        const scriptId = crypto.randomUUID()
+        const from = Math.floor((Date.now() - 2 * 3_600_000) / 60_000) * 60_000
+        for (let i = 1; i <= 20; i++) {
+          yield* log.record(execution(scriptId, new Date(from + i * 2_000), {
+            app_id: app,
+            status: i % 7 === 0 ? "failed" : "succeeded",
+            duration_ms: i
+          }))
+        }
+        yield* log.record(execution(scriptId, new Date(from + 70_000), { app_id: app, duration_ms: 5 }))
+        yield* log.record(execution(scriptId, new Date(from - 1_000), { app_id: app }))
+        yield* log.record(execution(scriptId, new Date(from + 5_000), { app_id: crypto.randomUUID() }))
+        assert.deepStrictEqual(yield* log.minuteStats({ from: new Date(from), appIds: [app] }), [
+          { at: from, outcomes: { succeeded: 18, failed: 2 }, p95Ms: 19 },
+          { at: from + 60_000, outcomes: { succeeded: 1 }, p95Ms: 5 }
+        ])
+        assert.deepStrictEqual(yield* log.minuteStats({ from: new Date(from), appIds: [] }), [])
+        const all = yield* log.minuteStats({ from: new Date(from) })
+        assert.strictEqual(all.find((m) => m.at === from)!.outcomes.succeeded! >= 19, true, "every app's")
+      }))
+
     it.effect("flush writes everything recorded; many records at once are all kept", () =>
       Effect.gen(function*() {
         const log = yield* ExecutionLog

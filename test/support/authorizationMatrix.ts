@@ -61,6 +61,7 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "tokens.create": { admin: 201, devThis: 201, devOther: 201, invoker: 201 },
   "tokens.list": { admin: 200, devThis: 200, devOther: 200, invoker: 200 },
   "tokens.revoke": { admin: 204, devThis: 404, devOther: 404, invoker: 404 },
+  "stats.get": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "session.get": { admin: 200, devThis: 200, devOther: 200, invoker: 200 },
   "session.delete": { admin: 204, devThis: 204, devOther: 204, invoker: 204 },
   "login.login": "public",

@@ -364,6 +364,37 @@ export const TokensGroup = HttpApiGroup.make("tokens")
     })
   )
 
+/** One minute of the overview: executions started in it by status, their p95 duration, gate 503s. */
+export const StatsMinute = Schema.Struct({
+  at: Schema.String,
+  outcomes: Schema.Record(Schema.String, Schema.Number),
+  /** `null` in a minute without executions. */
+  p95_ms: Schema.NullOr(Schema.Number),
+  rejected_503: Schema.Number
+})
+
+/**
+ * The dashboard's overview, over the last hour: 60 minutes, oldest first (the last one is the
+ * current, partial minute). `outbox` and `rejected_503` are platform-wide; `rejected_503` counts
+ * this process's gate refusals only (its counters are process-local).
+ */
+export const Stats = Schema.Struct({
+  from: Schema.String,
+  to: Schema.String,
+  minutes: Schema.Array(StatsMinute),
+  outbox: Schema.Struct({ depth: Schema.Number, due: Schema.Number, oldest_due_age_seconds: Schema.Number }),
+  rejected_503: Schema.Number
+})
+
+export const StatsGroup = HttpApiGroup.make("stats")
+  .add(
+    HttpApiEndpoint.get("get", "/stats", {
+      query: { app: Schema.optionalKey(Ref) },
+      success: Stats,
+      error: [NotFound, InternalError]
+    })
+  )
+
 /**
  * The dashboard's session, as whoever holds it: who it is (`GET`), and signing out (`DELETE`:
  * revokes the cookie's token and clears the cookie).
@@ -480,6 +511,7 @@ export class AdminApi extends HttpApi.make("admin")
   .add(UsersGroup)
   .add(TokensGroup)
   .add(SessionGroup)
+  .add(StatsGroup)
   .middleware(AdminAuth)
   .add(LoginGroup)
   .middleware(DecodeErrors)
