@@ -90,6 +90,12 @@ export const metricsToken = setting(
   (name) => Config.option(Config.Redacted(name))
 )
 
+export const sessionLifetime = setting(
+  "PICLOUD_SESSION_LIFETIME",
+  "how long a dashboard sign-in (the token in its session cookie) lasts",
+  (name) => Config.Duration(name).pipe(Config.withDefault(Duration.hours(12)))
+)
+
 export const maxConcurrentExecutions = setting(
   "PICLOUD_MAX_CONCURRENT_EXECUTIONS",
   "executions at once in the whole process; beyond it, 503",
@@ -273,6 +279,7 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   secretKey,
   adminToken,
   metricsToken,
+  sessionLifetime,
   maxConcurrentExecutions,
   maxQueuedExecutions,
   maxTriggerDepth,

@@ -71,7 +71,9 @@ export const ApiToken = Schema.Struct({
   user_id: Schema.String,
   name: Schema.String,
   created_at: Schema.String,
-  last_used_at: Schema.NullOr(Schema.String)
+  last_used_at: Schema.NullOr(Schema.String),
+  /** When it stops working (a dashboard session's does); `null`: never. */
+  expires_at: Schema.NullOr(Schema.String)
 })
 export type ApiToken = typeof ApiToken.Type
 
@@ -86,4 +88,20 @@ export const CreateToken = Schema.Struct({
 export const Login = Schema.Struct({
   username: Username,
   password: StorableText(MAX_PASSWORD_LENGTH)
+})
+
+/** A token's secret as the dashboard's sign-in form takes it: any PiCloud token, bounded. */
+export const TokenSignIn = Schema.Struct({
+  token: StorableText(1024).check(Schema.isMinLength(1))
+})
+
+/** `POST /session`: a username and password (throttled like `POST /login`), or a token's secret. */
+export const SignIn = Schema.Union([Login, TokenSignIn])
+export type SignIn = typeof SignIn.Type
+
+/** Who a dashboard session (or a bearer token) acts as, as `/session` answers. */
+export const SessionInfo = Schema.Struct({
+  user_id: Schema.String,
+  username: Schema.String,
+  role: Role
 })

@@ -21,12 +21,16 @@ export class IdentityRepo extends Context.Service<IdentityRepo, {
   /** Deletes the user and its tokens. */
   readonly deleteUser: (id: string) => Effect.Effect<void, UserNotFound | PersistenceError>
   readonly userCount: Effect.Effect<number, PersistenceError>
-  readonly createToken: (
-    input: { readonly userId: string; readonly name: string; readonly digest: string }
-  ) => Effect.Effect<ApiToken, PersistenceError>
-  /** Tokens of one user, or every token when `userId` is undefined. */
+  /** A token; with `expiresAt`, one that stops working then (a dashboard session). */
+  readonly createToken: (input: {
+    readonly userId: string
+    readonly name: string
+    readonly digest: string
+    readonly expiresAt?: Date | undefined
+  }) => Effect.Effect<ApiToken, PersistenceError>
+  /** Tokens of one user, or every token when `userId` is undefined (not revoked, not expired). */
   readonly listTokens: (userId: string | undefined) => Effect.Effect<ReadonlyArray<ApiToken>, PersistenceError>
-  /** The token (not revoked) with this digest, and who it acts as. */
+  /** The token (not revoked, not expired) with this digest, and who it acts as. */
   readonly findToken: (
     digest: string
   ) => Effect.Effect<Option.Option<{ readonly token: ApiToken; readonly principal: Principal }>, PersistenceError>

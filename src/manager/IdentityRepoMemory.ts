@@ -16,6 +16,8 @@ export const layer = Layer.sync(IdentityRepo, () => {
   const tokens = new Map<string, StoredToken>()
   const publicUser = ({ passwordHash: _, ...user }: User & { readonly passwordHash: string }): User => user
   const publicToken = ({ digest: _d, revoked: _r, ...token }: StoredToken): ApiToken => token
+  const live = (token: StoredToken) =>
+    !token.revoked && (token.expires_at === null || Date.parse(token.expires_at) > Date.now())
 
   return IdentityRepo.of({
     createUser: Effect.fn("IdentityRepo.createUser")(function*(input: {
@@ -62,6 +64,7 @@ export const layer = Layer.sync(IdentityRepo, () => {
           name: input.name,
           created_at: new Date().toISOString(),
           last_used_at: null,
+          expires_at: input.expiresAt?.toISOString() ?? null,
           digest: input.digest,
           revoked: false
         }
@@ -70,13 +73,13 @@ export const layer = Layer.sync(IdentityRepo, () => {
       }),
     listTokens: (userId) =>
       Effect.sync(() =>
-        [...tokens.values()].filter((t) => !t.revoked && (userId === undefined || t.user_id === userId)).map(
+        [...tokens.values()].filter((t) => live(t) && (userId === undefined || t.user_id === userId)).map(
           publicToken
         )
       ),
     findToken: (digest) =>
       Effect.sync(() => {
-        const token = [...tokens.values()].find((t) => t.digest === digest && !t.revoked)
+        const token = [...tokens.values()].find((t) => t.digest === digest && live(t))
         const user = token && users.get(token.user_id)
         return token && user
           ? Option.some({

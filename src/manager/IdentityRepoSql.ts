@@ -12,7 +12,12 @@ import { UUID_PATTERN } from "../domain/Ids.ts"
 const UserRow = Schema.Struct({ ...User.fields, created_at: Timestamp, passwordHash: Schema.String })
 
 /** An `api_tokens` row as `TOKEN_COLUMNS` selects it: the domain's ApiToken. */
-const TokenRow = Schema.Struct({ ...ApiToken.fields, created_at: Timestamp, last_used_at: Schema.NullOr(Timestamp) })
+const TokenRow = Schema.Struct({
+  ...ApiToken.fields,
+  created_at: Timestamp,
+  last_used_at: Schema.NullOr(Timestamp),
+  expires_at: Schema.NullOr(Timestamp)
+})
 
 /** A token found by its digest, with the principal it stands for. */
 const TokenPrincipalRow = Schema.Struct({
@@ -29,7 +34,10 @@ const SELECT_USERS = `
   SELECT u.id, u.username, u.role, u.password_hash AS "passwordHash", u.created_at, ${APPS}
   FROM users u LEFT JOIN app_grants g ON g.user_id = u.id`
 
-const TOKEN_COLUMNS = "id, user_id, name, created_at, last_used_at"
+const TOKEN_COLUMNS = "id, user_id, name, created_at, last_used_at, expires_at"
+
+/** A token that still works: neither revoked nor expired. */
+const LIVE = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
 
 const publicUser = ({ passwordHash: _, ...user }: typeof UserRow.Type): User => user
 
@@ -39,7 +47,8 @@ const toTokenPrincipal = (row: typeof TokenPrincipalRow.Type) => ({
     user_id: row.user_id,
     name: row.name,
     created_at: row.created_at,
-    last_used_at: row.last_used_at
+    last_used_at: row.last_used_at,
+    expires_at: row.expires_at
   },
   principal: { user_id: row.user_id, username: row.username, role: row.role, apps: row.apps }
 })
@@ -51,6 +60,7 @@ export const layer = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const selectUsers = sql.literal(SELECT_USERS)
     const tokenColumns = sql.literal(TOKEN_COLUMNS)
+    const live = sql.literal(LIVE)
 
     const listAllUsers = SqlSchema.findAll({
       Request: Schema.Void,
@@ -73,32 +83,40 @@ export const layer = Layer.effect(
       execute: () => sql`SELECT count(*)::int AS n FROM users`
     })
     const insertToken = SqlSchema.findOne({
-      Request: Schema.Struct({ id: Schema.String, userId: Schema.String, name: Schema.String, digest: Schema.String }),
+      Request: Schema.Struct({
+        id: Schema.String,
+        userId: Schema.String,
+        name: Schema.String,
+        digest: Schema.String,
+        expiresAt: Schema.NullOr(Schema.Date)
+      }),
       Result: TokenRow,
-      execute: ({ id, userId, name, digest }) =>
+      execute: ({ id, userId, name, digest, expiresAt }) =>
         sql`
-          INSERT INTO api_tokens (id, user_id, name, digest) VALUES (${id}, ${userId}, ${name}, ${digest})
+          INSERT INTO api_tokens (id, user_id, name, digest, expires_at)
+          VALUES (${id}, ${userId}, ${name}, ${digest}, ${expiresAt})
           RETURNING ${tokenColumns}`
     })
     const listAllTokens = SqlSchema.findAll({
       Request: Schema.Void,
       Result: TokenRow,
-      execute: () => sql`SELECT ${tokenColumns} FROM api_tokens WHERE revoked_at IS NULL ORDER BY created_at`
+      execute: () => sql`SELECT ${tokenColumns} FROM api_tokens WHERE ${live} ORDER BY created_at`
     })
     const listUserTokens = SqlSchema.findAll({
       Request: Schema.String,
       Result: TokenRow,
       execute: (userId) =>
-        sql`SELECT ${tokenColumns} FROM api_tokens WHERE revoked_at IS NULL AND user_id = ${userId} ORDER BY created_at`
+        sql`SELECT ${tokenColumns} FROM api_tokens WHERE ${live} AND user_id = ${userId} ORDER BY created_at`
     })
     const findTokenByDigest = SqlSchema.findOneOption({
       Request: Schema.String,
       Result: TokenPrincipalRow,
       execute: (digest) =>
         sql`
-          SELECT t.id, t.user_id, t.name, t.created_at, t.last_used_at, u.username, u.role, ${sql.literal(APPS)}
+          SELECT t.id, t.user_id, t.name, t.created_at, t.last_used_at, t.expires_at, u.username, u.role,
+            ${sql.literal(APPS)}
           FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN app_grants g ON g.user_id = u.id
-          WHERE t.digest = ${digest} AND t.revoked_at IS NULL
+          WHERE t.digest = ${digest} AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
           GROUP BY t.id, u.id`
     })
 
@@ -153,8 +171,14 @@ export const layer = Layer.effect(
         persistence("IdentityRepo.userCount")
       ),
       createToken: Effect.fn("IdentityRepo.createToken")(
-        function*(input: { readonly userId: string; readonly name: string; readonly digest: string }) {
-          return yield* insertToken({ id: randomUUID(), ...input })
+        function*(input: {
+          readonly userId: string
+          readonly name: string
+          readonly digest: string
+          readonly expiresAt?: Date | undefined
+        }) {
+          const { userId, name, digest } = input
+          return yield* insertToken({ id: randomUUID(), userId, name, digest, expiresAt: input.expiresAt ?? null })
         },
         persistence("IdentityRepo.createToken")
       ),

@@ -48,30 +48,43 @@ export const layer = Layer.effect(
     const isEnvToken = Option.isSome(envToken) ? matchesSecret(envToken.value) : () => false
     const touched = new Map<string, number>()
     // Known tokens by digest, so the data plane's hot path makes no database round trip. Unknown
-    // tokens are not cached (a flood of made-up tokens must not fill memory).
-    const known = new Map<string, { readonly tokenId: string; readonly principal: Principal }>()
+    // tokens are not cached (a flood of made-up tokens must not fill memory). A token that expires
+    // (a dashboard session) is forgotten when it does.
+    const known = new Map<
+      string,
+      { readonly tokenId: string; readonly expiresAt: number; readonly principal: Principal }
+    >()
     // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
     const fromToken = Effect.fnUntraced(function*(token: string) {
       if (isEnvToken(token)) return Option.some(ENV_ADMIN)
       const digest = tokenDigest(token)
-      const cached = known.get(digest)
-      const found = cached
-        ? Option.some({ token: { id: cached.tokenId }, principal: cached.principal })
-        : yield* identities.findToken(digest)
-      if (Option.isNone(found)) return Option.none<Principal>()
-      if (!cached) {
-        if (known.size >= MAX_CACHED) known.clear()
-        known.set(digest, { tokenId: found.value.token.id, principal: found.value.principal })
+      let entry = known.get(digest)
+      if (entry !== undefined && entry.expiresAt <= Date.now()) {
+        known.delete(digest)
+        entry = undefined
       }
+      if (entry === undefined) {
+        const found = yield* identities.findToken(digest)
+        if (Option.isNone(found)) return Option.none<Principal>()
+        const { expires_at, id } = found.value.token
+        entry = {
+          tokenId: id,
+          expiresAt: expires_at === null ? Infinity : Date.parse(expires_at),
+          principal: found.value.principal
+        }
+        if (known.size >= MAX_CACHED) known.clear()
+        known.set(digest, entry)
+      }
+      const tokenId = entry.tokenId
       const now = Date.now()
-      if (now - (touched.get(found.value.token.id) ?? 0) > TOUCH_EVERY_MS) {
-        touched.set(found.value.token.id, now)
-        yield* identities.touchToken(found.value.token.id).pipe(
+      if (now - (touched.get(tokenId) ?? 0) > TOUCH_EVERY_MS) {
+        touched.set(tokenId, now)
+        yield* identities.touchToken(tokenId).pipe(
           Effect.catch((error) => Effect.logWarning("could not record a token's last use", error.cause)),
           Effect.forkDetach
         )
       }
-      return Option.some(found.value.principal)
+      return Option.some(entry.principal)
     })
     // Users by id, for triggers' registrants (a database read per triggered execution otherwise);
     // forgotten with the tokens, when a user is deleted.

@@ -9,7 +9,7 @@ import { AppsHttp } from "../manager/http/AppsHttp.ts"
 import { DeadLettersHttp } from "../manager/http/DeadLettersHttp.ts"
 import * as DecodeErrors from "../manager/http/DecodeErrors.ts"
 import { ExecutionsHttp } from "../manager/http/ExecutionsHttp.ts"
-import { LoginHttp, TokensHttp, UsersHttp } from "../manager/http/IdentityHttp.ts"
+import { LoginHttp, SessionHttp, TokensHttp, UsersHttp } from "../manager/http/IdentityHttp.ts"
 import { KvHttp } from "../manager/http/KvHttp.ts"
 import { LoginThrottle } from "../manager/http/LoginThrottle.ts"
 import { OpenApiRoute } from "../manager/http/OpenApiRoute.ts"
@@ -53,6 +53,7 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
     DeadLettersHttp,
     UsersHttp,
     TokensHttp,
+    SessionHttp,
     LoginHttp
   ]),
   Layer.provide([

@@ -102,6 +102,28 @@ const contract = (name: string, repoLayer: Layer.Layer<IdentityRepo | AppRepo, u
         yield* repo.deleteUser(user.id)
         assert.isTrue(Option.isNone(yield* repo.findToken(other)))
       }))
+
+    it.effect("a token with an end: found and listed until then, as good as revoked after", () =>
+      Effect.gen(function*() {
+        const repo = yield* IdentityRepo
+        const user = yield* repo.createUser({ username: unique("exp"), passwordHash: "h", role: "invoker", appIds: [] })
+        const live = tokenDigest(unique("live"))
+        const ends = new Date(Date.now() + 3600_000)
+        const token = yield* repo.createToken({ userId: user.id, name: "session", digest: live, expiresAt: ends })
+        assert.strictEqual(Date.parse(token.expires_at!), ends.getTime())
+        assert.strictEqual(Option.getOrThrow(yield* repo.findToken(live)).token.expires_at, token.expires_at)
+        const ended = tokenDigest(unique("ended"))
+        yield* repo.createToken({
+          userId: user.id,
+          name: "session",
+          digest: ended,
+          expiresAt: new Date(Date.now() - 1000)
+        })
+        assert.isTrue(Option.isNone(yield* repo.findToken(ended)))
+        assert.deepStrictEqual((yield* repo.listTokens(user.id)).map((t) => t.id), [token.id])
+        const forever = yield* repo.createToken({ userId: user.id, name: "ci", digest: tokenDigest(unique("ci")) })
+        assert.isNull(forever.expires_at)
+      }))
   })
 
 contract("memory", Layer.merge(IdentityRepoMemory.layer, AppRepoMemory.layer))

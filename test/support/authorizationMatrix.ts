@@ -61,7 +61,10 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "tokens.create": { admin: 201, devThis: 201, devOther: 201, invoker: 201 },
   "tokens.list": { admin: 200, devThis: 200, devOther: 200, invoker: 200 },
   "tokens.revoke": { admin: 204, devThis: 404, devOther: 404, invoker: 404 },
-  "login.login": "public"
+  "session.get": { admin: 200, devThis: 200, devOther: 200, invoker: 200 },
+  "session.delete": { admin: 204, devThis: 204, devOther: 204, invoker: 204 },
+  "login.login": "public",
+  "login.signIn": "public"
 }
 
 let fixtures = 0
@@ -187,7 +190,8 @@ const body = (key: string, n: number, params: Record<string, string>): unknown =
     "triggers.update": { key_pattern: `orders/${n}/*`, script: "s" },
     "schedules.create": { app: params.app, name: `schedule-${n}`, cron: "*/5 * * * *", script: "s" },
     "schedules.update": { name: `renamed-${n}`, cron: "0 4 * * *", timezone: "UTC", script: "s" },
-    "login.login": { username: `boss-${params.tag}`, password: PASSWORD }
+    "login.login": { username: `boss-${params.tag}`, password: PASSWORD },
+    "login.signIn": { username: `boss-${params.tag}`, password: PASSWORD }
   })[key]
 
 /** Which fixture id an endpoint's `:id` stands for. */

@@ -35,11 +35,14 @@ export const makeClient =
     readonly body?: unknown
     readonly token?: string | null
     readonly headers?: Record<string, string>
+    /** A `Cookie` header; with it, no bearer token unless `token` names one. */
+    readonly cookie?: string
   } = {}) =>
     Effect.promise(async (): Promise<Reply> => {
       const headers: Record<string, string> = { ...options.headers }
-      const token = options.token === undefined ? ADMIN_TOKEN : options.token
+      const token = options.token === undefined ? (options.cookie === undefined ? ADMIN_TOKEN : null) : options.token
       if (token !== null) headers.authorization = `Bearer ${token}`
+      if (options.cookie !== undefined) headers.cookie = options.cookie
       let body: string | undefined
       if (options.body !== undefined) {
         body = typeof options.body === "string" ? options.body : JSON.stringify(options.body)
@@ -55,6 +58,17 @@ export const makeClient =
       }
       return { status: response.status, headers: response.headers, text, json }
     })
+
+/**
+ * The `picloud_session` cookie a reply sets, as a `Cookie` header would send it back (`undefined`
+ * when it sets none), and its attributes as written.
+ */
+export const sessionCookie = (reply: Reply) => {
+  const header = reply.headers.getSetCookie().find((line) => line.startsWith("picloud_session="))
+  if (header === undefined) return undefined
+  const [pair, ...attributes] = header.split(";").map((part) => part.trim())
+  return { cookie: pair!, value: pair!.slice("picloud_session=".length), attributes }
+}
 
 /** A fresh in-memory platform for one test, released when the test's scope closes. */
 export const memoryPlatform = Effect.acquireRelease(

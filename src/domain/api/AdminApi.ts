@@ -10,7 +10,7 @@ import {
 import { App, CreateApp } from "../App.ts"
 import { DeadLetter } from "../DeadLetter.ts"
 import { ExecutionAttempt, ExecutionRecord, ExecutionStatus, ExecutionTree, Invocation } from "../Execution.ts"
-import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, User } from "../Identity.ts"
+import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, SessionInfo, SignIn, User } from "../Identity.ts"
 import { UUID_PATTERN } from "../Ids.ts"
 import { KV_MAX_PAGE, KvItem, KvKey, KvPage, KvPrefix } from "../KvStore.ts"
 import { CreateRoute, Route } from "../Route.ts"
@@ -31,15 +31,22 @@ import {
   Unauthorized,
   Unprocessable
 } from "./ApiError.ts"
+import { SESSION_COOKIE } from "./credentials.ts"
 
 /**
- * Bearer-token authentication for the admin API: provides the caller as `CurrentPrincipal`; a
- * missing, unknown or revoked token is a 401 in PiCloud's JSON error body.
+ * Authentication for the admin API: `Authorization: Bearer <token>`, or the dashboard's session
+ * cookie (`picloud_session`, set by `POST /session`); the bearer wins when both are sent. Provides
+ * the caller as `CurrentPrincipal`; a missing, unknown, revoked or expired token is a 401 in
+ * PiCloud's JSON error body. A cookie-authenticated request other than GET/HEAD must carry
+ * `X-PiCloud-CSRF: 1`, and none may carry an `Origin` other than the API's own (403).
  */
 export class AdminAuth
   extends HttpApiMiddleware.Service<AdminAuth, { provides: CurrentPrincipal }>()("picloud/api/AdminAuth", {
     error: [Unauthorized, Forbidden, InternalError],
-    security: { bearer: HttpApiSecurity.bearer }
+    security: {
+      bearer: HttpApiSecurity.bearer,
+      session: HttpApiSecurity.apiKey({ in: "cookie", key: SESSION_COOKIE })
+    }
   })
 {}
 
@@ -357,13 +364,38 @@ export const TokensGroup = HttpApiGroup.make("tokens")
     })
   )
 
-/** The one admin endpoint without a token: trading a password for one (rate limited). */
+/**
+ * The dashboard's session, as whoever holds it: who it is (`GET`), and signing out (`DELETE`:
+ * revokes the cookie's token and clears the cookie).
+ */
+export const SessionGroup = HttpApiGroup.make("session")
+  .add(
+    HttpApiEndpoint.get("get", "/session", {
+      success: SessionInfo,
+      error: InternalError
+    }),
+    HttpApiEndpoint.delete("delete", "/session", {
+      success: HttpApiSchema.NoContent,
+      error: InternalError
+    })
+  )
+
+/**
+ * The admin endpoints without a token: trading a password for one (rate limited), and signing in
+ * to the dashboard (a password, rate limited the same, or a token: a new session token, set as the
+ * `HttpOnly; SameSite=Strict` cookie `picloud_session`).
+ */
 export const LoginGroup = HttpApiGroup.make("login")
   .add(
     HttpApiEndpoint.post("login", "/login", {
       payload: Login,
       success: NewApiToken.pipe(HttpApiSchema.status(201)),
       error: [Unauthorized, TooManyRequestsResponse, InternalError]
+    }),
+    HttpApiEndpoint.post("signIn", "/session", {
+      payload: SignIn,
+      success: SessionInfo.pipe(HttpApiSchema.status(201)),
+      error: [BadRequest, Unauthorized, Forbidden, TooManyRequestsResponse, InternalError]
     })
   )
 /** An execution accepted for later: what an async route's 202 and a replay answer. */
@@ -433,7 +465,7 @@ export const SchedulesGroup = HttpApiGroup.make("schedules")
 
 /**
  * The admin API: schema-first, published as OpenAPI at `/api/admin/openapi.json`. Every group
- * but login needs a bearer token; a role that may not do something gets 403 (`Forbidden`).
+ * but login needs a bearer token or the dashboard's session cookie; a role that may not do something gets 403 (`Forbidden`).
  */
 export class AdminApi extends HttpApi.make("admin")
   .add(AppsGroup)
@@ -447,6 +479,7 @@ export class AdminApi extends HttpApi.make("admin")
   .add(DeadLettersGroup)
   .add(UsersGroup)
   .add(TokensGroup)
+  .add(SessionGroup)
   .middleware(AdminAuth)
   .add(LoginGroup)
   .middleware(DecodeErrors)
