@@ -35,6 +35,7 @@ import { KvCommit } from "../orchestrator/KvCommit.ts"
 import { PlatformMetrics } from "../orchestrator/PlatformMetrics.ts"
 import { RouteTable } from "../orchestrator/RouteTable.ts"
 import { ScriptCache } from "../orchestrator/ScriptCache.ts"
+import { DashboardRoute } from "./DashboardRoute.ts"
 import { HealthRoute } from "./HealthRoute.ts"
 import { JsonErrors } from "./JsonErrors.ts"
 import { MetricsRoute } from "./MetricsRoute.ts"
@@ -83,6 +84,7 @@ export const HttpApp = Layer.mergeAll(
   ExecutionStatusRoute,
   HealthRoute,
   MetricsRoute,
+  DashboardRoute,
   AppRoutes,
   JsonErrors,
   Dispatcher.layer,

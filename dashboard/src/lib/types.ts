@@ -1,0 +1,33 @@
+/** The admin API's shapes the dashboard reads (src/domain/Script.ts, Execution.ts: the API is the contract). */
+export interface Script {
+  readonly id: string
+  readonly app_id: string
+  readonly name: string
+  readonly version: number
+  readonly timeout_seconds: number
+  readonly created_at: string
+  readonly updated_at: string
+  readonly source?: string
+}
+
+export interface LogEntry {
+  readonly level: string
+  readonly message: string
+  readonly at: number
+}
+
+export interface Execution {
+  readonly id: string
+  readonly script_id: string
+  readonly script_name: string
+  readonly script_version: number
+  readonly invocation: string
+  readonly status: string
+  readonly status_code: number | null
+  readonly started_at: string
+  readonly duration_ms: number
+  readonly logs: ReadonlyArray<LogEntry>
+  readonly logs_truncated: boolean
+  readonly error: { readonly code: string; readonly message: string } | null
+  readonly attempts: number | ReadonlyArray<unknown>
+}
