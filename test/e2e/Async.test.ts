@@ -4,7 +4,7 @@ import { join } from "node:path"
 import pg from "pg"
 import { afterAll, assert, describe, it } from "vitest"
 import { type StandalonePostgres, startStandalonePostgres } from "../support/standalonePostgres.ts"
-import { exitWithin, freePort, startPicloud } from "./picloudProcess.ts"
+import { exitWithin, freePort, jsonClient, startPicloud } from "./picloudProcess.ts"
 
 const TOKEN = "e2e-async-token"
 const dirs: Array<string> = []
@@ -15,19 +15,8 @@ const tempDir = (prefix: string) => {
 }
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })))
 
-const request = async (base: string, method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${base}${path}`, {
-    signal: AbortSignal.timeout(40_000),
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" })
-    },
-    body: body === undefined ? null : JSON.stringify(body)
-  })
-  const text = await res.text()
-  return { status: res.status, text, json: text.startsWith("{") ? JSON.parse(text) : undefined }
-}
+const request = (base: string, method: string, path: string, body?: unknown) =>
+  jsonClient(() => base, TOKEN)(method, path, body)
 
 /** Roughly 5 ms of work, so a thousand executions take a few seconds: long enough to crash mid-run. */
 const WORK =

@@ -4,7 +4,7 @@ import { join } from "node:path"
 import pg from "pg"
 import { afterAll, assert, describe, it } from "vitest"
 import { type StandalonePostgres, startStandalonePostgres } from "../support/standalonePostgres.ts"
-import { exitWithin, freePort, startPicloud } from "./picloudProcess.ts"
+import { exitWithin, freePort, jsonClient, startPicloud } from "./picloudProcess.ts"
 
 const TOKEN = "e2e-schedules-token"
 const dirs: Array<string> = []
@@ -17,19 +17,8 @@ afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true 
 
 type Picloud = Awaited<ReturnType<typeof startPicloud>>
 
-const request = async (base: string, method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${base}${path}`, {
-    signal: AbortSignal.timeout(40_000),
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" })
-    },
-    body: body === undefined ? null : JSON.stringify(body)
-  })
-  const text = await res.text()
-  return { status: res.status, text, json: text.startsWith("{") ? JSON.parse(text) : undefined }
-}
+const request = (base: string, method: string, path: string, body?: unknown) =>
+  jsonClient(() => base, TOKEN)(method, path, body)
 const expectStatus = async (pending: ReturnType<typeof request>, status: number) => {
   const res = await pending
   assert.strictEqual(res.status, status, res.text)
