@@ -10,7 +10,7 @@ import { ScheduleRepo } from "../../domain/ScheduleRepo.ts"
 import { scheduleDetail } from "../scheduleJobs.ts"
 import { Schedules } from "../Schedules.ts"
 import { apiErrors } from "./apiErrors.ts"
-import { manageableApp, requireRole, seesApp } from "./authorize.ts"
+import { manageableApp, manageableListing, requireRole, seesApp } from "./authorize.ts"
 
 /**
  * `/api/admin/schedules`, for admins and the app's developers. A schedule runs a script of its app
@@ -59,14 +59,11 @@ export const SchedulesHttp = HttpApiBuilder.group(
           const appId = yield* manageable(payload.app)
           return yield* service.create(yield* requireRole("admin", "developer"), appId, payload)
         }).pipe(apiErrors))
-      .handle("list", ({ query }) =>
-        Effect.gen(function*() {
-          const me = yield* requireRole("admin", "developer")
-          const items = query.app === undefined
-            ? (yield* schedules.list()).filter((s) => seesApp(me, s.app_id))
-            : yield* schedules.list(yield* manageable(query.app))
-          return { items }
-        }).pipe(apiErrors))
+      .handle(
+        "list",
+        ({ query }) =>
+          manageableListing(query.app, schedules.list).pipe(Effect.provideService(AppRepo, apps), apiErrors)
+      )
       .handle("get", ({ params }) =>
         manageableSchedule(params.id).pipe(
           Effect.flatMap(({ schedule }) => scheduleDetail(schedule, runStatus)),

@@ -6,7 +6,7 @@ import { TriggerNotFound } from "../../domain/Errors.ts"
 import { TriggerRepo } from "../../domain/TriggerRepo.ts"
 import { Triggers } from "../Triggers.ts"
 import { apiErrors } from "./apiErrors.ts"
-import { manageableApp, requireRole, seesApp } from "./authorize.ts"
+import { manageableApp, manageableListing, requireRole, seesApp } from "./authorize.ts"
 
 /**
  * `/api/admin/triggers`, for admins and the app's developers. A trigger maps `(app, key pattern,
@@ -37,14 +37,10 @@ export const TriggersHttp = HttpApiBuilder.group(
           const appId = yield* manageable(payload.app)
           return yield* service.create(yield* requireRole("admin", "developer"), appId, payload)
         }).pipe(apiErrors))
-      .handle("list", ({ query }) =>
-        Effect.gen(function*() {
-          const me = yield* requireRole("admin", "developer")
-          const items = query.app === undefined
-            ? (yield* triggers.list()).filter((t) => seesApp(me, t.app_id))
-            : yield* triggers.list(yield* manageable(query.app))
-          return { items }
-        }).pipe(apiErrors))
+      .handle(
+        "list",
+        ({ query }) => manageableListing(query.app, triggers.list).pipe(Effect.provideService(AppRepo, apps), apiErrors)
+      )
       .handle("get", ({ params }) => manageableTrigger(params.id).pipe(Effect.map(({ trigger }) => trigger), apiErrors))
       .handle("update", ({ params, payload }) =>
         manageableTrigger(params.id).pipe(

@@ -33,5 +33,21 @@ export const manageableApp = (ref: string | undefined) =>
     return app.value.id
   })
 
+/**
+ * An app-scoped listing for admins and the app's developers: the items of the app named by `ref`
+ * (which the caller must manage), or without `ref`, those of every app the caller sees.
+ */
+export const manageableListing = <A extends { readonly app_id: string }, E, R>(
+  ref: string | undefined,
+  list: (appId?: string) => Effect.Effect<ReadonlyArray<A>, E, R>
+) =>
+  Effect.gen(function*() {
+    const me = yield* requireRole("admin", "developer")
+    const items = ref === undefined
+      ? (yield* list()).filter((item) => seesApp(me, item.app_id))
+      : yield* list(yield* manageableApp(ref))
+    return { items }
+  })
+
 /** The app ids a principal is limited to, or `undefined` for all (admins). */
 export const visibleApps = (principal: Principal) => (principal.role === "admin" ? undefined : principal.apps)
