@@ -174,7 +174,10 @@ export class Invoker extends Context.Service<Invoker, {
         }
         const kv = makeKvSession(kvStore, app.id, kvLimits)
         // The KV calls it made, whatever its end (a failed run's writes are counted, not kept).
-        const counted = () => ({ kv_reads: kv.counts().reads, kv_writes: kv.counts().writes })
+        const counted = () => {
+          const { reads, writes } = kv.counts()
+          return { kv_reads: reads, kv_writes: writes }
+        }
         return yield* executor.execute(request, kv.calls).pipe(
           Effect.map((response): Attempted => ({
             _tag: "Responded",
