@@ -1,9 +1,9 @@
 // Builds the dashboard into dashboard/dist when its sources changed since the last build, so that
 // `npm install` (the `prepare` script) and `npm start` (`prestart`) leave a current build without
-// anyone running it by hand. Plain JavaScript, not TypeScript: `prepare` also runs on a
-// production install (`npm ci --omit=dev`), where the pinned Node 24 (a devDependency) is absent.
-// There, Vite is absent too: the build is skipped with a note, and the server answers /dashboard
-// with a 503 that says how to build it. `--force` builds whatever the hash says.
+// anyone running it by hand. Plain JavaScript, not TypeScript, so any Node runs it. On a production
+// install (`npm ci --omit=dev`) Vite is absent: the build is skipped with a note, and the server
+// answers /dashboard with a 503 that says how to build it (the Docker image builds it in its build
+// stage instead). `--force` builds whatever the hash says.
 import { createHash } from "node:crypto"
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
