@@ -15,9 +15,10 @@ export interface RunningProcess {
 export const spawnLogged = (
   command: string,
   args: ReadonlyArray<string>,
-  env: Record<string, string>
+  env: Record<string, string>,
+  options: { readonly cwd?: string } = {}
 ): RunningProcess => {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(command, args, { ...options, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))
