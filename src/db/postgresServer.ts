@@ -1,6 +1,19 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
-import { chown, cp, lstat, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises"
+import {
+  chmod,
+  chown,
+  cp,
+  lstat,
+  mkdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile
+} from "node:fs/promises"
 import { createRequire } from "node:module"
 import { userInfo } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -18,6 +31,13 @@ import { pathToFileURL } from "node:url"
  * is installed (a clone under /root, mode 0700): a copy of PostgreSQL's programs, and the clusters.
  */
 export const ROOT_STATE_DIR = "/var/lib/picloud"
+
+/** Makes `dir` under ROOT_STATE_DIR; what it makes is 0755 whatever the umask, so `postgres` passes through. */
+const makeSharedDir = async (dir: string) => {
+  const first = await mkdir(dir, { recursive: true })
+  if (first === undefined) return
+  for (let made = dir; made.startsWith(first); made = dirname(made)) await chmod(made, 0o755)
+}
 
 /** The OS account PostgreSQL runs as: none when PiCloud is not root (it runs as PiCloud's user). */
 export interface PostgresAccount {
@@ -49,14 +69,14 @@ export const postgresAccount = async (): Promise<PostgresAccount | undefined> =>
 }
 
 /**
- * Whether `account` passes `test <flag> path` (`-x`: may enter a directory or run a program),
- * asked of the OS as that user, so ACLs, groups and mount options count as they will for PostgreSQL.
+ * Whether `account` may enter a directory or run a program at `path` (`test -x`), asked of the OS
+ * as that user, so ACLs, groups and mount options count as they will for PostgreSQL.
  */
-export const reachableBy = (account: PostgresAccount, flag: "-x" | "-r", path: string) =>
+export const reachableBy = (account: PostgresAccount, path: string) =>
   new Promise<boolean>((done) =>
     execFile(
       "/bin/sh",
-      ["-c", `test ${flag} "$1"`, "sh", path],
+      ["-c", "test -x \"$1\"", "sh", path],
       { ...account, cwd: "/" },
       (error) => done(error === null)
     )
@@ -82,7 +102,7 @@ const installedBinaries = async () => {
   const manifest = JSON.parse(await readFile(join(dirname(entry), "..", "package.json"), "utf8")) as {
     readonly version: string
   }
-  return { packageName, version: manifest.version, initdb, postgres, native: dirname(dirname(postgres)) }
+  return { version: manifest.version, initdb, postgres, native: dirname(dirname(postgres)) }
 }
 
 /**
@@ -97,11 +117,11 @@ export const placeBinaries = async (
   log: (message: string) => void
 ): Promise<PostgresBinaries> => {
   const installed = await installedBinaries()
-  if (account === undefined || await reachableBy(account, "-x", installed.postgres)) return installed
+  if (account === undefined || await reachableBy(account, installed.postgres)) return installed
   const copy = join(ROOT_STATE_DIR, `postgres-${installed.version}-${process.platform}-${process.arch}`)
   const inCopy = (program: string) => join(copy, "bin", program)
   if (!(await stat(inCopy("postgres")).then(() => true, () => false))) {
-    await mkdir(ROOT_STATE_DIR, { recursive: true, mode: 0o755 })
+    await makeSharedDir(ROOT_STATE_DIR)
     const partial = `${copy}.partial-${process.pid}`
     await rm(partial, { recursive: true, force: true })
     await cp(installed.native, partial, { recursive: true, verbatimSymlinks: true })
@@ -109,7 +129,7 @@ export const placeBinaries = async (
     await rename(partial, copy).catch(() => rm(partial, { recursive: true, force: true }))
     log(`copied PostgreSQL's programs to ${copy}: the 'postgres' user cannot reach ${installed.native}`)
   }
-  if (!(await reachableBy(account, "-x", inCopy("postgres")))) {
+  if (!(await reachableBy(account, inCopy("postgres")))) {
     throw new Error(`the 'postgres' user cannot run ${inCopy("postgres")} either`)
   }
   return { initdb: inCopy("initdb"), postgres: inCopy("postgres") }
@@ -137,7 +157,7 @@ export const placeCluster = async (
   if (account === undefined) return inData
   const existing = await lstat(inData).catch(() => undefined)
   if (existing?.isSymbolicLink()) return resolve(dataDir, await readlink(inData))
-  if (await reachableBy(account, "-x", dataDir)) return inData
+  if (await reachableBy(account, dataDir)) return inData
   if (existing !== undefined) {
     throw new Error(
       `PostgreSQL runs as the 'postgres' user when PiCloud runs as root, and cannot reach ${inData}: ` +
@@ -145,7 +165,7 @@ export const placeCluster = async (
     )
   }
   const directory = join(ROOT_STATE_DIR, "clusters", clusterName(dataDir))
-  await mkdir(dirname(directory), { recursive: true, mode: 0o755 })
+  await makeSharedDir(dirname(directory))
   await symlink(directory, inData)
   log(`${dataDir} is not reachable by the 'postgres' user: the cluster lives in ${directory} (${inData} links there)`)
   return directory
@@ -244,7 +264,8 @@ export const start = (
       const message = chunk.toString("utf8")
       output = (output + message).slice(-4096)
       options.onLog(message)
-      if (message.includes("database system is ready to accept connections")) done(child)
+      // Checked on what came so far, as the line may arrive in two chunks.
+      if (output.includes("database system is ready to accept connections")) done(child)
     }
     child.stdout?.on("data", onOutput)
     child.stderr?.on("data", onOutput)
