@@ -301,6 +301,8 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
       query: {
         script: Schema.optionalKey(IdQuery("script")),
         invocation: Schema.optionalKey(Invocation),
+        /** Only the runs this KV trigger started. */
+        trigger: Schema.optionalKey(IdQuery("trigger")),
         limit: PageLimit,
         cursor: Schema.optionalKey(StorableText(256))
       },
