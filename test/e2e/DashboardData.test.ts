@@ -305,6 +305,28 @@ describe.skipIf(!hasChromium)("the dashboard's data pages in Chromium", () => {
     await assertCleanPage("schedules")
   })
 
+  it("a developer sees no Users link, and the page says it is for admins", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+    const dev = await context.newPage()
+    const errors = collectConsoleErrors(dev)
+    await dev.goto(`${picloud.url}/dashboard/users`)
+    await dev.getByLabel("Username", { exact: true }).fill("dev1")
+    await dev.getByLabel("Password", { exact: true }).fill("a long enough password")
+    await dev.getByRole("button", { name: "Sign in", exact: true }).click()
+    await dev.getByRole("heading", { name: "Users and tokens" }).waitFor()
+    await dev.getByRole("alert").filter({ hasText: "Only admins manage users and tokens." }).waitFor()
+    const nav = dev.getByRole("navigation", { name: "Main" })
+    await nav.getByRole("link", { name: "Routes" }).waitFor()
+    assert.strictEqual(await nav.getByRole("link", { name: "Users" }).count(), 0)
+    // The developer's pages show its app only.
+    await nav.getByRole("link", { name: "Triggers" }).click()
+    await dev.getByRole("row", { name: /orders\/\*/ }).waitFor()
+    assert.deepStrictEqual(await dev.getByLabel("App").first().locator("option").allInnerTexts(), ["All apps", "shop"])
+    assert.deepStrictEqual(errors, [])
+    await screenshot(dev, "dashboard-data-developer")
+    await context.close()
+  })
+
   it("fits a 390 px wide screen", async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     for (const path of ["/kv?app=shop", "/routes", "/triggers", "/schedules", "/users"]) {
