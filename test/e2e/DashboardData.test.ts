@@ -136,6 +136,18 @@ describe.skipIf(!hasChromium)("the dashboard's data pages in Chromium", () => {
       apps.find((a: any) => a.name === "shop").id
     ])
 
+    // Grant it a second app, from its row.
+    const blog = await call("POST", "/api/admin/apps", { name: "blog" })
+    assert.strictEqual(blog.status, 201, blog.text)
+    await page.reload()
+    await page.getByRole("row", { name: /dev1/ }).getByRole("button", { name: "Grant apps" }).click()
+    const grants = page.getByRole("group", { name: "Apps granted to dev1" })
+    assert.isTrue(await grants.getByRole("checkbox", { name: "shop" }).isChecked())
+    await grants.getByRole("checkbox", { name: "blog" }).check()
+    await page.getByRole("button", { name: "Save grants" }).click()
+    await sees("dev1 is granted shop, blog.")
+    assert.match(await page.getByRole("row", { name: /dev1/ }).innerText(), /developer\s+shop, blog/)
+
     await page.getByLabel("New token name").fill("ci")
     await page.getByRole("button", { name: "Create token" }).click()
     const secret = await page.getByTestId("token-secret").innerText()
@@ -321,7 +333,11 @@ describe.skipIf(!hasChromium)("the dashboard's data pages in Chromium", () => {
     // The developer's pages show its app only.
     await nav.getByRole("link", { name: "Triggers" }).click()
     await dev.getByRole("row", { name: /orders\/\*/ }).waitFor()
-    assert.deepStrictEqual(await dev.getByLabel("App").first().locator("option").allInnerTexts(), ["All apps", "shop"])
+    assert.sameMembers(await dev.getByLabel("App").first().locator("option").allInnerTexts(), [
+      "All apps",
+      "shop",
+      "blog"
+    ])
     assert.deepStrictEqual(errors, [])
     await screenshot(dev, "dashboard-data-developer")
     await context.close()
