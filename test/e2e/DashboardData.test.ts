@@ -113,8 +113,15 @@ describe.skipIf(!hasChromium)("the dashboard's data pages in Chromium", () => {
     await row.waitFor()
     assert.notInclude(await page.content(), "sk_live_very_secret")
     await assertCleanPage("secrets")
-    await row.getByRole("button", { name: "Delete" }).click()
-    await row.getByRole("button", { name: "Yes, delete" }).click()
+    // By keyboard: the question takes the focus, Escape dismisses it (focus back on Delete), Enter answers it.
+    await row.getByRole("button", { name: "Delete" }).focus()
+    await page.keyboard.press("Enter")
+    const focused = () => page.evaluate("document.activeElement?.textContent?.trim()")
+    assert.strictEqual(await focused(), "Yes, delete")
+    await page.keyboard.press("Escape")
+    assert.strictEqual(await focused(), "Delete")
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Enter")
     await sees("Deleted STRIPE_KEY.")
     assert.deepStrictEqual((await call("GET", "/api/admin/apps/shop/secrets")).json.items, [])
     await screenshot(page, "dashboard-data-secrets")
@@ -203,6 +210,13 @@ describe.skipIf(!hasChromium)("the dashboard's data pages in Chromium", () => {
     await sees("Created a trigger on orders/*.")
     assert.match(await page.getByRole("row", { name: /orders\/\*/ }).innerText(), /set\s+audit\s+shop\s+enabled/)
     await assertCleanPage("triggers")
+    // Disabled and enabled again from its row.
+    const triggerRow = page.getByRole("row", { name: /orders\/\*/ })
+    await triggerRow.getByRole("button", { name: "Disable" }).click()
+    await sees("Disabled the trigger on orders/*.")
+    assert.include(await triggerRow.innerText(), "disabled")
+    await triggerRow.getByRole("button", { name: "Enable" }).click()
+    await sees("Enabled the trigger on orders/*.")
 
     await page.getByRole("link", { name: "KV", exact: true }).click()
     await page.getByRole("heading", { name: "KV browser" }).waitFor()
@@ -247,6 +261,16 @@ describe.skipIf(!hasChromium)("the dashboard's data pages in Chromium", () => {
     const marked = page.getByRole("list", { name: "Causal tree" }).locator("li[aria-current=true]")
     assert.match(await marked.innerText(), /^noted/)
     await screenshot(page, "dashboard-data-causal-tree")
+
+    // A trigger's runs, from its row: the executions list filtered by it.
+    await goto("/triggers?app=shop")
+    await page.getByRole("row", { name: /orders\/\*/ }).getByRole("link", { name: "Runs" }).click()
+    await page.getByText(/^Runs of trigger .* only\./).waitFor()
+    await page.locator("tbody tr").first().waitFor()
+    assert.deepStrictEqual(
+      (await page.locator("tbody tr").allInnerTexts()).map((text) => /audit/.test(text)),
+      [true]
+    )
   })
 
   it("an edit with a stale version is a conflict that shows the current value", async () => {
