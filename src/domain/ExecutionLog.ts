@@ -9,6 +9,8 @@ export interface ExecutionListOptions {
   readonly appIds?: ReadonlyArray<string> | undefined
   /** Only executions started this way. */
   readonly invocation?: Invocation | undefined
+  /** Only executions this trigger started (its KV runs, `trigger_id`). */
+  readonly triggerId?: string | undefined
   readonly limit: number
   /** The previous page's `next_cursor`. */
   readonly cursor?: string | undefined

@@ -65,6 +65,17 @@ export const CreateUser = Schema.Struct({
 })
 export type CreateUser = typeof CreateUser.Type
 
+/** The most apps one request grants: more is a 400, not a long transaction. */
+export const MAX_GRANTS = 1000
+
+/** `PUT /users/{user}/apps`: the apps (names or ids) the user is granted from now on, replacing its grants. */
+export const GrantApps = Schema.Struct({
+  apps: Schema.Array(Ref).check(
+    Schema.isMaxLength(MAX_GRANTS, { message: `apps lists at most ${MAX_GRANTS} apps` })
+  )
+})
+export type GrantApps = typeof GrantApps.Type
+
 /** An API token as listed: never the secret itself, which is shown once, at creation. */
 export const ApiToken = Schema.Struct({
   id: Schema.String,

@@ -18,6 +18,11 @@ export class IdentityRepo extends Context.Service<IdentityRepo, {
   readonly findUser: (
     idOrUsername: string
   ) => Effect.Effect<Option.Option<User & { readonly passwordHash: string }>, PersistenceError>
+  /** Replaces the apps the user is granted (`appIds`, existing apps); answers the user as it is now. */
+  readonly setGrants: (
+    id: string,
+    appIds: ReadonlyArray<string>
+  ) => Effect.Effect<User, UserNotFound | PersistenceError>
   /** Deletes the user and its tokens. */
   readonly deleteUser: (id: string) => Effect.Effect<void, UserNotFound | PersistenceError>
   readonly userCount: Effect.Effect<number, PersistenceError>

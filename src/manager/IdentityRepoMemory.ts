@@ -49,6 +49,14 @@ export const layer = Layer.sync(IdentityRepo, () => {
           UUID_PATTERN.test(ref) ? users.get(ref.toLowerCase()) : [...users.values()].find((u) => u.username === ref)
         )
       ),
+    setGrants: (id, appIds) =>
+      Effect.suspend(() => {
+        const user = users.get(id)
+        if (user === undefined) return Effect.fail(new UserNotFound({ ref: id }))
+        const updated = { ...user, apps: [...new Set(appIds)] }
+        users.set(id, updated)
+        return Effect.succeed(publicUser(updated))
+      }),
     deleteUser: (id) =>
       Effect.suspend(() => {
         if (!users.delete(id)) return Effect.fail(new UserNotFound({ ref: id }))

@@ -159,6 +159,21 @@ export const layer = Layer.effect(
         },
         persistence("IdentityRepo.findUser")
       ),
+      setGrants: Effect.fn("IdentityRepo.setGrants")(
+        function*(id: string, appIds: ReadonlyArray<string>) {
+          // The user's row is locked first: a concurrent delete waits, or has already removed it.
+          const locked = UUID_PATTERN.test(id) ? yield* sql`SELECT id FROM users WHERE id = ${id} FOR UPDATE` : []
+          if (locked.length === 0) return yield* new UserNotFound({ ref: id })
+          yield* sql`DELETE FROM app_grants WHERE user_id = ${id}`
+          for (const appId of new Set(appIds)) {
+            yield* sql`INSERT INTO app_grants (user_id, app_id) VALUES (${id}, ${appId})`
+          }
+          const row = yield* findUserById(id).pipe(Effect.flatMap(Effect.fromOption))
+          return publicUser(row)
+        },
+        sql.withTransaction,
+        persistence("IdentityRepo.setGrants")
+      ),
       deleteUser: Effect.fn("IdentityRepo.deleteUser")(
         function*(id: string) {
           const deleted = UUID_PATTERN.test(id) ? yield* sql`DELETE FROM users WHERE id = ${id} RETURNING id` : []

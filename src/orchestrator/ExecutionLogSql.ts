@@ -132,14 +132,16 @@ export const layer = Layer.effect(
         scriptId: Schema.optional(Schema.String),
         appIds: Schema.optional(Schema.Array(Schema.String)),
         invocation: Schema.optional(Invocation),
+        triggerId: Schema.optional(Schema.String),
         after: Schema.NullOr(Schema.Struct({ startedAt: Schema.String, id: Schema.String })),
         rows: Schema.Int
       }),
       Result: ExecutionRow,
-      execute: ({ scriptId, appIds, invocation, after, rows }) => {
+      execute: ({ scriptId, appIds, invocation, triggerId, after, rows }) => {
         const conditions = [
           ...(scriptId === undefined ? [] : [sql`script_id = ${scriptId}`]),
           ...(invocation === undefined ? [] : [sql`invocation = ${invocation}`]),
+          ...(triggerId === undefined ? [] : [sql`trigger_id = ${triggerId}`]),
           ...(appIds === undefined ? [] : [sql`app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`]),
           ...(after === null ? [] : [sql`(started_at, id) < (${after.startedAt}::timestamptz, ${after.id}::uuid)`])
         ]
@@ -159,7 +161,10 @@ export const layer = Layer.effect(
 
     const list = Effect.fn("ExecutionLog.list")(function*(options: ExecutionListOptions) {
       const after = yield* pageStart(options.cursor)
-      if (options.scriptId !== undefined && !UUID_PATTERN.test(options.scriptId)) {
+      if (
+        (options.scriptId !== undefined && !UUID_PATTERN.test(options.scriptId))
+        || (options.triggerId !== undefined && !UUID_PATTERN.test(options.triggerId))
+      ) {
         return { items: [], next_cursor: null }
       }
       yield* writePending
@@ -167,6 +172,7 @@ export const layer = Layer.effect(
         scriptId: options.scriptId,
         appIds: options.appIds,
         invocation: options.invocation,
+        triggerId: options.triggerId,
         after: Option.getOrNull(after),
         rows: options.limit + 1
       })

@@ -158,6 +158,29 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         assert.deepStrictEqual(http.items.map((e) => e.id), [root.id])
       }))
 
+    it.effect("a listing can be limited to the runs of one trigger; a malformed trigger id lists nothing", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const app = crypto.randomUUID()
+        const [one, other] = [crypto.randomUUID(), crypto.randomUUID()]
+        const run = (triggerId: string | null, at: number) =>
+          execution(crypto.randomUUID(), new Date(Date.now() - at), {
+            app_id: app,
+            invocation: triggerId === null ? "http" : "kv",
+            trigger_id: triggerId
+          })
+        const [older, newer, foreign, untriggered] = [run(one, 2000), run(one, 1000), run(other, 500), run(null, 100)]
+        for (const record of [older, newer, foreign, untriggered]) yield* log.record(record)
+        const page = yield* log.list({ appIds: [app], triggerId: one, limit: 1 })
+        assert.deepStrictEqual(page.items.map((e) => e.id), [newer.id])
+        const rest = yield* log.list({ appIds: [app], triggerId: one, limit: 1, cursor: page.next_cursor! })
+        assert.deepStrictEqual(rest.items.map((e) => e.id), [older.id])
+        assert.strictEqual(rest.next_cursor, null)
+        assert.deepStrictEqual((yield* log.list({ triggerId: other, limit: 10 })).items.map((e) => e.id), [foreign.id])
+        assert.deepStrictEqual((yield* log.list({ triggerId: crypto.randomUUID(), limit: 10 })).items, [])
+        assert.deepStrictEqual((yield* log.list({ triggerId: "not-a-uuid", limit: 10 })).items, [])
+      }))
+
     it.effect("descendants: the execution, then those below it by parent, level by level, as far as the limit", () =>
       Effect.gen(function*() {
         const log = yield* ExecutionLog

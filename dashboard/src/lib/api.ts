@@ -67,10 +67,18 @@ export const send = async (path: string, init: RequestInit): Promise<Response> =
  * One call of the admin API (`/api/admin` + `path`), answering the parsed JSON (undefined for a 204).
  * A 401 outside the session endpoints means the session ended: the dashboard shows the login page.
  */
-export const api = async <A = unknown>(method: string, path: string, body?: unknown): Promise<A> => {
+export const api = async <A = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {}
+): Promise<A> => {
   const response = await send("/api/admin" + path, {
     method,
-    headers: requestHeaders(method, body === undefined ? {} : { "content-type": "application/json" }),
+    headers: requestHeaders(method, {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers
+    }),
     ...(body === undefined ? {} : { body: JSON.stringify(body) })
   })
   if (!response.ok) {

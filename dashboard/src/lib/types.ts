@@ -30,4 +30,104 @@ export interface Execution {
   readonly logs_truncated: boolean
   readonly error: { readonly code: string; readonly message: string } | null
   readonly attempts: number | ReadonlyArray<unknown>
+  readonly root_execution_id?: string
+  readonly parent_execution_id?: string | null
+  readonly trigger_id?: string | null
+  readonly trigger_depth?: number
+}
+
+export interface App {
+  readonly id: string
+  readonly name: string
+  readonly created_at: string
+}
+
+export interface RetryPolicy {
+  readonly backoff: string
+  readonly initial_delay_ms: number
+  readonly max_delay_ms: number
+  readonly max_attempts: number
+  readonly jitter: boolean
+}
+
+export interface Route {
+  readonly id: string
+  readonly app_id: string
+  readonly method: string
+  readonly path: string
+  readonly script_id: string
+  readonly dispatch_mode: "sync" | "async"
+  readonly auth: "none" | "token"
+  readonly created_at: string
+}
+
+export interface SecretInfo {
+  readonly name: string
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+export interface User {
+  readonly id: string
+  readonly username: string
+  readonly role: string
+  readonly apps: ReadonlyArray<string>
+  readonly created_at: string
+}
+
+export interface ApiToken {
+  readonly id: string
+  readonly user_id: string
+  readonly name: string
+  readonly created_at: string
+  readonly last_used_at: string | null
+  readonly expires_at: string | null
+}
+
+export interface KvItem {
+  readonly key: string
+  readonly value: unknown
+  readonly version: number
+  readonly updated_at: string
+}
+
+export interface Trigger {
+  readonly id: string
+  readonly app_id: string
+  readonly script_id: string
+  readonly key_pattern: string
+  readonly ops: ReadonlyArray<"set" | "delete">
+  readonly retry: RetryPolicy
+  readonly dead_letter_script_id: string | null
+  readonly enabled: boolean
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+export interface ScheduleFiring {
+  readonly execution_id: string
+  readonly scheduled_at: string
+  readonly fired_at: string
+}
+
+export interface Schedule {
+  readonly id: string
+  readonly app_id: string
+  readonly name: string
+  readonly cron: string
+  readonly timezone: string
+  readonly script_id: string
+  readonly missed: "skip" | "once" | "all"
+  readonly overlap: "allow" | "skip"
+  readonly enabled: boolean
+  readonly next_run_at: string | null
+  readonly skipped_ticks: number
+  readonly last_run: ScheduleFiring | null
+  readonly created_at: string
+  readonly updated_at: string
+}
+
+export interface ScheduleDetail extends Omit<Schedule, "last_run"> {
+  readonly last_run: (ScheduleFiring & { readonly status: string; readonly lag_ms: number }) | null
+  readonly next_runs: ReadonlyArray<string>
 }

@@ -10,7 +10,17 @@ import {
 import { App, CreateApp } from "../App.ts"
 import { DeadLetter } from "../DeadLetter.ts"
 import { ExecutionAttempt, ExecutionRecord, ExecutionStatus, ExecutionTree, Invocation } from "../Execution.ts"
-import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, SessionInfo, SignIn, User } from "../Identity.ts"
+import {
+  ApiToken,
+  CreateToken,
+  CreateUser,
+  CurrentPrincipal,
+  GrantApps,
+  Login,
+  SessionInfo,
+  SignIn,
+  User
+} from "../Identity.ts"
 import { UUID_PATTERN } from "../Ids.ts"
 import { KV_MAX_PAGE, KvItem, KvKey, KvPage, KvPrefix } from "../KvStore.ts"
 import { CreateRoute, Route } from "../Route.ts"
@@ -301,6 +311,8 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
       query: {
         script: Schema.optionalKey(IdQuery("script")),
         invocation: Schema.optionalKey(Invocation),
+        /** Only the runs this KV trigger started. */
+        trigger: Schema.optionalKey(IdQuery("trigger")),
         limit: PageLimit,
         cursor: Schema.optionalKey(StorableText(256))
       },
@@ -332,6 +344,12 @@ export const UsersGroup = HttpApiGroup.make("users")
     }),
     HttpApiEndpoint.get("get", "/users/:user", {
       params: { user: Ref },
+      success: User,
+      error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.put("grant", "/users/:user/apps", {
+      params: { user: Ref },
+      payload: GrantApps,
       success: User,
       error: [NotFound, InternalError]
     }),

@@ -55,6 +55,7 @@ export const ExecutionsHttp = HttpApiBuilder.group(
             executions.list({
               scriptId: query.script as ScriptId | undefined,
               invocation: query.invocation,
+              triggerId: query.trigger,
               appIds: visibleApps(me),
               limit: query.limit ?? DEFAULT_PAGE_SIZE,
               cursor: query.cursor

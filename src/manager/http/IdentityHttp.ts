@@ -25,16 +25,19 @@ export const UsersHttp = HttpApiBuilder.group(
     const identities = yield* IdentityRepo
     const service = yield* Identities
     const apps = yield* AppRepo
+    /** The ids of the apps named (by name or id); an unknown one is AppNotFound. */
+    const appIdsOf = (refs: ReadonlyArray<string>) =>
+      Effect.forEach(refs, (ref) =>
+        apps.findByRef(ref).pipe(
+          Effect.flatMap((app) =>
+            Option.isNone(app) ? Effect.fail(new AppNotFound({ ref })) : Effect.succeed(app.value.id)
+          )
+        ))
     return handlers
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
           yield* requireRole("admin")
-          const appIds: Array<string> = []
-          for (const ref of payload.apps ?? []) {
-            const app = yield* apps.findByRef(ref)
-            if (Option.isNone(app)) return yield* new AppNotFound({ ref })
-            appIds.push(app.value.id)
-          }
+          const appIds = yield* appIdsOf(payload.apps ?? [])
           const passwordHash = yield* Effect.promise(() => hashPassword(payload.password))
           return yield* identities.createUser({ username: payload.username, passwordHash, role: payload.role, appIds })
         }).pipe(apiErrors))
@@ -51,6 +54,16 @@ export const UsersHttp = HttpApiBuilder.group(
           if (Option.isNone(user)) return yield* new UserNotFound({ ref: params.user })
           const { passwordHash: _, ...visible } = user.value
           return visible
+        }).pipe(apiErrors))
+      .handle("grant", ({ params, payload }) =>
+        Effect.gen(function*() {
+          yield* requireRole("admin")
+          const user = yield* identities.findUser(params.user)
+          if (Option.isNone(user)) return yield* new UserNotFound({ ref: params.user })
+          const appIds = yield* appIdsOf(payload.apps)
+          return yield* service.setGrants(user.value.id, appIds).pipe(
+            Effect.catchTag("UserNotFound", () => Effect.fail(new UserNotFound({ ref: params.user })))
+          )
         }).pipe(apiErrors))
       .handle("delete", ({ params }) =>
         Effect.gen(function*() {

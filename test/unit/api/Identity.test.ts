@@ -5,6 +5,55 @@ import { memoryPlatform } from "../../support/client.ts"
 const PASSWORD = "correct horse battery staple"
 
 describe("admin API: users, tokens, login", () => {
+  it.live("PUT /users/{user}/apps replaces a user's grants; its token acts with them at once", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      for (const name of ["shop", "blog"]) {
+        assert.strictEqual((yield* call("POST", "/api/admin/apps", { body: { name } })).status, 201)
+      }
+      const dev = yield* call("POST", "/api/admin/users", {
+        body: { username: "dev", password: PASSWORD, role: "developer", apps: ["shop"] }
+      })
+      assert.strictEqual(dev.status, 201, dev.text)
+      const token =
+        (yield* call("POST", "/api/admin/login", { token: null, body: { username: "dev", password: PASSWORD } }))
+          .json.secret
+      // The token is used (and its principal cached) before the grants change.
+      assert.strictEqual((yield* call("GET", "/api/admin/apps/blog/secrets", { token })).status, 404)
+      const granted = yield* call("PUT", "/api/admin/users/dev/apps", { body: { apps: ["blog", "blog"] } })
+      assert.strictEqual(granted.status, 200, granted.text)
+      const blog = (yield* call("GET", "/api/admin/apps/blog")).json.id
+      assert.deepStrictEqual(granted.json.apps, [blog])
+      assert.deepStrictEqual((yield* call("GET", `/api/admin/users/${dev.json.id}`)).json.apps, [blog])
+      assert.strictEqual((yield* call("GET", "/api/admin/apps/blog/secrets", { token })).status, 200)
+      assert.strictEqual((yield* call("GET", "/api/admin/apps/shop/secrets", { token })).status, 404)
+      const none = yield* call("PUT", "/api/admin/users/dev/apps", { body: { apps: [] } })
+      assert.deepStrictEqual(none.json.apps, [])
+    }))
+
+  it.live("PUT /users/{user}/apps: an unknown user or app is a 404 that changes nothing; a list too long or not a list is a 400", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      yield* call("POST", "/api/admin/apps", { body: { name: "shop" } })
+      yield* call("POST", "/api/admin/users", {
+        body: { username: "dev", password: PASSWORD, role: "developer", apps: ["shop"] }
+      })
+      const noUser = yield* call("PUT", "/api/admin/users/nobody/apps", { body: { apps: ["shop"] } })
+      assert.strictEqual(noUser.status, 404, noUser.text)
+      assert.strictEqual(noUser.json.error.code, "user_not_found")
+      const noApp = yield* call("PUT", "/api/admin/users/dev/apps", { body: { apps: ["nope"] } })
+      assert.strictEqual(noApp.status, 404, noApp.text)
+      assert.strictEqual(noApp.json.error.code, "app_not_found")
+      assert.strictEqual((yield* call("GET", "/api/admin/users/dev")).json.apps.length, 1)
+      const tooMany = yield* call("PUT", "/api/admin/users/dev/apps", {
+        body: { apps: Array.from({ length: 1001 }, (_, i) => `app-${i}`) }
+      })
+      assert.strictEqual(tooMany.status, 400, tooMany.text)
+      assert.include(tooMany.json.error.message, "at most 1000")
+      const notList = yield* call("PUT", "/api/admin/users/dev/apps", { body: { apps: "shop" } })
+      assert.strictEqual(notList.status, 400, notList.text)
+    }))
+
   it.live("a username shaped like a UUID is refused, so a name can never stand for another user's id", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform

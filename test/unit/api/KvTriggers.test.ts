@@ -38,6 +38,33 @@ const RECORD = `export default async (req, ctx) => {
 }`
 
 describe("KV triggers: fan-out (memory)", () => {
+  it.live("GET /executions?trigger= lists the runs of one trigger only; a trigger that is not an id is a 400", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      yield* deploy(call, "record", RECORD)
+      const a = yield* trigger(call, { script: "record", key_pattern: "a/*", ops: ["set"] })
+      const b = yield* trigger(call, { script: "record", key_pattern: "b/*", ops: ["set"] })
+      yield* put(call, "a/1", 1)
+      yield* put(call, "a/2", 2)
+      yield* put(call, "b/1", 3)
+      const runsOfTrigger = (id: string) =>
+        call("GET", `/api/admin/executions?trigger=${id}`).pipe(
+          Effect.flatMap(ok(200)),
+          Effect.map((page) => page.items)
+        )
+      const ofA = yield* eventually(
+        runsOfTrigger(a.id).pipe(Effect.map((r: Array<any>) => (r.length === 2 ? r : undefined)))
+      )
+      assert.deepStrictEqual(ofA.map((run: any) => run.trigger_id), [a.id, a.id])
+      const ofB = yield* eventually(
+        runsOfTrigger(b.id).pipe(Effect.map((r: Array<any>) => (r.length === 1 ? r : undefined)))
+      )
+      assert.strictEqual(ofB[0].trigger_id, b.id)
+      const bad = yield* call("GET", "/api/admin/executions?trigger=a%2F1")
+      assert.strictEqual(bad.status, 400, bad.text)
+      assert.include(bad.json.error.message, "trigger")
+    }))
+
   it.live("an admin write fires as a root at depth 1; ops and enabled filter what fires", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform
