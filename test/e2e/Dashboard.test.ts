@@ -116,10 +116,8 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     assert.strictEqual(await page.locator(".cm-lintRange-error").count(), 0)
   })
 
-  // The panel calls /api/execute/{id} with the session cookie (and X-PiCloud-CSRF), but the data
-  // plane takes only bearer tokens so far (the admin API alone takes the cookie): it answers 401,
-  // which the panel shows. Unskip once /api/execute accepts the session.
-  it.skip("a test run shows the status, the response, the duration and the logs", async () => {
+  // The panel runs the saved script through the admin API (POST /scripts/{id}/test-run), with the session.
+  it("a test run shows the status, the response, the duration and the logs", async () => {
     await page.getByLabel("Query", { exact: true }).fill("name=pi")
     await page.getByRole("button", { name: "Run" }).click()
     const result = page.getByRole("status", { name: "Test run result" })
@@ -134,12 +132,6 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
   })
 
   it("the execution is in the list, and its detail shows its logs", async () => {
-    // Until the test run above can, the script runs once through the data plane with the token.
-    const id = new URL(page.url()).pathname.split("/").pop()
-    const ran = await fetch(`${picloud.url}/api/execute/${id}?name=pi`, {
-      headers: { authorization: `Bearer ${TOKEN}` }
-    })
-    assert.strictEqual(ran.status, 200, await ran.text())
     await page.getByRole("link", { name: "Executions", exact: true }).click()
     await page.getByRole("heading", { name: "Executions" }).waitFor()
     const row = page.locator("tbody tr").first()

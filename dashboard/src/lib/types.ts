@@ -31,3 +31,15 @@ export interface Execution {
   readonly error: { readonly code: string; readonly message: string } | null
   readonly attempts: number | ReadonlyArray<unknown>
 }
+
+/** `POST /scripts/{id}/test-run`'s answer: what a caller would have got, the logs and the duration. */
+export interface TestRunResult {
+  readonly execution_id: string
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  readonly error: { readonly code: string; readonly message: string } | null
+  readonly logs: ReadonlyArray<LogEntry>
+  readonly logs_truncated: boolean
+  readonly duration_ms: number
+}

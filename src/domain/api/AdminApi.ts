@@ -9,7 +9,15 @@ import {
 } from "effect/http-api"
 import { App, CreateApp } from "../App.ts"
 import { DeadLetter } from "../DeadLetter.ts"
-import { ExecutionAttempt, ExecutionRecord, ExecutionStatus, ExecutionTree, Invocation } from "../Execution.ts"
+import {
+  ExecutionAttempt,
+  ExecutionErrorInfo,
+  ExecutionRecord,
+  ExecutionStatus,
+  ExecutionTree,
+  Invocation,
+  LogEntry
+} from "../Execution.ts"
 import { ApiToken, CreateToken, CreateUser, CurrentPrincipal, Login, SessionInfo, SignIn, User } from "../Identity.ts"
 import { UUID_PATTERN } from "../Ids.ts"
 import { KV_MAX_PAGE, KvItem, KvKey, KvPage, KvPrefix } from "../KvStore.ts"
@@ -27,6 +35,7 @@ import {
   NotFound,
   PayloadTooLargeResponse,
   PreconditionFailed,
+  ServiceUnavailable,
   TooManyRequestsResponse,
   Unauthorized,
   Unprocessable
@@ -85,6 +94,61 @@ export const DEFAULT_PAGE_SIZE = 50
 /** Script with its current source, as `GET /scripts/{id}` returns it. */
 export const ScriptDetail = Schema.Struct({ ...Script.fields, source: Schema.String })
 
+/** At most this many query parameters, and this many headers, in a test run's request. */
+export const TEST_RUN_MAX_ENTRIES = 64
+
+/** A header name as HTTP spells one (RFC 9110 `token`). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/
+
+/** Checked on the record, not its key schema: a record drops a key its key schema refuses, silently. */
+const headerNames = Schema.makeFilter((entries: object) => {
+  const bad = Object.keys(entries).find((name) => !HEADER_NAME.test(name))
+  return bad === undefined || `${JSON.stringify(bad)} is not a header name (an HTTP token of at most 128 characters)`
+})
+
+const atMostEntries = (what: string) =>
+  Schema.makeFilter((entries: object) =>
+    Object.keys(entries).length <= TEST_RUN_MAX_ENTRIES || `must hold at most ${TEST_RUN_MAX_ENTRIES} ${what}`
+  )
+
+/**
+ * `POST /scripts/{id}/test-run`: a request to run the saved script with, as the script will see it.
+ * Only these headers reach the script (never the caller's own, so never its session cookie); a
+ * `Bearer` authorization or the dashboard's session cookie among them is refused (400), since the
+ * platform would consume them and never hand them to a script. `body` is bounded in bytes by
+ * `PICLOUD_MAX_REQUEST_BYTES`, as the data plane's is (413).
+ */
+export const TestRunRequest = Schema.Struct({
+  method: Schema.optionalKey(Schema.Literals(["GET", "POST", "PUT", "PATCH", "DELETE"])),
+  path: Schema.optionalKey(
+    StorableText(2048).check(Schema.isPattern(/^\//, { message: "a path must start with /" }))
+  ),
+  query: Schema.optionalKey(
+    Schema.Record(StorableText(256), StorableText(8192)).check(atMostEntries("query parameters"))
+  ),
+  headers: Schema.optionalKey(
+    Schema.Record(Schema.String, StorableText(8192)).check(atMostEntries("headers"), headerNames)
+  ),
+  body: Schema.optionalKey(StorableText())
+})
+export type TestRunRequest = typeof TestRunRequest.Type
+
+/**
+ * What a test run answers: the execution's id, the status, headers and body a caller of the script
+ * would have got (for a failed run, the data plane's JSON error body), its error (`null` when it
+ * responded), its logs and its duration in the sandbox.
+ */
+export const TestRunResult = Schema.Struct({
+  execution_id: Schema.String,
+  status: Schema.Int,
+  headers: Schema.Record(Schema.String, Schema.String),
+  body: Schema.String,
+  error: Schema.NullOr(ExecutionErrorInfo),
+  logs: Schema.Array(LogEntry),
+  logs_truncated: Schema.Boolean,
+  duration_ms: Schema.Number
+})
+
 export const ScriptsGroup = HttpApiGroup.make("scripts")
   .add(
     HttpApiEndpoint.post("create", "/scripts", {
@@ -112,6 +176,12 @@ export const ScriptsGroup = HttpApiGroup.make("scripts")
       params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.post("testRun", "/scripts/:id/test-run", {
+      params: IdParams,
+      payload: TestRunRequest,
+      success: TestRunResult,
+      error: [BadRequest, NotFound, PayloadTooLargeResponse, ServiceUnavailable, InternalError]
     })
   )
 
