@@ -1,6 +1,6 @@
 import { Context, type Effect } from "effect"
 import type { ExecutionNotFound, InvalidCursor, PersistenceError } from "./Errors.ts"
-import type { ExecutionAttempt, ExecutionRecord, Invocation } from "./Execution.ts"
+import type { ExecutionAttempt, ExecutionRecord, ExecutionStatus, Invocation } from "./Execution.ts"
 import type { ScriptId } from "./Ids.ts"
 
 export interface ExecutionListOptions {
@@ -9,6 +9,8 @@ export interface ExecutionListOptions {
   readonly appIds?: ReadonlyArray<string> | undefined
   /** Only executions started this way. */
   readonly invocation?: Invocation | undefined
+  /** Only executions that ended this way. */
+  readonly status?: ExecutionStatus | undefined
   readonly limit: number
   /** The previous page's `next_cursor`. */
   readonly cursor?: string | undefined

@@ -54,6 +54,7 @@ export const layer = Layer.effect(
           .filter((e) => options.scriptId === undefined || e.script_id === options.scriptId)
           .filter((e) => options.appIds === undefined || options.appIds.includes(e.app_id))
           .filter((e) => options.invocation === undefined || e.invocation === options.invocation)
+          .filter((e) => options.status === undefined || e.status === options.status)
           .filter((e) => Option.isNone(after) || compareNewestFirst(key(e), after.value) > 0)
           .sort((a, b) => compareNewestFirst(key(a), key(b)))
         const items = matching.slice(0, options.limit)

@@ -2,7 +2,7 @@ import { Array as Arr, Effect, Latch, Layer, Option, Schema, Semaphore } from "e
 import { SqlClient, SqlSchema } from "effect/sql"
 import { byUuid, persistence, refusedData } from "../db/persistence.ts"
 import { ExecutionNotFound } from "../domain/Errors.ts"
-import { type ExecutionAttempt, type ExecutionRecord, Invocation } from "../domain/Execution.ts"
+import { type ExecutionAttempt, type ExecutionRecord, ExecutionStatus, Invocation } from "../domain/Execution.ts"
 import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
 import { UUID_PATTERN } from "../domain/Ids.ts"
 import { encodeCursor, pageStart } from "./executionCursor.ts"
@@ -132,14 +132,16 @@ export const layer = Layer.effect(
         scriptId: Schema.optional(Schema.String),
         appIds: Schema.optional(Schema.Array(Schema.String)),
         invocation: Schema.optional(Invocation),
+        status: Schema.optional(ExecutionStatus),
         after: Schema.NullOr(Schema.Struct({ startedAt: Schema.String, id: Schema.String })),
         rows: Schema.Int
       }),
       Result: ExecutionRow,
-      execute: ({ scriptId, appIds, invocation, after, rows }) => {
+      execute: ({ scriptId, appIds, invocation, status, after, rows }) => {
         const conditions = [
           ...(scriptId === undefined ? [] : [sql`script_id = ${scriptId}`]),
           ...(invocation === undefined ? [] : [sql`invocation = ${invocation}`]),
+          ...(status === undefined ? [] : [sql`status = ${status}`]),
           ...(appIds === undefined ? [] : [sql`app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`]),
           ...(after === null ? [] : [sql`(started_at, id) < (${after.startedAt}::timestamptz, ${after.id}::uuid)`])
         ]
@@ -167,6 +169,7 @@ export const layer = Layer.effect(
         scriptId: options.scriptId,
         appIds: options.appIds,
         invocation: options.invocation,
+        status: options.status,
         after: Option.getOrNull(after),
         rows: options.limit + 1
       })

@@ -156,6 +156,11 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         assert.deepStrictEqual(kv.items.map((e) => e.id).sort(), [triggered.id, skipped.id].sort())
         const http = yield* log.list({ appIds: [app], invocation: "http", limit: 10 })
         assert.deepStrictEqual(http.items.map((e) => e.id), [root.id])
+        const deep = yield* log.list({ appIds: [app], status: "depth_exceeded", limit: 10 })
+        assert.deepStrictEqual(deep.items.map((e) => e.id), [skipped.id])
+        const kvOk = yield* log.list({ appIds: [app], invocation: "kv", status: "succeeded", limit: 10 })
+        assert.deepStrictEqual(kvOk.items.map((e) => e.id), [triggered.id])
+        assert.deepStrictEqual((yield* log.list({ appIds: [app], status: "failed", limit: 10 })).items, [])
       }))
 
     it.effect("descendants: the execution, then those below it by parent, level by level, as far as the limit", () =>

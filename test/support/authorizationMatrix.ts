@@ -56,6 +56,8 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "deadLetters.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "deadLetters.replay": { admin: 202, devThis: 202, devOther: 404, invoker: 403 },
   "deadLetters.discard": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
+  // devOther: a 200 whose result says not_found for the dead letter it may not see.
+  "deadLetters.replayMany": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "users.create": { admin: 201, devThis: 403, devOther: 403, invoker: 403 },
   "users.list": { admin: 200, devThis: 403, devOther: 403, invoker: 403 },
   "users.get": { admin: 200, devThis: 403, devOther: 403, invoker: 403 },
@@ -184,6 +186,7 @@ const body = (key: string, n: number, params: Record<string, string>): unknown =
     "apps.create": { name: `new-app-${params.tag}-${n}` },
     "scripts.create": { app: params.app, name: `new-script-${n}`, source: "export default () => 2" },
     "scripts.update": { source: `export default () => ${n}` },
+    "deadLetters.replayMany": { ids: [params.deadLetter] },
     "scripts.testRun": { method: "POST", path: "/t", query: { a: "1" }, headers: { "x-test": "1" }, body: "hello" },
     "users.create": { username: `new-user-${params.tag}-${n}`, password: PASSWORD, role: "invoker" },
     "tokens.create": { name: `matrix-${n}` },

@@ -43,3 +43,9 @@ export interface TestRunResult {
   readonly logs_truncated: boolean
   readonly duration_ms: number
 }
+
+export interface App {
+  readonly id: string
+  readonly name: string
+  readonly created_at: string
+}

@@ -369,13 +369,15 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
     }),
     HttpApiEndpoint.get("list", "/executions", {
       query: {
+        app: Schema.optionalKey(Ref),
         script: Schema.optionalKey(IdQuery("script")),
         invocation: Schema.optionalKey(Invocation),
+        status: Schema.optionalKey(ExecutionStatus),
         limit: PageLimit,
         cursor: Schema.optionalKey(StorableText(256))
       },
       success: ExecutionPage,
-      error: [BadRequest, InternalError]
+      error: [BadRequest, NotFound, InternalError]
     }),
     HttpApiEndpoint.get("get", "/executions/:id", {
       params: IdParams,
@@ -502,15 +504,47 @@ export const LoginGroup = HttpApiGroup.make("login")
 /** An execution accepted for later: what an async route's 202 and a replay answer. */
 export const AcceptedExecution = Schema.Struct({ execution_id: Schema.String, accepted_at: Schema.String })
 
+/** At most this many dead letters in one bulk replay. */
+export const MAX_BULK_REPLAY = 100
+
+/** `POST /dead-letters/replay`: the dead letters to replay, 1 to `MAX_BULK_REPLAY` ids (a repeated one counts once). */
+export const BulkReplay = Schema.Struct({
+  ids: Schema.Array(
+    StorableText(36).check(Schema.isPattern(UUID_PATTERN, { message: "each id must be a dead letter's id (a UUID)" }))
+  ).check(
+    Schema.isMinLength(1, { message: "name at least one dead letter" }),
+    Schema.isMaxLength(MAX_BULK_REPLAY, { message: `at most ${MAX_BULK_REPLAY} dead letters at once` })
+  )
+})
+
+/** One id's outcome in a bulk replay: replayed as a new execution, or no such dead letter (for the caller). */
+export const BulkReplayResult = Schema.Union([
+  Schema.Struct({
+    id: Schema.String,
+    outcome: Schema.Literal("accepted"),
+    execution_id: Schema.String,
+    accepted_at: Schema.String
+  }),
+  Schema.Struct({ id: Schema.String, outcome: Schema.Literal("not_found") })
+])
+
 export const DeadLettersGroup = HttpApiGroup.make("deadLetters")
   .add(
     HttpApiEndpoint.get("list", "/dead-letters", {
       query: {
         app: Schema.optionalKey(Ref),
-        limit: PageLimit
+        script: Schema.optionalKey(IdQuery("script")),
+        resolution: Schema.optionalKey(Schema.Literals(["none", "pending", "handled", "handler_failed"])),
+        limit: PageLimit,
+        cursor: Schema.optionalKey(StorableText(256))
       },
-      success: Schema.Struct({ items: Schema.Array(DeadLetter) }),
-      error: [NotFound, InternalError]
+      success: Schema.Struct({ items: Schema.Array(DeadLetter), next_cursor: Schema.NullOr(Schema.String) }),
+      error: [BadRequest, NotFound, InternalError]
+    }),
+    HttpApiEndpoint.post("replayMany", "/dead-letters/replay", {
+      payload: BulkReplay,
+      success: Schema.Struct({ results: Schema.Array(BulkReplayResult) }),
+      error: [BadRequest, InternalError]
     }),
     HttpApiEndpoint.get("get", "/dead-letters/:id", {
       params: IdParams,
