@@ -140,6 +140,7 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     assert.match(new URL(page.url()).pathname, /^\/dashboard\/scripts\/[0-9a-f-]{36}$/)
     scriptId = new URL(page.url()).pathname.split("/").pop()!
     assert.strictEqual(await page.locator(".cm-lintRange-error").count(), 0)
+    await screenshot(page, "dashboard-script-created")
   })
 
   // The panel runs the saved script through the admin API (POST /scripts/{id}/test-run), with the session.
@@ -268,8 +269,11 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     // Both: selected, replayed in one request.
     await page.getByRole("link", { name: "← All dead letters" }).click()
     await rows.nth(1).waitFor()
-    await page.getByRole("checkbox", { name: "Select all shown" }).check()
-    await page.getByRole("button", { name: "Replay selected (2)" }).click()
+    // By keyboard: Space ticks the box, Enter presses the button.
+    await page.getByRole("checkbox", { name: "Select all shown" }).focus()
+    await page.keyboard.press("Space")
+    await page.getByRole("button", { name: "Replay selected (2)" }).focus()
+    await page.keyboard.press("Enter")
     await page.getByRole("status").getByText("2 replayed.").waitFor()
     await rows.nth(1).getByRole("link", { name: "yes" }).waitFor()
     assert.strictEqual(await page.getByRole("link", { name: "yes" }).count(), 2)
@@ -284,8 +288,11 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     const doomed = new URL(page.url()).pathname.split("/").pop()
     await page.getByRole("button", { name: "Yes, delete" }).click()
     await page.getByRole("heading", { name: "Dead letters" }).waitFor()
+    await rows.first().waitFor()
+    assert.strictEqual(await rows.count(), 1)
     const gone = await admin("GET", "/dead-letters")
     assert.notInclude(gone.items.map((d: { id: string }) => d.id), doomed)
+    await screenshot(page, "dashboard-dead-letter-deleted")
   })
 
   it("the overview shows the hour by outcome, and the latest failures", async () => {
@@ -315,14 +322,22 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     await page.getByRole("status", { name: "Connection" }).getByText(/^Live/).waitFor()
     assert.isAtMost(Number(await page.evaluate("document.documentElement.scrollWidth")), 390, "/tail")
     await assertCleanPage("live tail, narrow")
+    await screenshot(page, "dashboard-tail-narrow")
     await page.setViewportSize({ width: 1280, height: 800 })
   })
 
-  it("signs out; the API then refuses the browser", async () => {
+  it("signs out; the API then refuses the browser, and the old cookie", async () => {
+    const [old] = (await page.context().cookies()).filter((cookie) => cookie.name === "picloud_session")
+    assert.isDefined(old)
     await page.getByRole("button", { name: "Sign out" }).click()
     await page.getByRole("heading", { name: "Sign in to PiCloud" }).waitFor()
     const status = await page.evaluate(async () => (await fetch("/api/admin/scripts")).status)
     assert.strictEqual(status, 401)
+    // The session is revoked, not only forgotten by the browser.
+    const replayed = await fetch(`${picloud.url}/api/admin/scripts`, {
+      headers: { cookie: `picloud_session=${old!.value}` }
+    })
+    assert.strictEqual(replayed.status, 401, await replayed.text())
     await goto("/executions")
     await page.getByRole("heading", { name: "Sign in to PiCloud" }).waitFor()
     await assertCleanPage("login after sign-out")
