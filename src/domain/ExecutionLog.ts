@@ -54,6 +54,12 @@ export interface MinuteStats {
   readonly outcomes: Readonly<Record<string, number>>
   /** The 95th percentile of their durations (nearest rank: the smallest with 95 % at or below it). */
   readonly p95Ms: number
+  /**
+   * The outbox's lag as the minute saw it: the longest wait, from acceptance to start, of the async
+   * executions that started in it at their first attempt (a retried one's wait includes its
+   * backoff, so it is left out); `null` when none did.
+   */
+  readonly waitMs: number | null
 }
 
 /** The nearest-rank 95th percentile of `values` (not empty), as PostgreSQL's `percentile_disc(0.95)`. */

@@ -190,6 +190,8 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     await page.getByRole("heading", { name: "Live tail" }).waitFor()
     const connection = page.getByRole("status", { name: "Connection" })
     await connection.getByText(/^Live/).waitFor()
+    // The filter from the URL is the select's value once the scripts are listed.
+    await page.locator(`select[name=script] option[value="${scriptId}"]`).waitFor({ state: "attached" })
     assert.strictEqual(await page.locator("select[name=script]").inputValue(), scriptId)
     assert.strictEqual(await testRunInPage(scriptId), 200)
     const rows = page.locator("tbody tr")
@@ -304,6 +306,8 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     assert.match(await failures.innerText(), /flaky/)
     assert.isAbove(await page.locator("svg.chart rect.fill-succeeded").count(), 0)
     assert.isAbove(await page.locator("svg.chart rect.fill-dead_lettered").count(), 0)
+    // The replays waited in the outbox: their minute has an outbox lag.
+    assert.isAbove(await page.getByRole("img", { name: "Outbox lag" }).locator("circle").count(), 0)
     await assertCleanPage("overview with executions")
     await screenshot(page, "dashboard-overview-hour")
   })

@@ -8,6 +8,7 @@ export interface StatsMinute {
   readonly outcomes: Readonly<Record<string, number>>
   readonly p95_ms: number | null
   readonly rejected_503: number
+  readonly outbox_wait_ms: number | null
 }
 
 export interface Stats {
@@ -21,19 +22,27 @@ export interface Stats {
 /** The outcomes in the order they stack (bottom up), with their colours (also in app.css). */
 export const OUTCOMES = ["succeeded", "failed", "dead_lettered", "depth_exceeded"] as const
 
-/** The hour's totals: executions by outcome, all of them, the worst minute's p95, the 503s. */
+/** The largest of the values given, or `null` when none is. */
+const worst = (values: ReadonlyArray<number | null>) =>
+  values.reduce<number | null>((max, v) => (v === null ? max : max === null || v > max ? v : max), null)
+
+/** The hour's totals: executions by outcome, all of them, the worst minute's p95 and outbox lag, the 503s. */
 export const totals = (stats: Stats) => {
   const byOutcome: Record<string, number> = {}
   let executions = 0
-  let worstP95: number | null = null
   for (const minute of stats.minutes) {
     for (const [outcome, n] of Object.entries(minute.outcomes)) {
       byOutcome[outcome] = (byOutcome[outcome] ?? 0) + n
       executions += n
     }
-    if (minute.p95_ms !== null && (worstP95 === null || minute.p95_ms > worstP95)) worstP95 = minute.p95_ms
   }
-  return { byOutcome, executions, worstP95, rejected: stats.rejected_503 }
+  return {
+    byOutcome,
+    executions,
+    worstP95: worst(stats.minutes.map((m) => m.p95_ms)),
+    worstWait: worst(stats.minutes.map((m) => m.outbox_wait_ms)),
+    rejected: stats.rejected_503
+  }
 }
 
 /** A round top for an axis: 1, 2 or 5 times a power of ten, at least `max` (1 for nothing). */

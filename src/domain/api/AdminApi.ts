@@ -442,7 +442,12 @@ export const StatsMinute = Schema.Struct({
   outcomes: Schema.Record(Schema.String, Schema.Number),
   /** `null` in a minute without executions. */
   p95_ms: Schema.NullOr(Schema.Number),
-  rejected_503: Schema.Number
+  rejected_503: Schema.Number,
+  /**
+   * The outbox's lag in the minute: the longest wait from acceptance to start of the async
+   * executions that started in it at their first attempt; `null` when none did.
+   */
+  outbox_wait_ms: Schema.NullOr(Schema.Number)
 })
 
 /**

@@ -9,15 +9,25 @@ import {
   totals
 } from "../../../dashboard/src/lib/overview.ts"
 
-const minute = (i: number, outcomes: Record<string, number>, p95_ms: number | null = null, rejected_503 = 0) =>
-  ({ at: new Date(Date.UTC(2026, 11, 1, 12, i)).toISOString(), outcomes, p95_ms, rejected_503 }) as StatsMinute
+const minute = (
+  i: number,
+  outcomes: Record<string, number>,
+  p95_ms: number | null = null,
+  outbox_wait_ms: number | null = null
+): StatsMinute => ({
+  at: new Date(Date.UTC(2026, 11, 1, 12, i)).toISOString(),
+  outcomes,
+  p95_ms,
+  rejected_503: 0,
+  outbox_wait_ms
+})
 
 describe("dashboard: the overview's charts", () => {
-  it("totals the hour: by outcome, all, the worst p95, the 503s", () => {
+  it("totals the hour: by outcome, all, the worst p95 and outbox lag, the 503s", () => {
     const stats: Stats = {
       from: "",
       to: "",
-      minutes: [minute(0, { succeeded: 3, failed: 1 }, 40), minute(1, {}), minute(2, { succeeded: 2 }, 90)],
+      minutes: [minute(0, { succeeded: 3, failed: 1 }, 40, 1200), minute(1, {}), minute(2, { succeeded: 2 }, 90, 30)],
       outbox: { depth: 0, due: 0, oldest_due_age_seconds: 0 },
       rejected_503: 4
     }
@@ -25,9 +35,11 @@ describe("dashboard: the overview's charts", () => {
       byOutcome: { succeeded: 5, failed: 1 },
       executions: 6,
       worstP95: 90,
+      worstWait: 1200,
       rejected: 4
     })
     assert.isNull(totals({ ...stats, minutes: [minute(0, {})] }).worstP95)
+    assert.isNull(totals({ ...stats, minutes: [minute(0, {})] }).worstWait)
   })
 
   it("rounds an axis up to 1, 2 or 5 times a power of ten", () => {
