@@ -307,7 +307,7 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     assert.isAbove(await page.locator("svg.chart rect.fill-succeeded").count(), 0)
     assert.isAbove(await page.locator("svg.chart rect.fill-dead_lettered").count(), 0)
     // The replays waited in the outbox: their minute has an outbox lag.
-    assert.isAbove(await page.getByRole("img", { name: "Outbox lag" }).locator("circle").count(), 0)
+    assert.isAbove(await page.getByRole("img", { name: "Outbox lag" }).locator(".dot").count(), 0)
     await assertCleanPage("overview with executions")
     await screenshot(page, "dashboard-overview-hour")
   })
