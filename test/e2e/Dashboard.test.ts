@@ -210,8 +210,13 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     await connection.getByText(/^Live/).waitFor()
     await rows.first().getByRole("link").click()
     await page.getByRole("heading", { name: "Execution" }).waitFor()
+
+    // The stream cannot be reached: the page says so, and EventSource reconnects once it can.
+    await page.route("**/api/admin/executions/stream*", (route) => route.abort())
     await goto(`/tail?script=${scriptId}`)
-    await connection.getByText(/^Live/).waitFor()
+    await connection.getByText(/reconnecting/).waitFor()
+    await page.unroute("**/api/admin/executions/stream*")
+    await connection.getByText(/^Live/).waitFor({ timeout: 15_000 })
     await screenshot(page, "dashboard-tail")
   })
 
@@ -294,6 +299,12 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     assert.strictEqual(await rows.count(), 1)
     const gone = await admin("GET", "/dead-letters")
     assert.notInclude(gone.items.map((d: { id: string }) => d.id), doomed)
+    // Its page is gone too: the API's 404, as a message.
+    await goto(`/dead-letters/${doomed}`)
+    assert.match(await page.getByRole("alert").innerText(), /no dead letter .*\(404 dead_letter_not_found\)/)
+    await assertCleanPage("a dead letter that is gone")
+    await page.getByRole("link", { name: "← All dead letters" }).click()
+    await rows.first().waitFor()
     await screenshot(page, "dashboard-dead-letter-deleted")
   })
 
