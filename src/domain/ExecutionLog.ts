@@ -1,6 +1,6 @@
 import { Context, type Effect } from "effect"
 import type { ExecutionNotFound, InvalidCursor, PersistenceError } from "./Errors.ts"
-import type { ExecutionAttempt, ExecutionRecord, Invocation } from "./Execution.ts"
+import type { ExecutionAttempt, ExecutionRecord, ExecutionStatus, Invocation } from "./Execution.ts"
 import type { ScriptId } from "./Ids.ts"
 
 export interface ExecutionListOptions {
@@ -11,6 +11,8 @@ export interface ExecutionListOptions {
   readonly invocation?: Invocation | undefined
   /** Only executions this trigger started (its KV runs, `trigger_id`). */
   readonly triggerId?: string | undefined
+  /** Only executions that ended this way. */
+  readonly status?: ExecutionStatus | undefined
   readonly limit: number
   /** The previous page's `next_cursor`. */
   readonly cursor?: string | undefined
@@ -54,6 +56,12 @@ export interface MinuteStats {
   readonly outcomes: Readonly<Record<string, number>>
   /** The 95th percentile of their durations (nearest rank: the smallest with 95 % at or below it). */
   readonly p95Ms: number
+  /**
+   * The outbox's lag as the minute saw it: the longest wait, from acceptance to start, of the async
+   * executions that started in it at their first attempt (a retried one's wait includes its
+   * backoff, so it is left out); `null` when none did.
+   */
+  readonly waitMs: number | null
 }
 
 /** The nearest-rank 95th percentile of `values` (not empty), as PostgreSQL's `percentile_disc(0.95)`. */

@@ -1,6 +1,6 @@
 import { Context, type Effect, type Option, Schema } from "effect"
 import { createHash } from "node:crypto"
-import { type DeadLetter, DeadLetterEvent } from "./DeadLetter.ts"
+import { type DeadLetter, DeadLetterEvent, type DeadLetterResolution } from "./DeadLetter.ts"
 import type { IdempotencyKeyReused, OutboxFull, PersistenceError } from "./Errors.ts"
 import { ScriptHttpRequest } from "./Exec.ts"
 import type { ExecutionAttempt, ExecutionErrorInfo, ExecutionRecord, Lineage } from "./Execution.ts"
@@ -138,6 +138,21 @@ export interface OutboxStats {
   readonly oldestDueAgeMs: number
 }
 
+/** A dead letter's handler state as a listing filters it: `none` for a dead letter without a handler. */
+export type DeadLetterResolutionFilter = DeadLetterResolution | "none"
+
+/** What `deadLetters` lists. */
+export interface DeadLetterListOptions {
+  /** Only those of these apps. */
+  readonly appIds?: ReadonlyArray<string> | undefined
+  /** Only those of this script. */
+  readonly scriptId?: string | undefined
+  readonly resolution?: DeadLetterResolutionFilter | undefined
+  /** Only those after this one in the listing's order (the previous page's last). */
+  readonly after?: { readonly at: string; readonly id: string } | undefined
+  readonly limit: number
+}
+
 /** How long an `Idempotency-Key` names its execution. */
 export const IDEMPOTENCY_WINDOW_HOURS = 24
 
@@ -231,10 +246,11 @@ export class OutboxRepo extends Context.Service<OutboxRepo, {
     parentIds: ReadonlyArray<string>,
     limit: number
   ) => Effect.Effect<ReadonlyArray<QueuedJob>, PersistenceError>
-  /** Dead letters, newest first; only those of `appIds` when given. */
-  readonly deadLetters: (
-    options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }
-  ) => Effect.Effect<ReadonlyArray<DeadLetter>, PersistenceError>
+  /**
+   * Dead letters, newest first (by `dead_lettered_at` to the millisecond, then id), at most `limit`;
+   * only those that match every option given.
+   */
+  readonly deadLetters: (options: DeadLetterListOptions) => Effect.Effect<ReadonlyArray<DeadLetter>, PersistenceError>
   readonly findDeadLetter: (id: string) => Effect.Effect<Option.Option<DeadLetter>, PersistenceError>
   /**
    * Enqueues the dead letter's execution again as execution `executionId` (same kind, payload,

@@ -55,6 +55,7 @@ export const layer = Layer.effect(
           .filter((e) => options.appIds === undefined || options.appIds.includes(e.app_id))
           .filter((e) => options.invocation === undefined || e.invocation === options.invocation)
           .filter((e) => options.triggerId === undefined || e.trigger_id === options.triggerId)
+          .filter((e) => options.status === undefined || e.status === options.status)
           .filter((e) => Option.isNone(after) || compareNewestFirst(key(e), after.value) > 0)
           .sort((a, b) => compareNewestFirst(key(a), key(b)))
         const items = matching.slice(0, options.limit)
@@ -63,20 +64,27 @@ export const layer = Layer.effect(
       }),
       minuteStats: ({ from, appIds }) =>
         Effect.sync(() => {
-          const minutes = new Map<number, { outcomes: Record<string, number>; durations: Array<number> }>()
+          const minutes = new Map<
+            number,
+            { outcomes: Record<string, number>; durations: Array<number>; waitMs: number | null }
+          >()
           for (const e of records.values()) {
             const started = Date.parse(e.started_at)
             if (started < from.getTime() || (appIds !== undefined && !appIds.includes(e.app_id))) continue
             const at = Math.floor(started / 60_000) * 60_000
-            const minute = minutes.get(at) ?? { outcomes: {}, durations: [] }
+            const minute = minutes.get(at) ?? { outcomes: {}, durations: [], waitMs: null }
             minute.outcomes[e.status] = (minute.outcomes[e.status] ?? 0) + 1
             minute.durations.push(e.duration_ms)
+            if (e.accepted_at !== null && e.attempts === 1) {
+              minute.waitMs = Math.max(minute.waitMs ?? 0, started - Date.parse(e.accepted_at))
+            }
             minutes.set(at, minute)
           }
-          return [...minutes].sort(([a], [b]) => a - b).map(([at, { outcomes, durations }]) => ({
+          return [...minutes].sort(([a], [b]) => a - b).map(([at, { outcomes, durations, waitMs }]) => ({
             at,
             outcomes,
-            p95Ms: p95(durations)
+            p95Ms: p95(durations),
+            waitMs
           }))
         }),
       get: (id) => {

@@ -2,7 +2,7 @@ import { Array as Arr, Effect, Latch, Layer, Option, Schema, Semaphore } from "e
 import { SqlClient, SqlSchema } from "effect/sql"
 import { byUuid, persistence, refusedData } from "../db/persistence.ts"
 import { ExecutionNotFound } from "../domain/Errors.ts"
-import { type ExecutionAttempt, type ExecutionRecord, Invocation } from "../domain/Execution.ts"
+import { type ExecutionAttempt, type ExecutionRecord, ExecutionStatus, Invocation } from "../domain/Execution.ts"
 import { type ExecutionListOptions, ExecutionLog } from "../domain/ExecutionLog.ts"
 import { UUID_PATTERN } from "../domain/Ids.ts"
 import { encodeCursor, pageStart } from "./executionCursor.ts"
@@ -133,15 +133,17 @@ export const layer = Layer.effect(
         appIds: Schema.optional(Schema.Array(Schema.String)),
         invocation: Schema.optional(Invocation),
         triggerId: Schema.optional(Schema.String),
+        status: Schema.optional(ExecutionStatus),
         after: Schema.NullOr(Schema.Struct({ startedAt: Schema.String, id: Schema.String })),
         rows: Schema.Int
       }),
       Result: ExecutionRow,
-      execute: ({ scriptId, appIds, invocation, triggerId, after, rows }) => {
+      execute: ({ scriptId, appIds, invocation, triggerId, status, after, rows }) => {
         const conditions = [
           ...(scriptId === undefined ? [] : [sql`script_id = ${scriptId}`]),
           ...(invocation === undefined ? [] : [sql`invocation = ${invocation}`]),
           ...(triggerId === undefined ? [] : [sql`trigger_id = ${triggerId}`]),
+          ...(status === undefined ? [] : [sql`status = ${status}`]),
           ...(appIds === undefined ? [] : [sql`app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`]),
           ...(after === null ? [] : [sql`(started_at, id) < (${after.startedAt}::timestamptz, ${after.id}::uuid)`])
         ]
@@ -173,6 +175,7 @@ export const layer = Layer.effect(
         appIds: options.appIds,
         invocation: options.invocation,
         triggerId: options.triggerId,
+        status: options.status,
         after: Option.getOrNull(after),
         rows: options.limit + 1
       })
@@ -241,13 +244,16 @@ export const layer = Layer.effect(
         status: Schema.String,
         total: Schema.Boolean,
         n: Schema.Number,
-        p95: Schema.Number
+        p95: Schema.Number,
+        wait: Schema.NullOr(Schema.Number)
       }),
       execute: ({ from, appIds }) =>
         sql`
           SELECT date_trunc('minute', started_at) AS at, coalesce(status, '') AS status,
             GROUPING(status) = 1 AS total, count(*)::float8 AS n,
-            percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+            percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
+            (max(extract(epoch FROM started_at - accepted_at) * 1000)
+              FILTER (WHERE accepted_at IS NOT NULL AND attempts = 1))::float8 AS wait
           FROM executions
           WHERE started_at >= ${from}${appIds === undefined ? sql`` : sql` AND app_id IN ${sql.in(appIds)}`}
           GROUP BY GROUPING SETS ((date_trunc('minute', started_at), status), (date_trunc('minute', started_at)))
@@ -261,12 +267,14 @@ export const layer = Layer.effect(
       const appIds = options.appIds?.filter((id) => UUID_PATTERN.test(id))
       if (appIds !== undefined && appIds.length === 0) return []
       yield* writePending
-      const minutes = new Map<number, { outcomes: Record<string, number>; p95Ms: number }>()
+      const minutes = new Map<number, { outcomes: Record<string, number>; p95Ms: number; waitMs: number | null }>()
       for (const row of yield* minuteRows({ from: options.from, appIds })) {
         const at = row.at.getTime()
-        const minute = minutes.get(at) ?? { outcomes: {}, p95Ms: 0 }
-        if (row.total) minute.p95Ms = row.p95
-        else minute.outcomes[row.status] = row.n
+        const minute = minutes.get(at) ?? { outcomes: {}, p95Ms: 0, waitMs: null }
+        if (row.total) {
+          minute.p95Ms = row.p95
+          minute.waitMs = row.wait === null ? null : Math.max(0, row.wait)
+        } else minute.outcomes[row.status] = row.n
         minutes.set(at, minute)
       }
       return [...minutes].map(([at, minute]) => ({ at, ...minute }))

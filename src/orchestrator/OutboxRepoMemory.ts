@@ -4,8 +4,9 @@ import type { DeadLetter, DeadLetterResolution } from "../domain/DeadLetter.ts"
 import { IdempotencyKeyReused, OutboxFull } from "../domain/Errors.ts"
 import type { ExecutionAttempt, ExecutionErrorInfo, ExecutionRecord } from "../domain/Execution.ts"
 import { ExecutionLog } from "../domain/ExecutionLog.ts"
-import type { ExecutionId } from "../domain/Ids.ts"
+import { type ExecutionId, UUID_PATTERN } from "../domain/Ids.ts"
 import {
+  type DeadLetterListOptions,
   type HandlerJob,
   IDEMPOTENCY_WINDOW_HOURS,
   type Job,
@@ -203,11 +204,19 @@ export const layer = Layer.effect(
       resolution_error: resolutionError
     })
 
-    const deadLetters = (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) =>
+    /** Newest first: the later time, then the larger id. */
+    const newestFirst = (a: { at: string; id: string }, b: { at: string; id: string }) =>
+      a.at === b.at ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.at < b.at ? 1 : -1
+
+    // As in PostgreSQL, a position that is no dead letter's id starts no page.
+    const deadLetters = (options: DeadLetterListOptions) =>
       Effect.sync(() =>
-        [...buried.values()]
+        options.after !== undefined && !UUID_PATTERN.test(options.after.id) ? [] : [...buried.values()]
           .filter(({ job }) => options.appIds === undefined || options.appIds.includes(job.app_id))
-          .reverse()
+          .filter(({ job }) => options.scriptId === undefined || job.script_id === options.scriptId)
+          .filter(({ resolution }) => options.resolution === undefined || (resolution ?? "none") === options.resolution)
+          .filter(({ job, at }) => options.after === undefined || newestFirst({ at, id: job.id }, options.after) > 0)
+          .sort((a, b) => newestFirst({ at: a.at, id: a.job.id }, { at: b.at, id: b.job.id }))
           .slice(0, options.limit)
           .map(toDeadLetter)
       )

@@ -9,6 +9,7 @@ import { type ExecutionAttempt, ExecutionErrorInfo, type ExecutionRecord, type L
 import { ExecutionId, UUID_PATTERN } from "../domain/Ids.ts"
 import {
   type Accepted,
+  type DeadLetterListOptions,
   type HandlerJob,
   IDEMPOTENCY_WINDOW_HOURS,
   type Job,
@@ -442,19 +443,39 @@ export const layer = Layer.effect(
 
     const deadLetterColumns = sql.literal(DEAD_LETTER_COLUMNS)
 
+    // Ordered by the time to the millisecond, as the API shows it (and a cursor carries it), then id.
     const listDeadLetters = SqlSchema.findAll({
-      Request: Schema.Struct({ appIds: Schema.optional(Schema.Array(Schema.String)), limit: Schema.Int }),
+      Request: Schema.Struct({
+        appIds: Schema.optional(Schema.Array(Schema.String)),
+        scriptId: Schema.optional(Schema.String),
+        resolution: Schema.optional(Schema.String),
+        after: Schema.optional(Schema.Struct({ at: Schema.String, id: Schema.String })),
+        limit: Schema.Int
+      }),
       Result: DeadLetterRow,
-      execute: ({ appIds, limit }) =>
-        sql`
+      execute: ({ appIds, scriptId, resolution, after, limit }) => {
+        const conditions = [
+          ...(appIds === undefined ? [] : [sql`app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`]),
+          ...(scriptId === undefined ? [] : [sql`script_id::text = ${scriptId}`]),
+          ...(resolution === undefined
+            ? []
+            : [resolution === "none" ? sql`resolution IS NULL` : sql`resolution = ${resolution}`]),
+          ...(after === undefined
+            ? []
+            : [sql`(date_trunc('milliseconds', created_at), id) < (${after.at}::timestamptz, ${after.id}::uuid)`])
+        ]
+        return sql`
         SELECT ${deadLetterColumns} FROM dead_letters
-        ${appIds === undefined ? sql`` : sql`WHERE app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`}
-        ORDER BY created_at DESC, id DESC
+        ${conditions.length ? sql`WHERE ${sql.and(conditions)}` : sql``}
+        ORDER BY date_trunc('milliseconds', created_at) DESC, id DESC
         LIMIT ${limit}`
+      }
     })
 
-    const deadLetters = (options: { readonly appIds?: ReadonlyArray<string> | undefined; readonly limit: number }) =>
-      listDeadLetters(options).pipe(persistence("OutboxRepo.deadLetters"))
+    const deadLetters = (options: DeadLetterListOptions) =>
+      (options.after !== undefined && !UUID_PATTERN.test(options.after.id)
+        ? Effect.succeed([])
+        : listDeadLetters(options)).pipe(persistence("OutboxRepo.deadLetters"))
 
     const findDeadLetterRow = SqlSchema.findOneOption({
       Request: Schema.String,

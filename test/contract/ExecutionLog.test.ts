@@ -156,6 +156,11 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         assert.deepStrictEqual(kv.items.map((e) => e.id).sort(), [triggered.id, skipped.id].sort())
         const http = yield* log.list({ appIds: [app], invocation: "http", limit: 10 })
         assert.deepStrictEqual(http.items.map((e) => e.id), [root.id])
+        const deep = yield* log.list({ appIds: [app], status: "depth_exceeded", limit: 10 })
+        assert.deepStrictEqual(deep.items.map((e) => e.id), [skipped.id])
+        const kvOk = yield* log.list({ appIds: [app], invocation: "kv", status: "succeeded", limit: 10 })
+        assert.deepStrictEqual(kvOk.items.map((e) => e.id), [triggered.id])
+        assert.deepStrictEqual((yield* log.list({ appIds: [app], status: "failed", limit: 10 })).items, [])
       }))
 
     it.effect("a listing can be limited to the runs of one trigger; a malformed trigger id lists nothing", () =>
@@ -260,9 +265,16 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         yield* log.record(execution(scriptId, new Date(from + 70_000), { app_id: app, duration_ms: 5 }))
         yield* log.record(execution(scriptId, new Date(from - 1_000), { app_id: app }))
         yield* log.record(execution(scriptId, new Date(from + 5_000), { app_id: crypto.randomUUID() }))
+        // Async: waited 1.5 s and 0.25 s at their first attempts; the retried one's wait is left out.
+        const accepted = (ms: number) => new Date(from + 70_000 - ms).toISOString()
+        yield* log.record(execution(scriptId, new Date(from + 70_000), { app_id: app, accepted_at: accepted(1_500) }))
+        yield* log.record(execution(scriptId, new Date(from + 70_000), { app_id: app, accepted_at: accepted(250) }))
+        yield* log.record(
+          execution(scriptId, new Date(from + 70_000), { app_id: app, accepted_at: accepted(30_000), attempts: 3 })
+        )
         assert.deepStrictEqual(yield* log.minuteStats({ from: new Date(from), appIds: [app] }), [
-          { at: from, outcomes: { succeeded: 18, failed: 2 }, p95Ms: 19 },
-          { at: from + 60_000, outcomes: { succeeded: 1 }, p95Ms: 5 }
+          { at: from, outcomes: { succeeded: 18, failed: 2 }, p95Ms: 19, waitMs: null },
+          { at: from + 60_000, outcomes: { succeeded: 4 }, p95Ms: 5, waitMs: 1_500 }
         ])
         assert.deepStrictEqual(yield* log.minuteStats({ from: new Date(from), appIds: [] }), [])
         const all = yield* log.minuteStats({ from: new Date(from) })

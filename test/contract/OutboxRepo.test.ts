@@ -7,6 +7,7 @@ import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
 import type { Principal } from "../../src/domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
 import {
+  type DeadLetterListOptions,
   HANDLER_RETRY,
   type HandlerJob,
   type Job,
@@ -430,6 +431,45 @@ const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionL
         const failed = Option.getOrThrow(yield* outbox.findDeadLetter(claimed[1]!.id))
         assert.deepStrictEqual([failed.resolution, failed.resolution_error], ["handler_failed", badRecord.error])
         assert.deepStrictEqual(yield* log.get(bad.id), badRecord)
+      }))
+
+    it.effect("dead letters are listed newest first, filtered by script and handler state, a page after another", () =>
+      Effect.gen(function*() {
+        const outbox = yield* OutboxRepo
+        const app = crypto.randomUUID()
+        const script = crypto.randomUUID()
+        const writer = uuidv7()
+        const jobs = [
+          newJob(app, { script_id: script }),
+          newJob(app),
+          kvJob(app, { id: writer, root: writer }),
+          newJob(app, { script_id: script })
+        ]
+        const buried: Array<string> = []
+        for (const job of jobs) {
+          yield* outbox.enqueue(job)
+          const claimed = (yield* claimMine("node-l/1", [job.id])).mine[0]!
+          const handler = job.kind === "kv" ? handlerJob(claimed, someone) : undefined
+          assert.isTrue(yield* outbox.deadLetter(claimed, "node-l/1", finalRecord(claimed, "dead_lettered"), handler))
+          buried.unshift(job.id)
+          // Distinct milliseconds, so that the order is the order they were buried in.
+          yield* Effect.sleep("3 millis")
+        }
+        const list = (options: Omit<DeadLetterListOptions, "appIds" | "limit">, limit = 10) =>
+          outbox.deadLetters({ appIds: [app], limit, ...options })
+        const all = yield* list({})
+        assert.deepStrictEqual(all.map((d) => d.id), buried)
+        assert.deepStrictEqual((yield* list({ scriptId: script })).map((d) => d.id), [jobs[3]!.id, jobs[0]!.id])
+        assert.deepStrictEqual((yield* list({ resolution: "pending" })).map((d) => d.id), [jobs[2]!.id])
+        assert.deepStrictEqual((yield* list({ resolution: "none" })).length, 3)
+        assert.deepStrictEqual(yield* list({ resolution: "handled" }), [])
+
+        const first = yield* list({}, 2)
+        assert.deepStrictEqual(first.map((d) => d.id), buried.slice(0, 2))
+        const last = first.at(-1)!
+        const rest = yield* list({ after: { at: last.dead_lettered_at, id: last.id } })
+        assert.deepStrictEqual(rest.map((d) => d.id), buried.slice(2))
+        assert.deepStrictEqual(yield* list({ after: { at: last.dead_lettered_at, id: "not-a-uuid" } }), [])
       }))
 
     it.effect("a replay keeps kind, payload and handler, as a child of the dead execution in its chain", () =>

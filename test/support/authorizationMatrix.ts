@@ -31,6 +31,8 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "scripts.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "scripts.update": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "scripts.delete": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
+  // As executing the script: whoever is granted its app, invokers too.
+  "scripts.testRun": { admin: 200, devThis: 200, devOther: 404, invoker: 200 },
   "routes.create": { admin: 201, devThis: 201, devOther: 404, invoker: 403 },
   "routes.list": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "routes.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
@@ -54,6 +56,8 @@ const POLICY: Record<string, "public" | Record<"admin" | "devThis" | "devOther" 
   "deadLetters.get": { admin: 200, devThis: 200, devOther: 404, invoker: 403 },
   "deadLetters.replay": { admin: 202, devThis: 202, devOther: 404, invoker: 403 },
   "deadLetters.discard": { admin: 204, devThis: 204, devOther: 404, invoker: 403 },
+  // devOther: a 200 whose result says not_found for the dead letter it may not see.
+  "deadLetters.replayMany": { admin: 200, devThis: 200, devOther: 200, invoker: 403 },
   "users.create": { admin: 201, devThis: 403, devOther: 403, invoker: 403 },
   "users.list": { admin: 200, devThis: 403, devOther: 403, invoker: 403 },
   "users.get": { admin: 200, devThis: 403, devOther: 403, invoker: 403 },
@@ -183,6 +187,8 @@ const body = (key: string, n: number, params: Record<string, string>): unknown =
     "apps.create": { name: `new-app-${params.tag}-${n}` },
     "scripts.create": { app: params.app, name: `new-script-${n}`, source: "export default () => 2" },
     "scripts.update": { source: `export default () => ${n}` },
+    "deadLetters.replayMany": { ids: [params.deadLetter] },
+    "scripts.testRun": { method: "POST", path: "/t", query: { a: "1" }, headers: { "x-test": "1" }, body: "hello" },
     "users.create": { username: `new-user-${params.tag}-${n}`, password: PASSWORD, role: "invoker" },
     "users.grant": { apps: [params.app] },
     "tokens.create": { name: `matrix-${n}` },
@@ -311,7 +317,7 @@ const withOneString = (valid: unknown, bad: string): ReadonlyArray<{ readonly at
  * string of a KV value (the value is bounded as a whole). Over it is a 413 with this code.
  */
 const byteBound = (key: string, at: string) =>
-  at.endsWith(".source")
+  at.endsWith(".source") || (key === "scripts.testRun" && at === ".body")
     ? { bytes: 1024 * 1024, code: "payload_too_large" }
     : key === "kv.put"
     ? { bytes: 256 * 1024, code: "kv_value_too_large" }

@@ -131,3 +131,49 @@ export interface ScheduleDetail extends Omit<Schedule, "last_run"> {
   readonly last_run: (ScheduleFiring & { readonly status: string; readonly lag_ms: number }) | null
   readonly next_runs: ReadonlyArray<string>
 }
+
+/** `POST /scripts/{id}/test-run`'s answer: what a caller would have got, the logs and the duration. */
+export interface TestRunResult {
+  readonly execution_id: string
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  readonly error: { readonly code: string; readonly message: string } | null
+  readonly logs: ReadonlyArray<LogEntry>
+  readonly logs_truncated: boolean
+  readonly duration_ms: number
+}
+
+export interface App {
+  readonly id: string
+  readonly name: string
+  readonly created_at: string
+}
+
+/** A dead letter as `GET /api/admin/dead-letters` lists it (src/domain/DeadLetter.ts). */
+export interface DeadLetter {
+  readonly id: string
+  readonly app_id: string
+  readonly script_id: string
+  readonly invocation: string
+  readonly request: {
+    readonly method: string
+    readonly path: string
+    readonly query: Readonly<Record<string, string>>
+    readonly headers: Readonly<Record<string, string>>
+    readonly body: string
+  } | null
+  readonly event: unknown
+  readonly attempts: number
+  readonly error: { readonly code: string; readonly message: string }
+  readonly accepted_at: string
+  readonly dead_lettered_at: string
+  readonly replayed_as: string | null
+  readonly resolution: "pending" | "handled" | "handler_failed" | null
+  readonly resolution_error: { readonly code: string; readonly message: string } | null
+}
+
+/** One id's outcome in `POST /api/admin/dead-letters/replay`. */
+export type BulkReplayResult =
+  | { readonly id: string; readonly outcome: "accepted"; readonly execution_id: string; readonly accepted_at: string }
+  | { readonly id: string; readonly outcome: "not_found" }

@@ -9,7 +9,15 @@ import {
 } from "effect/http-api"
 import { App, CreateApp } from "../App.ts"
 import { DeadLetter } from "../DeadLetter.ts"
-import { ExecutionAttempt, ExecutionRecord, ExecutionStatus, ExecutionTree, Invocation } from "../Execution.ts"
+import {
+  ExecutionAttempt,
+  ExecutionErrorInfo,
+  ExecutionRecord,
+  ExecutionStatus,
+  ExecutionTree,
+  Invocation,
+  LogEntry
+} from "../Execution.ts"
 import {
   ApiToken,
   CreateToken,
@@ -37,6 +45,7 @@ import {
   NotFound,
   PayloadTooLargeResponse,
   PreconditionFailed,
+  ServiceUnavailable,
   TooManyRequestsResponse,
   Unauthorized,
   Unprocessable
@@ -95,6 +104,61 @@ export const DEFAULT_PAGE_SIZE = 50
 /** Script with its current source, as `GET /scripts/{id}` returns it. */
 export const ScriptDetail = Schema.Struct({ ...Script.fields, source: Schema.String })
 
+/** At most this many query parameters, and this many headers, in a test run's request. */
+export const TEST_RUN_MAX_ENTRIES = 64
+
+/** A header name as HTTP spells one (RFC 9110 `token`). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/
+
+/** Checked on the record, not its key schema: a record drops a key its key schema refuses, silently. */
+const headerNames = Schema.makeFilter((entries: object) => {
+  const bad = Object.keys(entries).find((name) => !HEADER_NAME.test(name))
+  return bad === undefined || `${JSON.stringify(bad)} is not a header name (an HTTP token of at most 128 characters)`
+})
+
+const atMostEntries = (what: string) =>
+  Schema.makeFilter((entries: object) =>
+    Object.keys(entries).length <= TEST_RUN_MAX_ENTRIES || `must hold at most ${TEST_RUN_MAX_ENTRIES} ${what}`
+  )
+
+/**
+ * `POST /scripts/{id}/test-run`: a request to run the saved script with, as the script will see it.
+ * Only these headers reach the script (never the caller's own, so never its session cookie); a
+ * `Bearer` authorization or the dashboard's session cookie among them is refused (400), since the
+ * platform would consume them and never hand them to a script. `body` is bounded in bytes by
+ * `PICLOUD_MAX_REQUEST_BYTES`, as the data plane's is (413).
+ */
+export const TestRunRequest = Schema.Struct({
+  method: Schema.optionalKey(Schema.Literals(["GET", "POST", "PUT", "PATCH", "DELETE"])),
+  path: Schema.optionalKey(
+    StorableText(2048).check(Schema.isPattern(/^\//, { message: "a path must start with /" }))
+  ),
+  query: Schema.optionalKey(
+    Schema.Record(StorableText(256), StorableText(8192)).check(atMostEntries("query parameters"))
+  ),
+  headers: Schema.optionalKey(
+    Schema.Record(Schema.String, StorableText(8192)).check(atMostEntries("headers"), headerNames)
+  ),
+  body: Schema.optionalKey(StorableText())
+})
+export type TestRunRequest = typeof TestRunRequest.Type
+
+/**
+ * What a test run answers: the execution's id, the status, headers and body a caller of the script
+ * would have got (for a failed run, the data plane's JSON error body), its error (`null` when it
+ * responded), its logs and its duration in the sandbox.
+ */
+export const TestRunResult = Schema.Struct({
+  execution_id: Schema.String,
+  status: Schema.Int,
+  headers: Schema.Record(Schema.String, Schema.String),
+  body: Schema.String,
+  error: Schema.NullOr(ExecutionErrorInfo),
+  logs: Schema.Array(LogEntry),
+  logs_truncated: Schema.Boolean,
+  duration_ms: Schema.Number
+})
+
 export const ScriptsGroup = HttpApiGroup.make("scripts")
   .add(
     HttpApiEndpoint.post("create", "/scripts", {
@@ -122,6 +186,12 @@ export const ScriptsGroup = HttpApiGroup.make("scripts")
       params: IdParams,
       success: HttpApiSchema.NoContent,
       error: [NotFound, InternalError]
+    }),
+    HttpApiEndpoint.post("testRun", "/scripts/:id/test-run", {
+      params: IdParams,
+      payload: TestRunRequest,
+      success: TestRunResult,
+      error: [BadRequest, NotFound, PayloadTooLargeResponse, ServiceUnavailable, InternalError]
     })
   )
 
@@ -309,15 +379,17 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
     }),
     HttpApiEndpoint.get("list", "/executions", {
       query: {
+        app: Schema.optionalKey(Ref),
         script: Schema.optionalKey(IdQuery("script")),
         invocation: Schema.optionalKey(Invocation),
         /** Only the runs this KV trigger started. */
         trigger: Schema.optionalKey(IdQuery("trigger")),
+        status: Schema.optionalKey(ExecutionStatus),
         limit: PageLimit,
         cursor: Schema.optionalKey(StorableText(256))
       },
       success: ExecutionPage,
-      error: [BadRequest, InternalError]
+      error: [BadRequest, NotFound, InternalError]
     }),
     HttpApiEndpoint.get("get", "/executions/:id", {
       params: IdParams,
@@ -388,7 +460,12 @@ export const StatsMinute = Schema.Struct({
   outcomes: Schema.Record(Schema.String, Schema.Number),
   /** `null` in a minute without executions. */
   p95_ms: Schema.NullOr(Schema.Number),
-  rejected_503: Schema.Number
+  rejected_503: Schema.Number,
+  /**
+   * The outbox's lag in the minute: the longest wait from acceptance to start of the async
+   * executions that started in it at their first attempt; `null` when none did.
+   */
+  outbox_wait_ms: Schema.NullOr(Schema.Number)
 })
 
 /**
@@ -450,15 +527,47 @@ export const LoginGroup = HttpApiGroup.make("login")
 /** An execution accepted for later: what an async route's 202 and a replay answer. */
 export const AcceptedExecution = Schema.Struct({ execution_id: Schema.String, accepted_at: Schema.String })
 
+/** At most this many dead letters in one bulk replay. */
+export const MAX_BULK_REPLAY = 100
+
+/** `POST /dead-letters/replay`: the dead letters to replay, 1 to `MAX_BULK_REPLAY` ids (a repeated one counts once). */
+export const BulkReplay = Schema.Struct({
+  ids: Schema.Array(
+    StorableText(36).check(Schema.isPattern(UUID_PATTERN, { message: "each id must be a dead letter's id (a UUID)" }))
+  ).check(
+    Schema.isMinLength(1, { message: "name at least one dead letter" }),
+    Schema.isMaxLength(MAX_BULK_REPLAY, { message: `at most ${MAX_BULK_REPLAY} dead letters at once` })
+  )
+})
+
+/** One id's outcome in a bulk replay: replayed as a new execution, or no such dead letter (for the caller). */
+export const BulkReplayResult = Schema.Union([
+  Schema.Struct({
+    id: Schema.String,
+    outcome: Schema.Literal("accepted"),
+    execution_id: Schema.String,
+    accepted_at: Schema.String
+  }),
+  Schema.Struct({ id: Schema.String, outcome: Schema.Literal("not_found") })
+])
+
 export const DeadLettersGroup = HttpApiGroup.make("deadLetters")
   .add(
     HttpApiEndpoint.get("list", "/dead-letters", {
       query: {
         app: Schema.optionalKey(Ref),
-        limit: PageLimit
+        script: Schema.optionalKey(IdQuery("script")),
+        resolution: Schema.optionalKey(Schema.Literals(["none", "pending", "handled", "handler_failed"])),
+        limit: PageLimit,
+        cursor: Schema.optionalKey(StorableText(256))
       },
-      success: Schema.Struct({ items: Schema.Array(DeadLetter) }),
-      error: [NotFound, InternalError]
+      success: Schema.Struct({ items: Schema.Array(DeadLetter), next_cursor: Schema.NullOr(Schema.String) }),
+      error: [BadRequest, NotFound, InternalError]
+    }),
+    HttpApiEndpoint.post("replayMany", "/dead-letters/replay", {
+      payload: BulkReplay,
+      success: Schema.Struct({ results: Schema.Array(BulkReplayResult) }),
+      error: [BadRequest, InternalError]
     }),
     HttpApiEndpoint.get("get", "/dead-letters/:id", {
       params: IdParams,

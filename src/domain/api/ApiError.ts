@@ -87,6 +87,12 @@ export class Unprocessable extends Schema.Error<Unprocessable>("picloud/api/Unpr
   description: "The script does not compile"
 }) {}
 
+/** Every execution slot is busy: the caller retries shortly (as the data plane's 503 says). */
+export class ServiceUnavailable extends Schema.Error<ServiceUnavailable>("picloud/api/ServiceUnavailable")(fields, {
+  httpApiStatus: 503,
+  description: "All execution slots are busy; retry shortly"
+}) {}
+
 export class InternalError extends Schema.Error<InternalError>("picloud/api/InternalError")(fields, {
   httpApiStatus: 500,
   description: "A platform fault"

@@ -6,6 +6,7 @@ import { AppRepo } from "../../domain/AppRepo.ts"
 import type { ExecutionId } from "../../domain/Ids.ts"
 import { OutboxRepo } from "../../domain/OutboxRepo.ts"
 import { uuidv7 } from "../../domain/uuidv7.ts"
+import { encodeCursor, pageStart } from "../../orchestrator/executionCursor.ts"
 import { apiErrors } from "./apiErrors.ts"
 import { manageableApp, requireRole, seesApp, visibleApps } from "./authorize.ts"
 
@@ -14,7 +15,9 @@ const deadLetterNotFound = (id: string) => apiError(NotFound, "dead_letter_not_f
 /**
  * `/api/admin/dead-letters`, for admins and the app's developers: the async executions that used up
  * their attempts, with their requests; a replay enqueues the request again as a new execution, with
- * the same script, retry policy and caller.
+ * the same script, retry policy and caller. `POST /dead-letters/replay` replays a list of them (at
+ * most `MAX_BULK_REPLAY`), one by one, answering each id's outcome; one the caller may not see is
+ * `not_found`, as if it did not exist. The listing pages with the executions' cursor (time and id).
  */
 export const DeadLettersHttp = HttpApiBuilder.group(
   AdminApi,
@@ -39,7 +42,51 @@ export const DeadLettersHttp = HttpApiBuilder.group(
           const appIds = query.app === undefined
             ? visibleApps(me)
             : [yield* manageableApp(query.app).pipe(Effect.provideService(AppRepo, apps))]
-          return { items: yield* outbox.deadLetters({ appIds, limit: query.limit ?? DEFAULT_PAGE_SIZE }) }
+          const after = yield* pageStart(query.cursor)
+          const limit = query.limit ?? DEFAULT_PAGE_SIZE
+          const rows = yield* outbox.deadLetters({
+            appIds,
+            scriptId: query.script,
+            resolution: query.resolution,
+            after: Option.match(after, {
+              onNone: () => undefined,
+              onSome: ({ startedAt, id }) => ({ at: startedAt, id })
+            }),
+            limit: limit + 1
+          })
+          const items = rows.slice(0, limit)
+          const last = items.at(-1)
+          return {
+            items,
+            next_cursor: rows.length > limit && last !== undefined
+              ? encodeCursor({ startedAt: last.dead_lettered_at, id: last.id })
+              : null
+          }
+        }).pipe(apiErrors))
+      .handle("replayMany", ({ payload }) =>
+        Effect.gen(function*() {
+          const me = yield* requireRole("admin", "developer")
+          const results = yield* Effect.forEach(new Set(payload.ids.map((id) => id.toLowerCase())), (id) =>
+            Effect.gen(function*() {
+              const found = yield* outbox.findDeadLetter(id)
+              const accepted = Option.isSome(found) && seesApp(me, found.value.app_id)
+                ? yield* outbox.replay(
+                  id,
+                  uuidv7() as ExecutionId,
+                  new Date(yield* Clock.currentTimeMillis).toISOString()
+                )
+                : Option.none()
+              return Option.match(accepted, {
+                onNone: () => ({ id, outcome: "not_found" as const }),
+                onSome: (job) => ({
+                  id,
+                  outcome: "accepted" as const,
+                  execution_id: job.execution_id,
+                  accepted_at: job.accepted_at
+                })
+              })
+            }))
+          return { results }
         }).pipe(apiErrors))
       .handle("get", ({ params }) => visible(params.id).pipe(apiErrors))
       .handle("replay", ({ params }) =>

@@ -5,6 +5,7 @@ import { AppRepo } from "../../domain/AppRepo.ts"
 import { ExecutionNotFound } from "../../domain/Errors.ts"
 import { attemptOf } from "../../domain/Execution.ts"
 import { ExecutionLog } from "../../domain/ExecutionLog.ts"
+import type { Principal } from "../../domain/Identity.ts"
 import type { ScriptId } from "../../domain/Ids.ts"
 import { OutboxRepo } from "../../domain/OutboxRepo.ts"
 import { ScriptRepo } from "../../domain/ScriptRepo.ts"
@@ -40,6 +41,12 @@ export const ExecutionsHttp = HttpApiBuilder.group(
         return { me, execution }
       })
 
+    /** The apps a listing covers: the one named by `app` (which the caller must manage), or all it sees. */
+    const appsOf = (me: Principal, app: string | undefined) =>
+      app === undefined
+        ? Effect.succeed(visibleApps(me))
+        : manageableApp(app).pipe(Effect.map((id) => [id]), Effect.provideService(AppRepo, apps))
+
     /** The names of scripts by id (deleted ones have none). */
     const scriptNames = (ids: Iterable<string>) =>
       Effect.forEach(new Set(ids), (id) =>
@@ -50,25 +57,22 @@ export const ExecutionsHttp = HttpApiBuilder.group(
 
     return handlers
       .handle("list", ({ query }) =>
-        requireRole("admin", "developer").pipe(
-          Effect.flatMap((me) =>
-            executions.list({
-              scriptId: query.script as ScriptId | undefined,
-              invocation: query.invocation,
-              triggerId: query.trigger,
-              appIds: visibleApps(me),
-              limit: query.limit ?? DEFAULT_PAGE_SIZE,
-              cursor: query.cursor
-            })
-          ),
-          apiErrors
-        ))
+        Effect.gen(function*() {
+          const me = yield* requireRole("admin", "developer")
+          return yield* executions.list({
+            scriptId: query.script as ScriptId | undefined,
+            invocation: query.invocation,
+            triggerId: query.trigger,
+            status: query.status,
+            appIds: yield* appsOf(me, query.app),
+            limit: query.limit ?? DEFAULT_PAGE_SIZE,
+            cursor: query.cursor
+          })
+        }).pipe(apiErrors))
       .handle("stream", ({ query, headers }) =>
         Effect.gen(function*() {
           const me = yield* requireRole("admin", "developer")
-          const appIds = query.app === undefined
-            ? visibleApps(me)
-            : [yield* manageableApp(query.app).pipe(Effect.provideService(AppRepo, apps))]
+          const appIds = yield* appsOf(me, query.app)
           const events = yield* tail.follow(
             { appIds, scriptId: query.script, status: query.status },
             query.since ?? headers["last-event-id"]

@@ -8,10 +8,12 @@ import { ScriptRepo } from "../../domain/ScriptRepo.ts"
 import { Scripts } from "../Scripts.ts"
 import { apiErrors } from "./apiErrors.ts"
 import { manageableApp, requireRole, seesApp } from "./authorize.ts"
+import { makeTestRun } from "./testRun.ts"
 
 /**
  * Handlers of `/api/admin/scripts`, for admins and the developers of the script's app (others get
- * 403; a script in an app the caller may not see is a 404). Writing is the `Scripts` service's.
+ * 403; a script in an app the caller may not see is a 404). Writing is the `Scripts` service's; a test run (`testRun.ts`) is for whoever may execute the
+ * script.
  */
 export const ScriptsHttp = HttpApiBuilder.group(
   AdminApi,
@@ -20,6 +22,7 @@ export const ScriptsHttp = HttpApiBuilder.group(
     const scripts = yield* ScriptRepo
     const service = yield* Scripts
     const apps = yield* AppRepo
+    const testRun = yield* makeTestRun
     const manageable = (ref: string | undefined) => manageableApp(ref).pipe(Effect.provideService(AppRepo, apps))
 
     /**
@@ -67,5 +70,6 @@ export const ScriptsHttp = HttpApiBuilder.group(
         "delete",
         ({ params }) => manageableScript(params.id, scripts.find).pipe(Effect.flatMap(service.delete), apiErrors)
       )
+      .handle("testRun", ({ params, payload }) => testRun(params.id, payload).pipe(apiErrors))
   })
 )

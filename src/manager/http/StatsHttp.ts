@@ -47,7 +47,8 @@ export const StatsHttp = HttpApiBuilder.group(
               at: new Date(at).toISOString(),
               outcomes: minute?.outcomes ?? {},
               p95_ms: minute?.p95Ms ?? null,
-              rejected_503: refusals.get(at) ?? 0
+              rejected_503: refusals.get(at) ?? 0,
+              outbox_wait_ms: minute?.waitMs ?? null
             }
           }),
           outbox: {

@@ -54,6 +54,41 @@ const shape = (node: ExecutionTreeNode): unknown => ({
 })
 
 describe("admin API: executions", () => {
+  it.live("GET /executions?app=&status=: one app's (one the caller manages), ended one way", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      const PASSWORD = "correct horse battery staple"
+      for (const name of ["shop", "blog"]) {
+        assert.strictEqual((yield* call("POST", "/api/admin/apps", { body: { name } })).status, 201)
+        for (
+          const [script, source] of [["ok", "export default () => 1"], ["boom", "export default () => { throw 1 }"]]
+        ) {
+          const created = yield* call("POST", "/api/admin/scripts", { body: { app: name, name: script, source } })
+          assert.strictEqual(created.status, 201, created.text)
+          yield* call("GET", `/api/execute/${name}/${script}`)
+        }
+      }
+      const list = (query: string, token?: string) =>
+        call("GET", `/api/admin/executions?${query}`, token === undefined ? {} : { token })
+      const names = (reply: { json: any }) => reply.json.items.map((e: any) => e.script_name).sort()
+      assert.deepStrictEqual(names(yield* list("app=shop")), ["boom", "ok"])
+      assert.deepStrictEqual(names(yield* list("status=failed")), ["boom", "boom"])
+      assert.deepStrictEqual(names(yield* list("app=blog&status=succeeded")), ["ok"])
+      const bad = yield* list("status=exploded")
+      assert.strictEqual(bad.status, 400, bad.text)
+      assert.include(bad.json.error.message, "status")
+      assert.strictEqual((yield* list("app=nope")).status, 404)
+      const created = yield* call("POST", "/api/admin/users", {
+        body: { username: "dev", password: PASSWORD, role: "developer", apps: ["shop"] }
+      })
+      assert.strictEqual(created.status, 201, created.text)
+      const dev =
+        (yield* call("POST", "/api/admin/login", { token: null, body: { username: "dev", password: PASSWORD } }))
+          .json.secret
+      assert.deepStrictEqual(names(yield* list("status=failed", dev)), ["boom"])
+      assert.strictEqual((yield* list("app=blog", dev)).status, 404, "an app it is not granted does not exist")
+    }))
+
   it.live("GET /executions?script= takes a script id: anything else is a 400 saying so", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform

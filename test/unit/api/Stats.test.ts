@@ -77,6 +77,7 @@ describe("admin API: GET /api/admin/stats", () => {
       }
       assert.deepStrictEqual(stats.outbox, { depth: 0, due: 0, oldest_due_age_seconds: 0 })
       assert.isAtLeast(stats.rejected_503, 0)
+      for (const minute of stats.minutes) assert.isNull(minute.outbox_wait_ms, "no async execution: no outbox lag")
     }))
 
   it.live("a developer sees its apps only; ?app= narrows to one it may manage (404 otherwise); invokers get 403", () =>
@@ -138,5 +139,15 @@ describe("admin API: GET /api/admin/stats", () => {
 
       yield* Deferred.succeed(release, undefined)
       yield* Fiber.join(slow).pipe(Effect.flatMap(ok(200)))
+
+      // The async requests waited in the outbox while the gate was full: the minute shows that lag.
+      let after = stats
+      for (let i = 0; i < 100 && after.outbox.depth > 0; i++) {
+        yield* Effect.sleep("20 millis")
+        after = yield* call("GET", "/api/admin/stats").pipe(Effect.flatMap(ok(200)))
+      }
+      assert.strictEqual(after.outbox.depth, 0)
+      const lag = Math.max(...after.minutes.map((m: any) => m.outbox_wait_ms ?? -1))
+      assert.isAtLeast(lag, 100, JSON.stringify(after.minutes.filter((m: any) => m.outbox_wait_ms !== null)))
     }))
 })
