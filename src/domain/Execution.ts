@@ -82,7 +82,9 @@ export const ExecutionRecord = Schema.Struct({
   ...Lineage.fields,
   /** The KV reads and writes the execution made (0 until the sandbox has a `kv`). */
   kv_reads: Schema.Int,
-  kv_writes: Schema.Int
+  kv_writes: Schema.Int,
+  /** The key whose write started a `kv` execution (its event's `key`); `null` for other invocations. */
+  kv_key: Schema.NullOr(Schema.String)
 })
 export type ExecutionRecord = typeof ExecutionRecord.Type
 

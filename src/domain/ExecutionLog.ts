@@ -11,6 +11,8 @@ export interface ExecutionListOptions {
   readonly invocation?: Invocation | undefined
   /** Only executions this trigger started (its KV runs, `trigger_id`). */
   readonly triggerId?: string | undefined
+  /** Only `kv` executions started by a write of this key (`kv_key`; keys are per app: give `appIds` too). */
+  readonly kvKey?: string | undefined
   /** Only executions that ended this way. */
   readonly status?: ExecutionStatus | undefined
   readonly limit: number

@@ -173,7 +173,8 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
             request: null,
             event: job.payload.event,
             principal,
-            lineage
+            lineage,
+            kvKey: job.kind === "kv" ? job.payload.event.key : undefined
           }))
         }
         case "dead_letter": {

@@ -55,6 +55,7 @@ export const layer = Layer.effect(
           .filter((e) => options.appIds === undefined || options.appIds.includes(e.app_id))
           .filter((e) => options.invocation === undefined || e.invocation === options.invocation)
           .filter((e) => options.triggerId === undefined || e.trigger_id === options.triggerId)
+          .filter((e) => options.kvKey === undefined || e.kv_key === options.kvKey)
           .filter((e) => options.status === undefined || e.status === options.status)
           .filter((e) => Option.isNone(after) || compareNewestFirst(key(e), after.value) > 0)
           .sort((a, b) => compareNewestFirst(key(a), key(b)))

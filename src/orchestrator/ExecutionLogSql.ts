@@ -133,16 +133,18 @@ export const layer = Layer.effect(
         appIds: Schema.optional(Schema.Array(Schema.String)),
         invocation: Schema.optional(Invocation),
         triggerId: Schema.optional(Schema.String),
+        kvKey: Schema.optional(Schema.String),
         status: Schema.optional(ExecutionStatus),
         after: Schema.NullOr(Schema.Struct({ startedAt: Schema.String, id: Schema.String })),
         rows: Schema.Int
       }),
       Result: ExecutionRow,
-      execute: ({ scriptId, appIds, invocation, triggerId, status, after, rows }) => {
+      execute: ({ scriptId, appIds, invocation, triggerId, kvKey, status, after, rows }) => {
         const conditions = [
           ...(scriptId === undefined ? [] : [sql`script_id = ${scriptId}`]),
           ...(invocation === undefined ? [] : [sql`invocation = ${invocation}`]),
           ...(triggerId === undefined ? [] : [sql`trigger_id = ${triggerId}`]),
+          ...(kvKey === undefined ? [] : [sql`kv_key = ${kvKey}`]),
           ...(status === undefined ? [] : [sql`status = ${status}`]),
           ...(appIds === undefined ? [] : [sql`app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`]),
           ...(after === null ? [] : [sql`(started_at, id) < (${after.startedAt}::timestamptz, ${after.id}::uuid)`])
@@ -175,6 +177,7 @@ export const layer = Layer.effect(
         appIds: options.appIds,
         invocation: options.invocation,
         triggerId: options.triggerId,
+        kvKey: options.kvKey,
         status: options.status,
         after: Option.getOrNull(after),
         rows: options.limit + 1

@@ -35,6 +35,8 @@ export interface InvocationInput {
    * `ctx.triggerDepth`); absent: a root, its own root at depth 0.
    */
   readonly lineage?: Lineage | undefined
+  /** A `kv` execution's key: the key whose write started it (its record's `kv_key`). */
+  readonly kvKey?: string | undefined
 }
 
 /** An accepted async execution's identity: its id, when it was accepted, which attempt this is. */
@@ -170,7 +172,8 @@ export class Invoker extends Context.Service<Invoker, {
           started_at: startedAt,
           accepted_at: async?.acceptedAt ?? null,
           attempts: async?.attempt ?? 1,
-          ...lineage
+          ...lineage,
+          kv_key: input.kvKey ?? null
         }
         const kv = makeKvSession(kvStore, app.id, kvLimits)
         // The KV calls it made, whatever its end (a failed run's writes are counted, not kept).

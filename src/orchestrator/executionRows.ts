@@ -6,7 +6,7 @@ import { ExecutionAttempt, ExecutionRecord } from "../domain/Execution.ts"
 
 /** The `executions` columns, as written and as the domain record names them. */
 export const EXECUTION_COLUMNS =
-  "id, app_id, script_id, script_name, script_version, invocation, status, status_code, started_at, duration_ms, logs, logs_truncated, error, accepted_at, attempts, result, root_execution_id, parent_execution_id, trigger_depth, trigger_id, kv_reads, kv_writes"
+  "id, app_id, script_id, script_name, script_version, invocation, status, status_code, started_at, duration_ms, logs, logs_truncated, error, accepted_at, attempts, result, root_execution_id, parent_execution_id, trigger_depth, trigger_id, kv_reads, kv_writes, kv_key"
 
 /** The columns as read: a record from before migration 0010 has no root, and is its own. */
 export const SELECTED_EXECUTION_COLUMNS = EXECUTION_COLUMNS.replace(

@@ -55,6 +55,7 @@ export const notRunRecord = (
   ...job.lineage,
   kv_reads: 0,
   kv_writes: 0,
+  kv_key: job.kind === "kv" ? job.payload.event.key : null,
   ...outcome
 })
 

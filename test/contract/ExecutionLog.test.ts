@@ -32,6 +32,7 @@ const execution = (scriptId: string, startedAt: Date, overrides: Partial<Executi
   trigger_id: null,
   kv_reads: 0,
   kv_writes: 0,
+  kv_key: null,
   ...overrides
 })
 
@@ -184,6 +185,45 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         assert.deepStrictEqual((yield* log.list({ triggerId: other, limit: 10 })).items.map((e) => e.id), [foreign.id])
         assert.deepStrictEqual((yield* log.list({ triggerId: crypto.randomUUID(), limit: 10 })).items, [])
         assert.deepStrictEqual((yield* log.list({ triggerId: "not-a-uuid", limit: 10 })).items, [])
+      }))
+
+    it.effect("a listing can be limited to the runs one key's writes triggered, in the given apps; the key is kept", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const [app, otherApp] = [crypto.randomUUID(), crypto.randomUUID()]
+        const trigger = crypto.randomUUID()
+        const run = (appId: string, key: string | null, at: number) =>
+          execution(crypto.randomUUID(), new Date(Date.now() - at), {
+            app_id: appId,
+            invocation: key === null ? "http" : "kv",
+            trigger_id: key === null ? null : trigger,
+            kv_key: key
+          })
+        const key = "orders/42 ✓"
+        const [older, newer, sibling, elsewhere, untriggered] = [
+          run(app, key, 3000),
+          run(app, key, 2000),
+          run(app, "orders/43", 1000), // same trigger, same pattern, another key
+          run(otherApp, key, 500), // the same key in another app's store
+          run(app, null, 100)
+        ]
+        for (const record of [older, newer, sibling, elsewhere, untriggered]) yield* log.record(record)
+        assert.strictEqual((yield* log.get(newer.id)).kv_key, key)
+        assert.strictEqual((yield* log.get(untriggered.id)).kv_key, null)
+        const page = yield* log.list({ appIds: [app], kvKey: key, limit: 1 })
+        assert.deepStrictEqual(page.items.map((e) => e.id), [newer.id])
+        const rest = yield* log.list({ appIds: [app], kvKey: key, limit: 1, cursor: page.next_cursor! })
+        assert.deepStrictEqual(rest.items.map((e) => e.id), [older.id])
+        assert.strictEqual(rest.next_cursor, null)
+        const both = yield* log.list({ appIds: [app], triggerId: trigger, limit: 10 })
+        assert.deepStrictEqual(both.items.map((e) => e.id), [sibling.id, newer.id, older.id])
+        assert.deepStrictEqual(
+          (yield* log.list({ appIds: [otherApp], kvKey: key, limit: 10 })).items.map((e) => e.id),
+          [
+            elsewhere.id
+          ]
+        )
+        assert.deepStrictEqual((yield* log.list({ appIds: [app], kvKey: "orders/4", limit: 10 })).items, [])
       }))
 
     it.effect("descendants: the execution, then those below it by parent, level by level, as far as the limit", () =>

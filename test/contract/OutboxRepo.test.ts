@@ -139,7 +139,8 @@ const finalRecord = (job: Job, status: ExecutionRecord["status"]): ExecutionReco
   result: status === "succeeded" ? { status: 201, headers: { "content-type": "text/plain" }, body: "done ✓" } : null,
   ...rootLineage(job.id),
   kv_reads: 0,
-  kv_writes: 0
+  kv_writes: 0,
+  kv_key: null
 })
 
 const contract = (name: string, outboxLayer: Layer.Layer<OutboxRepo | ExecutionLog, unknown>) =>

@@ -34,6 +34,8 @@ export interface Execution {
   readonly parent_execution_id?: string | null
   readonly trigger_id?: string | null
   readonly trigger_depth?: number
+  /** The key whose write started a `kv` run. */
+  readonly kv_key?: string | null
 }
 
 export interface App {

@@ -384,6 +384,8 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
         invocation: Schema.optionalKey(Invocation),
         /** Only the runs this KV trigger started. */
         trigger: Schema.optionalKey(IdQuery("trigger")),
+        /** Only the runs a write of this KV key triggered (`kv_key`); needs `app`: keys are per app. */
+        key: Schema.optionalKey(KvKey),
         status: Schema.optionalKey(ExecutionStatus),
         limit: PageLimit,
         cursor: Schema.optionalKey(StorableText(256))

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { AdminApi, DEFAULT_PAGE_SIZE } from "../../domain/api/AdminApi.ts"
+import { apiError, BadRequest } from "../../domain/api/ApiError.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
 import { ExecutionNotFound } from "../../domain/Errors.ts"
 import { attemptOf } from "../../domain/Execution.ts"
@@ -59,10 +60,14 @@ export const ExecutionsHttp = HttpApiBuilder.group(
       .handle("list", ({ query }) =>
         Effect.gen(function*() {
           const me = yield* requireRole("admin", "developer")
+          if (query.key !== undefined && query.app === undefined) {
+            return yield* apiError(BadRequest, "bad_request", "key needs app: KV keys are per app")
+          }
           return yield* executions.list({
             scriptId: query.script as ScriptId | undefined,
             invocation: query.invocation,
             triggerId: query.trigger,
+            kvKey: query.key,
             status: query.status,
             appIds: yield* appsOf(me, query.app),
             limit: query.limit ?? DEFAULT_PAGE_SIZE,

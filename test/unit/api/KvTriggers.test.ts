@@ -65,6 +65,47 @@ describe("KV triggers: fan-out (memory)", () => {
       assert.include(bad.json.error.message, "trigger")
     }))
 
+  it.live("GET /executions?app=&key= lists the runs one key's writes triggered, not its pattern's other keys", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      yield* deploy(call, "record", RECORD)
+      const a = yield* trigger(call, { script: "record", key_pattern: "a/*", ops: ["set"] })
+      yield* put(call, "a/1", 1)
+      yield* put(call, "a/2", 2)
+      yield* put(call, "a/1", 3)
+      const runsOfKey = (key: string) =>
+        call("GET", `/api/admin/executions?app=default&key=${encodeURIComponent(key)}`).pipe(
+          Effect.flatMap(ok(200)),
+          Effect.map((page) => page.items as Array<any>)
+        )
+      const ofA1 = yield* eventually(runsOfKey("a/1").pipe(Effect.map((r) => (r.length === 2 ? r : undefined))))
+      assert.deepStrictEqual(ofA1.map((run) => [run.kv_key, run.trigger_id, run.invocation]), [
+        ["a/1", a.id, "kv"],
+        ["a/1", a.id, "kv"]
+      ])
+      const ofA2 = yield* eventually(runsOfKey("a/2").pipe(Effect.map((r) => (r.length === 1 ? r : undefined))))
+      assert.strictEqual(ofA2[0].kv_key, "a/2")
+      assert.deepStrictEqual(yield* runsOfKey("a/3"), [])
+      // Its detail shows the key too.
+      assert.strictEqual((yield* call("GET", `/api/admin/executions/${ofA2[0].id}`)).json.kv_key, "a/2")
+    }))
+
+  it.live("GET /executions?key= needs app (keys are per app) and a key: 400 otherwise; an unknown app is a 404", () =>
+    Effect.gen(function*() {
+      const call = yield* memoryPlatform
+      const noApp = yield* call("GET", "/api/admin/executions?key=a%2F1")
+      assert.strictEqual(noApp.status, 400, noApp.text)
+      assert.deepInclude(noApp.json.error, { code: "bad_request" })
+      assert.include(noApp.json.error.message, "app")
+      for (const key of ["", "k".repeat(513), "%C3%A9".repeat(257), "a%00b"]) {
+        const bad = yield* call("GET", `/api/admin/executions?app=default&key=${key}`)
+        assert.strictEqual(bad.status, 400, `${key.slice(0, 20)}: ${bad.text}`)
+        assert.include(bad.json.error.message, "key")
+      }
+      assert.strictEqual((yield* call("GET", `/api/admin/executions?app=default&key=${"k".repeat(512)}`)).status, 200)
+      assert.strictEqual((yield* call("GET", "/api/admin/executions?app=nowhere&key=a")).status, 404)
+    }))
+
   it.live("an admin write fires as a root at depth 1; ops and enabled filter what fires", () =>
     Effect.gen(function*() {
       const call = yield* memoryPlatform
@@ -113,6 +154,8 @@ describe("KV triggers: fan-out (memory)", () => {
       assert.deepInclude(letter, { invocation: "kv", attempts: 1 })
       assert.strictEqual(letter.error.code, "principal_revoked")
       assert.strictEqual(letter.event.key, "b")
+      const notRun = (yield* call("GET", "/api/admin/executions?app=default&key=b").pipe(Effect.flatMap(ok(200)))).items
+      assert.deepStrictEqual(notRun.map((run: any) => [run.status, run.kv_key]), [["dead_lettered", "b"]])
       assert.strictEqual((yield* call("GET", "/api/admin/apps/default/kv/seen%2Fb%401")).status, 404)
     }))
 

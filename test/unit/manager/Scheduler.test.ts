@@ -106,7 +106,8 @@ const record = (job: Job): ExecutionRecord => ({
   result: null,
   ...job.lineage,
   kv_reads: 0,
-  kv_writes: 0
+  kv_writes: 0,
+  kv_key: null
 })
 
 /**

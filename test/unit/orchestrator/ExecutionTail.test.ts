@@ -36,6 +36,7 @@ const record = (overrides: Partial<ExecutionRecord> = {}): ExecutionRecord => {
     trigger_id: null,
     kv_reads: 0,
     kv_writes: 0,
+    kv_key: null,
     ...overrides
   }
 }
