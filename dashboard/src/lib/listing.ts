@@ -1,7 +1,8 @@
 /**
  * Lists in the URL: a page's filters and page number live in its query string, so a filtered,
  * paged list is a link. The admin API answers most listings whole; these pages filter and page
- * them here (the executions and KV listings page by the API's cursor instead).
+ * them here (the executions, dead letters and KV listings page by the API's cursor instead). Pure
+ * helpers, tested in test/unit/dashboard/listing.test.ts.
  */
 
 /** How many rows a page of a list shows. */
@@ -17,16 +18,29 @@ export const withQuery = (path: string, params: Record<string, string | number |
   return text ? `${path}?${text}` : path
 }
 
-/** The query string of `query` with `name` set to `value` (removed when empty): the same page, one filter changed. */
+/** Query parameters that hold a place in a list (`?page=`, or the API's `?cursor=`). */
+const POSITIONS = ["page", "cursor"]
+
+/**
+ * `path` with `query`, `name` set to `value` (removed when empty): the same page, one filter
+ * changed. A changed filter starts the list over: the place in it (`page`, `cursor`) is dropped.
+ */
 export const withParam = (path: string, query: URLSearchParams, name: string, value: string | null): string => {
-  const params: Record<string, string> = {}
-  for (const [key, v] of query) params[key] = v
-  if (value === null || value === "") delete params[name]
-  else params[name] = value
-  // A changed filter starts the list over.
-  if (name !== "page") delete params.page
-  return withQuery(path, params)
+  const next = new URLSearchParams(query)
+  if (value === null || value === "") next.delete(name)
+  else next.set(name, value)
+  for (const position of POSITIONS) if (position !== name) next.delete(position)
+  const text = next.toString()
+  return text ? `${path}?${text}` : path
 }
+
+/** The values of `names` in the query ("" for an absent one). */
+export const filtersOf = <const N extends string>(query: URLSearchParams, names: ReadonlyArray<N>) =>
+  Object.fromEntries(names.map((name) => [name, query.get(name) ?? ""])) as Record<N, string>
+
+/** An API query string from filters: the non-empty ones, and `extra` (a limit, a cursor). */
+export const apiQuery = (filters: Readonly<Record<string, string>>, extra: Readonly<Record<string, string>> = {}) =>
+  withQuery("", { ...filters, ...extra }).slice(1)
 
 /** The items any of whose `fields` contain `text` (case-insensitively); all of them for an empty text. */
 export const filterText = <A>(items: ReadonlyArray<A>, text: string, fields: (item: A) => ReadonlyArray<string>) => {
@@ -55,3 +69,11 @@ export const paginate = <A>(items: ReadonlyArray<A>, page: number, size = PAGE_S
   const current = Math.min(Math.max(1, Math.trunc(page)), pages)
   return { items: items.slice((current - 1) * size, current * size), page: current, pages, total: items.length }
 }
+
+/** How an execution can end, as a filter offers it: `[value, text]`. */
+export const EXECUTION_STATUSES: ReadonlyArray<readonly [string, string]> = [
+  "succeeded",
+  "failed",
+  "dead_lettered",
+  "depth_exceeded"
+].map((status) => [status, status.replaceAll("_", " ")])

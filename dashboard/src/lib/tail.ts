@@ -3,7 +3,7 @@
  * URL from the page's filters, the bounded list of the latest records, and what to say about the
  * connection.
  */
-import { apiQuery } from "./filters.ts"
+import { apiQuery } from "./listing.ts"
 
 /** The filters the stream takes (`GET /api/admin/executions/stream`). */
 export const TAIL_FILTERS = ["app", "script", "status"] as const

@@ -1,5 +1,13 @@
 import { assert, describe, it } from "vitest"
-import { filterText, pageParam, paginate, withParam, withQuery } from "../../../dashboard/src/lib/listing.ts"
+import {
+  apiQuery,
+  filtersOf,
+  filterText,
+  pageParam,
+  paginate,
+  withParam,
+  withQuery
+} from "../../../dashboard/src/lib/listing.ts"
 
 describe("dashboard lists in the URL", () => {
   it("withQuery leaves out empty values and encodes the rest", () => {
@@ -13,6 +21,28 @@ describe("dashboard lists in the URL", () => {
     assert.strictEqual(withParam("/routes", query, "q", "pay"), "/routes?app=shop&q=pay")
     assert.strictEqual(withParam("/routes", query, "q", ""), "/routes?app=shop")
     assert.strictEqual(withParam("/routes", query, "page", "4"), "/routes?app=shop&q=ord&page=4")
+  })
+
+  it("withParam drops the API's cursor too, as a place in a list; it leaves the path bare when nothing is left", () => {
+    const query = new URLSearchParams("app=shop&status=failed&cursor=abc")
+    assert.strictEqual(withParam("/executions", query, "status", "succeeded"), "/executions?app=shop&status=succeeded")
+    assert.strictEqual(withParam("/executions", query, "status", ""), "/executions?app=shop")
+    assert.strictEqual(withParam("/kv", query, "cursor", "def"), "/kv?app=shop&status=failed&cursor=def")
+    assert.strictEqual(withParam("/tail", new URLSearchParams("app=shop"), "app", ""), "/tail")
+    assert.strictEqual(withParam("", new URLSearchParams(), "script", "a b"), "?script=a+b")
+  })
+
+  it("filtersOf reads the filters named, absent ones as empty", () => {
+    assert.deepStrictEqual(filtersOf(new URLSearchParams("app=shop&x=1"), ["app", "status"]), {
+      app: "shop",
+      status: ""
+    })
+  })
+
+  it("apiQuery holds only the filters set, with the extras", () => {
+    assert.strictEqual(apiQuery({ app: "shop", status: "" }, { limit: "50", cursor: "" }), "app=shop&limit=50")
+    assert.strictEqual(apiQuery({ key: "a/b" }), "key=a%2Fb")
+    assert.strictEqual(apiQuery({}), "")
   })
 
   it("filterText matches any field, case-insensitively; an empty text keeps everything", () => {
