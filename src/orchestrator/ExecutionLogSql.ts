@@ -146,7 +146,13 @@ export const layer = Layer.effect(
           ...(triggerId === undefined ? [] : [sql`trigger_id = ${triggerId}`]),
           ...(kvKey === undefined ? [] : [sql`kv_key = ${kvKey}`]),
           ...(status === undefined ? [] : [sql`status = ${status}`]),
-          ...(appIds === undefined ? [] : [sql`app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`]),
+          ...(appIds === undefined
+            ? []
+            : kvKey === undefined
+            ? [sql`app_id::text IN ${sql.in(appIds.length ? appIds : [""])}`]
+            // A key is one app's: the column uncast (ids only; `list` answers none without one) lets
+            // `executions_by_kv_key` read (app, key) newest first, and stop at the page.
+            : [sql`app_id IN ${sql.in(appIds.filter((id) => UUID_PATTERN.test(id)))}`]),
           ...(after === null ? [] : [sql`(started_at, id) < (${after.startedAt}::timestamptz, ${after.id}::uuid)`])
         ]
         return sql`
@@ -168,6 +174,7 @@ export const layer = Layer.effect(
       if (
         (options.scriptId !== undefined && !UUID_PATTERN.test(options.scriptId))
         || (options.triggerId !== undefined && !UUID_PATTERN.test(options.triggerId))
+        || (options.kvKey !== undefined && options.appIds?.some((id) => UUID_PATTERN.test(id)) === false)
       ) {
         return { items: [], next_cursor: null }
       }

@@ -224,6 +224,10 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
           ]
         )
         assert.deepStrictEqual((yield* log.list({ appIds: [app], kvKey: "orders/4", limit: 10 })).items, [])
+        // An app that is not an id has no runs; beside one that is, it changes nothing.
+        assert.deepStrictEqual((yield* log.list({ appIds: ["not-an-id"], kvKey: key, limit: 10 })).items, [])
+        const mixed = yield* log.list({ appIds: ["not-an-id", app], kvKey: key, limit: 10 })
+        assert.deepStrictEqual(mixed.items.map((e) => e.id), [newer.id, older.id])
       }))
 
     it.effect("descendants: the execution, then those below it by parent, level by level, as far as the limit", () =>
