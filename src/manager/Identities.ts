@@ -1,7 +1,7 @@
 import { Context, Effect, Layer } from "effect"
 import type { PersistenceError, TokenNotFound, UserNotFound } from "../domain/Errors.ts"
+import { IdentityChanges } from "../domain/IdentityChanges.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
-import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
 
 /** Taking access away: a deleted user's or a revoked token's cached principal is forgotten at once. */
 export class Identities extends Context.Service<Identities, {
@@ -13,15 +13,15 @@ export class Identities extends Context.Service<Identities, {
     Identities,
     Effect.gen(function*() {
       const identities = yield* IdentityRepo
-      const principals = yield* PrincipalResolver
+      const changes = yield* IdentityChanges
       return Identities.of({
         deleteUser: Effect.fn("Identities.deleteUser")(function*(id) {
           yield* identities.deleteUser(id)
-          yield* principals.forgetAll
+          yield* changes.publish(`user ${id}`)
         }),
         revokeToken: Effect.fn("Identities.revokeToken")(function*(id) {
           yield* identities.revokeToken(id)
-          yield* principals.forgetAll
+          yield* changes.publish(`token ${id}`)
         })
       })
     })
