@@ -258,6 +258,16 @@ export const nodeId = setting(
   { defaultText: "the host name" }
 )
 
+export const executorUrl = setting(
+  "PICLOUD_EXECUTOR_URL",
+  "cluster: where an orchestrator finds its node's executor (`http://`, `https://`, `ws://` or `wss://`)",
+  (name) =>
+    Config.schema(
+      Schema.String.check(Schema.isPattern(/^(https?|wss?):\/\/[^\s/]+(\/\S*)?$/)),
+      name
+    ).pipe(Config.withDefault("http://127.0.0.1:9000"))
+)
+
 export const logLevel = setting(
   "LOG_LEVEL",
   "the minimum log level, in any case",
@@ -304,6 +314,7 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   executionRetentionCount,
   executionPruneInterval,
   nodeId,
+  executorUrl,
   logLevel,
   logFormat
 ]
