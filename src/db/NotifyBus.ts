@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Layer, Queue } from "effect"
+import { Context, Deferred, Effect, Layer, Queue } from "effect"
 import { randomUUID } from "node:crypto"
 
 /** The channel every process of a cluster listens on for changes made by the others. */
@@ -16,6 +16,8 @@ export class NotifyBus extends Context.Service<NotifyBus, {
   readonly publish: (kind: string, id: string) => Effect.Effect<void>
   /** Runs `handler` for each note of `kind` from another process, for the life of the layer. */
   readonly subscribe: (kind: string, handler: (id: string) => Effect.Effect<void>) => Effect.Effect<void>
+  /** Completes once this process listens (PostgreSQL confirmed its first `LISTEN`). */
+  readonly listening: Effect.Effect<void>
 }>()("picloud/db/NotifyBus") {
   static readonly layer = Layer.effect(
     NotifyBus,
@@ -23,6 +25,7 @@ export class NotifyBus extends Context.Service<NotifyBus, {
       const pg = yield* PgClient.PgClient
       const origin = randomUUID()
       const handlers = new Map<string, Array<(id: string) => Effect.Effect<void>>>()
+      const listening = Deferred.makeUnsafe<void>()
 
       const handle = (payload: string) => {
         const [from, kind, ...rest] = payload.split(":")
@@ -32,6 +35,7 @@ export class NotifyBus extends Context.Service<NotifyBus, {
       }
       const listen = Effect.scoped(Effect.gen(function*() {
         const notes = yield* pg.listen(CHANGES_CHANNEL)
+        yield* Deferred.succeed(listening, undefined)
         return yield* Effect.forever(Queue.take(notes).pipe(Effect.flatMap((note) => handle(note.payload))))
       }))
       yield* listen.pipe(
@@ -56,7 +60,8 @@ export class NotifyBus extends Context.Service<NotifyBus, {
         subscribe: (kind, handler) =>
           Effect.sync(() => {
             handlers.set(kind, [...(handlers.get(kind) ?? []), handler])
-          })
+          }),
+        listening: Deferred.await(listening)
       })
     })
   )

@@ -40,4 +40,4 @@ export const layer = Layer.mergeAll(
   feed(SecretChanges, "secret"),
   feed(IdentityChanges, "identity"),
   InboxResolverPg.layer
-).pipe(Layer.provide(NotifyBus.layer))
+).pipe(Layer.provideMerge(NotifyBus.layer))
