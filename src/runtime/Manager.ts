@@ -23,6 +23,6 @@ export const Manager = EndTailsFirst.pipe(
     })
   ),
   Layer.provide(Server.layer),
-  Layer.provide([StorageSql.layer, ExecutorWorkers.layerValidator]),
+  Layer.provide([StorageSql.layerManager, ExecutorWorkers.layerValidator]),
   Layer.provide(Database.layerShared("manager"))
 )

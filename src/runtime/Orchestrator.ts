@@ -24,6 +24,6 @@ export const Orchestrator = EndTailsFirst.pipe(
     })
   ),
   Layer.provide(Server.layer),
-  Layer.provide([StorageSql.layer, ExecutorRemote.layerRemote]),
+  Layer.provide([StorageSql.layerOrchestrator, ExecutorRemote.layerRemote]),
   Layer.provide(Database.layerShared("orchestrator"))
 )

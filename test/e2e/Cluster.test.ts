@@ -206,6 +206,20 @@ describe.skipIf(!hasCaddy)("e2e: the cluster (two managers, two nodes, Caddy, on
         201
       )
       await deploy(
+        "crunch",
+        `export default () => { const end = Date.now() + 1500; while (Date.now() < end) {} return "crunched" }`,
+        { timeout_seconds: 3 }
+      )
+      await expectStatus(
+        caddy("POST", "/api/admin/routes", {
+          method: "POST",
+          path: "/crunch/:n",
+          script: "crunch",
+          dispatch_mode: "async"
+        }),
+        201
+      )
+      await deploy(
         "order",
         `export default async (req) => { await kv.set("orders/" + req.query.n, { n: req.query.n }); return "ok" }`
       )
@@ -272,7 +286,17 @@ describe.skipIf(!hasCaddy)("e2e: the cluster (two managers, two nodes, Caddy, on
           }, 200))
       ])
 
-      await sleep(3_000)
+      await sleep(2_500)
+      // Runs that take a while, accepted just before the kill: the dead node's dispatcher likely
+      // holds some when it dies, and they are taken over once their lease (timeout + 30 s) ends.
+      const held: Array<string> = []
+      for (let i = 0; i < 6; i++) {
+        const res = await caddy("POST", `/default/crunch/${i}`)
+        assert.strictEqual(res.status, 202, res.text)
+        held.push(res.json.execution_id)
+      }
+      accepted.push(...held)
+      await sleep(500)
       const [dead, alive] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
       const killedAt = Date.now()
       dead.orchestrator.child.kill("SIGKILL")
