@@ -40,7 +40,8 @@ export const layerRemote: Layer.Layer<Executor, Config.ConfigError> = Layer.unwr
   const client = Layer.effect(
     Executor,
     Effect.gen(function*() {
-      const rpc = yield* RpcClient.make(ExecutorRpcs)
+      // No span per call: it runs on every request of the data plane.
+      const rpc = yield* RpcClient.make(ExecutorRpcs, { disableTracing: true })
       yield* Effect.logInfo(`executor: remote, at ${url}`)
 
       const answer = (call: HostCallRequest, host: HostCalls | undefined) =>
@@ -61,6 +62,9 @@ export const layerRemote: Layer.Layer<Executor, Config.ConfigError> = Layer.unwr
       const execute = Effect.fnUntraced(function*(request: ExecRequest, host?: HostCalls) {
         let response: ExecResponse | undefined
         yield* rpc.execute(request).pipe(
+          // Done at `Finished`: the stream's own end would come a round trip later (the
+          // executor waits for the chunk's acknowledgement before it ends the stream).
+          Stream.takeUntil((event) => event._tag === "Finished"),
           Stream.runForEach((event) => {
             if (event._tag === "Finished") {
               response = event.response

@@ -84,7 +84,7 @@ export const handlers = ExecutorRpcs.toLayer(Effect.gen(function*() {
  * The executor's RPC server as routes of an `HttpRouter`: `ExecutorRpcs` over a WebSocket at
  * `EXECUTOR_RPC_PATH`, JSON-encoded, answered by this process's `Executor`.
  */
-export const layer = RpcServer.layer(ExecutorRpcs).pipe(
+export const layer = RpcServer.layer(ExecutorRpcs, { disableTracing: true }).pipe(
   Layer.provide(handlers),
   Layer.provide(RpcServer.layerProtocolWebsocket({ path: EXECUTOR_RPC_PATH })),
   Layer.provide(RpcSerialization.layerJson)
