@@ -1,5 +1,5 @@
 import { NodeSocket } from "@effect/platform-node"
-import { type Config, Effect, Layer, Schedule, Stream } from "effect"
+import { type Config, Context, Effect, Layer, Ref, Schedule, Stream } from "effect"
 import { RpcClient, RpcSerialization } from "effect/rpc"
 import * as Settings from "../config/Settings.ts"
 import { ExecError, type ExecRequest, type ExecResponse } from "../domain/Exec.ts"
@@ -22,6 +22,14 @@ export const rpcUrl = (url: string): string => {
   return parsed.toString()
 }
 
+/**
+ * Whether the node's executor is connected now (`/health` answers 503 while it is not, so a load
+ * balancer skips a node that could only answer `executor_crashed`).
+ */
+export class ExecutorConnection extends Context.Service<ExecutorConnection, {
+  readonly connected: Effect.Effect<boolean>
+}>()("picloud/executor/ExecutorConnection") {}
+
 /** An execution the executor could not finish because the connection to it failed. */
 const crashed = (message: string) =>
   new ExecError({ reason: "Crashed", message, logs: [], logsTruncated: false, durationMs: 0 })
@@ -35,62 +43,73 @@ const crashed = (message: string) =>
  * again every 500 ms until the executor is back. Answers are given on the same connection, for the
  * job the executor named: the executor ignores an answer to another connection's job.
  */
-export const layerRemote: Layer.Layer<Executor, Config.ConfigError> = Layer.unwrap(Effect.gen(function*() {
-  const url = rpcUrl(yield* Settings.executorUrl.config)
-  const client = Layer.effect(
-    Executor,
-    Effect.gen(function*() {
-      // No span per call: it runs on every request of the data plane.
-      const rpc = yield* RpcClient.make(ExecutorRpcs, { disableTracing: true })
-      yield* Effect.logInfo(`executor: remote, at ${url}`)
-
-      const answer = (call: HostCallRequest, host: HostCalls | undefined) =>
-        (host === undefined
-          ? Effect.promise(() => noHostCalls(call.op, call.payload))
-          : host(call.op, call.payload).pipe(
-            Effect.match({
-              onSuccess: (value): HostReply => ({ ok: true, value }),
-              onFailure: (error): HostReply => ({ ok: false, kind: error.kind, message: error.message })
-            })
-          )).pipe(
-            Effect.flatMap((reply) => rpc.answer({ job: call.job, call: call.call, reply })),
-            // The stream fails on its own if the connection has gone: nothing to add here.
-            Effect.ignore
-          )
-
-      // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
-      const execute = Effect.fnUntraced(function*(request: ExecRequest, host?: HostCalls) {
-        let response: ExecResponse | undefined
-        yield* rpc.execute(request).pipe(
-          // Done at `Finished`: the stream's own end would come a round trip later (the
-          // executor waits for the chunk's acknowledgement before it ends the stream).
-          Stream.takeUntil((event) => event._tag === "Finished"),
-          Stream.runForEach((event) => {
-            if (event._tag === "Finished") {
-              response = event.response
-              return Effect.void
-            }
-            return Effect.forkScoped(answer(event, host))
-          }),
-          Effect.scoped,
-          Effect.catch((error) =>
-            error._tag === "ExecError"
-              ? Effect.fail(error)
-              : Effect.fail(crashed(`the executor could not be reached: ${error.reason.message}`))
-          )
+export const layerRemote: Layer.Layer<Executor | ExecutorConnection, Config.ConfigError> = Layer.unwrap(
+  Effect.gen(function*() {
+    const url = rpcUrl(yield* Settings.executorUrl.config)
+    const connected = yield* Ref.make(false)
+    const hooks = Layer.succeed(RpcClient.ConnectionHooks, {
+      onConnect: Ref.set(connected, true).pipe(Effect.andThen(Effect.logInfo(`executor: connected to ${url}`))),
+      onDisconnect: Ref.getAndSet(connected, false).pipe(
+        Effect.flatMap((was) =>
+          was ? Effect.logWarning(`executor: lost the connection to ${url}; dialling again`) : Effect.void
         )
-        if (response === undefined) return yield* crashed("the executor ended the execution without a result")
-        return response
-      })
-      return Executor.of({ execute })
+      )
     })
-  )
-  return client.pipe(
-    Layer.provide(RpcClient.layerProtocolSocket({
-      retryPolicy: Schedule.spaced(RECONNECT_EVERY),
-      pingInterval: PING_EVERY
-    })),
-    Layer.provide(NodeSocket.layerWebSocket(url)),
-    Layer.provide(RpcSerialization.layerJson)
-  )
-}))
+    const client = Layer.effect(
+      Executor,
+      Effect.gen(function*() {
+        // No span per call: it runs on every request of the data plane.
+        const rpc = yield* RpcClient.make(ExecutorRpcs, { disableTracing: true })
+        yield* Effect.logInfo(`executor: remote, at ${url}`)
+
+        const answer = (call: HostCallRequest, host: HostCalls | undefined) =>
+          (host === undefined
+            ? Effect.promise(() => noHostCalls(call.op, call.payload))
+            : host(call.op, call.payload).pipe(
+              Effect.match({
+                onSuccess: (value): HostReply => ({ ok: true, value }),
+                onFailure: (error): HostReply => ({ ok: false, kind: error.kind, message: error.message })
+              })
+            )).pipe(
+              Effect.flatMap((reply) => rpc.answer({ job: call.job, call: call.call, reply })),
+              // The stream fails on its own if the connection has gone: nothing to add here.
+              Effect.ignore
+            )
+
+        // Untraced: it runs on every request of the data plane, where a span per call is measurable cost.
+        const execute = Effect.fnUntraced(function*(request: ExecRequest, host?: HostCalls) {
+          let response: ExecResponse | undefined
+          yield* rpc.execute(request).pipe(
+            // Done at `Finished`: the stream's own end would come a round trip later (the
+            // executor waits for the chunk's acknowledgement before it ends the stream).
+            Stream.takeUntil((event) => event._tag === "Finished"),
+            Stream.runForEach((event) => {
+              if (event._tag === "Finished") {
+                response = event.response
+                return Effect.void
+              }
+              return Effect.forkScoped(answer(event, host))
+            }),
+            Effect.scoped,
+            Effect.catch((error) =>
+              error._tag === "ExecError"
+                ? Effect.fail(error)
+                : Effect.fail(crashed(`the executor could not be reached: ${error.reason.message}`))
+            )
+          )
+          if (response === undefined) return yield* crashed("the executor ended the execution without a result")
+          return response
+        })
+        return Executor.of({ execute })
+      })
+    )
+    return Layer.merge(client, Layer.succeed(ExecutorConnection, { connected: Ref.get(connected) })).pipe(
+      Layer.provide(RpcClient.layerProtocolSocket({
+        retryPolicy: Schedule.spaced(RECONNECT_EVERY),
+        pingInterval: PING_EVERY
+      })),
+      Layer.provide([NodeSocket.layerWebSocket(url), hooks]),
+      Layer.provide(RpcSerialization.layerJson)
+    )
+  })
+)

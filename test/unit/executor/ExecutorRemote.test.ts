@@ -155,7 +155,10 @@ describe("Executor.layerRemote: the orchestrator's executions on an executor ove
       const down = await run(call("POST", "/api/execute/hello"))
       assert.strictEqual(down.status, 500, down.text)
       assert.strictEqual(down.json.error.code, "executor_crashed")
-      assert.strictEqual((await run(call("GET", "/health"))).status, 200)
+      // The orchestrator stays up, but says the node cannot run scripts (a load balancer skips it).
+      const health = await run(call("GET", "/health"))
+      assert.strictEqual(health.status, 503, health.text)
+      assert.strictEqual(health.json.error.message, "executor unreachable")
 
       executor = await startExecutor(port)
       let back = down
@@ -165,6 +168,7 @@ describe("Executor.layerRemote: the orchestrator's executions on an executor ove
       }
       assert.strictEqual(back.status, 200, back.text)
       assert.strictEqual(back.text, "hello")
+      assert.deepStrictEqual((await run(call("GET", "/health"))).json, { status: "ok", database: "ok", executor: "ok" })
     },
     30_000
   )
