@@ -10,7 +10,8 @@ const RELISTEN_AFTER = "2 seconds"
  * Short notes between the processes sharing one PostgreSQL: `publish(kind, id)` sends a NOTIFY on
  * `picloud_changes`, and every other process runs its handlers of `kind` with `id` (a process does
  * not hear its own notes: it has handled them already). One held connection per process (LISTEN).
- * Notes are small (a kind and an id); PostgreSQL delivers them only once committed, in order.
+ * Notes are small (a kind and an id); PostgreSQL delivers them only once committed, in order. Notes
+ * sent while the `LISTEN` connection is down are lost: `onGap` handlers run when it is back.
  */
 export class NotifyBus extends Context.Service<NotifyBus, {
   readonly publish: (kind: string, id: string) => Effect.Effect<void>
@@ -18,6 +19,11 @@ export class NotifyBus extends Context.Service<NotifyBus, {
   readonly subscribe: (kind: string, handler: (id: string) => Effect.Effect<void>) => Effect.Effect<void>
   /** Completes once this process listens (PostgreSQL confirmed its first `LISTEN`). */
   readonly listening: Effect.Effect<void>
+  /**
+   * Runs `handler` each time this process listens again after losing its `LISTEN` connection:
+   * notes sent meanwhile were missed.
+   */
+  readonly onGap: (handler: Effect.Effect<void>) => Effect.Effect<void>
 }>()("picloud/db/NotifyBus") {
   static readonly layer = Layer.effect(
     NotifyBus,
@@ -26,6 +32,8 @@ export class NotifyBus extends Context.Service<NotifyBus, {
       const origin = randomUUID()
       const handlers = new Map<string, Array<(id: string) => Effect.Effect<void>>>()
       const listening = Deferred.makeUnsafe<void>()
+      const gapHandlers: Array<Effect.Effect<void>> = []
+      let listenedBefore = false
 
       const handle = (payload: string) => {
         const [from, kind, ...rest] = payload.split(":")
@@ -36,12 +44,17 @@ export class NotifyBus extends Context.Service<NotifyBus, {
       const listen = Effect.scoped(Effect.gen(function*() {
         const notes = yield* pg.listen(CHANGES_CHANNEL)
         yield* Deferred.succeed(listening, undefined)
+        if (listenedBefore) {
+          yield* Effect.logWarning("listening on the changes channel again: dropping what caches hold")
+          yield* Effect.forEach(gapHandlers, (handler) => handler, { discard: true })
+        }
+        listenedBefore = true
         return yield* Effect.forever(Queue.take(notes).pipe(Effect.flatMap((note) => handle(note.payload))))
       }))
       yield* listen.pipe(
         Effect.catchCause((cause) =>
           Effect.logWarning(
-            "lost LISTEN on the changes channel (caches may keep what other processes changed meanwhile); listening again shortly",
+            "lost LISTEN on the changes channel; listening again shortly (then caches are dropped: changes may have been missed)",
             cause
           )
         ),
@@ -61,7 +74,8 @@ export class NotifyBus extends Context.Service<NotifyBus, {
           Effect.sync(() => {
             handlers.set(kind, [...(handlers.get(kind) ?? []), handler])
           }),
-        listening: Deferred.await(listening)
+        listening: Deferred.await(listening),
+        onGap: (handler) => Effect.sync(() => void gapHandlers.push(handler))
       })
     })
   )

@@ -1,5 +1,6 @@
 import { Data, Effect, Layer } from "effect"
 import { AppEnv } from "../domain/AppEnv.ts"
+import { EVERYTHING } from "../domain/ChangeFeed.ts"
 import { SecretChanges } from "../domain/SecretChanges.ts"
 import { SecretRepo } from "../domain/SecretRepo.ts"
 import { SecretCipher } from "./SecretCipher.ts"
@@ -45,7 +46,7 @@ export const layer = Layer.effect(
       cache.set(appId, env)
       return env
     })
-    const forget = (appId: string) => Effect.sync(() => void cache.delete(appId))
+    const forget = (appId: string) => Effect.sync(() => appId === EVERYTHING ? cache.clear() : void cache.delete(appId))
     yield* (yield* SecretChanges).listen(forget)
     return AppEnv.of({ forApp, forget })
   })

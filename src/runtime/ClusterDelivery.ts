@@ -1,6 +1,6 @@
 import { type Context, Effect, Layer } from "effect"
 import { NotifyBus } from "../db/NotifyBus.ts"
-import { type ChangeFeed, makeLocalFeed } from "../domain/ChangeFeed.ts"
+import { type ChangeFeed, EVERYTHING, makeLocalFeed } from "../domain/ChangeFeed.ts"
 import { IdentityChanges } from "../domain/IdentityChanges.ts"
 import { RouteChanges } from "../domain/RouteChanges.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
@@ -20,6 +20,8 @@ const feed = <I>(tag: Context.Key<I, ChangeFeed<string>>, kind: string) =>
       const bus = yield* NotifyBus
       const local = makeLocalFeed<string>()
       yield* bus.subscribe(kind, local.publish)
+      // Back from a lost LISTEN: whatever changed meanwhile is unknown, so everything did.
+      yield* bus.onGap(local.publish(EVERYTHING))
       return {
         publish: (id: string) => local.publish(id).pipe(Effect.andThen(bus.publish(kind, id))),
         listen: local.listen

@@ -1,7 +1,8 @@
 import { assert, layer } from "@effect/vitest"
 import { Context, Deferred, Effect, Fiber, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import { NotifyBus } from "../../src/db/NotifyBus.ts"
-import type { ChangeFeed } from "../../src/domain/ChangeFeed.ts"
+import { type ChangeFeed, EVERYTHING } from "../../src/domain/ChangeFeed.ts"
 import { IdentityChanges } from "../../src/domain/IdentityChanges.ts"
 import { InboxResolver } from "../../src/domain/InboxResolver.ts"
 import { RouteChanges } from "../../src/domain/RouteChanges.ts"
@@ -55,6 +56,20 @@ layer(TestDatabase, { timeout: "60 seconds", excludeTestServices: true })(
           yield* Effect.sleep("200 millis")
           assert.deepStrictEqual(heardHere, [`${name}-changed`], `${name}: no echo`)
         }
+      }))
+
+    it.effect("after its LISTEN connection is lost, a process listens again and drops everything (notes were missed)", () =>
+      Effect.gen(function*() {
+        const { b } = yield* twoProcesses
+        const heard = Deferred.makeUnsafe<string>()
+        yield* Context.get(b, ScriptChanges).listen((id) => Deferred.succeed(heard, id).pipe(Effect.asVoid))
+        const sql = yield* SqlClient.SqlClient
+        // As a database restart or a network cut would: the server ends every listening connection.
+        const ended = yield* sql<{ pid: number }>`
+        SELECT pg_terminate_backend(pid) AS pid FROM pg_stat_activity
+        WHERE query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()`
+        assert.isAbove(ended.length, 0)
+        assert.strictEqual(yield* within(10_000, "the change of everything", Deferred.await(heard)), EVERYTHING)
       }))
 
     it.effect("a ?wait parked in one process wakes when another delivers the execution's end; others stay parked", () =>
