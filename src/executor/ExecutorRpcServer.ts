@@ -86,6 +86,15 @@ export const handlers = ExecutorRpcs.toLayer(Effect.gen(function*() {
  */
 export const layer = RpcServer.layer(ExecutorRpcs, { disableTracing: true }).pipe(
   Layer.provide(handlers),
-  Layer.provide(RpcServer.layerProtocolWebsocket({ path: EXECUTOR_RPC_PATH })),
+  Layer.provide(
+    Layer.effect(
+      RpcServer.Protocol,
+      RpcServer.makeProtocolWebsocket({ path: EXECUTOR_RPC_PATH }).pipe(
+        // No acknowledgements: a stream's chunk, then its end, go out at once (no round trip
+        // between them). The streams here are short and their host calls wait for answers anyway.
+        Effect.map((protocol) => RpcServer.Protocol.of({ ...protocol, supportsAck: false }))
+      )
+    )
+  ),
   Layer.provide(RpcSerialization.layerJson)
 )
