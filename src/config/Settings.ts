@@ -268,6 +268,12 @@ export const executorUrl = setting(
     ).pipe(Config.withDefault("http://127.0.0.1:9000"))
 )
 
+export const executorToken = setting(
+  "PICLOUD_EXECUTOR_TOKEN",
+  "cluster: a secret an orchestrator shows its executor (set the same on both); unset: the executor takes any connection",
+  (name) => Config.option(Config.Redacted(name))
+)
+
 export const logLevel = setting(
   "LOG_LEVEL",
   "the minimum log level, in any case",
@@ -315,6 +321,7 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   executionPruneInterval,
   nodeId,
   executorUrl,
+  executorToken,
   logLevel,
   logFormat
 ]

@@ -1,5 +1,5 @@
 import { NodeSocket } from "@effect/platform-node"
-import { type Config, Context, Effect, Layer, Ref, Schedule, Stream } from "effect"
+import { type Config, Context, Effect, Layer, Option, Redacted, Ref, Schedule, Stream } from "effect"
 import { RpcClient, RpcSerialization } from "effect/rpc"
 import * as Settings from "../config/Settings.ts"
 import { ExecError, type ExecRequest, type ExecResponse } from "../domain/Exec.ts"
@@ -46,6 +46,7 @@ const crashed = (message: string) =>
 export const layerRemote: Layer.Layer<Executor | ExecutorConnection, Config.ConfigError> = Layer.unwrap(
   Effect.gen(function*() {
     const url = rpcUrl(yield* Settings.executorUrl.config)
+    const token = yield* Settings.executorToken.config
     const connected = yield* Ref.make(false)
     const hooks = Layer.succeed(RpcClient.ConnectionHooks, {
       onConnect: Ref.set(connected, true).pipe(Effect.andThen(Effect.logInfo(`executor: connected to ${url}`))),
@@ -69,7 +70,11 @@ export const layerRemote: Layer.Layer<Executor | ExecutorConnection, Config.Conf
               Effect.match({
                 onSuccess: (value): HostReply => ({ ok: true, value }),
                 onFailure: (error): HostReply => ({ ok: false, kind: error.kind, message: error.message })
-              })
+              }),
+              // A defect still gets an answer (as in process): the script must not wait for ever.
+              Effect.catchDefect(() =>
+                Effect.succeed<HostReply>({ ok: false, kind: "Error", message: `${call.op} failed` })
+              )
             )).pipe(
               Effect.flatMap((reply) => rpc.answer({ job: call.job, call: call.call, reply })),
               // The stream fails on its own if the connection has gone: nothing to add here.
@@ -108,7 +113,13 @@ export const layerRemote: Layer.Layer<Executor | ExecutorConnection, Config.Conf
           Effect.map((protocol) => RpcClient.Protocol.of({ ...protocol, supportsAck: false }))
         )
       )),
-      Layer.provide([NodeSocket.layerWebSocket(url), hooks]),
+      Layer.provide([
+        NodeSocket.layerWebSocket(
+          url,
+          Option.isSome(token) ? { headers: { authorization: `Bearer ${Redacted.value(token.value)}` } } : {}
+        ),
+        hooks
+      ]),
       Layer.provide(RpcSerialization.layerJson)
     )
   })

@@ -1,9 +1,14 @@
-import { Deferred, Effect, Layer, Queue, Stream } from "effect"
+import { Deferred, Effect, Layer, Option, Queue, Redacted, Stream } from "effect"
+import { HttpRouter, HttpServerRequest } from "effect/http"
 import { RpcSerialization, RpcServer } from "effect/rpc"
 import { randomUUID } from "node:crypto"
+import * as Settings from "../config/Settings.ts"
+import { bearerToken } from "../domain/api/credentials.ts"
 import type { ExecError, ExecRequest } from "../domain/Exec.ts"
 import { Executor } from "../domain/Executor.ts"
 import { HostCallFailed, type HostCalls, type HostReply } from "../domain/HostCall.ts"
+import { matchesSecret } from "../manager/passwordsAndTokens.ts"
+import { errorResponse } from "../orchestrator/http/errorResponse.ts"
 import { EXECUTOR_RPC_PATH, ExecutorRpcs, type Finished, type HostCallRequest } from "./ExecutorRpc.ts"
 
 /** One execution in flight: the connection that started it, and its host calls awaiting answers. */
@@ -81,20 +86,45 @@ export const handlers = ExecutorRpcs.toLayer(Effect.gen(function*() {
 }))
 
 /**
+ * The WebSocket protocol at `EXECUTOR_RPC_PATH`. With `PICLOUD_EXECUTOR_TOKEN` set, an upgrade
+ * without it as its bearer token is refused (401) before any RPC is read.
+ */
+const protocol = Layer.effect(
+  RpcServer.Protocol,
+  Effect.gen(function*() {
+    const { httpEffect, protocol } = yield* RpcServer.makeProtocolWithHttpEffectWebsocket
+    const token = yield* Settings.executorToken.config
+    const router = yield* HttpRouter.HttpRouter
+    const authorized = Option.match(token, {
+      onNone: () => () => true,
+      onSome: (token) => {
+        const matches = matchesSecret(Redacted.value(token))
+        return (authorization: string | undefined) => matches(bearerToken(authorization))
+      }
+    })
+    yield* router.add(
+      "GET",
+      EXECUTOR_RPC_PATH,
+      Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        if (!authorized(request.headers.authorization)) {
+          return errorResponse(401, { code: "unauthorized", message: "missing or wrong executor token" })
+        }
+        return yield* httpEffect
+      })
+    )
+    // No acknowledgements: a stream's chunk, then its end, go out at once (no round trip between
+    // them). The streams here are short and their host calls wait for answers anyway.
+    return RpcServer.Protocol.of({ ...protocol, supportsAck: false })
+  })
+)
+
+/**
  * The executor's RPC server as routes of an `HttpRouter`: `ExecutorRpcs` over a WebSocket at
  * `EXECUTOR_RPC_PATH`, JSON-encoded, answered by this process's `Executor`.
  */
 export const layer = RpcServer.layer(ExecutorRpcs, { disableTracing: true }).pipe(
   Layer.provide(handlers),
-  Layer.provide(
-    Layer.effect(
-      RpcServer.Protocol,
-      RpcServer.makeProtocolWebsocket({ path: EXECUTOR_RPC_PATH }).pipe(
-        // No acknowledgements: a stream's chunk, then its end, go out at once (no round trip
-        // between them). The streams here are short and their host calls wait for answers anyway.
-        Effect.map((protocol) => RpcServer.Protocol.of({ ...protocol, supportsAck: false }))
-      )
-    )
-  ),
+  Layer.provide(protocol),
   Layer.provide(RpcSerialization.layerJson)
 )

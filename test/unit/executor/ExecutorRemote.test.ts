@@ -20,7 +20,7 @@ import { execRequest } from "./request.ts"
  * An executor's RPC server in this process (worker threads behind it, so a busy script does not
  * block the test), on `port`. `crash` takes it away at once: its connections drop.
  */
-const startExecutor = async (port: number) => {
+const startExecutor = async (port: number, config: Record<string, string> = {}) => {
   const scope = Scope.makeUnsafe()
   const sockets = new Set<Socket>()
   const http = createServer().on("connection", (socket) => {
@@ -30,7 +30,7 @@ const startExecutor = async (port: number) => {
   const server = HttpRouter.serve(ExecutorServer.routes, { disableLogger: true }).pipe(
     Layer.provide(NodeHttpServer.layer(() => http, { port, host: "127.0.0.1" })),
     Layer.provide(ExecutorWorkers.layer),
-    Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_EXECUTOR_THREADS: "1" })))
+    Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_EXECUTOR_THREADS: "1", ...config })))
   )
   await Effect.runPromise(Layer.buildWithScope(server, scope))
   return {
@@ -172,4 +172,47 @@ describe("Executor.layerRemote: the orchestrator's executions on an executor ove
     },
     30_000
   )
+})
+
+describe("PICLOUD_EXECUTOR_TOKEN: an executor takes only orchestrators that show its token", () => {
+  it("without it (or with another) the upgrade is refused with 401; with it, executions run", async () => {
+    const guarded = await freePort()
+    const server = await startExecutor(guarded, { PICLOUD_EXECUTOR_TOKEN: "executor-secret" })
+    const orchestrator = (token: string) =>
+      makeMemoryHandler(
+        ADMIN_TOKEN,
+        { PICLOUD_EXECUTOR_URL: `http://127.0.0.1:${guarded}`, PICLOUD_EXECUTOR_TOKEN: token },
+        Layer.merge(ExecutorInline.layer, ExecutorRemote.layerRemote)
+      )
+    const [right, wrong] = [orchestrator("executor-secret"), orchestrator("guessed")]
+    try {
+      const bare = await fetch(`http://127.0.0.1:${guarded}/rpc`)
+      assert.strictEqual(bare.status, 401)
+      assert.strictEqual(((await bare.json()) as { error: { code: string } }).error.code, "unauthorized")
+
+      for (const platform of [right, wrong]) {
+        const res = await run(
+          makeClient(platform.handler)("POST", "/api/admin/scripts", {
+            body: { name: "hi", source: `export default () => "hi"` }
+          })
+        )
+        assert.strictEqual(res.status, 201, res.text)
+      }
+      const callRight = makeClient(right.handler)
+      let ok = await run(callRight("POST", "/api/execute/hi"))
+      for (let i = 0; i < 50 && ok.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        ok = await run(callRight("POST", "/api/execute/hi"))
+      }
+      assert.strictEqual(ok.text, "hi")
+      const refused = await run(makeClient(wrong.handler)("POST", "/api/execute/hi"))
+      assert.strictEqual(refused.status, 500, refused.text)
+      assert.strictEqual(refused.json.error.code, "executor_crashed")
+      assert.strictEqual((await run(makeClient(wrong.handler)("GET", "/health"))).status, 503)
+    } finally {
+      await right.dispose()
+      await wrong.dispose()
+      await server.crash()
+    }
+  }, 30_000)
 })
