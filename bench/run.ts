@@ -4,10 +4,12 @@
  * 32 connections); medians over the rounds are printed with the platform/raw ratios.
  *
  * Then a script's `kv` reads and writes against node:http + node-postgres doing the same on the same
- * PostgreSQL (bench/kv.ts), and the async path against graphile-worker (bench/asyncDispatch.ts).
+ * PostgreSQL (bench/kv.ts), the async path against graphile-worker (bench/asyncDispatch.ts), and
+ * the cluster's RPC hop: sync hello through an orchestrator with a remote executor against
+ * all-in-one (bench/rpcHop.ts).
  *
  *   BENCH_DURATION (seconds, default 10)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 32)
- *   BENCH_ASYNC_JOBS (jobs per async round, default 2000)  BENCH_ONLY (sync | kv | async: run one part)
+ *   BENCH_ASYNC_JOBS (jobs per async round, default 2000)  BENCH_ONLY (sync | kv | async | rpc: run one part)
  *   BENCH_CPU_PROF (a directory: PiCloud's threads' CPU profiles in the kv part, for finding where time goes)
  */
 import { mkdtempSync, rmSync } from "node:fs"
@@ -18,13 +20,14 @@ import { freePort, spawnLogged, startPicloud, waitFor } from "../test/e2e/piclou
 import { runAsyncBench } from "./asyncDispatch.ts"
 import { runKvBench } from "./kv.ts"
 import { drive, formatMedians, formatRound, medianSample, type Sample } from "./load.ts"
+import { runRpcHopBench } from "./rpcHop.ts"
 import { benchHeaders, fibSource, helloSource } from "./workload.ts"
 
 const duration = Number(process.env.BENCH_DURATION ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const asyncJobs = Number(process.env.BENCH_ASYNC_JOBS ?? 2000)
-const parts = ["sync", "kv", "async"] as const
+const parts = ["sync", "kv", "async", "rpc"] as const
 const only = process.env.BENCH_ONLY
 if (only !== undefined && !parts.some((part) => part === only)) {
   throw new Error(`BENCH_ONLY is one of ${parts.join(", ")}, not ${JSON.stringify(only)}`)
@@ -105,3 +108,4 @@ if (runs("kv")) {
   await runKvBench({ rounds, durationSeconds: duration, connections, cpuProfileDir: process.env.BENCH_CPU_PROF })
 }
 if (runs("async")) await runAsyncBench({ rounds, jobs: asyncJobs })
+if (runs("rpc")) await runRpcHopBench({ rounds, durationSeconds: duration, connections })

@@ -258,6 +258,22 @@ export const nodeId = setting(
   { defaultText: "the host name" }
 )
 
+export const executorUrl = setting(
+  "PICLOUD_EXECUTOR_URL",
+  "cluster: where an orchestrator finds its node's executor (`http://`, `https://`, `ws://` or `wss://`)",
+  (name) =>
+    Config.schema(
+      Schema.String.check(Schema.isPattern(/^(https?|wss?):\/\/[^\s/]+(\/\S*)?$/)),
+      name
+    ).pipe(Config.withDefault("http://127.0.0.1:9000"))
+)
+
+export const executorToken = setting(
+  "PICLOUD_EXECUTOR_TOKEN",
+  "cluster: a secret an orchestrator shows its executor (set the same on both); unset: the executor takes any connection",
+  (name) => Config.option(Config.Redacted(name))
+)
+
 export const logLevel = setting(
   "LOG_LEVEL",
   "the minimum log level, in any case",
@@ -304,6 +320,8 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   executionRetentionCount,
   executionPruneInterval,
   nodeId,
+  executorUrl,
+  executorToken,
   logLevel,
   logFormat
 ]

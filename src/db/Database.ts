@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Option } from "effect"
+import { Data, Effect, Layer, Option } from "effect"
 import * as Settings from "../config/Settings.ts"
 import { EmbeddedPostgres } from "./EmbeddedPostgres.ts"
 import * as Migrations from "./Migrations.ts"
@@ -32,3 +32,23 @@ export const layer = Layer.unwrap(Effect.gen(function*() {
     : embedded
   return Migrations.layer.pipe(Layer.provideMerge(client))
 }))
+
+/** A cluster process was started without `DATABASE_URL`: its processes must share one database. */
+export class DatabaseUrlRequired extends Data.TaggedError("DatabaseUrlRequired")<{ readonly message: string }> {}
+
+/**
+ * PostgreSQL for a process of a cluster (`role`): `DATABASE_URL` only, since its processes share one
+ * database (no embedded one). Migrations are applied before anything else may use it; processes
+ * starting together take turns (the migrator locks).
+ */
+export const layerShared = (role: string) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const url = yield* Settings.databaseUrl.config
+    if (Option.isNone(url)) {
+      return yield* new DatabaseUrlRequired({
+        message: `picloud ${role} needs DATABASE_URL: the processes of a cluster share one PostgreSQL ` +
+          `(postgres://user:password@host:5432/database); only the all-in-one mode embeds one`
+      })
+    }
+    return Migrations.layer.pipe(Layer.provideMerge(PgClient.layer({ url: url.value, ...yield* pool })))
+  }))

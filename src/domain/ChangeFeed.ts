@@ -1,6 +1,13 @@
 import { Effect, type Scope } from "effect"
 
 /**
+ * The change of everything a feed covers: listeners drop all they hold. Sent after a gap in
+ * delivery (a cluster process that lost its `LISTEN` for a while may have missed changes). Never an
+ * id: ids are UUIDs.
+ */
+export const EVERYTHING = "*"
+
+/**
  * Synchronous, in-process change delivery: once `publish` returns, every listener has handled the
  * change, so a caller that changes something and uses it next sees the new state.
  */

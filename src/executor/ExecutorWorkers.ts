@@ -14,15 +14,12 @@ const GUEST_STACK_BYTES = 1024 * 1024
 /** The pool itself, for tests that need to look inside (load, replaced workers). */
 export class ExecutorPool extends Context.Service<ExecutorPool, WorkerPool>()("picloud/executor/ExecutorPool") {}
 
-/**
- * The sandbox in a pool of worker threads (`PICLOUD_EXECUTOR_THREADS`, default: the available
- * cores), so executions never block the event loop and a fault kills a worker, never the server.
- */
-export const layer: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Config.ConfigError> = Layer
-  .effectContext(
+/** A pool of `threads` worker threads, each with its own engine. */
+const make = (threads: Config.Config<number>) =>
+  Layer.effectContext(
     Effect.gen(function*() {
       const limits = yield* engineLimitsConfig(GUEST_STACK_BYTES)
-      const size = yield* Settings.executorThreads.config
+      const size = yield* threads
       const context = yield* Effect.context<never>()
       const pool = yield* Effect.acquireRelease(
         Effect.promise(async () => {
@@ -51,3 +48,19 @@ export const layer: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Confi
       )
     })
   )
+
+/**
+ * The sandbox in a pool of worker threads (`PICLOUD_EXECUTOR_THREADS`, default: the available
+ * cores), so executions never block the event loop and a fault kills a worker, never the server.
+ */
+export const layer: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Config.ConfigError> = make(
+  Settings.executorThreads.config
+)
+
+/**
+ * One worker thread: for the cluster's manager, which serves no script endpoint but checks uploaded
+ * scripts and runs the dashboard's test runs (`POST /api/admin/scripts/{id}/test-run`).
+ */
+export const layerManager: Layer.Layer<Executor | ScriptValidator | ExecutorPool, Config.ConfigError> = make(
+  Config.succeed(1)
+)

@@ -1,5 +1,7 @@
 import { Data, Effect, Layer } from "effect"
 import { AppEnv } from "../domain/AppEnv.ts"
+import { EVERYTHING } from "../domain/ChangeFeed.ts"
+import { SecretChanges } from "../domain/SecretChanges.ts"
 import { SecretRepo } from "../domain/SecretRepo.ts"
 import { SecretCipher } from "./SecretCipher.ts"
 
@@ -7,7 +9,7 @@ import { SecretCipher } from "./SecretCipher.ts"
 export class SecretKeyRequired extends Data.TaggedError("SecretKeyRequired")<{ readonly message: string }> {}
 
 /**
- * `ctx.env` of each app: its secrets, decrypted once and cached until they change. Refuses to
+ * `ctx.env` of each app: its secrets, decrypted once and cached until `SecretChanges` reports them changed. Refuses to
  * start when encrypted secrets exist and `PICLOUD_SECRET_KEY` is not set.
  */
 export const layer = Layer.effect(
@@ -44,6 +46,8 @@ export const layer = Layer.effect(
       cache.set(appId, env)
       return env
     })
-    return AppEnv.of({ forApp, forget: (appId) => Effect.sync(() => void cache.delete(appId)) })
+    const forget = (appId: string) => Effect.sync(() => appId === EVERYTHING ? cache.clear() : void cache.delete(appId))
+    yield* (yield* SecretChanges).listen(forget)
+    return AppEnv.of({ forApp, forget })
   })
 )

@@ -1,8 +1,8 @@
 import { Context, Effect, Layer } from "effect"
 import type { PersistenceError, TokenNotFound, UserNotFound } from "../domain/Errors.ts"
 import type { User } from "../domain/Identity.ts"
+import { IdentityChanges } from "../domain/IdentityChanges.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
-import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
 
 /**
  * Changing access: a deleted user's, a revoked token's or a regranted user's cached principal is
@@ -22,19 +22,19 @@ export class Identities extends Context.Service<Identities, {
     Identities,
     Effect.gen(function*() {
       const identities = yield* IdentityRepo
-      const principals = yield* PrincipalResolver
+      const changes = yield* IdentityChanges
       return Identities.of({
         deleteUser: Effect.fn("Identities.deleteUser")(function*(id) {
           yield* identities.deleteUser(id)
-          yield* principals.forgetAll
+          yield* changes.publish(`user ${id}`)
         }),
         revokeToken: Effect.fn("Identities.revokeToken")(function*(id) {
           yield* identities.revokeToken(id)
-          yield* principals.forgetAll
+          yield* changes.publish(`token ${id}`)
         }),
         setGrants: Effect.fn("Identities.setGrants")(function*(id, appIds) {
           const user = yield* identities.setGrants(id, appIds)
-          yield* principals.forgetAll
+          yield* changes.publish(`user ${id}`)
           return user
         })
       })

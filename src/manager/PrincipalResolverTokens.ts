@@ -1,6 +1,7 @@
 import { Effect, Layer, Option, Redacted } from "effect"
 import * as Settings from "../config/Settings.ts"
 import type { Principal } from "../domain/Identity.ts"
+import { IdentityChanges } from "../domain/IdentityChanges.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
 import { UUID_PATTERN } from "../domain/Ids.ts"
 import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
@@ -105,13 +106,12 @@ export const layer = Layer.effect(
       return principal.role === "admin" || principal.apps.includes(appId) ? Option.some(principal) : Option.none()
     })
 
-    return PrincipalResolver.of({
-      fromToken,
-      forUser,
-      forgetAll: Effect.sync(() => {
-        known.clear()
-        users.clear()
-      })
+    const forgetAll = Effect.sync(() => {
+      known.clear()
+      users.clear()
     })
+    // A user deleted or a token revoked (by this process or, in a cluster, another): forget all.
+    yield* (yield* IdentityChanges).listen(() => forgetAll)
+    return PrincipalResolver.of({ fromToken, forUser, forgetAll })
   })
 )

@@ -1,5 +1,6 @@
 import { Cause, Duration, Effect, Layer, Metric, Option, Result } from "effect"
 import * as Settings from "../config/Settings.ts"
+import { EVERYTHING } from "../domain/ChangeFeed.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
 import { leaseSeconds, OutboxRepo } from "../domain/OutboxRepo.ts"
 import { MAX_ATTEMPTS_CEILING, retryDelay, type RetryPolicy } from "../domain/RetryPolicy.ts"
@@ -49,7 +50,9 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
 
   /** Scripts' timeouts (a row's lease follows them), read once per script and dropped when it changes. */
   const timeouts = new Map<string, number>()
-  yield* scriptChanges.listen((scriptId) => Effect.sync(() => timeouts.delete(scriptId)))
+  yield* scriptChanges.listen((scriptId) =>
+    Effect.sync(() => scriptId === EVERYTHING ? timeouts.clear() : void timeouts.delete(scriptId))
+  )
   const timeoutOf = (scriptId: string) =>
     Effect.suspend(() => {
       const known = timeouts.get(scriptId)

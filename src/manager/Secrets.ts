@@ -1,6 +1,6 @@
 import { Context, Effect, Layer } from "effect"
-import { AppEnv } from "../domain/AppEnv.ts"
 import type { PersistenceError } from "../domain/Errors.ts"
+import { SecretChanges } from "../domain/SecretChanges.ts"
 import { type SecretInfo, SecretRepo } from "../domain/SecretRepo.ts"
 import { SecretCipher, type SecretKeyMissing } from "./SecretCipher.ts"
 
@@ -19,16 +19,16 @@ export class Secrets extends Context.Service<Secrets, {
     Effect.gen(function*() {
       const secrets = yield* SecretRepo
       const cipher = yield* SecretCipher
-      const env = yield* AppEnv
+      const changes = yield* SecretChanges
       return Secrets.of({
         put: Effect.fn("Secrets.put")(function*(appId, name, value) {
           const info = yield* secrets.put(appId, name, yield* cipher.encrypt(value))
-          yield* env.forget(appId)
+          yield* changes.publish(appId)
           return info
         }),
         delete: Effect.fn("Secrets.delete")(function*(appId, name) {
           const deleted = yield* secrets.delete(appId, name)
-          if (deleted) yield* env.forget(appId)
+          if (deleted) yield* changes.publish(appId)
           return deleted
         })
       })

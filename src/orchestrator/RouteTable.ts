@@ -1,5 +1,6 @@
 import { Context, Effect, Layer, Option } from "effect"
 import { AppRepo } from "../domain/AppRepo.ts"
+import { EVERYTHING } from "../domain/ChangeFeed.ts"
 import type { PersistenceError } from "../domain/Errors.ts"
 import { matchPattern, parsePattern, type Route, type Segment, specificity } from "../domain/Route.ts"
 import { RouteChanges } from "../domain/RouteChanges.ts"
@@ -50,9 +51,14 @@ export class RouteTable extends Context.Service<RouteTable, {
           table.set(app.value.name, compile(yield* routes.list(appId)))
         }).pipe(Effect.asVoid)
 
-      for (const appId of new Set((yield* routes.list()).map((r) => r.app_id))) yield* reload(appId)
+      /** Every app with routes, and every app known here (whose routes may all be gone). */
+      const reloadAll = Effect.gen(function*() {
+        const appIds = new Set([...(yield* routes.list()).map((r) => r.app_id), ...names.keys()])
+        for (const appId of appIds) yield* reload(appId)
+      })
+      yield* reloadAll
       yield* changes.listen((appId) =>
-        reload(appId).pipe(
+        (appId === EVERYTHING ? reloadAll : reload(appId)).pipe(
           Effect.catch((error) => Effect.logError(`reloading the routes of app ${appId} failed`, error.cause))
         )
       )

@@ -1,6 +1,7 @@
 import { Context, Effect, Layer, Option } from "effect"
 import { type App, DEFAULT_APP_NAME } from "../domain/App.ts"
 import { AppRepo } from "../domain/AppRepo.ts"
+import { EVERYTHING } from "../domain/ChangeFeed.ts"
 import type { PersistenceError } from "../domain/Errors.ts"
 import type { ScriptWithSource } from "../domain/Script.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
@@ -40,6 +41,7 @@ export class ScriptCache extends Context.Service<ScriptCache, {
       yield* changes.listen((scriptId) =>
         Effect.sync(() => {
           generation++
+          if (scriptId === EVERYTHING) return entries.clear()
           for (const [key, entry] of entries) if (entry.script.id === scriptId) entries.delete(key)
         })
       )

@@ -1,4 +1,5 @@
 import { Cache, Context, Duration, Effect, Exit, Layer } from "effect"
+import { EVERYTHING } from "../domain/ChangeFeed.ts"
 import type { PersistenceError } from "../domain/Errors.ts"
 import { compileKeyPattern, type KeyMatcher } from "../domain/KeyPattern.ts"
 import type { Trigger, TriggerOp } from "../domain/Trigger.ts"
@@ -59,7 +60,9 @@ export class TriggerTable extends Context.Service<TriggerTable, {
         timeToLive: (exit) => (Exit.isSuccess(exit) ? Duration.infinity : Duration.zero)
       })
 
-      yield* changes.listen((appId) => Cache.invalidate(table, appId))
+      yield* changes.listen((appId) =>
+        appId === EVERYTHING ? Cache.invalidateAll(table) : Cache.invalidate(table, appId)
+      )
 
       // Untraced: it runs on every KV write, where a span per call is measurable cost.
       const matching = Effect.fnUntraced(function*(appId: string, key: string, op: TriggerOp) {

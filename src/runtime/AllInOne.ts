@@ -1,26 +1,17 @@
-import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import * as Settings from "../config/Settings.ts"
 import * as Database from "../db/Database.ts"
 import * as ExecutorWorkers from "../executor/ExecutorWorkers.ts"
 import { ExecutionTail } from "../orchestrator/ExecutionTail.ts"
-import { createJsonErrorServer } from "./JsonErrors.ts"
 import * as Platform from "./Platform.ts"
+import * as Server from "./Server.ts"
 import * as StorageSql from "./StorageSql.ts"
-
-const ServerLayer = NodeHttpServer.layerConfig(createJsonErrorServer, {
-  port: Settings.port.config,
-  host: Settings.host.config,
-  // SIGTERM: stop accepting, let in-flight executions finish, then close storage.
-  gracefulShutdownTimeout: Settings.shutdownTimeout.config
-})
 
 /**
  * Built after the server, so released before it: shutdown ends the live tails (each sends
  * `shutdown` and closes) before the server waits for open responses to finish.
  */
-const EndTailsFirst = Layer.effectDiscard(Effect.gen(function*() {
+export const EndTailsFirst = Layer.effectDiscard(Effect.gen(function*() {
   const tail = yield* ExecutionTail
   yield* Effect.addFinalizer(() => tail.end)
 }))
@@ -33,7 +24,7 @@ const EndTailsFirst = Layer.effectDiscard(Effect.gen(function*() {
 export const AllInOne = EndTailsFirst
   .pipe(
     Layer.provide(HttpRouter.serve(Platform.layer, { disableLogger: true, routerConfig: Platform.routerConfig })),
-    Layer.provide(ServerLayer),
+    Layer.provide(Server.layer),
     Layer.provide([StorageSql.layer, ExecutorWorkers.layer]),
     Layer.provide(Database.layer)
   )

@@ -71,28 +71,43 @@ const AdminRoutes = HttpApiBuilder.layer(AdminApi).pipe(
   Layer.provide([AdminAuth.layer, DecodeErrors.layer, AdminBodyLimit.layer])
 )
 
+/** The control plane's routes and its background work: the admin API, the dashboard, the scheduler. */
+const ManagerRoutes = Layer.mergeAll(AdminRoutes, OpenApiRoute, DashboardRoute, Scheduler.layer)
+
+/** The data plane's routes and its background work: scripts' endpoints, async results, the dispatcher. */
+const OrchestratorRoutes = Layer.mergeAll(ExecuteRoute, ExecutionStatusRoute, AppRoutes, Dispatcher.layer)
+
+/** What every serving process answers: `/health`, `/metrics`, and JSON errors for unmatched paths. */
+const CommonRoutes = Layer.mergeAll(HealthRoute, MetricsRoute, JsonErrors)
+
+/** The services routes of both planes share (the admin API's KV writes commit and fire triggers too). */
+const withServices = <A, E, R>(routes: Layer.Layer<A, E, R>) =>
+  routes.pipe(
+    Layer.provide(KvCommit.layer),
+    Layer.provide(PlatformMetrics.layer),
+    Layer.provide([ScriptCache.layer, RouteTable.layer]),
+    Layer.provide(HttpServer.layerServices)
+  )
+
 /**
  * Every route this process serves, the dispatcher that runs what async routes (and triggers and
  * schedules) accept, and the scheduler that turns schedules' ticks into outbox rows. Storage,
  * the executor, the execution log, the gate, the outbox and its wake-up, the inbox, script change
  * delivery and the admin token stay open: each mode's composition root provides them.
  */
-export const HttpApp = Layer.mergeAll(
-  AdminRoutes,
-  OpenApiRoute,
-  ExecuteRoute,
-  ExecutionStatusRoute,
-  HealthRoute,
-  MetricsRoute,
-  DashboardRoute,
-  AppRoutes,
-  JsonErrors,
-  Dispatcher.layer,
-  Scheduler.layer
-).pipe(
-  Layer.provide(Invoker.layer),
-  Layer.provide(KvCommit.layer),
-  Layer.provide(PlatformMetrics.layer),
-  Layer.provide([ScriptCache.layer, RouteTable.layer]),
-  Layer.provide(HttpServer.layerServices)
+export const HttpApp = withServices(
+  Layer.mergeAll(ManagerRoutes, OrchestratorRoutes, CommonRoutes).pipe(Layer.provide(Invoker.layer))
+)
+
+/**
+ * The manager process (cluster): the control plane only. Its `Invoker` serves the admin API's test
+ * runs, on the manager's own executor; script endpoints are the orchestrators'.
+ */
+export const ManagerApp = withServices(
+  Layer.mergeAll(ManagerRoutes, CommonRoutes).pipe(Layer.provide(Invoker.layer))
+)
+
+/** An orchestrator process (cluster): the data plane only, on the node's executor. */
+export const OrchestratorApp = withServices(
+  Layer.mergeAll(OrchestratorRoutes, CommonRoutes).pipe(Layer.provide(Invoker.layer))
 )

@@ -1,7 +1,9 @@
 import { Layer } from "effect"
+import { IdentityChanges } from "../domain/IdentityChanges.ts"
 import { KV_MAX_KEY_BYTES } from "../domain/KvStore.ts"
 import { RouteChanges } from "../domain/RouteChanges.ts"
 import { ScriptChanges } from "../domain/ScriptChanges.ts"
+import { SecretChanges } from "../domain/SecretChanges.ts"
 import { TriggerChanges } from "../domain/TriggerChanges.ts"
 import * as AppEnvSecrets from "../manager/AppEnvSecrets.ts"
 import * as PrincipalResolverTokens from "../manager/PrincipalResolverTokens.ts"
@@ -20,21 +22,36 @@ import { HttpApp } from "./HttpApp.ts"
 const Shared = Layer.mergeAll(
   ExecutionGate.layer,
   AppEnvSecrets.layer.pipe(Layer.provideMerge(SecretCipher.layer)),
-  ScriptChanges.layer,
-  RouteChanges.layer,
-  TriggerTable.layer.pipe(Layer.provideMerge(TriggerChanges.layer)),
-  InboxResolverLocal.layer,
+  TriggerTable.layer,
   PrincipalResolverTokens.layer
 )
 
 /**
- * The platform: every route and the dispatcher, on the shared services. What differs between
- * modes stays open, for each mode's composition root to choose: storage (`StorageSql` or
- * `StorageMemory`), the executor (worker threads or inline) and configuration. It exposes the
- * live tail, so that a server can end the tails when shutdown begins (`AllInOne`): an open event
- * stream would otherwise hold the server's drain for its whole timeout.
+ * How changes reach caches and how an async result reaches the callers waiting for it, inside one
+ * process: the change feeds (scripts, routes, triggers, secrets, identities) and the inbox. The cluster's processes use
+ * `ClusterDelivery` instead (the same services over PostgreSQL LISTEN/NOTIFY).
  */
-export const layer = HttpApp.pipe(Layer.provide(Shared), Layer.provideMerge(ExecutionTail.layer))
+export const LocalDelivery = Layer.mergeAll(
+  ScriptChanges.layer,
+  RouteChanges.layer,
+  TriggerChanges.layer,
+  SecretChanges.layer,
+  IdentityChanges.layer,
+  InboxResolverLocal.layer
+)
+
+/**
+ * A platform of `app`'s routes on the shared services. What differs between modes stays open, for
+ * each mode's composition root to choose: storage (`StorageSql` or `StorageMemory`), the executor
+ * (worker threads, inline or remote), delivery (`LocalDelivery`, or the cluster's) and
+ * configuration. It exposes the live tail, so that a server can end the tails when shutdown begins
+ * (`AllInOne`): an open event stream would otherwise hold the server's drain for its whole timeout.
+ */
+export const make = <A, E, R>(app: Layer.Layer<A, E, R>) =>
+  app.pipe(Layer.provide(Shared), Layer.provideMerge(ExecutionTail.layer))
+
+/** The platform of one process: every route and the dispatcher, with in-process delivery. */
+export const layer = make(HttpApp).pipe(Layer.provide(LocalDelivery))
 
 /**
  * How every mode's router matches paths. A path parameter longer than `maxParamLength` (decoded)

@@ -3,6 +3,7 @@ import { ConfigProvider, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { DEFAULT_APP_ID } from "../../src/domain/App.ts"
 import { AppEnv } from "../../src/domain/AppEnv.ts"
+import { SecretChanges } from "../../src/domain/SecretChanges.ts"
 import { SecretRepo } from "../../src/domain/SecretRepo.ts"
 import * as AppEnvSecrets from "../../src/manager/AppEnvSecrets.ts"
 import { SecretCipher } from "../../src/manager/SecretCipher.ts"
@@ -59,13 +60,21 @@ layer(SecretRepoSql.layer.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60
 
         const keyHex = Buffer.alloc(32, 7).toString("hex")
         const env = yield* AppEnv.pipe(
-          Effect.provide(AppEnvSecrets.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey(keyHex))))
+          Effect.provide(
+            AppEnvSecrets.layer.pipe(
+              Layer.provide([SecretCipher.layer, SecretChanges.layer]),
+              Layer.provide(withKey(keyHex))
+            )
+          )
         )
         assert.strictEqual((yield* env.forApp(DEFAULT_APP_ID)).PLAIN_CHECK, plaintext)
 
         const refused = yield* AppEnv.pipe(
           Effect.provide(
-            AppEnvSecrets.layer.pipe(Layer.provide(SecretCipher.layer), Layer.provide(withKey(undefined)))
+            AppEnvSecrets.layer.pipe(
+              Layer.provide([SecretCipher.layer, SecretChanges.layer]),
+              Layer.provide(withKey(undefined))
+            )
           ),
           Effect.flip
         )
@@ -75,7 +84,7 @@ layer(SecretRepoSql.layer.pipe(Layer.provideMerge(TestDatabase)), { timeout: "60
         const wrongKey = yield* AppEnv.pipe(
           Effect.provide(
             AppEnvSecrets.layer.pipe(
-              Layer.provide(SecretCipher.layer),
+              Layer.provide([SecretCipher.layer, SecretChanges.layer]),
               Layer.provide(withKey("another passphrase entirely"))
             )
           )

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { IdentityChanges } from "../../../src/domain/IdentityChanges.ts"
 import { IdentityRepo } from "../../../src/domain/IdentityRepo.ts"
 import { PrincipalResolver } from "../../../src/domain/PrincipalResolver.ts"
 import * as IdentityRepoMemory from "../../../src/manager/IdentityRepoMemory.ts"
@@ -9,7 +10,7 @@ const [appA, appB] = [crypto.randomUUID(), crypto.randomUUID()]
 
 const resolver = (config: Record<string, string> = { PICLOUD_ADMIN_TOKEN: "env-admin" }) =>
   PrincipalResolverTokens.layer.pipe(
-    Layer.provideMerge(IdentityRepoMemory.layer),
+    Layer.provideMerge(Layer.merge(IdentityRepoMemory.layer, IdentityChanges.layer)),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(config)))
   )
 
@@ -40,7 +41,7 @@ describe("PrincipalResolver.forUser: who a KV trigger runs as", () => {
       assert.isTrue(Option.isNone(yield* principals.forUser("dev", appA)), "a name is not an id")
     }).pipe(Effect.provide(resolver())))
 
-  it.effect("a deleted user is revoked once the resolver forgets (as deleting a user makes it)", () =>
+  it.effect("a deleted user is revoked once IdentityChanges reports it (as deleting a user does)", () =>
     Effect.gen(function*() {
       const identities = yield* IdentityRepo
       const principals = yield* PrincipalResolver
@@ -52,7 +53,8 @@ describe("PrincipalResolver.forUser: who a KV trigger runs as", () => {
       })
       assert.isTrue(Option.isSome(yield* principals.forUser(dev.id, appA)))
       yield* identities.deleteUser(dev.id)
-      yield* principals.forgetAll
+      assert.isTrue(Option.isSome(yield* principals.forUser(dev.id, appA)), "cached until told")
+      yield* (yield* IdentityChanges).publish(`user ${dev.id}`)
       assert.isTrue(Option.isNone(yield* principals.forUser(dev.id, appA)))
     }).pipe(Effect.provide(resolver())))
 

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { DEFAULT_APP_ID } from "../../../src/domain/App.ts"
+import { EVERYTHING } from "../../../src/domain/ChangeFeed.ts"
 import type { ScriptId } from "../../../src/domain/Ids.ts"
 import { ScriptWithSource } from "../../../src/domain/Script.ts"
 import { ScriptChanges } from "../../../src/domain/ScriptChanges.ts"
@@ -69,6 +70,20 @@ describe("ScriptCache", () => {
       yield* cache.resolve(undefined, script(1).id)
       state.version = 2
       yield* changes.publish(script(1).id)
+      assert.strictEqual(Option.getOrThrow(yield* cache.resolve(undefined, "s")).script.version, 2)
+      assert.strictEqual(Option.getOrThrow(yield* cache.resolve(undefined, script(1).id)).script.version, 2)
+      assert.strictEqual(state.reads, 4)
+    }).pipe(provide(state))
+  })
+
+  it.effect("a change of everything (after a gap in a cluster's delivery) drops every entry", () => {
+    const state = { version: 1, reads: 0 }
+    return Effect.gen(function*() {
+      const cache = yield* ScriptCache
+      yield* cache.resolve(undefined, "s")
+      yield* cache.resolve(undefined, script(1).id)
+      state.version = 2
+      yield* (yield* ScriptChanges).publish(EVERYTHING)
       assert.strictEqual(Option.getOrThrow(yield* cache.resolve(undefined, "s")).script.version, 2)
       assert.strictEqual(Option.getOrThrow(yield* cache.resolve(undefined, script(1).id)).script.version, 2)
       assert.strictEqual(state.reads, 4)
