@@ -5,6 +5,7 @@ import { Failure, isLimitHit } from "./guestErrors.ts"
 import { compileQuickJS, MIN_MEMORY_MB } from "./quickjsInstance.ts"
 import { Sandbox } from "./Sandbox.ts"
 import { toResponse } from "./toResponse.ts"
+import { type RunJob, runJob } from "./workerProtocol.ts"
 
 /** Per-execution limits the engine enforces (docs/ARCHITECTURE.md §6). */
 export interface EngineLimits {
@@ -134,7 +135,12 @@ export class Engine {
 
   /** Runs an execution; its host calls (`kv.*`) go to `host`. */
   run(request: ExecRequest, host: HostHandler = noHostCalls): Promise<EngineResult> {
-    return this.runNow(request, host)
+    return this.runJob(runJob(request), request.script.source, host)
+  }
+
+  /** Runs an execution already encoded (what a worker thread receives); `source` is the script's. */
+  runJob(job: RunJob, source: string, host: HostHandler = noHostCalls): Promise<EngineResult> {
+    return this.runNow(job, source, host)
   }
 
   /** Runs validations one at a time, in order: each builds a throwaway sandbox, and one at a time is enough. */
@@ -157,14 +163,14 @@ export class Engine {
       : { ok: true }
   }
 
-  private async runNow(request: ExecRequest, host: HostHandler): Promise<EngineResult> {
+  private async runNow(job: RunJob, source: string, host: HostHandler): Promise<EngineResult> {
     const started = Date.now()
     const logs = new LogCapture(started, this.limits.maxLogBytes)
-    const key = this.limits.warmScripts > 0 ? `${request.script.id}@${request.script.version}` : undefined
-    const outcome = await this.inSandbox(key, started + request.timeoutMs, logs.add, host, async (sandbox, fresh) => {
-      const loaded = fresh ? sandbox.load(request.script.source) : undefined
+    const key = this.limits.warmScripts > 0 ? job.key : undefined
+    const outcome = await this.inSandbox(key, started + job.timeoutMs, logs.add, host, async (sandbox, fresh) => {
+      const loaded = fresh ? sandbox.load(source) : undefined
       if (loaded) return loaded
-      const described = await sandbox.call(request)
+      const described = await sandbox.call(job.request, job.ctx)
       if (described instanceof Failure) return described
       const response = toResponse(described, this.limits.maxResponseBytes)
       if (response instanceof Error) {
