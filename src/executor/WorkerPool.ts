@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads"
 import type { ExecRequest } from "../domain/Exec.ts"
 import { type HostHandler, type HostReply, noHostCalls } from "../domain/HostCall.ts"
+import { SEMI_SPACE_MB } from "../runtime/nodeFlags.ts"
 import type { EngineLimits, EngineResult, ValidationResult } from "./Engine.ts"
 import { Batcher, runJob, SourceCache, type WorkerReply, type WorkerRequest } from "./workerProtocol.ts"
 
@@ -153,7 +154,8 @@ export class WorkerPool {
   private spawn(slot?: Slot): Promise<void> {
     const worker = new Worker(WORKER_ENTRY, {
       workerData: { limits: this.options.limits },
-      resourceLimits: { stackSizeMb: this.options.stackSizeMb }
+      // The young generation as the main thread's (`--max-semi-space-size`): a semi-space is a third of it.
+      resourceLimits: { stackSizeMb: this.options.stackSizeMb, maxYoungGenerationSizeMb: 3 * SEMI_SPACE_MB }
     })
     const outbox = new Batcher<WorkerRequest>((batch) => worker.postMessage(batch))
     const current: Slot = slot ?? { worker, jobs: new Map(), sources: new SourceCache(), outbox }
