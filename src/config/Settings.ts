@@ -129,19 +129,12 @@ export const scheduleGrace = setting(
   (name) => Config.Duration(name).pipe(Config.withDefault(Duration.minutes(1)))
 )
 
-/**
- * One core is left to the main thread, which does every request's HTTP, routing, recording and
- * messaging and is the data plane's bottleneck; each worker thread also costs ~55 MB of memory.
- * On 2 cores: one worker (README, Performance).
- */
-export const defaultExecutorThreads = () => Math.max(1, availableParallelism() - 1)
-
 export const executorThreads = setting(
   "PICLOUD_EXECUTOR_THREADS",
   "sandbox worker threads",
   // Looked up when read, not when this module loads.
-  (name) => Config.option(intAtLeast(1, name)).pipe(Config.map(Option.getOrElse(defaultExecutorThreads))),
-  { defaultText: "available cores − 1, at least 1" }
+  (name) => Config.option(intAtLeast(1, name)).pipe(Config.map(Option.getOrElse(() => availableParallelism()))),
+  { defaultText: "available cores" }
 )
 
 export const warmScripts = setting(
