@@ -22,7 +22,7 @@ import { runKvBench } from "./kv.ts"
 import { drive, formatMedians, formatRound, medianSample, type Sample } from "./load.ts"
 import { rssMb } from "./rss.ts"
 import { median } from "./stats.ts"
-import { benchHeaders, fibSource, helloSource } from "./workload.ts"
+import { benchHeaders, fibSource, helloSource, markdownBody, markedSource } from "./workload.ts"
 
 const duration = Number(process.env.BENCH_DURATION ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -30,7 +30,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const asyncJobs = Number(process.env.BENCH_ASYNC_JOBS ?? 2000)
 const settleSeconds = Number(process.env.BENCH_SETTLE ?? 30)
 const parts = ["sync", "kv", "async"] as const
-const workloads = ["hello", "fib"] as const
+const workloads = ["hello", "fib", "marked"] as const
 type Workload = typeof workloads[number]
 const only = process.env.BENCH_ONLY?.split(",")
 for (const name of only ?? []) {
@@ -53,6 +53,15 @@ const drives: Record<Workload, (url: string) => Promise<Sample>> = {
       method: "POST",
       body: JSON.stringify({ n: 30 }),
       headers: { ...load.headers, "content-type": "application/json", ...benchHeaders }
+    }),
+  // 16 connections, as the issue measured it: each call is CPU-bound in the interpreter.
+  marked: (url: string) =>
+    drive(url, {
+      ...load,
+      connections: Math.min(16, connections),
+      method: "POST",
+      body: markdownBody,
+      headers: { ...load.headers, "content-type": "text/markdown" }
     })
 }
 
@@ -71,7 +80,7 @@ const main = async () => {
   })
   try {
     await waitFor(`http://127.0.0.1:${rawPort}/hello`, 10_000, raw)
-    for (const [name, source] of [["hello", helloSource], ["fib", fibSource]] as const) {
+    for (const [name, source] of [["hello", helloSource], ["fib", fibSource], ["marked", markedSource]] as const) {
       const res = await fetch(`${picloud.url}/api/admin/scripts`, {
         method: "POST",
         headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
