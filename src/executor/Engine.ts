@@ -97,6 +97,8 @@ export class Engine {
   private readonly warm = new Map<string, Array<Sandbox>>()
   /** The validation in progress: see `serially`. */
   private queue: Promise<unknown> = Promise.resolve()
+  /** A collection is due (`reclaimSoon`). */
+  private reclaiming = false
 
   private constructor(limits: EngineLimits, code: WebAssembly.Module) {
     this.limits = limits
@@ -271,6 +273,7 @@ export class Engine {
       if (rest.length === 0) this.warm.delete(key!)
       else this.warm.set(key!, rest)
     }
+    if (sandbox.memoryBytes >= RECLAIM_AT_BYTES) this.reclaimSoon()
     if (!free) return sandbox.abandon()
     try {
       sandbox.dispose()
@@ -278,6 +281,25 @@ export class Engine {
       // Nothing to do: its instance and memory are dropped with it all the same.
     }
   }
+
+  /**
+   * A dropped sandbox's WebAssembly memory is the OS's again only once V8 collects its instance,
+   * and a thread that then sits idle may not collect for a long time: after a big one is dropped
+   * (a memory bomb, an evicted sandbox that had grown), a full collection runs once the current
+   * turn is done, where the process exposes one (`--expose-gc`, `NODE_FLAGS`).
+   */
+  private reclaimSoon() {
+    const collect = (globalThis as { gc?: () => void }).gc
+    if (collect === undefined || this.reclaiming) return
+    this.reclaiming = true
+    setImmediate(() => {
+      this.reclaiming = false
+      collect()
+    })
+  }
 }
+
+/** A dropped sandbox with at least this much memory is worth a collection (`reclaimSoon`). */
+const RECLAIM_AT_BYTES = 32 * 1024 * 1024
 
 const messageOf = (fault: unknown) => (fault instanceof Error ? fault.message : String(fault))
