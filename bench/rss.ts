@@ -8,3 +8,16 @@ export const rssMb = (pid: number) => {
     return 0
   }
 }
+
+/**
+ * Its proportional share (PSS) in MB: shared pages divided among the processes that map them. Summed
+ * over PostgreSQL's processes this counts its shared buffers once; their RSS counts them once per
+ * process that touched them.
+ */
+export const pssMb = (pid: number) => {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))![1]) / 1024
+  } catch {
+    return 0
+  }
+}

@@ -3,12 +3,12 @@
  * this machine. Each round drives every target with autocannon (its own process, keep-alive,
  * 32 connections); medians over the rounds are printed with the platform/raw ratios.
  *
- * Then a script's `kv` reads and writes against node:http + node-postgres doing the same on the same
+ * Then the memory scenario (bench/memory.ts: memory bombs and a gate storm, RSS per process), a script's `kv` reads and writes against node:http + node-postgres doing the same on the same
  * PostgreSQL (bench/kv.ts), and the async path against graphile-worker (bench/asyncDispatch.ts).
  *
  *   BENCH_DURATION (seconds, default 10)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 32)
  *   BENCH_ASYNC_JOBS (jobs per async round, default 2000)
- *   BENCH_ONLY (sync | kv | async: run one part; or sync workloads by name, comma-separated: hello,fib)
+ *   BENCH_ONLY (sync | memory | kv | async: parts, comma-separated; or sync workloads by name: hello,fib,marked)
  *   BENCH_SETTLE (seconds after the sync load before the settled RSS is read, default 30)
  *   BENCH_CPU_PROF (a directory: PiCloud's threads' CPU profiles in the kv part, for finding where time goes)
  */
@@ -20,6 +20,7 @@ import { freePort, spawnLogged, startPicloud, waitFor } from "../test/e2e/piclou
 import { runAsyncBench } from "./asyncDispatch.ts"
 import { runKvBench } from "./kv.ts"
 import { drive, formatMedians, formatRound, medianSample, type Sample } from "./load.ts"
+import { runMemoryBench } from "./memory.ts"
 import { rssMb } from "./rss.ts"
 import { median } from "./stats.ts"
 import { benchHeaders, fibSource, helloSource, markdownBody, markedSource } from "./workload.ts"
@@ -29,7 +30,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const asyncJobs = Number(process.env.BENCH_ASYNC_JOBS ?? 2000)
 const settleSeconds = Number(process.env.BENCH_SETTLE ?? 30)
-const parts = ["sync", "kv", "async"] as const
+const parts = ["sync", "memory", "kv", "async"] as const
 const workloads = ["hello", "fib", "marked"] as const
 type Workload = typeof workloads[number]
 const only = process.env.BENCH_ONLY?.split(",")
@@ -136,6 +137,7 @@ const main = async () => {
 }
 
 if (runs("sync")) await main()
+if (runs("memory")) await runMemoryBench({ settleSeconds })
 if (runs("kv")) {
   await runKvBench({ rounds, durationSeconds: duration, connections, cpuProfileDir: process.env.BENCH_CPU_PROF })
 }
