@@ -1,7 +1,8 @@
 /**
  * `npm run bench:profile -- <hello|fib|marked> [seconds]`: one all-in-one process under autocannon
  * (32 connections) on one workload, then the CPU each of its threads spent per request (from
- * /proc: the main thread, the sandbox workers, V8's helper threads), which contention on a shared
+ * /proc: the main thread, the sandbox workers, V8's helper threads; and the embedded PostgreSQL's
+ * processes, which write the execution records), which contention on a shared
  * machine inflates far less than wall-clock profiles. With `PROFILE_DIR`, PiCloud runs with
  * `--cpu-prof` and the top self-time functions of each thread's profile are printed too.
  */
@@ -47,6 +48,28 @@ const threadCpu = (pid: number) =>
     })
   )
 
+/** CPU milliseconds of the process's descendants (the embedded PostgreSQL), live ones only. */
+const descendantsCpu = (pid: number): number => {
+  let children: Array<number> = []
+  try {
+    children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).split("\n").map(Number)
+      .filter(Boolean)
+  } catch {
+    // ps exits 1 when there are none
+  }
+  return children.reduce((sum, child) => {
+    try {
+      const stat = readFileSync(`/proc/${child}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ")
+      // Its own time and that of its children that ended (PostgreSQL's backends are its children).
+      const own = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+      return sum + (own / TICKS) * 1000 + descendantsCpu(child)
+    } catch {
+      return sum
+    }
+  }, 0)
+}
+
 try {
   const res = await fetch(`${picloud.url}/api/admin/scripts`, {
     method: "POST",
@@ -62,8 +85,10 @@ try {
   if (workload === "marked") args.push("-m", "POST", "-b", markdownBody, "-H", "content-type=text/markdown")
   args.push(`${picloud.url}/api/execute/${workload}`)
   const before = threadCpu(picloud.child.pid!)
+  const postgresBefore = descendantsCpu(picloud.child.pid!)
   const out = JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 26 }))
   const after = threadCpu(picloud.child.pid!)
+  const postgres = descendantsCpu(picloud.child.pid!) - postgresBefore
   const requests = out.requests.total as number
   console.log(
     `${workload}: ${out.requests.average} req/s, p50 ${out.latency.p50} ms, p99 ${out.latency.p99} ms, ` +
@@ -76,6 +101,7 @@ try {
     if (spent >= 50) console.log(`  ${thread.padEnd(24)} ${((spent * 1000) / requests).toFixed(1)} µs CPU per request`)
   }
   console.log(`  ${"all threads".padEnd(24)} ${((all * 1000) / requests).toFixed(1)} µs CPU per request`)
+  console.log(`  ${"PostgreSQL".padEnd(24)} ${((postgres * 1000) / requests).toFixed(1)} µs CPU per request`)
 } finally {
   picloud.child.kill("SIGTERM")
   await picloud.exited
