@@ -97,13 +97,13 @@ export const runKvBench = async (
       `\nkv: ${options.rounds} round(s) of ${options.durationSeconds} s per target, ${options.connections} connections, ` +
         `${KV_KEYS} keys, pools of ${poolSize} connections, one PostgreSQL`
     )
-    for (const url of Object.values(targets)) driveRandomKeys(url, load(WARM_UP_SECONDS))
+    for (const url of Object.values(targets)) await driveRandomKeys(url, load(WARM_UP_SECONDS))
 
     const samples = new Map<string, Array<Sample>>()
     for (let round = 1; round <= options.rounds; round++) {
       for (const [label, url] of Object.entries(targets)) {
         const before = await commits()
-        const sample = driveRandomKeys(url, load(options.durationSeconds))
+        const sample = await driveRandomKeys(url, load(options.durationSeconds))
         const committed = (await commits()) - before
         if (committed < sample.ok) {
           throw new Error(`${label}: ${sample.ok} answers of 2xx but only ${committed} writes committed`)

@@ -58,12 +58,12 @@ export const runRpcHopBench = async (
       durationSeconds: options.durationSeconds,
       headers: { authorization: `Bearer ${TOKEN}` }
     }
-    for (const url of Object.values(targets)) drive(url, { ...load, durationSeconds: WARM_UP_SECONDS })
+    for (const url of Object.values(targets)) await drive(url, { ...load, durationSeconds: WARM_UP_SECONDS })
     const samples = new Map<string, Array<Sample>>()
     console.log(`\nrpc hop: ${options.rounds} round(s) of ${options.durationSeconds} s per target`)
     for (let round = 1; round <= options.rounds; round++) {
       for (const [label, url] of Object.entries(targets)) {
-        const sample = drive(url, load)
+        const sample = await drive(url, load)
         samples.set(label, [...(samples.get(label) ?? []), sample])
         console.log(formatRound(round, label, sample))
       }

@@ -3,13 +3,16 @@
  * this machine. Each round drives every target with autocannon (its own process, keep-alive,
  * 32 connections); medians over the rounds are printed with the platform/raw ratios.
  *
- * Then a script's `kv` reads and writes against node:http + node-postgres doing the same on the same
+ * Then the memory scenario (bench/memory.ts: memory bombs and a gate storm, RSS per process), a
+ * script's `kv` reads and writes against node:http + node-postgres doing the same on the same
  * PostgreSQL (bench/kv.ts), the async path against graphile-worker (bench/asyncDispatch.ts), and
  * the cluster's RPC hop: sync hello through an orchestrator with a remote executor against
  * all-in-one (bench/rpcHop.ts).
  *
  *   BENCH_DURATION (seconds, default 10)  BENCH_ROUNDS (default 3)  BENCH_CONNECTIONS (default 32)
- *   BENCH_ASYNC_JOBS (jobs per async round, default 2000)  BENCH_ONLY (sync | kv | async | rpc: run one part)
+ *   BENCH_ASYNC_JOBS (jobs per async round, default 2000)
+ *   BENCH_ONLY (sync | memory | kv | async | rpc: parts, comma-separated; or sync workloads by name: hello,fib,marked)
+ *   BENCH_SETTLE (seconds after the sync load before the settled RSS is read, default 30)
  *   BENCH_CPU_PROF (a directory: PiCloud's threads' CPU profiles in the kv part, for finding where time goes)
  */
 import { mkdtempSync, rmSync } from "node:fs"
@@ -20,24 +23,34 @@ import { freePort, spawnLogged, startPicloud, waitFor } from "../test/e2e/piclou
 import { runAsyncBench } from "./asyncDispatch.ts"
 import { runKvBench } from "./kv.ts"
 import { drive, formatMedians, formatRound, medianSample, type Sample } from "./load.ts"
+import { runMemoryBench } from "./memory.ts"
 import { runRpcHopBench } from "./rpcHop.ts"
-import { benchHeaders, fibSource, helloSource } from "./workload.ts"
+import { rssMb } from "./rss.ts"
+import { median } from "./stats.ts"
+import { benchHeaders, fibSource, helloSource, markdownBody, markedSource } from "./workload.ts"
 
 const duration = Number(process.env.BENCH_DURATION ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const asyncJobs = Number(process.env.BENCH_ASYNC_JOBS ?? 2000)
-const parts = ["sync", "kv", "async", "rpc"] as const
-const only = process.env.BENCH_ONLY
-if (only !== undefined && !parts.some((part) => part === only)) {
-  throw new Error(`BENCH_ONLY is one of ${parts.join(", ")}, not ${JSON.stringify(only)}`)
+const settleSeconds = Number(process.env.BENCH_SETTLE ?? 30)
+const parts = ["sync", "memory", "kv", "async", "rpc"] as const
+const workloads = ["hello", "fib", "marked"] as const
+type Workload = typeof workloads[number]
+const only = process.env.BENCH_ONLY?.split(",")
+for (const name of only ?? []) {
+  if (![...parts, ...workloads].some((part) => part === name)) {
+    throw new Error(`BENCH_ONLY names ${[...parts, ...workloads].join(", ")}, not ${JSON.stringify(name)}`)
+  }
 }
-const runs = (part: typeof parts[number]) => only === undefined || only === part
+const selected = workloads.filter((w) => only === undefined || only.includes("sync") || only.includes(w))
+const runs = (part: typeof parts[number]) =>
+  only === undefined || only.includes(part) || (part === "sync" && selected.length > 0)
 const TOKEN = "bench-token"
 
 const load = { connections, durationSeconds: duration, headers: { authorization: `Bearer ${TOKEN}` } }
 
-const drives = {
+const drives: Record<Workload, (url: string) => Promise<Sample>> = {
   hello: (url: string) => drive(url, load),
   fib: (url: string) =>
     drive(url, {
@@ -45,6 +58,15 @@ const drives = {
       method: "POST",
       body: JSON.stringify({ n: 30 }),
       headers: { ...load.headers, "content-type": "application/json", ...benchHeaders }
+    }),
+  // 16 connections, as the issue measured it: each call is CPU-bound in the interpreter.
+  marked: (url: string) =>
+    drive(url, {
+      ...load,
+      connections: Math.min(16, connections),
+      method: "POST",
+      body: markdownBody,
+      headers: { ...load.headers, "content-type": "text/markdown" }
     })
 }
 
@@ -63,7 +85,7 @@ const main = async () => {
   })
   try {
     await waitFor(`http://127.0.0.1:${rawPort}/hello`, 10_000, raw)
-    for (const [name, source] of [["hello", helloSource], ["fib", fibSource]] as const) {
+    for (const [name, source] of [["hello", helloSource], ["fib", fibSource], ["marked", markedSource]] as const) {
       const res = await fetch(`${picloud.url}/api/admin/scripts`, {
         method: "POST",
         headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
@@ -71,30 +93,45 @@ const main = async () => {
       })
       if (res.status !== 201) throw new Error(`deploying ${name}: ${res.status} ${await res.text()}`)
     }
-    const targets = {
-      "raw hello": [`http://127.0.0.1:${rawPort}/hello`, "hello"],
-      "picloud hello": [`${picloud.url}/api/execute/hello`, "hello"],
-      "raw fib": [`http://127.0.0.1:${rawPort}/fib`, "fib"],
-      "picloud fib": [`${picloud.url}/api/execute/fib`, "fib"]
-    } as const
+    const targets = selected.flatMap((workload) => [
+      [`raw ${workload}`, `http://127.0.0.1:${rawPort}/${workload}`, workload] as const,
+      [`picloud ${workload}`, `${picloud.url}/api/execute/${workload}`, workload] as const
+    ])
     const samples = new Map<string, Array<Sample>>()
+    const pid = picloud.child.pid!
+    const idleRss = rssMb(pid)
+    let peakRss = idleRss
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(pid))), 250)
     console.log(
       `bench: ${rounds} round(s) of ${duration} s per target, ${connections} connections, node ${process.version}`
     )
     for (let round = 1; round <= rounds; round++) {
-      for (const [label, [url, workload]] of Object.entries(targets)) {
-        const sample = drives[workload](url)
+      for (const [label, url, workload] of targets) {
+        // Drive in a child process, asynchronously, so the RSS sampler keeps running.
+        const sample = await drives[workload](url)
         samples.set(label, [...(samples.get(label) ?? []), sample])
         console.log(formatRound(round, label, sample))
       }
     }
+    clearInterval(sampler)
+    const afterRss = rssMb(pid)
     const summary = (label: string) => medianSample(samples.get(label)!)
-    console.log(formatMedians("medians", Object.keys(targets).map((label) => [label, summary(label)])))
-    console.log("\nratio platform/raw (req/s)")
-    for (const workload of ["hello", "fib"]) {
+    console.log(formatMedians("medians", targets.map(([label]) => [label, summary(label)])))
+    console.log("\nratio platform/raw (req/s): of the medians, and the median of each round's ratio")
+    for (const workload of selected) {
       const ratio = summary(`picloud ${workload}`).rps / summary(`raw ${workload}`).rps
-      console.log(`  ${workload.padEnd(8)} ${ratio.toFixed(2)}`)
+      const perRound = median(
+        samples.get(`picloud ${workload}`)!.map((s, i) => s.rps / samples.get(`raw ${workload}`)![i]!.rps)
+      )
+      console.log(`  ${workload.padEnd(8)} ${ratio.toFixed(2)}   ${perRound.toFixed(2)}`)
     }
+    await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000))
+    const settledRss = rssMb(pid)
+    console.log(
+      `\nPiCloud process RSS (MB): idle ${idleRss.toFixed(0)}, peak under load ${peakRss.toFixed(0)}, ` +
+        `right after ${afterRss.toFixed(0)}, ${settleSeconds} s later ${settledRss.toFixed(0)} ` +
+        `(${((settledRss / idleRss - 1) * 100).toFixed(0)} % over idle)`
+    )
   } finally {
     raw.child.kill("SIGTERM")
     picloud.child.kill("SIGTERM")
@@ -104,6 +141,7 @@ const main = async () => {
 }
 
 if (runs("sync")) await main()
+if (runs("memory")) await runMemoryBench({ settleSeconds })
 if (runs("kv")) {
   await runKvBench({ rounds, durationSeconds: duration, connections, cpuProfileDir: process.env.BENCH_CPU_PROF })
 }

@@ -5,6 +5,7 @@ import { Failure, isLimitHit } from "./guestErrors.ts"
 import { compileQuickJS, MIN_MEMORY_MB } from "./quickjsInstance.ts"
 import { Sandbox } from "./Sandbox.ts"
 import { toResponse } from "./toResponse.ts"
+import { type RunJob, runJob } from "./workerProtocol.ts"
 
 /** Per-execution limits the engine enforces (docs/ARCHITECTURE.md §6). */
 export interface EngineLimits {
@@ -96,6 +97,8 @@ export class Engine {
   private readonly warm = new Map<string, Array<Sandbox>>()
   /** The validation in progress: see `serially`. */
   private queue: Promise<unknown> = Promise.resolve()
+  /** A collection is due (`reclaimSoon`). */
+  private reclaiming = false
 
   private constructor(limits: EngineLimits, code: WebAssembly.Module) {
     this.limits = limits
@@ -134,7 +137,12 @@ export class Engine {
 
   /** Runs an execution; its host calls (`kv.*`) go to `host`. */
   run(request: ExecRequest, host: HostHandler = noHostCalls): Promise<EngineResult> {
-    return this.runNow(request, host)
+    return this.runJob(runJob(request), request.script.source, host)
+  }
+
+  /** Runs an execution already encoded (what a worker thread receives); `source` is the script's. */
+  runJob(job: RunJob, source: string, host: HostHandler = noHostCalls): Promise<EngineResult> {
+    return this.runNow(job, source, host)
   }
 
   /** Runs validations one at a time, in order: each builds a throwaway sandbox, and one at a time is enough. */
@@ -157,14 +165,14 @@ export class Engine {
       : { ok: true }
   }
 
-  private async runNow(request: ExecRequest, host: HostHandler): Promise<EngineResult> {
+  private async runNow(job: RunJob, source: string, host: HostHandler): Promise<EngineResult> {
     const started = Date.now()
     const logs = new LogCapture(started, this.limits.maxLogBytes)
-    const key = this.limits.warmScripts > 0 ? `${request.script.id}@${request.script.version}` : undefined
-    const outcome = await this.inSandbox(key, started + request.timeoutMs, logs.add, host, async (sandbox, fresh) => {
-      const loaded = fresh ? sandbox.load(request.script.source) : undefined
+    const key = this.limits.warmScripts > 0 ? job.key : undefined
+    const outcome = await this.inSandbox(key, started + job.timeoutMs, logs.add, host, async (sandbox, fresh) => {
+      const loaded = fresh ? sandbox.load(source) : undefined
       if (loaded) return loaded
-      const described = await sandbox.call(request)
+      const described = await sandbox.call(job.request, job.ctx)
       if (described instanceof Failure) return described
       const response = toResponse(described, this.limits.maxResponseBytes)
       if (response instanceof Error) {
@@ -265,6 +273,7 @@ export class Engine {
       if (rest.length === 0) this.warm.delete(key!)
       else this.warm.set(key!, rest)
     }
+    if (sandbox.memoryBytes >= RECLAIM_AT_BYTES) this.reclaimSoon()
     if (!free) return sandbox.abandon()
     try {
       sandbox.dispose()
@@ -272,6 +281,25 @@ export class Engine {
       // Nothing to do: its instance and memory are dropped with it all the same.
     }
   }
+
+  /**
+   * A dropped sandbox's WebAssembly memory is the OS's again only once V8 collects its instance,
+   * and a thread that then sits idle may not collect for a long time: after a big one is dropped
+   * (a memory bomb, an evicted sandbox that had grown), a full collection runs once the current
+   * turn is done, where the process exposes one (`--expose-gc`, `NODE_FLAGS`).
+   */
+  private reclaimSoon() {
+    const collect = (globalThis as { gc?: () => void }).gc
+    if (collect === undefined || this.reclaiming) return
+    this.reclaiming = true
+    setImmediate(() => {
+      this.reclaiming = false
+      collect()
+    })
+  }
 }
+
+/** A dropped sandbox with at least this much memory is worth a collection (`reclaimSoon`). */
+const RECLAIM_AT_BYTES = 32 * 1024 * 1024
 
 const messageOf = (fault: unknown) => (fault instanceof Error ? fault.message : String(fault))

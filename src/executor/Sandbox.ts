@@ -1,6 +1,5 @@
 import { randomFillSync } from "node:crypto"
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core"
-import type { ExecRequest } from "../domain/Exec.ts"
 import type { LogLevel } from "../domain/Execution.ts"
 import { type HostHandler, type HostReply, noHostCalls } from "../domain/HostCall.ts"
 import { MAX_RANDOM_BYTES, PRELUDE } from "./guest/prelude.ts"
@@ -189,26 +188,17 @@ export class Sandbox {
   }
 
   /**
-   * Calls the loaded handler through the prelude's runner and drives its promise to an end, then
+   * Calls the loaded handler with its two arguments (JSON: `request` or `null`, and `ctx`; see
+   * `runJob`) through the prelude's runner and drives its promise to an end, then
    * waits for any host call the handler left out (so a `kv.set` it did not await still counts, and
    * no answer arrives in a later call). Between pumps it awaits host answers, until the deadline.
    */
-  async call(request: ExecRequest): Promise<string | Failure> {
+  async call(request: string | null, context: string): Promise<string | Failure> {
     const { ctx, rt } = this
     const timedOut = () => this.interrupted || Date.now() > this.deadline
     const fail = (handle: QuickJSHandle) => classify(readError(ctx, handle, this.memoryExhausted), timedOut())
-    const requestJson = request.request === null ? ctx.null : ctx.newString(JSON.stringify(request.request))
-    const ctxJson = ctx.newString(JSON.stringify({
-      executionId: request.executionId,
-      rootExecutionId: request.rootExecutionId,
-      triggerDepth: request.triggerDepth,
-      invocation: request.invocation,
-      script: { id: request.script.id, name: request.script.name, version: request.script.version },
-      app: request.app,
-      principal: request.principal,
-      event: request.event,
-      env: request.env
-    }))
+    const requestJson = request === null ? ctx.null : ctx.newString(request)
+    const ctxJson = ctx.newString(context)
     const called = ctx.callFunction(this.runner, ctx.undefined, this.handler!, requestJson, ctxJson)
     requestJson.dispose()
     ctxJson.dispose()

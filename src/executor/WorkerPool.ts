@@ -1,8 +1,9 @@
 import { Worker } from "node:worker_threads"
 import type { ExecRequest } from "../domain/Exec.ts"
 import { type HostHandler, type HostReply, noHostCalls } from "../domain/HostCall.ts"
+import { SEMI_SPACE_MB } from "../runtime/nodeFlags.ts"
 import type { EngineLimits, EngineResult, ValidationResult } from "./Engine.ts"
-import type { WorkerReply, WorkerRequest } from "./workerProtocol.ts"
+import { Batcher, runJob, SourceCache, type WorkerReply, type WorkerRequest } from "./workerProtocol.ts"
 
 const WORKER_ENTRY = new URL("./worker.ts", import.meta.url)
 /** Beyond its timeout, how long an execution may go unanswered before its worker is deemed stuck. */
@@ -12,7 +13,8 @@ const VALIDATE_BUDGET_MS = 1_000
 const RESPAWN_DELAY_MS = 1_000
 
 interface Job {
-  readonly message: WorkerRequest
+  /** What was asked (a run with its source, which goes again if the worker answers that it lacks it). */
+  readonly message: WorkerRequest & { readonly id: number }
   /** The longest this job can take once started: its timeout, or the validator's deadline. */
   readonly budgetMs: number
   /** Answers the job's host calls (`kv.*`). */
@@ -25,6 +27,10 @@ interface Slot {
   /** `undefined` while a replacement is on its way. */
   worker: Worker | undefined
   readonly jobs: Map<number, Job>
+  /** The twin of the worker's source cache: what it holds (a fresh worker holds nothing). */
+  sources: SourceCache
+  /** Messages to the worker, posted together at the end of the event loop's turn. */
+  outbox: Batcher<WorkerRequest>
 }
 
 export interface WorkerPoolOptions {
@@ -60,7 +66,10 @@ export class WorkerPool {
 
   run(request: ExecRequest, host: HostHandler = noHostCalls): Promise<EngineResult> {
     return new Promise((resolve) => {
-      this.dispatch({ id: this.nextId++, kind: "run", request }, request.timeoutMs, host, (reply) => {
+      const id = this.nextId++
+      const job = runJob(request)
+      const message = { id, kind: "run", job, source: request.script.source } as const
+      this.dispatch(message, request.timeoutMs, host, (reply) => {
         if (reply.kind === "run") return resolve(reply.result)
         resolve({
           ok: false,
@@ -127,7 +136,15 @@ export class WorkerPool {
       ahead + budgetMs + WATCHDOG_GRACE_MS
     )
     slot.jobs.set(message.id, job)
-    slot.worker!.postMessage(message)
+    slot.outbox.add(message.kind === "run" ? this.withSource(slot, message) : message)
+  }
+
+  /** A run message with its source only if the slot's worker does not hold it already. */
+  private withSource(slot: Slot, message: Extract<WorkerRequest, { kind: "run" }>) {
+    const { key } = message.job
+    if (slot.sources.get(key) !== undefined) return { ...message, source: undefined }
+    if (message.source !== undefined) slot.sources.set(key, message.source)
+    return message
   }
 
   /**
@@ -137,14 +154,18 @@ export class WorkerPool {
   private spawn(slot?: Slot): Promise<void> {
     const worker = new Worker(WORKER_ENTRY, {
       workerData: { limits: this.options.limits },
-      resourceLimits: { stackSizeMb: this.options.stackSizeMb }
+      // The young generation as the main thread's (`--max-semi-space-size`): a semi-space is a third of it.
+      resourceLimits: { stackSizeMb: this.options.stackSizeMb, maxYoungGenerationSizeMb: 3 * SEMI_SPACE_MB }
     })
-    const current: Slot = slot ?? { worker, jobs: new Map() }
+    const outbox = new Batcher<WorkerRequest>((batch) => worker.postMessage(batch))
+    const current: Slot = slot ?? { worker, jobs: new Map(), sources: new SourceCache(), outbox }
     current.worker = worker
+    current.sources = new SourceCache()
+    current.outbox = outbox
     if (!slot) this.slots.push(current)
     let ready = false
     return new Promise((resolve, reject) => {
-      worker.on("message", (reply: WorkerReply) => {
+      const receive = (reply: WorkerReply) => {
         if (reply.kind === "ready") {
           ready = true
           return resolve()
@@ -152,9 +173,19 @@ export class WorkerPool {
         if (reply.kind === "host") return this.answer(current, worker, reply)
         const job = current.jobs.get(reply.id)
         if (!job) return
+        // The twin was wrong (it should not be): the same job again, with its source this time.
+        if (reply.kind === "miss") {
+          if (job.message.kind === "run" && job.message.source !== undefined) {
+            current.sources.set(job.message.job.key, job.message.source)
+          }
+          return current.outbox.add(job.message)
+        }
         clearTimeout(job.timer)
         current.jobs.delete(reply.id)
         job.settle(reply)
+      }
+      worker.on("message", (replies: ReadonlyArray<WorkerReply>) => {
+        for (const reply of replies) receive(reply)
       })
       const died = (reason: string) => {
         if (!ready) reject(new Error(reason))
@@ -173,7 +204,7 @@ export class WorkerPool {
       kind: "Error",
       message: `${call.op} failed: ${fault instanceof Error ? fault.message : String(fault)}`
     })).then((reply) => {
-      if (slot.worker === worker) worker.postMessage({ kind: "answer", call: call.call, reply } satisfies WorkerRequest)
+      if (slot.worker === worker) slot.outbox.add({ kind: "answer", call: call.call, reply })
     })
   }
 
@@ -183,6 +214,8 @@ export class WorkerPool {
     const old = slot.worker
     this.options.onEvent(`replacing executor worker ${old?.threadId}: ${reason}`)
     this.failAll(slot, reason)
+    // What was not posted yet was for the failed jobs.
+    slot.outbox.clear()
     // Mark the slot as moved on at once, so the old worker's own exit does not replace it again.
     slot.worker = undefined
     void old?.terminate()

@@ -1,10 +1,13 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto"
+import { createHash, hash, randomBytes, scrypt, timingSafeEqual } from "node:crypto"
 
 /** A new API token: shown to its owner once; only its digest is stored. */
 export const newToken = () => `pc_${randomBytes(32).toString("base64url")}`
 
-/** What is stored of a token, and what a presented token is looked up by. */
-export const tokenDigest = (token: string) => createHash("sha256").update(token).digest("hex")
+/**
+ * What is stored of a token, and what a presented token is looked up by. (The one-shot `hash` is
+ * several times cheaper than `createHash` for a short input; the data plane digests every token.)
+ */
+export const tokenDigest = (token: string) => hash("sha256", token, "hex")
 
 /**
  * A constant-time test for one known secret, whatever the candidate's length. The secret is hashed
@@ -12,7 +15,7 @@ export const tokenDigest = (token: string) => createHash("sha256").update(token)
  */
 export const matchesSecret = (secret: string) => {
   const expected = createHash("sha256").update(secret).digest()
-  return (candidate: string) => timingSafeEqual(createHash("sha256").update(candidate).digest(), expected)
+  return (candidate: string) => timingSafeEqual(hash("sha256", candidate, "buffer"), expected)
 }
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32 }

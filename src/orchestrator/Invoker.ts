@@ -253,7 +253,8 @@ export class Invoker extends Context.Service<Invoker, {
         const executionId = uuidv7() as ExecutionId
         return run(target, input, executionId, undefined).pipe(
           Effect.flatMap((attempted) =>
-            attempted._tag === "Responded"
+            // Nothing to commit (most executions): not even the commit's span.
+            attempted._tag === "Responded" && attempted.writes.length > 0
               ? kvCommit.commit(target.app.id, attempted.writes, {
                 executionId,
                 lineage: rootLineage(executionId)

@@ -97,6 +97,8 @@ export const scheduleLag = Metric.histogram("picloud_schedule_lag_seconds", {
   boundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600]
 })
 
+const MAX_SERIES_CACHED = 10_000
+
 /** Triggered executions not run for their depth (`PICLOUD_MAX_TRIGGER_DEPTH`): feedback loops ended. */
 export const triggerDepthExceeded = Metric.counter("picloud_trigger_depth_exceeded_total", {
   description: "triggered executions not run because their trigger depth was over PICLOUD_MAX_TRIGGER_DEPTH",
@@ -221,18 +223,37 @@ export class PlatformMetrics extends Context.Service<PlatformMetrics, {
           )
         })
 
+      // The labelled series by their labels: a series' key (sorted attributes as JSON) is computed
+      // once, not on every execution. As many as the registry's series; cleared past the bound.
+      const series = new Map<
+        string,
+        { readonly count: typeof executions; readonly duration: typeof executionDuration }
+      >()
+      const seriesOf = (app: string, script: string, kind: string, outcome: string) => {
+        const key = `${app}\u0000${script}\u0000${kind}\u0000${outcome}`
+        let found = series.get(key)
+        if (found === undefined) {
+          if (series.size >= MAX_SERIES_CACHED) series.clear()
+          found = {
+            count: Metric.withAttributes(executions, { app, script, kind, outcome }),
+            duration: Metric.withAttributes(executionDuration, { app, script, kind })
+          }
+          series.set(key, found)
+        }
+        return found
+      }
+
       // Untraced: it runs on every execution, where a span per call is measurable cost.
       const executionEnded = Effect.fnUntraced(function*(record: ExecutionRecord, app?: App) {
-        const labels = {
-          app: yield* appName(record.app_id, app),
-          script: record.script_name || record.script_id,
-          kind: recordKind(record)
-        }
         const outcome = record.status === "succeeded" ? "succeeded" : record.error?.code ?? record.status
-        yield* Metric.update(Metric.withAttributes(executions, { ...labels, outcome }), 1)
-        if (!NOT_RUN.has(outcome)) {
-          yield* Metric.update(Metric.withAttributes(executionDuration, labels), record.duration_ms / 1000)
-        }
+        const { count, duration } = seriesOf(
+          yield* appName(record.app_id, app),
+          record.script_name || record.script_id,
+          recordKind(record),
+          outcome
+        )
+        yield* Metric.update(count, 1)
+        if (!NOT_RUN.has(outcome)) yield* Metric.update(duration, record.duration_ms / 1000)
         if (record.invocation === "dead_letter") {
           yield* Metric.update(
             Metric.withAttributes(deadLetterHandlers, {

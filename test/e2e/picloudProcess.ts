@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url"
 
 const MAIN = fileURLToPath(new URL("../../src/runtime/main.ts", import.meta.url))
 
+import { NODE_FLAGS } from "../../src/runtime/nodeFlags.ts"
+
 export { freePort } from "../../src/db/freePort.ts"
 
 export interface RunningProcess {
@@ -52,11 +54,11 @@ export const waitFor = async (url: string, timeoutMs: number, proc?: RunningProc
   }
 }
 
-/** Starts the all-in-one process (`npm start`'s entry) and waits until /health answers. */
+/** Starts the all-in-one process as `npm start` does (its entry, its flags) and waits until /health answers. */
 export const startPicloud = async (
   options: { readonly dataDir: string; readonly port: number; readonly env?: Record<string, string> }
 ) => {
-  const proc = spawnLogged(process.execPath, [MAIN], {
+  const proc = spawnLogged(process.execPath, [...NODE_FLAGS, MAIN], {
     PORT: String(options.port),
     HOST: "127.0.0.1",
     PICLOUD_DATA_DIR: options.dataDir,

@@ -5,6 +5,7 @@ import { RouteTable } from "../RouteTable.ts"
 import { ScriptCache } from "../ScriptCache.ts"
 import { makeAsyncHttp } from "./AsyncHttp.ts"
 import { errorResponse } from "./errorResponse.ts"
+import { requestTarget } from "./requestTarget.ts"
 import { earlyReply, makeSyncHttp } from "./SyncHttp.ts"
 
 /** The path's segments, decoded; `undefined` for malformed percent-encoding. */
@@ -32,7 +33,7 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
 
   const handle = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const segments = decodeSegments(new URL(request.url, "http://localhost").pathname)
+    const segments = decodeSegments(requestTarget(request.url).path)
     if (segments === undefined) {
       return errorResponse(400, { code: "bad_request", message: "malformed percent-encoding in the path" })
     }

@@ -12,6 +12,7 @@ import { ExecutionGate } from "../ExecutionGate.ts"
 import { Invoker } from "../Invoker.ts"
 import type { ResolvedScript } from "../ScriptCache.ts"
 import { errorResponse, storageFaultResponse } from "./errorResponse.ts"
+import { requestTarget } from "./requestTarget.ts"
 
 /** Names the execution a script's response came from; only script responses carry it. */
 export const EXECUTION_HEADER = "x-picloud-execution-id"
@@ -66,7 +67,7 @@ export const makeSyncHttp = Effect.gen(function*() {
   /** The request as the script sees it, with `params` captured by a route. */
   const scriptRequest = (request: HttpServerRequest.HttpServerRequest, params: Record<string, string>) =>
     Effect.gen(function*() {
-      const url = new URL(request.url, "http://localhost")
+      const { path, query } = requestTarget(request.url)
       const declared = Number(request.headers["content-length"] ?? 0)
       if (declared > maxBodyBytes) return yield* Effect.fail(tooLarge)
       // GET and HEAD carry no body: skip the body stream machinery for them.
@@ -84,9 +85,9 @@ export const makeSyncHttp = Effect.gen(function*() {
         : ""
       return {
         method: request.method,
-        path: url.pathname,
+        path,
         params,
-        query: Object.fromEntries(url.searchParams),
+        query,
         headers: scriptHeaders(request.headers),
         body
       } satisfies ScriptHttpRequest

@@ -263,6 +263,30 @@ describe("Engine.run: failures", () => {
     }
   })
 
+  it("a dropped big sandbox is collected once the turn is done, where the process exposes gc; a small one is not", async () => {
+    const global = globalThis as { gc?: () => void }
+    const original = global.gc
+    let collections = 0
+    global.gc = () => void collections++
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
+    try {
+      await success(`export default () => "small"`, { timeoutMs: 1000 })
+      assert.strictEqual((await failure(`export default () => { throw new Error("no") }`)).reason, "ScriptThrew")
+      await turn()
+      assert.strictEqual(collections, 0)
+      const bomb = await failure(`export default () => { const a = []; for (;;) a.push([1, 2, 3, 4]) }`, {
+        timeoutMs: 10_000
+      })
+      assert.strictEqual(bomb.reason, "MemoryLimit")
+      assert.strictEqual(collections, 0, "not while the turn runs")
+      await turn()
+      assert.strictEqual(collections, 1)
+    } finally {
+      if (original === undefined) delete global.gc
+      else global.gc = original
+    }
+  })
+
   it("no default export, a compile error or an import cannot run", async () => {
     assert.strictEqual((await failure(`export const x = 1`)).reason, "NoDefaultExport")
     assert.strictEqual((await failure(`export default (`)).reason, "CompileError")

@@ -1,6 +1,12 @@
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { defaultLimits } from "../../../src/executor/Engine.ts"
 import { WorkerPool } from "../../../src/executor/WorkerPool.ts"
+import {
+  SOURCE_CACHE_CHARS,
+  SOURCE_CACHE_ENTRIES,
+  SourceCache,
+  type WorkerRequest
+} from "../../../src/executor/workerProtocol.ts"
 import { execRequest } from "./request.ts"
 
 const events: Array<string> = []
@@ -98,5 +104,115 @@ describe("WorkerPool", () => {
     await other.close()
     const result = await other.run(execRequest(`export default () => 1`))
     assert.isFalse(result.ok)
+  })
+})
+
+describe("WorkerPool messages", () => {
+  const single = new WorkerPool({ size: 1, limits: defaultLimits, stackSizeMb: 8, onEvent: () => undefined })
+  beforeAll(() => single.start(), 30_000)
+  afterAll(() => single.close())
+
+  type Posted = ReadonlyArray<WorkerRequest>
+  /** Every batch posted to the worker, after `edit` (which may change what the worker gets). */
+  const spy = (edit: (batch: Posted) => Posted = (batch) => batch) => {
+    const worker = single.workers[0]!
+    const posted: Array<Posted> = []
+    const original = worker.postMessage.bind(worker)
+    worker.postMessage = (batch: Posted) => {
+      posted.push(batch)
+      original(edit(batch))
+    }
+    return { posted, restore: () => (worker.postMessage = original) }
+  }
+  const runs = (posted: ReadonlyArray<Posted>) =>
+    posted.flat().filter((m): m is Extract<WorkerRequest, { kind: "run" }> => m.kind === "run")
+
+  it("sends a script version's source once; later runs name it by id and version", async () => {
+    const { posted, restore } = spy()
+    try {
+      const request = execRequest(`export default () => "once"`)
+      for (let i = 0; i < 3; i++) {
+        const result = await single.run(request)
+        assert.isTrue(result.ok && result.response.body === "once", JSON.stringify(result))
+      }
+      const sent = runs(posted)
+      assert.strictEqual(sent.length, 3)
+      assert.deepStrictEqual(sent.map((m) => m.source !== undefined), [true, false, false])
+      assert.isTrue(sent.every((m) => m.job.key === `${request.script.id}@${request.script.version}`))
+      // A new version is a new key: its source goes again.
+      await single.run({ ...request, script: { ...request.script, version: request.script.version + 1 } })
+      assert.strictEqual(runs(posted)[3]!.source, request.script.source)
+    } finally {
+      restore()
+    }
+  })
+
+  it("calls made in one turn of the event loop go to the worker in one message", async () => {
+    const { posted, restore } = spy()
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => single.run(execRequest(`export default () => ${i}`)))
+      )
+      assert.deepStrictEqual(results.map((r) => r.ok && r.response.body), ["0", "1", "2", "3", "4", "5", "6", "7"])
+      assert.strictEqual(posted.length, 1)
+      assert.strictEqual(runs(posted).length, 8)
+    } finally {
+      restore()
+    }
+  })
+
+  it("a batch of calls to one script runs in turn in its one warm sandbox, not one sandbox per call", async () => {
+    const { posted, restore } = spy()
+    try {
+      const request = execRequest(`let calls = 0\nexport default () => ++calls`)
+      const results = await Promise.all(Array.from({ length: 6 }, () => single.run(request)))
+      assert.strictEqual(posted.length, 1)
+      assert.deepStrictEqual(results.map((r) => r.ok && r.response.body), ["1", "2", "3", "4", "5", "6"])
+    } finally {
+      restore()
+    }
+  })
+
+  it("a worker that lacks a source answers so, and the job goes again with it", async () => {
+    // The worker gets the first message without its source, as if its cache had lost it.
+    let stripped = false
+    const { posted, restore } = spy((batch) =>
+      batch.map((m) => {
+        if (m.kind !== "run" || stripped) return m
+        stripped = true
+        return { ...m, source: undefined }
+      })
+    )
+    try {
+      const result = await single.run(execRequest(`export default () => "resent"`))
+      assert.isTrue(result.ok && result.response.body === "resent", JSON.stringify(result))
+      const sent = runs(posted)
+      assert.strictEqual(sent.length, 2)
+      assert.strictEqual(sent[0]!.id, sent[1]!.id)
+      assert.isTrue(sent[1]!.source !== undefined)
+      assert.deepStrictEqual(single.load, [0])
+    } finally {
+      restore()
+    }
+  })
+})
+
+describe("SourceCache", () => {
+  it("keeps the most recently used sources, within its entry and size bounds", () => {
+    const cache = new SourceCache()
+    for (let i = 0; i < SOURCE_CACHE_ENTRIES; i++) cache.set(`s${i}@1`, `source ${i}`)
+    assert.strictEqual(cache.get("s0@1"), "source 0")
+    cache.set("extra@1", "more")
+    assert.strictEqual(cache.size, SOURCE_CACHE_ENTRIES)
+    // s0 was used last, so s1 went.
+    assert.strictEqual(cache.get("s0@1"), "source 0")
+    assert.isUndefined(cache.get("s1@1"))
+    const big = "x".repeat(SOURCE_CACHE_CHARS / 2 + 1)
+    cache.set("big1@1", big)
+    cache.set("big2@1", big)
+    assert.isUndefined(cache.get("big1@1"))
+    assert.strictEqual(cache.get("big2@1"), big)
+    cache.set("huge@1", "x".repeat(SOURCE_CACHE_CHARS + 1))
+    assert.isUndefined(cache.get("huge@1"))
   })
 })
