@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parse } from "yaml"
 import * as Settings from "../../../src/config/Settings.ts"
+import { NODE_FLAGS } from "../../../src/runtime/nodeFlags.ts"
 import { DOCKER, envOf, parseDockerfile } from "../../support/dockerfile.ts"
 
 interface Service {
@@ -25,7 +26,8 @@ const load = (file: string) => parse(readFileSync(join(DOCKER, file), "utf8"), {
 
 /** The settings a PiCloud process reads, and the cluster's executor address (read by the orchestrator). */
 const KNOWN = new Set([...Settings.all.map((setting) => setting.name), "PICLOUD_EXECUTOR_URL"])
-const PICLOUD = ["node_modules/.bin/node", "src/runtime/main.ts"]
+/** How the image and the compose files start PiCloud: Node itself, with `npm start`'s flags. */
+const PICLOUD = ["node_modules/.bin/node", ...NODE_FLAGS, "src/runtime/main.ts"]
 const CREDENTIAL = /TOKEN|SECRET|PASSWORD|DATABASE_URL/
 
 const dependsOn = (service: Service) =>
@@ -34,8 +36,8 @@ const dependsOn = (service: Service) =>
     : (service.depends_on ?? {}) as Record<string, { readonly condition: string }>
 
 const roleOf = (service: Service) => {
-  assert.deepStrictEqual(service.command?.slice(0, 2), PICLOUD)
-  return service.command?.[2] ?? "all-in-one"
+  assert.deepStrictEqual(service.command?.slice(0, PICLOUD.length), PICLOUD)
+  return service.command?.[PICLOUD.length] ?? "all-in-one"
 }
 
 /** Checks what every PiCloud service shares: the image built here, tini as PID 1, known settings only. */
