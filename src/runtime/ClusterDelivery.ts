@@ -52,6 +52,8 @@ export const layer = Layer.mergeAll(
 export const TAIL_KIND = "tail"
 /** Ids per note: 37 bytes each, well under PostgreSQL's 8000-byte NOTIFY payload. */
 export const IDS_PER_NOTE = 100
+/** Announced records read in one query. */
+const READ_BATCH = 500
 /** Ids kept to send, or to read, while the database is away; past this the oldest are dropped. */
 const MAX_WAITING_IDS = 10_000
 const RETRY_AFTER_FAILURE = "1 second"
@@ -69,7 +71,8 @@ const bounded = (ids: Array<string>, what: string) =>
  * NOTIFY (ids only, a hundred to a note: never logs, results or credentials). A fiber sends them
  * once the execution log holds them: a sync execution's record is written in batches, so it
  * flushes the log first; ids gathered meanwhile go in the next notes. With `follow`, the process
- * also reads the records the others announce from the log, in the order announced, and publishes
+ * also reads the records the others announce from the log (one query per note or more, `getMany`),
+ * in the order announced, and publishes
  * them into its own tails (with their filters, bounds and `since` replays): the manager's, where
  * the admin API's stream reads. Both fibers wait on a latch when there is nothing to do.
  */
@@ -110,12 +113,14 @@ const clusterTail = (follow: boolean) =>
       if (follow) {
         const arrived: Array<string> = []
         const toRead = yield* Latch.make(false)
-        const read = (id: string) =>
-          log.get(id).pipe(
-            Effect.flatMap(local.publish),
-            // Its record was refused by the database (and dropped): nothing to show.
-            Effect.catchTag("ExecutionNotFound", () => Effect.void),
-            Effect.catch((error) => Effect.logWarning(`live tail: could not read execution ${id}`, error.cause))
+        /** Reads announced records, in one query per `READ_BATCH`, and publishes them in the order announced. */
+        const read = (ids: ReadonlyArray<string>) =>
+          log.getMany(ids).pipe(
+            // A record the log refused (and dropped) is simply not there: nothing to show.
+            Effect.flatMap((records) => Effect.forEach(records, local.publish, { discard: true })),
+            Effect.catch((error) =>
+              Effect.logWarning(`live tail: could not read ${ids.length} finished executions`, error.cause)
+            )
           )
         yield* bus.subscribe(TAIL_KIND, (note) =>
           Effect.suspend(() => {
@@ -124,7 +129,9 @@ const clusterTail = (follow: boolean) =>
           }).pipe(Effect.andThen(toRead.open), Effect.asVoid))
         yield* toRead.await.pipe(
           Effect.andThen(toRead.close),
-          Effect.andThen(Effect.suspend(() => Effect.forEach(arrived.splice(0), read, { discard: true }))),
+          Effect.andThen(
+            Effect.suspend(() => Effect.forEach(Arr.chunksOf(arrived.splice(0), READ_BATCH), read, { discard: true }))
+          ),
           Effect.forever,
           Effect.forkScoped
         )
