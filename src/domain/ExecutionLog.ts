@@ -83,6 +83,11 @@ export class ExecutionLog extends Context.Service<ExecutionLog, {
   readonly list: (options: ExecutionListOptions) => Effect.Effect<ExecutionPage, InvalidCursor | PersistenceError>
   readonly get: (id: string) => Effect.Effect<ExecutionRecord, ExecutionNotFound | PersistenceError>
   /**
+   * The records of these ids that exist (unknown and malformed ids are left out), in the order
+   * given, in one read: the live tail of a cluster's manager reads what the nodes announce.
+   */
+  readonly getMany: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ExecutionRecord>, PersistenceError>
+  /**
    * The execution `id` and every recorded execution below it (children by `parent_execution_id`,
    * their children, ...), breadth first, at most `limit` in all; none when `id` has no record.
    */

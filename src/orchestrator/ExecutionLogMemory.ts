@@ -48,6 +48,7 @@ export const layer = Layer.effect(
           if (attempts.size > maxCount) attempts.delete(attempts.keys().next().value!)
         }),
       attempts: (executionId) => Effect.sync(() => attempts.get(executionId) ?? []),
+      getMany: (ids) => Effect.sync(() => ids.flatMap((id) => records.get(id.toLowerCase()) ?? [])),
       list: Effect.fn("ExecutionLog.list")(function*(options: ExecutionListOptions) {
         const after = yield* pageStart(options.cursor)
         const matching = [...records.values()]

@@ -207,6 +207,20 @@ export const layer = Layer.effect(
       return row.value
     }, persistence("ExecutionLog.get"))
 
+    const manyRows = SqlSchema.findAll({
+      Request: Schema.Array(Schema.String),
+      Result: ExecutionRow,
+      execute: (ids) => sql`SELECT ${columns} FROM executions WHERE id IN ${sql.in(ids)}`
+    })
+
+    const getMany = Effect.fn("ExecutionLog.getMany")(function*(ids: ReadonlyArray<string>) {
+      const valid = ids.filter((id) => UUID_PATTERN.test(id))
+      if (valid.length === 0) return []
+      yield* writePending
+      const byId = new Map<string, ExecutionRecord>((yield* manyRows(valid)).map((row) => [row.id, row]))
+      return valid.flatMap((id) => byId.get(id.toLowerCase()) ?? [])
+    }, persistence("ExecutionLog.getMany"))
+
     // Breadth first (each round of the recursion is one level), and only as far as the limit asks:
     // PostgreSQL evaluates a recursive query only as far as its reader reads.
     const descendantRows = SqlSchema.findAll({
@@ -298,6 +312,7 @@ export const layer = Layer.effect(
       minuteStats,
       recordAttempt,
       attempts,
+      getMany,
       flush: writePending
     })
   })

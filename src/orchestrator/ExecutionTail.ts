@@ -63,7 +63,8 @@ interface Tail {
  * The live tail of executions (docs/ARCHITECTURE.md §4, §5): every finished execution's record is
  * published here once it is kept (a sync one once queued for the log, an async one once its
  * outbox row's transaction committed), and each open tail gets the ones its filter matches. In
- * one process; cross-process delivery belongs to cluster mode.
+ * one process: a cluster's roles wrap this layer (`ClusterDelivery.tailAnnouncing`,
+ * `tailFollowing`) so that the manager's tails get every node's records too.
  *
  * Memory stays bounded: a tail holds at most `TAIL_BUFFER_COUNT` records (and about 4 MiB) its
  * reader has not taken; one more and it is dropped (its reader gets what it holds, then the end).

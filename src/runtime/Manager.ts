@@ -18,10 +18,13 @@ import * as StorageSql from "./StorageSql.ts"
  */
 export const Manager = EndTailsFirst.pipe(
   Layer.provide(
-    HttpRouter.serve(Platform.make(ManagerApp).pipe(Layer.provide(ClusterDelivery.layer)), {
-      disableLogger: true,
-      routerConfig: Platform.routerConfig
-    })
+    HttpRouter.serve(
+      Platform.make(ManagerApp, ClusterDelivery.tailFollowing).pipe(Layer.provide(ClusterDelivery.layer)),
+      {
+        disableLogger: true,
+        routerConfig: Platform.routerConfig
+      }
+    )
   ),
   Layer.provide(Server.layer),
   Layer.provide([StorageSql.layerManager, ExecutorWorkers.layerManager]),

@@ -18,10 +18,13 @@ import * as StorageSql from "./StorageSql.ts"
  */
 export const Orchestrator = EndTailsFirst.pipe(
   Layer.provide(
-    HttpRouter.serve(Platform.make(OrchestratorApp).pipe(Layer.provide(ClusterDelivery.layer)), {
-      disableLogger: true,
-      routerConfig: Platform.routerConfig
-    })
+    HttpRouter.serve(
+      Platform.make(OrchestratorApp, ClusterDelivery.tailAnnouncing).pipe(Layer.provide(ClusterDelivery.layer)),
+      {
+        disableLogger: true,
+        routerConfig: Platform.routerConfig
+      }
+    )
   ),
   Layer.provide(Server.layer),
   Layer.provide([StorageSql.layerOrchestrator, ExecutorRemote.layerRemote]),

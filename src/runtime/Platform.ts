@@ -43,15 +43,15 @@ export const LocalDelivery = Layer.mergeAll(
 /**
  * A platform of `app`'s routes on the shared services. What differs between modes stays open, for
  * each mode's composition root to choose: storage (`StorageSql` or `StorageMemory`), the executor
- * (worker threads, inline or remote), delivery (`LocalDelivery`, or the cluster's) and
- * configuration. It exposes the live tail, so that a server can end the tails when shutdown begins
+ * (worker threads, inline or remote), delivery (`LocalDelivery`, or the cluster's), the live
+ * tail (`ExecutionTail.layer`, or the cluster's, which reaches across processes) and configuration. It exposes the live tail, so that a server can end the tails when shutdown begins
  * (`AllInOne`): an open event stream would otherwise hold the server's drain for its whole timeout.
  */
-export const make = <A, E, R>(app: Layer.Layer<A, E, R>) =>
-  app.pipe(Layer.provide(Shared), Layer.provideMerge(ExecutionTail.layer))
+export const make = <A, E, R, E2, R2>(app: Layer.Layer<A, E, R>, tail: Layer.Layer<ExecutionTail, E2, R2>) =>
+  app.pipe(Layer.provide(Shared), Layer.provideMerge(tail))
 
 /** The platform of one process: every route and the dispatcher, with in-process delivery. */
-export const layer = make(HttpApp).pipe(Layer.provide(LocalDelivery))
+export const layer = make(HttpApp, ExecutionTail.layer).pipe(Layer.provide(LocalDelivery))
 
 /**
  * How every mode's router matches paths. A path parameter longer than `maxParamLength` (decoded)

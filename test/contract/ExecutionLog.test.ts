@@ -67,6 +67,21 @@ const contract = (name: string, logLayer: Layer.Layer<ExecutionLog, unknown>) =>
         assert.deepStrictEqual(yield* log.get(failed.id), failed)
       }))
 
+    it.effect("getMany reads the records of the ids that exist, in the order given, at once after record", () =>
+      Effect.gen(function*() {
+        const log = yield* ExecutionLog
+        const [a, b, c] = [0, 1, 2].map(() => execution(crypto.randomUUID(), new Date())) as [
+          ExecutionRecord,
+          ExecutionRecord,
+          ExecutionRecord
+        ]
+        for (const record of [a, b, c]) yield* log.record(record)
+        const got = yield* log.getMany([c.id, crypto.randomUUID(), "nope", a.id.toUpperCase(), b.id])
+        assert.deepStrictEqual(got, [c, a, b])
+        assert.deepStrictEqual(yield* log.getMany([]), [])
+        assert.deepStrictEqual(yield* log.getMany(["nope"]), [])
+      }))
+
     it.effect("unknown and malformed ids are ExecutionNotFound", () =>
       Effect.gen(function*() {
         const log = yield* ExecutionLog

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { sseReader } from "../support/sse.ts"
 import { type StandalonePostgres, startStandalonePostgres } from "../support/standalonePostgres.ts"
 import { freePort, jsonClient, type RunningProcess, spawnLogged, waitFor } from "./picloudProcess.ts"
 
@@ -182,6 +183,85 @@ describe.skipIf(!hasCaddy)("e2e: the cluster (two managers, two nodes, Caddy, on
     assert.isBelow(updateMs, 1000)
     assert.isBelow(revokeMs, 1000)
   }, 30_000)
+
+  it(
+    "the manager's live tail, opened through Caddy, shows executions run on both nodes within 1 s, in each node's order",
+    async () => {
+      const script = await deploy(
+        "tailed",
+        `export default (req) => { console.log("ran " + req.query.i); return "ok" }`
+      )
+      const res = await fetch(`${caddyUrl}/api/admin/executions/stream?script=${script.id}`, {
+        headers: { authorization: `Bearer ${TOKEN}` }
+      })
+      assert.strictEqual(res.status, 200)
+      assert.strictEqual(res.headers.get("content-type"), "text/event-stream")
+      const reader = sseReader(res)
+      try {
+        // Another script's executions are filtered out on the manager, as in one process.
+        await deploy("untailed", `export default () => "no"`)
+        // Read as the records arrive, while the runs go on: when each came, by execution id.
+        const events: Array<{ id: string; at: number; record: any }> = []
+        const collecting = (async () => {
+          while (events.length < 20) {
+            const event = await reader.next(10_000)
+            assert.strictEqual(event?.event, "execution", JSON.stringify(event))
+            events.push({ id: event!.id!, at: Date.now(), record: JSON.parse(event!.data) })
+          }
+        })()
+        const sent = new Map<string, { node: string; at: number }>()
+        for (let i = 0; i < 20; i++) {
+          const node = nodes[i % 2]!
+          const other = await via(() => node.orchestrator.url)("POST", "/api/execute/untailed")
+          assert.strictEqual(other.status, 200, other.text)
+          const ran = await via(() => node.orchestrator.url)("POST", `/api/execute/tailed?i=${i}`)
+          assert.strictEqual(ran.status, 200, ran.text)
+          sent.set(ran.headers.get("x-picloud-execution-id")!, { node: node.name, at: Date.now() })
+        }
+        await collecting
+        const arrived = events.map(({ id, at, record }) => {
+          const origin = sent.get(id)
+          assert.isDefined(origin, `an execution of another script or run: ${JSON.stringify(record).slice(0, 300)}`)
+          return {
+            id,
+            node: origin!.node,
+            ms: Math.max(0, at - origin!.at),
+            logs: record.logs.map((entry: { message: string }) => entry.message).join()
+          }
+        })
+        const slowest = Math.max(...arrived.map((entry) => entry.ms))
+        console.log(
+          `[cluster] live tail on the manager: 20 records from both nodes, the slowest ${slowest} ms after its reply`
+        )
+        for (const node of nodes) {
+          const sentBy = [...sent].filter(([, origin]) => origin.node === node.name).map(([id]) => id)
+          assert.strictEqual(sentBy.length, 10)
+          assert.deepStrictEqual(arrived.filter((entry) => entry.node === node.name).map((entry) => entry.id), sentBy)
+        }
+        assert.match(arrived[0]!.logs, /^ran 0$/, "the whole record, logs included")
+        assert.isBelow(slowest, 1_000)
+
+        // A test run through Caddy runs on the manager; it answers with the logs, its record is kept,
+        // and the manager's tail shows it too.
+        const testRun = await expectStatus(
+          caddy("POST", `/api/admin/scripts/${script.id}/test-run`, { method: "GET", query: { i: "test" } }),
+          200
+        )
+        assert.strictEqual(testRun.status, 200, JSON.stringify(testRun))
+        assert.strictEqual(testRun.body, "ok")
+        assert.deepStrictEqual(testRun.logs.map((entry: { message: string }) => entry.message), ["ran test"])
+        const kept = await expectStatus(caddy("GET", `/api/admin/executions/${testRun.execution_id}`), 200)
+        assert.strictEqual(kept.id, testRun.execution_id)
+        assert.strictEqual(kept.script_id, script.id)
+        assert.deepStrictEqual(kept.logs.map((entry: { message: string }) => entry.message), ["ran test"])
+        const event = await reader.next(5_000)
+        assert.strictEqual(event?.id, testRun.execution_id)
+      } finally {
+        await reader.close()
+      }
+    },
+    60_000
+  )
 
   it(
     "mixed load through Caddy survives kill -9 of one node: accepted work completes, the other node answers, no tick fires twice",

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { readFileSync } from "node:fs"
-import { join } from "node:path"
+import { existsSync, readFileSync } from "node:fs"
+import { join, resolve } from "node:path"
 import { parse } from "yaml"
 import * as Settings from "../../../src/config/Settings.ts"
 import { NODE_FLAGS } from "../../../src/runtime/nodeFlags.ts"
@@ -24,8 +24,8 @@ interface Compose {
 
 const load = (file: string) => parse(readFileSync(join(DOCKER, file), "utf8"), { merge: true }) as Compose
 
-/** The settings a PiCloud process reads, and the cluster's executor address (read by the orchestrator). */
-const KNOWN = new Set([...Settings.all.map((setting) => setting.name), "PICLOUD_EXECUTOR_URL"])
+/** The settings a PiCloud process reads. */
+const KNOWN = new Set(Settings.all.map((setting) => setting.name))
 /** How the image and the compose files start PiCloud: Node itself, with `npm start`'s flags. */
 const PICLOUD = ["node_modules/.bin/node", ...NODE_FLAGS, "src/runtime/main.ts"]
 const CREDENTIAL = /TOKEN|SECRET|PASSWORD|DATABASE_URL/
@@ -76,7 +76,7 @@ describe("docker/compose.yaml (the cluster)", () => {
     assert.strictEqual(new Set(nodeIds).size, picloud.length, "every process has its own PICLOUD_NODE_ID")
   })
 
-  it("the manager and the orchestrators share postgres' database, once it is healthy; the executors get no credential", () => {
+  it("the manager and the orchestrators share postgres' database, once it is healthy; the executors get no credential but their token", () => {
     const postgres = services["postgres"]!
     assert.match(postgres.image!, /^postgres:18\b/)
     const password = postgres.environment!["POSTGRES_PASSWORD"]!
@@ -93,14 +93,15 @@ describe("docker/compose.yaml (the cluster)", () => {
         assert.isDefined(service.environment?.[secret], `${name} has ${secret}`)
       }
     }
+    assert.isUndefined(services["manager"]!.environment?.["PICLOUD_EXECUTOR_TOKEN"], "the manager dials no executor")
     for (const [name, service] of ofRole("executor")) {
       const credentials = Object.keys(service.environment ?? {}).filter((variable) => CREDENTIAL.test(variable))
-      assert.deepStrictEqual(credentials, [], `${name} holds no credential`)
+      assert.deepStrictEqual(credentials, ["PICLOUD_EXECUTOR_TOKEN"], `${name} holds no credential but its token`)
       assert.deepStrictEqual(service.ports ?? [], [], `${name} is reached on the compose network only`)
     }
   })
 
-  it("each orchestrator talks to its own executor, on the port that executor listens on", () => {
+  it("each orchestrator talks to its own executor, on the port that executor listens on, with the token it requires", () => {
     const executors = new Set<string>()
     for (const [name, service] of ofRole("orchestrator")) {
       const executorUrl = new URL(service.environment!["PICLOUD_EXECUTOR_URL"]!)
@@ -109,6 +110,13 @@ describe("docker/compose.yaml (the cluster)", () => {
       assert.strictEqual(roleOf(executor!), "executor")
       assert.strictEqual(executorUrl.port, executor!.environment!["PORT"], name)
       assert.strictEqual(dependsOn(service)[executorUrl.hostname]?.condition, "service_healthy", name)
+      const token = service.environment!["PICLOUD_EXECUTOR_TOKEN"]
+      assert.match(
+        String(token),
+        /^\$\{PICLOUD_EXECUTOR_TOKEN:\?[^}]+\}$/,
+        `${name}: the token comes from the environment`
+      )
+      assert.strictEqual(executor!.environment!["PICLOUD_EXECUTOR_TOKEN"], token, `${name} and its executor share it`)
       executors.add(executorUrl.hostname)
     }
     assert.strictEqual(executors.size, 2, "no executor is shared")
@@ -119,6 +127,7 @@ describe("docker/compose.yaml (the cluster)", () => {
     assert.match(caddy.image!, /^caddy:2\b/)
     const [source, target] = caddy.volumes![0]!.split(":")
     assert.strictEqual(source, "../caddy/Caddyfile.cluster")
+    assert.isTrue(existsSync(resolve(DOCKER, source!)), "the Caddyfile it mounts exists")
     assert.include(caddy.command!, target!)
     const port = (name: string) => services[name]!.environment!["PORT"] ?? "8080"
     assert.strictEqual(caddy.environment!["PICLOUD_MANAGER"], `manager:${port("manager")}`)
