@@ -4,7 +4,13 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { collectConsoleErrors, hasChromium, launchChromium, screenshot, seriousViolations } from "./browser.ts"
+import {
+  assertCleanPage as assertCleanPageOf,
+  collectConsoleErrors,
+  hasChromium,
+  launchChromium,
+  screenshot
+} from "./browser.ts"
 import { freePort, jsonClient, startPicloud } from "./picloudProcess.ts"
 
 const TOKEN = "e2e-dashboard-data-admin-token"
@@ -23,11 +29,7 @@ const goto = async (path: string) => {
 }
 
 /** The page has no serious or critical accessibility violation, and logged no error. */
-const assertCleanPage = async (name: string) => {
-  const violations = await seriousViolations(page)
-  assert.deepStrictEqual(violations, [], `${name}: ${JSON.stringify(violations, null, 2)}`)
-  assert.deepStrictEqual(consoleErrors, [], `${name}: console errors`)
-}
+const assertCleanPage = (name: string) => assertCleanPageOf(page, consoleErrors, name)
 
 /** The page's status line (`role=status` with text) once it says `text`. */
 const sees = async (text: string | RegExp) => {

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { type Browser, chromium, type Page } from "playwright-core"
+import { assert } from "vitest"
 
 /** Debian's Chromium (`apt-get install chromium`, as .ci/run does): no browser download. */
 export const CHROMIUM = "/usr/bin/chromium"
@@ -63,4 +64,11 @@ export const seriousViolations = async (page: Page) => {
   return (violations as Array<{ id: string; impact: string; help: string; targets: Array<string> }>).filter((v) =>
     v.impact === "serious" || v.impact === "critical"
   )
+}
+
+/** Fails unless the page has no serious or critical accessibility violation and logged no error. */
+export const assertCleanPage = async (page: Page, consoleErrors: ReadonlyArray<string>, name: string) => {
+  const violations = await seriousViolations(page)
+  assert.deepStrictEqual(violations, [], `${name}: ${JSON.stringify(violations, null, 2)}`)
+  assert.deepStrictEqual(consoleErrors, [], `${name}: console errors`)
 }
