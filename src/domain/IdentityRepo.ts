@@ -26,7 +26,11 @@ export class IdentityRepo extends Context.Service<IdentityRepo, {
   /** Deletes the user and its tokens. */
   readonly deleteUser: (id: string) => Effect.Effect<void, UserNotFound | PersistenceError>
   readonly userCount: Effect.Effect<number, PersistenceError>
-  /** A token; with `expiresAt`, one that stops working then (a dashboard session). */
+  /**
+   * A token; with `expiresAt`, one that stops working then (a dashboard session). Creating a
+   * session deletes the user's ended ones (expired, or revoked by signing out), so sign-ins do not
+   * pile up rows: a user keeps at most the sessions still live. Tokens without an end are kept.
+   */
   readonly createToken: (input: {
     readonly userId: string
     readonly name: string

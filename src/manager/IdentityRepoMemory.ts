@@ -66,6 +66,13 @@ export const layer = Layer.sync(IdentityRepo, () => {
     userCount: Effect.sync(() => users.size),
     createToken: (input) =>
       Effect.sync(() => {
+        if (input.expiresAt !== undefined) {
+          const now = Date.now()
+          for (const [id, t] of tokens) {
+            const ended = t.expires_at !== null && (Date.parse(t.expires_at) <= now || t.revoked)
+            if (t.user_id === input.userId && ended) tokens.delete(id)
+          }
+        }
         const token: StoredToken = {
           id: randomUUID(),
           user_id: input.userId,

@@ -193,6 +193,11 @@ export const layer = Layer.effect(
           readonly expiresAt?: Date | undefined
         }) {
           const { userId, name, digest } = input
+          if (input.expiresAt !== undefined) {
+            yield* sql`
+              DELETE FROM api_tokens
+              WHERE user_id = ${userId} AND expires_at IS NOT NULL AND (expires_at <= now() OR revoked_at IS NOT NULL)`
+          }
           return yield* insertToken({ id: randomUUID(), userId, name, digest, expiresAt: input.expiresAt ?? null })
         },
         persistence("IdentityRepo.createToken")

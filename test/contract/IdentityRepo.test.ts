@@ -131,6 +131,27 @@ const contract = (name: string, repoLayer: Layer.Layer<IdentityRepo | AppRepo, u
         const forever = yield* repo.createToken({ userId: user.id, name: "ci", digest: tokenDigest(unique("ci")) })
         assert.isNull(forever.expires_at)
       }))
+
+    it.effect("a new session deletes the user's ended sessions, and nothing else", () =>
+      Effect.gen(function*() {
+        const repo = yield* IdentityRepo
+        const newUser = (name: string) =>
+          repo.createUser({ username: unique(name), passwordHash: "h", role: "invoker", appIds: [] })
+        const [user, other] = [yield* newUser("prune"), yield* newUser("keep")]
+        const session = (userId: string, expiresAt: Date) =>
+          repo.createToken({ userId, name: "session", digest: tokenDigest(unique("s")), expiresAt })
+        const past = new Date(Date.now() - 1000)
+        const future = new Date(Date.now() + 3600_000)
+        const ended = yield* session(user.id, past)
+        const othersEnded = yield* session(other.id, past)
+        const forever = yield* repo.createToken({ userId: user.id, name: "ci", digest: tokenDigest(unique("ci")) })
+        const live = yield* session(user.id, future)
+        // Revoking a row that is still there succeeds, even an expired one: gone, it is not found.
+        const revoked = yield* Effect.flip(repo.revokeToken(ended.id))
+        assert.strictEqual(revoked._tag, "TokenNotFound")
+        yield* repo.revokeToken(othersEnded.id)
+        assert.deepStrictEqual((yield* repo.listTokens(user.id)).map((t) => t.id).sort(), [forever.id, live.id].sort())
+      }))
   })
 
 contract("memory", Layer.merge(IdentityRepoMemory.layer, AppRepoMemory.layer))
@@ -155,5 +176,23 @@ layer(Layer.merge(IdentityRepoSql.layer, AppRepoSql.layer).pipe(Layer.provideMer
       const rows = yield* sql<{ dump: string }>`SELECT row_to_json(t)::text AS dump FROM api_tokens t`
       assert.isFalse(rows.some((r) => r.dump.includes(secret)))
       assert.isTrue(rows.some((r) => r.dump.includes(tokenDigest(secret))))
+    }))
+
+  it.effect("sessions ended by signing out are deleted too: a user's rows stay as many as its live sessions", () =>
+    Effect.gen(function*() {
+      const repo = yield* IdentityRepo
+      const { SqlClient } = yield* Effect.promise(() => import("effect/sql"))
+      const sql = yield* SqlClient.SqlClient
+      const user = yield* repo.createUser({ username: unique("out"), passwordHash: "h", role: "invoker", appIds: [] })
+      const signIn = repo.createToken({
+        userId: user.id,
+        name: "session",
+        digest: tokenDigest(unique("s")),
+        expiresAt: new Date(Date.now() + 3600_000)
+      })
+      for (let i = 0; i < 5; i++) yield* repo.revokeToken((yield* signIn).id)
+      yield* signIn
+      const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM api_tokens WHERE user_id = ${user.id}`
+      assert.strictEqual(rows[0]!.n, 1)
     }))
 })
