@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Fiber, Layer, Metric } from "effect"
+import { Deferred, Effect, Fiber, Metric } from "effect"
 import { readFileSync } from "node:fs"
-import { Executor, ScriptValidator } from "../../../src/domain/Executor.ts"
 import * as ExecutorInline from "../../../src/executor/ExecutorInline.ts"
 import * as PlatformMetrics from "../../../src/orchestrator/PlatformMetrics.ts"
 import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
 import { ADMIN_TOKEN, makeClient } from "../../support/client.ts"
+import { holdingSlow } from "../../support/holdingSlow.ts"
 import { observationsOf, parseMetrics, type PromMetrics, valueOf } from "../../support/prometheus.ts"
 
 /*
@@ -53,26 +53,6 @@ const SCRIPTS = {
   reactor: `export default async (req, ctx) => { await kv.get(ctx.event.key) }`,
   slow: `export default () => ({ statusCode: 200, body: "slow" })`
 }
-
-/**
- * The inline executor, except that the script `slow` starts only once `release` is done (and says
- * when it has its permit, by `started`): on the inline executor a script that waits blocks the
- * whole event loop, a permit held this way blocks nothing.
- */
-const holdingSlow = (started: Deferred.Deferred<void>, release: Deferred.Deferred<void>) =>
-  Layer.effectContext(Effect.gen(function*() {
-    const inline = yield* Executor
-    const execute: Executor["Service"]["execute"] = (request, host) =>
-      request.script.name === "slow"
-        ? Deferred.succeed(started, undefined).pipe(
-          Effect.andThen(Deferred.await(release)),
-          Effect.andThen(inline.execute(request, host))
-        )
-        : inline.execute(request, host)
-    return Context.make(Executor, Executor.of({ execute })).pipe(
-      Context.add(ScriptValidator, yield* ScriptValidator)
-    )
-  })).pipe(Layer.provide(ExecutorInline.layer))
 
 const setup = (call: Call, app: string) =>
   Effect.gen(function*() {

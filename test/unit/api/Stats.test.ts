@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Fiber, Layer } from "effect"
-import { Executor, ScriptValidator } from "../../../src/domain/Executor.ts"
+import { Deferred, Effect, Fiber } from "effect"
 import * as ExecutorInline from "../../../src/executor/ExecutorInline.ts"
 import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
 import { ADMIN_TOKEN, makeClient } from "../../support/client.ts"
+import { holdingSlow } from "../../support/holdingSlow.ts"
 
 const PASSWORD = "correct horse battery staple"
 
@@ -34,22 +34,6 @@ const setup = (call: Call, app: string) =>
       yield* call("POST", "/api/admin/scripts", { body: { app, name, source } }).pipe(Effect.flatMap(ok(201)))
     }
   })
-
-/** The inline executor, except that `slow` holds its permit until `release` (see Metrics.test.ts). */
-const holdingSlow = (started: Deferred.Deferred<void>, release: Deferred.Deferred<void>) =>
-  Layer.effectContext(Effect.gen(function*() {
-    const inline = yield* Executor
-    const execute: Executor["Service"]["execute"] = (request, host) =>
-      request.script.name === "slow"
-        ? Deferred.succeed(started, undefined).pipe(
-          Effect.andThen(Deferred.await(release)),
-          Effect.andThen(inline.execute(request, host))
-        )
-        : inline.execute(request, host)
-    return Context.make(Executor, Executor.of({ execute })).pipe(
-      Context.add(ScriptValidator, yield* ScriptValidator)
-    )
-  })).pipe(Layer.provide(ExecutorInline.layer))
 
 describe("admin API: GET /api/admin/stats", () => {
   it.live("the last hour by minute: executions by outcome, p95 duration, the outbox; 60 minutes, the current last", () =>

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Fiber, Layer } from "effect"
-import { Executor, ScriptValidator } from "../../../src/domain/Executor.ts"
+import { Deferred, Effect, Fiber } from "effect"
 import * as ExecutorInline from "../../../src/executor/ExecutorInline.ts"
 import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
 import { ADMIN_TOKEN, makeClient, sessionCookie } from "../../support/client.ts"
+import { holdingSlow } from "../../support/holdingSlow.ts"
 
 const PASSWORD = "correct horse battery staple"
 
@@ -52,22 +52,6 @@ const tokenOf = (call: Call, username: string) =>
     Effect.flatMap(ok(201)),
     Effect.map((json) => json.secret as string)
   )
-
-/** The inline executor, except that `slow` holds its permit until `release` (see Stats.test.ts). */
-const holdingSlow = (started: Deferred.Deferred<void>, release: Deferred.Deferred<void>) =>
-  Layer.effectContext(Effect.gen(function*() {
-    const inline = yield* Executor
-    const execute: Executor["Service"]["execute"] = (request, host) =>
-      request.script.name === "slow"
-        ? Deferred.succeed(started, undefined).pipe(
-          Effect.andThen(Deferred.await(release)),
-          Effect.andThen(inline.execute(request, host))
-        )
-        : inline.execute(request, host)
-    return Context.make(Executor, Executor.of({ execute })).pipe(
-      Context.add(ScriptValidator, yield* ScriptValidator)
-    )
-  })).pipe(Layer.provide(ExecutorInline.layer))
 
 describe("admin API: POST /api/admin/scripts/{id}/test-run", () => {
   it.live("runs the saved script with the request given, and answers its response, logs, duration and execution", () =>
