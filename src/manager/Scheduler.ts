@@ -1,9 +1,9 @@
-import { Cause, Duration, Effect, Layer, Metric, Option, Result } from "effect"
+import { Duration, Effect, Layer, Metric, Option, Result } from "effect"
 import * as Settings from "../config/Settings.ts"
 import { EVERYTHING } from "../domain/ChangeFeed.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
 import { leaseSeconds, OutboxRepo } from "../domain/OutboxRepo.ts"
-import { MAX_ATTEMPTS_CEILING, retryDelay, type RetryPolicy } from "../domain/RetryPolicy.ts"
+import { restartingLoop } from "../domain/restartingLoop.ts"
 import type { Schedule } from "../domain/Schedule.ts"
 import { compileCron, planTicks } from "../domain/ScheduleCron.ts"
 import { ScheduleRepo } from "../domain/ScheduleRepo.ts"
@@ -18,15 +18,6 @@ import { SchedulerWake } from "./SchedulerWake.ts"
 
 /** Due schedules read per query at most (more are read at once after them). */
 const DUE_BATCH = 32
-/** Restarts of the loop while the database is away: 200 ms doubling to 30 s, jittered. */
-const RESTART_POLICY: RetryPolicy = {
-  backoff: "exponential",
-  initial_delay_ms: 200,
-  max_delay_ms: 30_000,
-  max_attempts: MAX_ATTEMPTS_CEILING,
-  jitter: true
-}
-
 const iso = (ms: number) => new Date(ms).toISOString()
 
 /**
@@ -134,25 +125,7 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
   })
 
   /** Cycles forever; a failure (database away) restarts it after a growing, jittered pause. */
-  const supervised = Effect.gen(function*() {
-    let failures = 0
-    for (;;) {
-      const outcome = yield* cycle.pipe(Effect.asVoid, Effect.catchCause((cause) => Effect.succeed(cause)))
-      if (outcome === undefined) {
-        failures = 0
-        continue
-      }
-      if (Cause.hasInterruptsOnly(outcome)) return yield* Effect.failCause(outcome)
-      failures++
-      const pause = (yield* retryDelay(RESTART_POLICY, Math.min(failures, MAX_ATTEMPTS_CEILING - 1))) ??
-        Duration.seconds(30)
-      yield* Effect.logWarning(
-        `scheduler failed (${failures} in a row); restarting in ${Duration.format(pause)}`,
-        outcome
-      )
-      yield* Effect.sleep(pause)
-    }
-  })
+  const supervised = restartingLoop("scheduler", cycle)
 
   yield* supervised.pipe(Effect.forkScoped)
 }))

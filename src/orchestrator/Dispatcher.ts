@@ -1,4 +1,4 @@
-import { Cause, Clock, Data, Duration, Effect, FiberMap, Layer, Metric, Option, Schedule } from "effect"
+import { Clock, Data, Duration, Effect, FiberMap, Layer, Metric, Option, Schedule } from "effect"
 import * as Settings from "../config/Settings.ts"
 import { attemptOf, type ExecutionErrorInfo, type ExecutionRecord } from "../domain/Execution.ts"
 import type { Principal } from "../domain/Identity.ts"
@@ -6,7 +6,8 @@ import type { ExecutionId } from "../domain/Ids.ts"
 import { InboxResolver } from "../domain/InboxResolver.ts"
 import { type Job, OutboxRepo } from "../domain/OutboxRepo.ts"
 import { PrincipalResolver } from "../domain/PrincipalResolver.ts"
-import { MAX_ATTEMPTS_CEILING, retryDelay, type RetryPolicy } from "../domain/RetryPolicy.ts"
+import { restartingLoop } from "../domain/restartingLoop.ts"
+import { retryDelay } from "../domain/RetryPolicy.ts"
 import { Transactions } from "../domain/Transactions.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
 import { DispatcherWake } from "./DispatcherWake.ts"
@@ -24,15 +25,6 @@ export const FALLBACK_POLL = Duration.seconds(5)
 const CLAIM_BATCH = 32
 /** How long a shutdown waits for running async executions before putting them back. */
 const DRAIN_TIMEOUT = Duration.seconds(10)
-/** Restarts of the loop while the database is away: 200 ms doubling to 30 s, jittered. */
-const RESTART_POLICY: RetryPolicy = {
-  backoff: "exponential",
-  initial_delay_ms: 200,
-  max_delay_ms: 30_000,
-  max_attempts: MAX_ATTEMPTS_CEILING,
-  jitter: true
-}
-
 /** Completing rolled back: the claim had passed to another claimer. */
 class ClaimLost extends Data.TaggedError("ClaimLost") {}
 
@@ -271,30 +263,16 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
    * (re)start first releases this node's claims it is not running: those of a run that crashed,
    * and those of a claim whose reply a dropped connection lost.
    */
-  const supervised = Effect.gen(function*() {
-    let failures = 0
-    let released = false
-    for (;;) {
-      const step = released
+  let released = false
+  const supervised = restartingLoop(
+    "dispatcher",
+    Effect.suspend(() =>
+      released
         ? cycle
         : outbox.releaseStale(nodeId, runningIds()).pipe(Effect.tap(() => Effect.sync(() => (released = true))))
-      const outcome = yield* step.pipe(Effect.asVoid, Effect.catchCause((cause) => Effect.succeed(cause)))
-      if (outcome === undefined) {
-        failures = 0
-        continue
-      }
-      if (Cause.hasInterruptsOnly(outcome)) return yield* Effect.failCause(outcome)
-      failures++
-      released = false
-      const pause = (yield* retryDelay(RESTART_POLICY, Math.min(failures, MAX_ATTEMPTS_CEILING - 1))) ??
-        Duration.seconds(30)
-      yield* Effect.logWarning(
-        `dispatcher failed (${failures} in a row); restarting in ${Duration.format(pause)}`,
-        outcome
-      )
-      yield* Effect.sleep(pause)
-    }
-  })
+    ),
+    Effect.sync(() => (released = false))
+  )
 
   // On shutdown (finalizers run in reverse): the loop stops first, then running executions get a
   // while to finish, then the rest are interrupted and their rows released for the next start.
