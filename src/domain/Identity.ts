@@ -1,4 +1,5 @@
-import { Context, Schema } from "effect"
+import { Context, Effect, Schema } from "effect"
+import { AppNotFound } from "./Errors.ts"
 import { UUID_PATTERN } from "./Ids.ts"
 import { Ref, StorableText } from "./StorableText.ts"
 
@@ -25,6 +26,10 @@ export type Principal = typeof Principal.Type
  */
 export const managesApp = (principal: Principal, appId: string) =>
   principal.role === "admin" || (principal.role === "developer" && principal.apps.includes(appId))
+
+/** Succeeds when the principal manages the app; otherwise the app is, to it, not found. */
+export const requireManages = (principal: Principal, appId: string): Effect.Effect<void, AppNotFound> =>
+  managesApp(principal, appId) ? Effect.void : Effect.fail(new AppNotFound({ ref: appId }))
 
 /** The principal of the admin API request being handled (provided by the auth middleware). */
 export class CurrentPrincipal

@@ -1,5 +1,5 @@
-import { Context, type Effect, type Option } from "effect"
-import type { PersistenceError, ScriptNameTaken, ScriptNotFound } from "./Errors.ts"
+import { Context, Effect, Option } from "effect"
+import { type PersistenceError, type ScriptNameTaken, ScriptNotFound } from "./Errors.ts"
 import type { ScriptId } from "./Ids.ts"
 import type { NewScript, Script, ScriptWithSource, UpdateScript } from "./Script.ts"
 
@@ -24,3 +24,20 @@ export class ScriptRepo extends Context.Service<ScriptRepo, {
   ) => Effect.Effect<Script, ScriptNotFound | ScriptNameTaken | PersistenceError>
   readonly delete: (id: ScriptId) => Effect.Effect<void, ScriptNotFound | PersistenceError>
 }>()("picloud/domain/ScriptRepo") {}
+
+/**
+ * The script `ref` names in the app (by name, or by the id of one of the app's scripts): what a
+ * route, a trigger or a schedule may run. A script of another app is not found, as an unknown one.
+ */
+export const scriptOfApp = (
+  scripts: ScriptRepo["Service"],
+  appId: string,
+  ref: string
+): Effect.Effect<ScriptWithSource, ScriptNotFound | PersistenceError> =>
+  scripts.findByRef(appId, ref).pipe(
+    Effect.flatMap((script) =>
+      Option.isSome(script) && script.value.app_id === appId
+        ? Effect.succeed(script.value)
+        : Effect.fail(new ScriptNotFound({ ref }))
+    )
+  )

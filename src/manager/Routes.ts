@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer } from "effect"
 import {
   type PersistenceError,
   type RouteConflict,
@@ -10,7 +10,7 @@ import { withRetryDefaults } from "../domain/RetryPolicy.ts"
 import { type CreateRoute, parsePattern, patternShape, type Route } from "../domain/Route.ts"
 import { RouteChanges } from "../domain/RouteChanges.ts"
 import { RouteRepo } from "../domain/RouteRepo.ts"
-import { ScriptRepo } from "../domain/ScriptRepo.ts"
+import { scriptOfApp, ScriptRepo } from "../domain/ScriptRepo.ts"
 
 /**
  * Writing routes: a route points at a script of its own app (and its dead-letter handler, if any,
@@ -34,25 +34,19 @@ export class Routes extends Context.Service<Routes, {
         create: Effect.fn("Routes.create")(function*(appId, input) {
           const segments = parsePattern(input.path)
           if (typeof segments === "string") return yield* new RoutePathInvalid({ path: input.path, reason: segments })
-          const script = yield* scripts.findByRef(appId, input.script)
-          if (Option.isNone(script) || script.value.app_id !== appId) {
-            return yield* new ScriptNotFound({ ref: input.script })
-          }
+          const script = yield* scriptOfApp(scripts, appId, input.script)
           const handlerRef = input.dead_letter_script
-          const handler = handlerRef === undefined ? Option.none() : yield* scripts.findByRef(appId, handlerRef)
-          if (handlerRef !== undefined && (Option.isNone(handler) || handler.value.app_id !== appId)) {
-            return yield* new ScriptNotFound({ ref: handlerRef })
-          }
+          const handler = handlerRef === undefined ? undefined : yield* scriptOfApp(scripts, appId, handlerRef)
           const route = yield* routes.create({
             app_id: appId,
             method: input.method,
             path: input.path,
             shape: patternShape(segments),
-            script_id: script.value.id,
+            script_id: script.id,
             dispatch_mode: input.dispatch_mode ?? "sync",
             auth: input.auth ?? "none",
             retry: withRetryDefaults(input.retry),
-            dead_letter_script_id: Option.match(handler, { onNone: () => null, onSome: ({ id }) => id })
+            dead_letter_script_id: handler?.id ?? null
           })
           yield* changes.publish(appId)
           return route

@@ -7,14 +7,14 @@ import {
   ScheduleNotFound,
   ScriptNotFound
 } from "../domain/Errors.ts"
-import { managesApp, type Principal } from "../domain/Identity.ts"
+import { type Principal, requireManages } from "../domain/Identity.ts"
 import type { ExecutionId, ScriptId } from "../domain/Ids.ts"
 import { type Accepted, leaseSeconds, OutboxRepo } from "../domain/OutboxRepo.ts"
 import { withRetryDefaults } from "../domain/RetryPolicy.ts"
 import type { CreateSchedule, Schedule, SchedulePatch, UpdateSchedule } from "../domain/Schedule.ts"
 import { compileCron, DEFAULT_TIME_ZONE, nextTick, normalizeCron, timeZoneOf } from "../domain/ScheduleCron.ts"
 import { ScheduleRepo } from "../domain/ScheduleRepo.ts"
-import { ScriptRepo } from "../domain/ScriptRepo.ts"
+import { scriptOfApp, ScriptRepo } from "../domain/ScriptRepo.ts"
 import { Transactions } from "../domain/Transactions.ts"
 import { uuidv7 } from "../domain/uuidv7.ts"
 import { scheduleJob } from "./scheduleJobs.ts"
@@ -68,15 +68,9 @@ export class Schedules extends Context.Service<Schedules, {
       const transactions = yield* Transactions
       const wake = yield* SchedulerWake
 
-      const mayManage = (principal: Principal, appId: string) =>
-        managesApp(principal, appId) ? Effect.void : Effect.fail(new AppNotFound({ ref: appId }))
-
-      /** The id of the script `ref` names in the app (by name, or by an id of one of its scripts). */
-      const scriptOf = Effect.fnUntraced(function*(appId: string, ref: string) {
-        const script = yield* scripts.findByRef(appId, ref)
-        if (Option.isNone(script) || script.value.app_id !== appId) return yield* new ScriptNotFound({ ref })
-        return script.value.id
-      })
+      /** The id of the script `ref` names in the app. */
+      const scriptOf = (appId: string, ref: string) =>
+        scriptOfApp(scripts, appId, ref).pipe(Effect.map((script) => script.id))
 
       /** The expression as stored, the zone by its canonical name, and the first tick after now (if enabled). */
       const timing = Effect.fnUntraced(function*(cron: string, timezone: string, enabled: boolean) {
@@ -95,7 +89,7 @@ export class Schedules extends Context.Service<Schedules, {
 
       return Schedules.of({
         create: Effect.fn("Schedules.create")(function*(registrant, appId, input) {
-          yield* mayManage(registrant, appId)
+          yield* requireManages(registrant, appId)
           const enabled = input.enabled ?? true
           const times = yield* timing(input.cron, input.timezone ?? DEFAULT_TIME_ZONE, enabled)
           const script_id = yield* scriptOf(appId, input.script)
@@ -116,7 +110,7 @@ export class Schedules extends Context.Service<Schedules, {
           return schedule
         }),
         update: Effect.fn("Schedules.update")(function*(registrant, schedule, input) {
-          yield* mayManage(registrant, schedule.app_id)
+          yield* requireManages(registrant, schedule.app_id)
           const patch: { -readonly [K in keyof SchedulePatch]: SchedulePatch[K] } = {
             registrant_user_id: registrant.user_id
           }
@@ -143,11 +137,11 @@ export class Schedules extends Context.Service<Schedules, {
           return updated
         }),
         delete: Effect.fn("Schedules.delete")(function*(principal, schedule) {
-          yield* mayManage(principal, schedule.app_id)
+          yield* requireManages(principal, schedule.app_id)
           yield* schedules.delete(schedule.id)
         }),
         runNow: Effect.fn("Schedules.runNow")(function*(principal, schedule) {
-          yield* mayManage(principal, schedule.app_id)
+          yield* requireManages(principal, schedule.app_id)
           const script = yield* scripts.find(schedule.script_id as ScriptId)
           const now = yield* Clock.currentTimeMillis
           const job = scheduleJob(schedule, {

@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer } from "effect"
 import {
   AppNotFound,
   type PersistenceError,
@@ -6,10 +6,10 @@ import {
   type TriggerNotFound,
   TriggerPatternInvalid
 } from "../domain/Errors.ts"
-import { managesApp, type Principal } from "../domain/Identity.ts"
+import { type Principal, requireManages } from "../domain/Identity.ts"
 import { compileKeyPattern } from "../domain/KeyPattern.ts"
 import { withRetryDefaults } from "../domain/RetryPolicy.ts"
-import { ScriptRepo } from "../domain/ScriptRepo.ts"
+import { scriptOfApp, ScriptRepo } from "../domain/ScriptRepo.ts"
 import {
   ALL_TRIGGER_OPS,
   type CreateTrigger,
@@ -53,15 +53,9 @@ export class Triggers extends Context.Service<Triggers, {
       const scripts = yield* ScriptRepo
       const changes = yield* TriggerChanges
 
-      const mayManage = (principal: Principal, appId: string) =>
-        managesApp(principal, appId) ? Effect.void : Effect.fail(new AppNotFound({ ref: appId }))
-
-      /** The id of the script `ref` names in the app (by name, or by an id of one of its scripts). */
-      const scriptOf = Effect.fnUntraced(function*(appId: string, ref: string) {
-        const script = yield* scripts.findByRef(appId, ref)
-        if (Option.isNone(script) || script.value.app_id !== appId) return yield* new ScriptNotFound({ ref })
-        return script.value.id
-      })
+      /** The id of the script `ref` names in the app. */
+      const scriptOf = (appId: string, ref: string) =>
+        scriptOfApp(scripts, appId, ref).pipe(Effect.map((script) => script.id))
 
       const checkedPattern = (pattern: string) => {
         const compiled = compileKeyPattern(pattern)
@@ -72,7 +66,7 @@ export class Triggers extends Context.Service<Triggers, {
 
       return Triggers.of({
         create: Effect.fn("Triggers.create")(function*(registrant, appId, input) {
-          yield* mayManage(registrant, appId)
+          yield* requireManages(registrant, appId)
           const key_pattern = yield* checkedPattern(input.key_pattern)
           const script_id = yield* scriptOf(appId, input.script)
           const deadLetter = input.dead_letter_script ?? null
@@ -90,7 +84,7 @@ export class Triggers extends Context.Service<Triggers, {
           return trigger
         }),
         update: Effect.fn("Triggers.update")(function*(registrant, trigger, input) {
-          yield* mayManage(registrant, trigger.app_id)
+          yield* requireManages(registrant, trigger.app_id)
           const patch: { -readonly [K in keyof TriggerPatch]: TriggerPatch[K] } = {
             registrant_user_id: registrant.user_id
           }
@@ -109,7 +103,7 @@ export class Triggers extends Context.Service<Triggers, {
           return updated
         }),
         delete: Effect.fn("Triggers.delete")(function*(principal, trigger) {
-          yield* mayManage(principal, trigger.app_id)
+          yield* requireManages(principal, trigger.app_id)
           yield* triggers.delete(trigger.id)
           yield* changes.publish(trigger.app_id)
         })
