@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { jsonOrUndefined } from "../support/client.ts"
 import { freePort, startPicloud } from "./picloudProcess.ts"
 
 /**
@@ -42,13 +43,7 @@ const call = async (name: string, init?: RequestInit) => {
     headers: { authorization: `Bearer ${TOKEN}` }
   })
   const text = await res.text()
-  let json: any
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, headers: res.headers, text, json, ms: Date.now() - started }
+  return { status: res.status, headers: res.headers, text, json: jsonOrUndefined(text), ms: Date.now() - started }
 }
 
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { NODE_FLAGS } from "../../src/runtime/nodeFlags.ts"
+import { jsonOrUndefined } from "../support/client.ts"
 
 const MAIN = fileURLToPath(new URL("../../src/runtime/main.ts", import.meta.url))
-
-import { NODE_FLAGS } from "../../src/runtime/nodeFlags.ts"
 
 export { freePort } from "../../src/db/freePort.ts"
 
@@ -94,11 +94,5 @@ export const jsonClient =
       body: body === undefined ? null : JSON.stringify(body)
     })
     const text = await res.text()
-    let json: any
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = undefined
-    }
-    return { status: res.status, headers: res.headers, text, json }
+    return { status: res.status, headers: res.headers, text, json: jsonOrUndefined(text) }
   }

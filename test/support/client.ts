@@ -1,6 +1,15 @@
 import { Effect } from "effect"
 import { makeMemoryHandler } from "../../src/runtime/Memory.ts"
 
+/** An answer's body as JSON, or undefined when it is not JSON (a test then asserts on the text). */
+export const jsonOrUndefined = (text: string): any => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
 export const ADMIN_TOKEN = "test-admin-token"
 
 export interface Reply {
@@ -50,13 +59,7 @@ export const makeClient =
       }
       const response = await handler(new Request(`http://picloud.test${path}`, { method, headers, body: body ?? null }))
       const text = await bodyText(response)
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        json = undefined
-      }
-      return { status: response.status, headers: response.headers, text, json }
+      return { status: response.status, headers: response.headers, text, json: jsonOrUndefined(text) }
     })
 
 /**
