@@ -24,6 +24,13 @@ export type Principal = typeof Principal.Type
  * Whether `principal` may manage the app (its scripts, routes, triggers, ...): admins any app,
  * developers the apps they are granted. What registering a trigger needs, and keeping it running.
  */
+/**
+ * Admins see every app; others the apps they are granted (invokers included: they may run its
+ * scripts). Outside them, an app's resources do not exist to the principal (404).
+ */
+export const seesApp = (principal: Principal, appId: string) =>
+  principal.role === "admin" || principal.apps.includes(appId)
+
 export const managesApp = (principal: Principal, appId: string) =>
   principal.role === "admin" || (principal.role === "developer" && principal.apps.includes(appId))
 

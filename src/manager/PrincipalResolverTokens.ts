@@ -1,6 +1,6 @@
 import { Effect, Layer, Option, Redacted } from "effect"
 import * as Settings from "../config/Settings.ts"
-import type { Principal } from "../domain/Identity.ts"
+import { type Principal, seesApp } from "../domain/Identity.ts"
 import { IdentityChanges } from "../domain/IdentityChanges.ts"
 import { IdentityRepo } from "../domain/IdentityRepo.ts"
 import { UUID_PATTERN } from "../domain/Ids.ts"
@@ -103,7 +103,7 @@ export const layer = Layer.effect(
         if (users.size >= MAX_CACHED) users.clear()
         users.set(userId, principal)
       }
-      return principal.role === "admin" || principal.apps.includes(appId) ? Option.some(principal) : Option.none()
+      return seesApp(principal, appId) ? Option.some(principal) : Option.none()
     })
 
     const forgetAll = Effect.sync(() => {

@@ -2,7 +2,7 @@ import { Effect, Option } from "effect"
 import { apiError, Forbidden, NotFound } from "../../domain/api/ApiError.ts"
 import { DEFAULT_APP_ID } from "../../domain/App.ts"
 import { AppRepo } from "../../domain/AppRepo.ts"
-import { CurrentPrincipal, type Principal, type Role } from "../../domain/Identity.ts"
+import { CurrentPrincipal, type Principal, type Role, seesApp } from "../../domain/Identity.ts"
 
 /** The caller, if its role is one of `roles`; otherwise a 403. */
 export const requireRole = (...roles: ReadonlyArray<Role>) =>
@@ -14,9 +14,8 @@ export const requireRole = (...roles: ReadonlyArray<Role>) =>
     return principal
   })
 
-/** Admins see every app; others the apps they are granted. Outside them, resources do not exist (404). */
-export const seesApp = (principal: Principal, appId: string) =>
-  principal.role === "admin" || principal.apps.includes(appId)
+/** The domain's rule, here beside the other checks of the admin API's handlers. */
+export { seesApp }
 
 /**
  * The id of the app named by `ref` (name or id; the default app when absent), for admins and the

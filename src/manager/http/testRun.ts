@@ -11,7 +11,7 @@ import {
 } from "../../domain/api/ApiError.ts"
 import { bearerToken, SESSION_COOKIE } from "../../domain/api/credentials.ts"
 import { execErrorCode, execErrorStatus, type ScriptHttpRequest } from "../../domain/Exec.ts"
-import { CurrentPrincipal } from "../../domain/Identity.ts"
+import { CurrentPrincipal, seesApp } from "../../domain/Identity.ts"
 import { UUID_PATTERN } from "../../domain/Ids.ts"
 import { ExecutionGate } from "../../orchestrator/ExecutionGate.ts"
 import { Invoker } from "../../orchestrator/Invoker.ts"
@@ -53,7 +53,7 @@ export const makeTestRun = Effect.gen(function*() {
     if (!UUID_PATTERN.test(id)) return yield* notFound
     const found = Option.filter(
       yield* scripts.resolve(undefined, id),
-      ({ app }) => me.role === "admin" || me.apps.includes(app.id)
+      ({ app }) => seesApp(me, app.id)
     )
     if (Option.isNone(found)) return yield* notFound
     const headers: Record<string, string> = {}

@@ -1,5 +1,6 @@
 import { Effect, Option } from "effect"
 import { HttpRouter, HttpServerRequest } from "effect/http"
+import { seesApp } from "../../domain/Identity.ts"
 import { RESERVED_SEGMENTS } from "../../domain/Route.ts"
 import { RouteTable } from "../RouteTable.ts"
 import { ScriptCache } from "../ScriptCache.ts"
@@ -51,7 +52,7 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
         )
       }
       // Not granted the app: answered as if the route did not exist, so its existence is not revealed.
-      if (principal.value.role !== "admin" && !principal.value.apps.includes(route.app_id)) return notFound
+      if (!seesApp(principal.value, route.app_id)) return notFound
     }
     const scriptRequest = yield* sync.scriptRequest(request, params)
     const target = yield* scripts.resolve(undefined, route.script_id)

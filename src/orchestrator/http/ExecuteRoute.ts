@@ -1,5 +1,6 @@
 import { Effect, Option } from "effect"
 import { HttpRouter, HttpServerRequest } from "effect/http"
+import { seesApp } from "../../domain/Identity.ts"
 import { ScriptCache } from "../ScriptCache.ts"
 import { errorResponse } from "./errorResponse.ts"
 import { earlyReply, makeSyncHttp } from "./SyncHttp.ts"
@@ -29,7 +30,7 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
     const scriptRequest = yield* sync.scriptRequest(request, {})
     const found = Option.filter(
       yield* scripts.resolve(appRef, ref),
-      ({ app }) => principal.value.role === "admin" || principal.value.apps.includes(app.id)
+      ({ app }) => seesApp(principal.value, app.id)
     )
     if (Option.isNone(found)) {
       return errorResponse(404, {
