@@ -210,13 +210,18 @@ export const layer = Layer.effectDiscard(Effect.gen(function*() {
       if (attempted._tag === "Failed") return yield* failed(job, attempted.record, principal)
       // The execution's KV writes (and the rows they trigger) commit with the row's completion, or
       // not at all: a run whose claim was lost, or that a crash interrupts, leaves nothing behind.
-      const completed = yield* kvCommit.commit(target.value.app.id, attempted.writes, {
+      // The writes' triggers are matched before the transaction opens (`KvCommit.prepare`).
+      const completed = yield* kvCommit.prepare(target.value.app.id, attempted.writes, {
         executionId: job.id,
         lineage: job.lineage
       }).pipe(
-        Effect.andThen(outbox.complete(job, owner, attempted.record)),
-        Effect.flatMap((done) => (done ? Effect.succeed(true) : Effect.fail(new ClaimLost()))),
-        transactions.atomically,
+        Effect.flatMap((commitWrites) =>
+          commitWrites.pipe(
+            Effect.andThen(outbox.complete(job, owner, attempted.record)),
+            Effect.flatMap((done) => (done ? Effect.succeed(true) : Effect.fail(new ClaimLost()))),
+            transactions.atomically
+          )
+        ),
         Effect.retry({ schedule: endingWrite(job), while: (error) => error._tag === "PersistenceError" }),
         Effect.catchTag("ClaimLost", () => Effect.succeed(false)),
         Effect.catch((error) =>

@@ -32,6 +32,19 @@ export class KvCommit extends Context.Service<KvCommit, {
     writes: ReadonlyArray<KvWrite>,
     writer: KvWriter
   ) => Effect.Effect<ReadonlyArray<KvChange>, KvWriteError | PersistenceError>
+  /**
+   * `commit` in two steps, for a caller that commits inside a transaction of its own (the
+   * dispatcher, with an outbox completion): the matching is done now, before that transaction
+   * opens, and the effect returned writes the batch and its trigger rows, joining it. Matching may
+   * read (an app's triggers on their first use, a script not cached) on connections of its own; a
+   * transaction waiting for one holds a pooled connection meanwhile, and with every connection so
+   * held the pool would deadlock (a restart's burst of catch-up runs did).
+   */
+  readonly prepare: (
+    appId: string,
+    writes: ReadonlyArray<KvWrite>,
+    writer: KvWriter
+  ) => Effect.Effect<Effect.Effect<ReadonlyArray<KvChange>, KvWriteError | PersistenceError>, PersistenceError>
 }>()("picloud/orchestrator/KvCommit") {
   static readonly layer = Layer.effect(
     KvCommit,
@@ -104,23 +117,31 @@ export class KvCommit extends Context.Service<KvCommit, {
         })
       }
 
-      return KvCommit.of({
-        commit: Effect.fn("KvCommit.commit")(function*(appId, writes, writer) {
-          if (writes.length === 0) return []
+      const prepare = (appId: string, writes: ReadonlyArray<KvWrite>, writer: KvWriter) =>
+        Effect.gen(function*() {
+          if (writes.length === 0) return Effect.succeed<ReadonlyArray<KvChange>>([])
           const matches = yield* matchAll(appId, writes)
           // Nothing to fan out: the store's commit is atomic by itself (a lone write, one statement).
-          if (matches.every((matched) => matched.length === 0)) return yield* store.commit(appId, writes)
-          let fired = 0
-          const changes = yield* transactions.atomically(Effect.gen(function*() {
-            const changes = yield* store.commit(appId, writes)
-            const rows = rowsFor(appId, changes, matches, writer, yield* Clock.currentTimeMillis)
-            if (rows.length > 0) yield* outbox.enqueueAll(rows)
-            fired = rows.length
+          if (matches.every((matched) => matched.length === 0)) return store.commit(appId, writes)
+          return Effect.gen(function*() {
+            let fired = 0
+            const changes = yield* transactions.atomically(Effect.gen(function*() {
+              const changes = yield* store.commit(appId, writes)
+              const rows = rowsFor(appId, changes, matches, writer, yield* Clock.currentTimeMillis)
+              if (rows.length > 0) yield* outbox.enqueueAll(rows)
+              fired = rows.length
+              return changes
+            }))
+            // Counted once committed (or joined to the caller's transaction), outside it.
+            if (fired > 0) yield* metrics.triggered(appId, fired)
             return changes
-          }))
-          // Counted once committed (or joined to the caller's transaction), outside it.
-          if (fired > 0) yield* metrics.triggered(appId, fired)
-          return changes
+          })
+        })
+
+      return KvCommit.of({
+        prepare,
+        commit: Effect.fn("KvCommit.commit")(function*(appId, writes, writer) {
+          return yield* yield* prepare(appId, writes, writer)
         })
       })
     })
