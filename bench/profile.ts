@@ -5,13 +5,21 @@
  * processes, which write the execution records), which contention on a shared
  * machine inflates far less than wall-clock profiles. With `PROFILE_DIR`, PiCloud runs with
  * `--cpu-prof` and the top self-time functions of each thread's profile are printed too.
+ *
+ * Both servers get `PROFILE_WARMUP` seconds (default 3) of the same load first, unmeasured: in the
+ * first seconds V8's helper threads compile the hot code (JavaScript and the QuickJS WebAssembly),
+ * which once counted here as ~35 µs per request. The raw `node:http` baseline is then measured the
+ * same way, and so is autocannon itself, to print the CPU budget the workload's platform/raw goal
+ * leaves: on this machine's cores, at ratio `r`, PiCloud and PostgreSQL together may spend
+ * `cores / (r × raw req/s)` per request, less autocannon's share (as against the raw server, where
+ * it is cheapest per request).
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { availableParallelism, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { freePort, startPicloud } from "../test/e2e/picloudProcess.ts"
+import { freePort, spawnLogged, startPicloud, waitFor } from "../test/e2e/picloudProcess.ts"
 import { benchHeaders, fibSource, helloSource, markdownBody, markedSource } from "./workload.ts"
 
 const [workload = "hello", seconds = "10"] = process.argv.slice(2)
@@ -21,6 +29,9 @@ const profileDir = process.env.PROFILE_DIR
 const TOKEN = "bench-token"
 const AUTOCANNON = fileURLToPath(import.meta.resolve("autocannon/autocannon.js"))
 const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }))
+const WARMUP_SECONDS = process.env.PROFILE_WARMUP ?? "3"
+/** Issue 15's platform/raw goal per workload, for the budget line. */
+const RATIO_GOALS: Record<string, number> = { hello: 0.4, fib: 0.35, marked: 0.15 }
 
 if (profileDir !== undefined) {
   rmSync(profileDir, { recursive: true, force: true })
@@ -70,39 +81,96 @@ const descendantsCpu = (pid: number): number => {
   }, 0)
 }
 
+/** CPU milliseconds of this process's children that have ended and been waited for (autocannon's runs). */
+const endedChildrenCpu = () => {
+  const stat = readFileSync("/proc/self/stat", "utf8")
+  const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ")
+  return ((Number(fields[13]) + Number(fields[14])) / TICKS) * 1000
+}
+
+/** autocannon's arguments for this workload against `url` (the raw server ignores the token). */
+const loadArgs = (url: string, duration: string) => {
+  const args = [AUTOCANNON, "-j", "-c", "32", "-d", duration, "-H", `authorization=Bearer ${TOKEN}`]
+  if (workload === "fib") {
+    args.push("-m", "POST", "-b", JSON.stringify({ n: 30 }), "-H", "content-type=application/json")
+    for (const [name, value] of Object.entries(benchHeaders)) args.push("-H", `${name}=${value}`)
+  }
+  if (workload === "marked") args.push("-m", "POST", "-b", markdownBody, "-H", "content-type=text/markdown")
+  args.push(url)
+  return args
+}
+
+/**
+ * Drives `url`, warm-up first, then measures: autocannon's result, the CPU milliseconds each thread
+ * of `pid` and its descendants (PostgreSQL) spent, and autocannon's own CPU per request.
+ */
+const drive = (url: string, pid: number) => {
+  execFileSync(process.execPath, loadArgs(url, WARMUP_SECONDS), { encoding: "utf8", maxBuffer: 1 << 26 })
+  const threadsBefore = threadCpu(pid)
+  const descendantsBefore = descendantsCpu(pid)
+  const loaderBefore = endedChildrenCpu()
+  const out = JSON.parse(
+    execFileSync(process.execPath, loadArgs(url, seconds), { encoding: "utf8", maxBuffer: 1 << 26 })
+  )
+  const requests = out.requests.total as number
+  const threads = [...threadCpu(pid)].map(([thread, ms]) => [thread, ms - (threadsBefore.get(thread) ?? 0)] as const)
+  return {
+    out,
+    requests,
+    threads,
+    threadsMs: threads.reduce((sum, [, ms]) => sum + ms, 0),
+    descendantsMs: descendantsCpu(pid) - descendantsBefore,
+    loaderUs: ((endedChildrenCpu() - loaderBefore) * 1000) / requests
+  }
+}
+
+const perRequest = (ms: number, requests: number) => `${((ms * 1000) / requests).toFixed(1)} µs CPU per request`
+
+const rawPort = await freePort()
+const raw = spawnLogged(
+  process.execPath,
+  [fileURLToPath(new URL("rawServer.ts", import.meta.url)), String(rawPort)],
+  {}
+)
 try {
+  await waitFor(`http://127.0.0.1:${rawPort}/hello`, 10_000, raw)
   const res = await fetch(`${picloud.url}/api/admin/scripts`, {
     method: "POST",
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
     body: JSON.stringify({ name: workload, source: sources[workload] })
   })
   if (res.status !== 201) throw new Error(`deploying ${workload}: ${res.status} ${await res.text()}`)
-  const args = [AUTOCANNON, "-j", "-c", "32", "-d", seconds, "-H", `authorization=Bearer ${TOKEN}`]
-  if (workload === "fib") {
-    args.push("-m", "POST", "-b", JSON.stringify({ n: 30 }), "-H", "content-type=application/json")
-    for (const [name, value] of Object.entries(benchHeaders)) args.push("-H", `${name}=${value}`)
-  }
-  if (workload === "marked") args.push("-m", "POST", "-b", markdownBody, "-H", "content-type=text/markdown")
-  args.push(`${picloud.url}/api/execute/${workload}`)
-  const before = threadCpu(picloud.child.pid!)
-  const postgresBefore = descendantsCpu(picloud.child.pid!)
-  const out = JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 26 }))
-  const after = threadCpu(picloud.child.pid!)
-  const postgres = descendantsCpu(picloud.child.pid!) - postgresBefore
-  const requests = out.requests.total as number
+  const rawRun = drive(`http://127.0.0.1:${rawPort}/${workload}`, raw.child.pid!)
+
+  const { out, requests, threads, threadsMs, descendantsMs, loaderUs } = drive(
+    `${picloud.url}/api/execute/${workload}`,
+    picloud.child.pid!
+  )
   console.log(
     `${workload}: ${out.requests.average} req/s, p50 ${out.latency.p50} ms, p99 ${out.latency.p99} ms, ` +
       `${out.non2xx} not 2xx`
   )
-  let all = 0
-  for (const [thread, ms] of after) {
-    const spent = ms - (before.get(thread) ?? 0)
-    all += spent
-    if (spent >= 50) console.log(`  ${thread.padEnd(24)} ${((spent * 1000) / requests).toFixed(1)} µs CPU per request`)
+  for (const [thread, ms] of threads) {
+    if (ms >= 50) console.log(`  ${thread.padEnd(24)} ${perRequest(ms, requests)}`)
   }
-  console.log(`  ${"all threads".padEnd(24)} ${((all * 1000) / requests).toFixed(1)} µs CPU per request`)
-  console.log(`  ${"PostgreSQL".padEnd(24)} ${((postgres * 1000) / requests).toFixed(1)} µs CPU per request`)
+  console.log(`  ${"all threads".padEnd(24)} ${perRequest(threadsMs, requests)}`)
+  console.log(`  ${"PostgreSQL".padEnd(24)} ${perRequest(descendantsMs, requests)}`)
+  console.log(`  ${"autocannon".padEnd(24)} ${loaderUs.toFixed(1)} µs CPU per request`)
+  const rawRps = rawRun.out.requests.average as number
+  console.log(`raw node:http ${workload}: ${rawRps} req/s, p50 ${rawRun.out.latency.p50} ms`)
+  console.log(`  ${"server".padEnd(24)} ${perRequest(rawRun.threadsMs, rawRun.requests)}`)
+  console.log(`  ${"autocannon".padEnd(24)} ${rawRun.loaderUs.toFixed(1)} µs CPU per request`)
+  const cores = availableParallelism()
+  const spentUs = ((threadsMs + descendantsMs) * 1000) / requests
+  const goal = RATIO_GOALS[workload]!
+  // autocannon's share as against the raw server, its cheapest per request: the most generous budget.
+  const budget = (cores * 1e6) / (goal * rawRps) - rawRun.loaderUs
+  console.log(
+    `budget: on ${cores} cores, a ratio of ${goal} leaves PiCloud and PostgreSQL ${budget.toFixed(0)} µs of CPU ` +
+      `per request; they spent ${spentUs.toFixed(0)} (${(spentUs / budget).toFixed(1)} × the budget)`
+  )
 } finally {
+  raw.child.kill("SIGTERM")
   picloud.child.kill("SIGTERM")
   await picloud.exited
   rmSync(dataDir, { recursive: true, force: true })
