@@ -1,7 +1,6 @@
 import { Cause, Effect } from "effect"
 import { HttpBody, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { createServer, STATUS_CODES } from "node:http"
-import type { Duplex } from "node:stream"
+import { STATUS_CODES } from "node:http"
 import { errorBody } from "../domain/api/ApiError.ts"
 import { errorResponse } from "../orchestrator/http/errorResponse.ts"
 import { EXECUTION_HEADER } from "../orchestrator/http/SyncHttp.ts"
@@ -20,7 +19,7 @@ const CODES: Readonly<Record<number, string>> = {
   499: "client_closed_request",
   503: "unavailable"
 }
-const codeFor = (status: number) => CODES[status] ?? (status >= 500 ? "internal" : "bad_request")
+export const codeFor = (status: number) => CODES[status] ?? (status >= 500 ? "internal" : "bad_request")
 const MAX_MESSAGE_CHARS = 300
 
 /**
@@ -67,7 +66,7 @@ const asJsonError = (response: HttpServerResponse.HttpServerResponse) => {
 }
 
 /** The answer for a request cut off by shutdown, once the grace period (`PICLOUD_SHUTDOWN_TIMEOUT`) is over. */
-const cutOff = errorResponse(
+export const cutOff = errorResponse(
   503,
   { code: "shutting_down", message: "the server stopped before this request finished; retry" },
   { "retry-after": "1" }
@@ -86,10 +85,20 @@ export const JsonErrors = HttpRouter.middleware((httpApp) =>
     return yield* httpApp.pipe(
       // A response carried in a defect is what the server sends for an interrupted request.
       Effect.onInterrupt(() => Effect.die(cutOff)),
-      Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : fromCause(cause)),
-      Effect.map(asJsonError)
+      finishAnswer
     )
   }).pipe(Effect.tap((response) => httpAnswered(response.status))), { global: true })
+
+/**
+ * An answer as every request gets it, through the router or a fast path (`nodeServer`): a failure
+ * no handler answered becomes its JSON error, and an error the platform did not word gets the JSON
+ * body. Interruptions pass through: the server answers them.
+ */
+export const finishAnswer = <E, R>(answer: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  answer.pipe(
+    Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : fromCause(cause)),
+    Effect.map(asJsonError)
+  )
 
 /**
  * A failure no handler answered: the router's RouteNotFound (404), a body that could not be read
@@ -102,33 +111,3 @@ const fromCause = (cause: Cause.Cause<unknown>) =>
     ),
     Effect.map(([response]) => response)
   )
-
-/**
- * What Node answers itself, before any handler runs (headers too large: 431; a request that is not
- * HTTP: 400; a request timeout: 408), with the same JSON error body. Node's default writes none.
- */
-const answerClientError = (error: NodeJS.ErrnoException, socket: Duplex) => {
-  if (error.code === "ECONNRESET" || !socket.writable) {
-    socket.destroy()
-    return
-  }
-  const status = error.code === "HPE_HEADER_OVERFLOW"
-    ? 431
-    : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-    ? 408
-    : 400
-  const message = status === 431
-    ? "the request's headers are too large"
-    : status === 408
-    ? "the request took too long to arrive"
-    : "malformed HTTP request"
-  const body = JSON.stringify(errorBody({ code: codeFor(status), message }))
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${
-      Buffer.byteLength(body)
-    }\r\nConnection: close\r\n\r\n${body}`
-  )
-}
-
-/** Node's HTTP server, answering its own client errors with a JSON body. */
-export const createJsonErrorServer = () => createServer().on("clientError", answerClientError)

@@ -2,6 +2,7 @@ import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { HttpRouter } from "effect/http"
 import { afterAll } from "vitest"
 import * as ExecutorInline from "../../src/executor/ExecutorInline.ts"
+import { FastPath } from "../../src/orchestrator/http/FastPath.ts"
 import * as Platform from "../../src/runtime/Platform.ts"
 import * as StorageSql from "../../src/runtime/StorageSql.ts"
 import { ADMIN_TOKEN, makeClient } from "../support/client.ts"
@@ -18,7 +19,7 @@ export const makeSqlPlatform = () => {
     Effect.promise(async () =>
       HttpRouter.toWebHandler(
         Platform.layer.pipe(
-          Layer.provide([StorageSql.layer, ExecutorInline.layer]),
+          Layer.provide([StorageSql.layer, ExecutorInline.layer, FastPath.layer]),
           Layer.provide(Layer.succeedContext(await database.context())),
           Layer.provide(
             ConfigProvider.layer(

@@ -1,6 +1,7 @@
 import { ByteSize, Data, Effect, Option } from "effect"
-import { type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Headers, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import type { IncomingMessage } from "node:http"
 import * as Settings from "../../config/Settings.ts"
 import type { ErrorDetail } from "../../domain/api/ApiError.ts"
 import { bearerToken, scriptHeaders } from "../../domain/api/credentials.ts"
@@ -12,6 +13,7 @@ import { ExecutionGate } from "../ExecutionGate.ts"
 import { Invoker } from "../Invoker.ts"
 import type { ResolvedScript } from "../ScriptCache.ts"
 import { errorResponse, storageFaultResponse } from "./errorResponse.ts"
+import { readNodeBody } from "./readNodeBody.ts"
 import { requestTarget } from "./requestTarget.ts"
 
 /** Names the execution a script's response came from; only script responses carry it. */
@@ -50,24 +52,39 @@ export const makeSyncHttp = Effect.gen(function*() {
     { connection: "close" }
   )
 
-  /** The bearer token's principal; `None` without a token; an early 401 for a bad one. */
-  const caller = (request: HttpServerRequest.HttpServerRequest) =>
-    Effect.gen(function*() {
-      const bearer = bearerToken(request.headers["authorization"])
-      if (bearer === "") return Option.none<Principal>()
-      const principal = yield* principals.fromToken(bearer)
-      if (Option.isNone(principal)) {
-        return yield* Effect.fail(
-          earlyReply(401, { code: "unauthorized", message: "invalid or revoked token" })
+  /** The principal of a bearer token (`bearerToken`); `None` without one; an early 401 for a bad one. */
+  const principalOf = (bearer: string): Effect.Effect<Option.Option<Principal>, EarlyReply | PersistenceError> =>
+    bearer === ""
+      ? Effect.succeed(Option.none())
+      : principals.fromToken(bearer).pipe(
+        Effect.flatMap((principal) =>
+          Option.isNone(principal)
+            ? Effect.fail(earlyReply(401, { code: "unauthorized", message: "invalid or revoked token" }))
+            : Effect.succeed(principal)
         )
-      }
-      return principal
-    })
+      )
+
+  /** The request's caller: see `principalOf`. */
+  const caller = (request: HttpServerRequest.HttpServerRequest) =>
+    principalOf(bearerToken(request.headers["authorization"]))
+
+  const unreadable = earlyReply(400, { code: "bad_request", message: "could not read the request body" })
+
+  /** The request as the script sees it, its body read already. */
+  const requestOf = (
+    method: string,
+    target: string,
+    headers: Headers.Headers,
+    params: Record<string, string>,
+    body: string
+  ): ScriptHttpRequest => {
+    const { path, query } = requestTarget(target)
+    return { method, path, params, query, headers: scriptHeaders(headers), body }
+  }
 
   /** The request as the script sees it, with `params` captured by a route. */
   const scriptRequest = (request: HttpServerRequest.HttpServerRequest, params: Record<string, string>) =>
     Effect.gen(function*() {
-      const { path, query } = requestTarget(request.url)
       const declared = Number(request.headers["content-length"] ?? 0)
       if (declared > maxBodyBytes) return yield* Effect.fail(tooLarge)
       // GET and HEAD carry no body: skip the body stream machinery for them.
@@ -77,21 +94,34 @@ export const makeSyncHttp = Effect.gen(function*() {
         ? yield* request.text.pipe(
           Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBodyBytes)),
           Effect.mapError((error) =>
-            error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
-              ? tooLarge
-              : earlyReply(400, { code: "bad_request", message: "could not read the request body" })
+            error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge" ? tooLarge : unreadable
           )
         )
         : ""
-      return {
-        method: request.method,
-        path,
-        params,
-        query,
-        headers: scriptHeaders(request.headers),
-        body
-      } satisfies ScriptHttpRequest
+      return requestOf(request.method, request.url, request.headers, params, body)
     })
+
+  /**
+   * Whether a Node request's body can be read by `nodeScriptRequest`: its length is declared (or it
+   * has none) and within the limit. Any other (chunked, too large, a malformed length) goes through
+   * `scriptRequest`, which answers it.
+   */
+  const readsNodeBody = (request: IncomingMessage) => {
+    if (request.headers["transfer-encoding"] !== undefined) return false
+    const declared = request.headers["content-length"]
+    return declared === undefined || (/^\d{1,10}$/.test(declared) && Number(declared) <= maxBodyBytes)
+  }
+
+  /**
+   * `scriptRequest` for a Node request (a fast path: `FastPath`) that `readsNodeBody` accepted. The
+   * body is decoded as Effect's request decodes it (UTF-8, a leading BOM dropped). Node's parser
+   * ends the body at its declared length, so the limit holds.
+   */
+  const nodeScriptRequest = (request: IncomingMessage) =>
+    Effect.map(
+      Number(request.headers["content-length"] ?? 0) > 0 ? readNodeBody(request, unreadable) : Effect.succeed(""),
+      (body) => requestOf(request.method!, request.url!, Headers.fromInput(request.headers), {}, body)
+    )
 
   /** Runs the script for the caller and answers with its response, or the status table's error. */
   const run = (target: ResolvedScript, request: ScriptHttpRequest, principal: Option.Option<Principal>) =>
@@ -120,5 +150,5 @@ export const makeSyncHttp = Effect.gen(function*() {
       })
     )
 
-  return { caller, scriptRequest, run, finish }
+  return { principalOf, caller, scriptRequest, readsNodeBody, nodeScriptRequest, run, finish }
 })
