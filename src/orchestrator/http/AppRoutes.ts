@@ -1,13 +1,17 @@
 import { Effect, Option } from "effect"
 import { HttpRouter, HttpServerRequest } from "effect/http"
-import { seesApp } from "../../domain/Identity.ts"
+import { bearerToken } from "../../domain/api/credentials.ts"
+import type { PersistenceError } from "../../domain/Errors.ts"
+import type { ScriptHttpRequest } from "../../domain/Exec.ts"
+import { type Principal, seesApp } from "../../domain/Identity.ts"
 import { RESERVED_SEGMENTS } from "../../domain/Route.ts"
-import { RouteTable } from "../RouteTable.ts"
+import { type RouteMatch, RouteTable } from "../RouteTable.ts"
 import { ScriptCache } from "../ScriptCache.ts"
 import { makeAsyncHttp } from "./AsyncHttp.ts"
 import { errorResponse } from "./errorResponse.ts"
+import { FastPath } from "./FastPath.ts"
 import { requestTarget } from "./requestTarget.ts"
-import { earlyReply, makeSyncHttp } from "./SyncHttp.ts"
+import { type EarlyReply, earlyReply, makeSyncHttp } from "./SyncHttp.ts"
 
 /** The path's segments, decoded; `undefined` for malformed percent-encoding. */
 const decodeSegments = (pathname: string) => {
@@ -31,6 +35,43 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
   const scripts = yield* ScriptCache
   const sync = yield* makeSyncHttp
   const async = yield* makeAsyncHttp
+  const fastPath = yield* FastPath
+
+  /** The app route `segments` name for `method`, if any (no route: the router's JSON 404). */
+  const matchOf = (method: string, segments: ReadonlyArray<string>) => {
+    const [appName, ...path] = segments
+    if (appName === undefined || appName === "" || RESERVED_SEGMENTS.has(appName)) return Option.none()
+    return routes.match(appName, method, path)
+  }
+
+  /**
+   * Answers a request `matched` a route: who calls (`caller`), the request as the script sees it
+   * (`read`, given the route's captures), and its `Idempotency-Key` (async routes).
+   */
+  const answer = (
+    { route, params }: RouteMatch,
+    caller: Effect.Effect<Option.Option<Principal>, EarlyReply | PersistenceError>,
+    read: (params: Record<string, string>) => Effect.Effect<ScriptHttpRequest, EarlyReply>,
+    idempotencyKey: string | undefined
+  ) =>
+    Effect.gen(function*() {
+      const principal = yield* caller
+      if (route.auth === "token") {
+        if (Option.isNone(principal)) {
+          return yield* Effect.fail(
+            earlyReply(401, { code: "unauthorized", message: "this route needs a bearer token" })
+          )
+        }
+        // Not granted the app: answered as if the route did not exist, so its existence is not revealed.
+        if (!seesApp(principal.value, route.app_id)) return notFound
+      }
+      const scriptRequest = yield* read(params)
+      const target = yield* scripts.resolve(undefined, route.script_id)
+      if (Option.isNone(target)) return notFound
+      return route.dispatch_mode === "async"
+        ? yield* async.accept(route, target.value, scriptRequest, principal, idempotencyKey)
+        : yield* sync.run(target.value, scriptRequest, principal)
+    }).pipe(sync.finish)
 
   const handle = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -38,29 +79,30 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
     if (segments === undefined) {
       return errorResponse(400, { code: "bad_request", message: "malformed percent-encoding in the path" })
     }
-    const [appName, ...path] = segments
-    if (appName === undefined || appName === "" || RESERVED_SEGMENTS.has(appName)) return notFound
-    const matched = routes.match(appName, request.method, path)
+    const matched = matchOf(request.method, segments)
     if (Option.isNone(matched)) return notFound
-    const { route, params } = matched.value
-
-    const principal = yield* sync.caller(request)
-    if (route.auth === "token") {
-      if (Option.isNone(principal)) {
-        return yield* Effect.fail(
-          earlyReply(401, { code: "unauthorized", message: "this route needs a bearer token" })
-        )
-      }
-      // Not granted the app: answered as if the route did not exist, so its existence is not revealed.
-      if (!seesApp(principal.value, route.app_id)) return notFound
-    }
-    const scriptRequest = yield* sync.scriptRequest(request, params)
-    const target = yield* scripts.resolve(undefined, route.script_id)
-    if (Option.isNone(target)) return notFound
-    return route.dispatch_mode === "async"
-      ? yield* async.accept(route, target.value, scriptRequest, principal, request.headers["idempotency-key"])
-      : yield* sync.run(target.value, scriptRequest, principal)
-  }).pipe(sync.finish)
+    return yield* answer(
+      matched.value,
+      sync.caller(request),
+      (params) => sync.scriptRequest(request, params),
+      request.headers["idempotency-key"]
+    )
+  })
 
   yield* router.add("*", "/*", handle)
+
+  // The fast path (`FastPath`) takes what matches a route, read as the router would: no URL with a
+  // percent sign reaches it, so the segments need no decoding.
+  yield* fastPath.install((request) => {
+    if (!sync.readsNodeRequest(request)) return undefined
+    const matched = matchOf(request.method!, requestTarget(request.url!).path.split("/").slice(1))
+    if (Option.isNone(matched)) return undefined
+    const idempotencyKey = request.headers["idempotency-key"]
+    return answer(
+      matched.value,
+      sync.principalOf(bearerToken(request.headers.authorization)),
+      (params) => sync.nodeScriptRequest(request, params),
+      typeof idempotencyKey === "string" ? idempotencyKey : undefined
+    )
+  })
 }))

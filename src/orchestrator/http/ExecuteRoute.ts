@@ -9,7 +9,6 @@ import { FastPath } from "./FastPath.ts"
 import { type EarlyReply, earlyReply, makeSyncHttp } from "./SyncHttp.ts"
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const
-const FAST_METHODS: ReadonlySet<string> = new Set(METHODS)
 
 /**
  * A path the fast path takes: `/api/execute/{ref}` or `/api/execute/{app}/{name}` with segments a
@@ -71,11 +70,11 @@ export const ExecuteRoute = HttpRouter.use(Effect.fn(function*(router) {
 
   yield* fastPath.install((request) => {
     const target = FAST_TARGET.exec(request.url ?? "")
-    if (target === null || !FAST_METHODS.has(request.method ?? "") || !sync.readsNodeBody(request)) return undefined
+    if (target === null || !sync.readsNodeRequest(request)) return undefined
     const appRef = target[2] === undefined ? undefined : target[1]
     const ref = target[2] ?? target[1]!
     return sync.principalOf(bearerToken(request.headers.authorization)).pipe(
-      Effect.flatMap((principal) => execute(appRef, ref, principal, sync.nodeScriptRequest(request))),
+      Effect.flatMap((principal) => execute(appRef, ref, principal, sync.nodeScriptRequest(request, {}))),
       sync.finish
     )
   })

@@ -16,6 +16,9 @@ import { errorResponse, storageFaultResponse } from "./errorResponse.ts"
 import { readNodeBody } from "./readNodeBody.ts"
 import { requestTarget } from "./requestTarget.ts"
 
+/** The methods a fast path (`FastPath`) takes: see `readsNodeRequest`. */
+const NODE_METHODS: ReadonlySet<string> = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"])
+
 /** Names the execution a script's response came from; only script responses carry it. */
 export const EXECUTION_HEADER = "x-picloud-execution-id"
 
@@ -102,25 +105,26 @@ export const makeSyncHttp = Effect.gen(function*() {
     })
 
   /**
-   * Whether a Node request's body can be read by `nodeScriptRequest`: its length is declared (or it
-   * has none) and within the limit. Any other (chunked, too large, a malformed length) goes through
-   * `scriptRequest`, which answers it.
+   * Whether `nodeScriptRequest` reads a Node request as `scriptRequest` would: a method whose answer
+   * has a body (not HEAD, whose answer the router writes without one), and a body whose length is
+   * declared (or none) and within the limit. Any other (chunked, too large, a malformed length) goes
+   * through `scriptRequest`, which answers it.
    */
-  const readsNodeBody = (request: IncomingMessage) => {
-    if (request.headers["transfer-encoding"] !== undefined) return false
+  const readsNodeRequest = (request: IncomingMessage) => {
+    if (!NODE_METHODS.has(request.method ?? "") || request.headers["transfer-encoding"] !== undefined) return false
     const declared = request.headers["content-length"]
     return declared === undefined || (/^\d{1,10}$/.test(declared) && Number(declared) <= maxBodyBytes)
   }
 
   /**
-   * `scriptRequest` for a Node request (a fast path: `FastPath`) that `readsNodeBody` accepted. The
+   * `scriptRequest` for a Node request (a fast path: `FastPath`) that `readsNodeRequest` accepted. The
    * body is decoded as Effect's request decodes it (UTF-8, a leading BOM dropped). Node's parser
    * ends the body at its declared length, so the limit holds.
    */
-  const nodeScriptRequest = (request: IncomingMessage) =>
+  const nodeScriptRequest = (request: IncomingMessage, params: Record<string, string>) =>
     Effect.map(
       Number(request.headers["content-length"] ?? 0) > 0 ? readNodeBody(request, unreadable) : Effect.succeed(""),
-      (body) => requestOf(request.method!, request.url!, Headers.fromInput(request.headers), {}, body)
+      (body) => requestOf(request.method!, request.url!, Headers.fromInput(request.headers), params, body)
     )
 
   /** Runs the script for the caller and answers with its response, or the status table's error. */
@@ -150,5 +154,5 @@ export const makeSyncHttp = Effect.gen(function*() {
       })
     )
 
-  return { principalOf, caller, scriptRequest, readsNodeBody, nodeScriptRequest, run, finish }
+  return { principalOf, caller, scriptRequest, readsNodeRequest, nodeScriptRequest, run, finish }
 })

@@ -68,19 +68,22 @@ const call = async (
 
 /** What must be equal between two answers: all but the execution's id, the date, and the path the script saw. */
 const comparable = (reply: Awaited<ReturnType<typeof call>>) => {
-  const json = reply.json === undefined ? undefined : { ...reply.json, path: undefined }
+  const json = reply.json === undefined
+    ? undefined
+    : { ...reply.json, path: undefined, execution_id: undefined, accepted_at: undefined }
   if (json?.error !== undefined) json.error = { ...json.error, execution_id: undefined }
   return {
     status: reply.status,
     type: reply.headers.get("content-type"),
     retryAfter: reply.headers.get("retry-after"),
     hasExecution: reply.headers.has("x-picloud-execution-id"),
+    location: reply.headers.get("location")?.replace(/[0-9a-f-]{36}/, "{id}"),
     json,
     text: json === undefined ? reply.text : undefined
   }
 }
 
-describe("the server's fast path for /api/execute", () => {
+describe("the server's fast path for /api/execute and app routes", () => {
   beforeAll(async () => {
     for (
       const [name, source] of [
@@ -100,6 +103,16 @@ describe("the server's fast path for /api/execute", () => {
       })
       assert.strictEqual(created.status, 201, created.text)
     }
+    const json = { "content-type": "application/json" }
+    const routes = [
+      { method: "ANY", path: "/open/:id/*rest", script: "echo", auth: "none" },
+      { method: "GET", path: "/closed", script: "echo", auth: "token" },
+      { method: "POST", path: "/later", script: "echo", dispatch_mode: "async" }
+    ]
+    for (const route of routes) {
+      const created = await call("POST", "/api/admin/routes", { body: JSON.stringify(route), headers: json })
+      assert.strictEqual(created.status, 201, created.text)
+    }
   })
 
   // Each pair: the plain request (the fast path's) and the same with a percent-encoded letter in
@@ -117,11 +130,19 @@ describe("the server's fast path for /api/execute", () => {
     ["no token: 401", "PATCH", "/api/execute/echo", { token: null }],
     ["an unknown script: 404", "GET", "/api/execute/nothing", {}],
     ["an unknown app: 404", "GET", "/api/execute/nowhere/echo", {}],
-    ["a script that throws: 500", "POST", "/api/execute/throws", { body: "x" }]
+    ["a script that throws: 500", "POST", "/api/execute/throws", { body: "x" }],
+    ["an app route with captures, without a token", "PATCH", "/default/open/42/a/b?x=1", { token: null, body: "hi" }],
+    ["an app route with a token", "GET", "/default/open/7/z", {}],
+    ["an app route needing a token, without one: 401", "GET", "/default/closed", { token: null }],
+    ["an app route needing a token, with a bad one: 401", "GET", "/default/closed", { token: "bad" }],
+    ["an app route needing a token", "GET", "/default/closed", {}],
+    ["an async app route: 202", "POST", "/default/later", { body: "{}" }]
   ]
   for (const [title, method, path, options] of pairs) {
     it(`answers as the router does: ${title}`, async () => {
-      const routed = path.replace(/o(?=[^/]*$)/, "%6F")
+      const routed = path.startsWith("/api/execute/")
+        ? path.replace(/o(?=[^/]*$)/, "%6F")
+        : path.replace("e", "%65")
       assert.notStrictEqual(routed, path)
       const fast = await call(method, path, options)
       const router = await call(method, routed, options)
@@ -130,12 +151,22 @@ describe("the server's fast path for /api/execute", () => {
       assert.deepStrictEqual(comparable(fast), comparable(router))
       if (fast.status === 200) {
         assert.strictEqual(fast.json.path, path.split("?")[0])
+        if (path.startsWith("/default/open/")) assert.strictEqual(fast.json.params.id, path.split("/")[3])
         assert.match(fast.headers.get("x-who") ?? "", /^admin/)
         assert.notInclude(fast.text, "secret")
         assert.notInclude(fast.text, ADMIN_TOKEN)
       }
     })
   }
+
+  it("keeps an async route's Idempotency-Key", async () => {
+    const options = { body: "{}", headers: { "idempotency-key": "fast-1" } }
+    const first = await call("POST", "/default/later", options)
+    const again = await call("POST", "/default/later", options)
+    assert.strictEqual(first.status, 202, first.text)
+    assert.strictEqual(again.json.execution_id, first.json.execution_id)
+    assert.strictEqual(taken.filter((t) => t === "POST /default/later").length >= 2, true)
+  })
 
   it("leaves to the router what it would answer differently: other methods, bodies it cannot bound, other paths", async () => {
     const before = taken.length
