@@ -1,4 +1,4 @@
-import { Effect, Exit } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { Cookies, type HttpServerResponse } from "effect/http"
 import {
   createServer,
@@ -59,15 +59,18 @@ const writeAnswer = (response: ServerResponse, answer: HttpServerResponse.HttpSe
     headers = { ...headers, "set-cookie": own === undefined ? toSet : [...toSet, own] }
   }
   const body = answer.body
-  if (body._tag !== "Empty" && body._tag !== "Uint8Array") {
+  try {
+    if (body._tag !== "Empty" && body._tag !== "Uint8Array") throw new Error(`a ${body._tag} body`)
+    response.writeHead(answer.status, headers)
+    const omitsBody = answer.status === 204 || answer.status === 205 || answer.status === 304
+    if (body._tag === "Empty" || omitsBody) response.end()
+    else response.end(body.body)
+  } catch {
+    // Headers Node refuses (a script's are checked before: 502), or a body it cannot hold: a 500.
+    if (response.headersSent) return void response.destroy()
     response.writeHead(500, { "content-type": "application/json" })
     response.end(JSON.stringify(errorBody({ code: "internal", message: "internal error" })))
-    return
   }
-  response.writeHead(answer.status, headers)
-  const omitsBody = answer.status === 204 || answer.status === 205 || answer.status === 304
-  if (body._tag === "Empty" || omitsBody) response.end()
-  else response.end(body.body)
 }
 
 /**
@@ -88,7 +91,7 @@ const serveFast = (fastPath: FastPath["Service"], request: IncomingMessage, resp
     )
   )
   fiber.addObserver((exit) => {
-    if (Exit.isFailure(exit)) writeAnswer(response, cutOff)
+    if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) writeAnswer(response, cutOff)
   })
   response.once("close", () => {
     if (!response.writableEnded) fiber.interruptUnsafe()
