@@ -26,9 +26,11 @@ const notFound = errorResponse(404, { code: "not_found", message: "no such route
 
 /**
  * App routes at `/{app}/{path}` (docs/ARCHITECTURE.md §4): matched in memory; a sync route runs like
- * `/api/execute`, an async one is accepted into the outbox (202); the captures are in `request.params`. `auth: none` routes are public (a token,
- * if sent, must be valid and sets `ctx.principal`); `auth: token` routes need a token of a caller
- * granted the app (else 401 without a token, 404 for a caller not granted it). Whatever no route claims is a JSON 404.
+ * `/api/execute`, an async one is accepted into the outbox (202); the captures are in
+ * `request.params`. `auth: none` routes are public (a token, if sent, must be valid and sets
+ * `ctx.principal`); `auth: token` routes need a token of a caller granted the app (else 401 without
+ * a token, 404 for a caller not granted it). Whatever no route claims is a JSON 404. Plain requests
+ * that match a route take the server's fast path (`FastPath`) through the same `answer`.
  */
 export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
   const routes = yield* RouteTable
