@@ -73,9 +73,11 @@ export const cutOff = errorResponse(
 )
 
 /**
- * Every request passes here first, and every answer last: malformed or NUL-bearing URLs are a JSON
- * 400, and every error the process produces has a JSON body (docs/ARCHITECTURE.md §7). Each answer
- * is counted by status class (`picloud_http_requests_total`).
+ * Every request the router serves passes here first, and every answer last: malformed or NUL-bearing
+ * URLs are a JSON 400, and every error the process produces has a JSON body (docs/ARCHITECTURE.md
+ * §7). Each answer is counted by status class (`picloud_http_requests_total`). A request a fast
+ * path takes (`nodeServer`) has no percent sign to refuse, and its answer is finished and counted
+ * the same way (`finishAnswer`, `httpAnswered`).
  */
 export const JsonErrors = HttpRouter.middleware((httpApp) =>
   Effect.gen(function*() {
