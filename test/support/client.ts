@@ -1,4 +1,6 @@
+import { assert } from "@effect/vitest"
 import { Effect } from "effect"
+import * as ExecutorInline from "../../src/executor/ExecutorInline.ts"
 import { makeMemoryHandler } from "../../src/runtime/Memory.ts"
 
 /** An answer's body as JSON, or undefined when it is not JSON (a test then asserts on the text). */
@@ -73,8 +75,22 @@ export const sessionCookie = (reply: Reply) => {
   return { cookie: pair!, value: pair!.slice("picloud_session=".length), attributes }
 }
 
+/**
+ * A fresh in-memory platform for one test, with `config` added to its settings and `executor` in
+ * place of the inline one; released when the test's scope closes.
+ */
+export const memoryPlatformWith = (config: Record<string, string> = {}, executor = ExecutorInline.layer) =>
+  Effect.acquireRelease(
+    Effect.sync(() => makeMemoryHandler(ADMIN_TOKEN, config, executor)),
+    ({ dispose }) => Effect.promise(dispose)
+  ).pipe(Effect.map(({ handler }) => makeClient(handler)))
+
 /** A fresh in-memory platform for one test, released when the test's scope closes. */
-export const memoryPlatform = Effect.acquireRelease(
-  Effect.sync(() => makeMemoryHandler(ADMIN_TOKEN)),
-  ({ dispose }) => Effect.promise(dispose)
-).pipe(Effect.map(({ handler }) => makeClient(handler)))
+export const memoryPlatform = memoryPlatformWith()
+
+/** Asserts a reply's status (its text is the message otherwise) and answers its JSON. */
+export const ok = (status: number) => (res: { status: number; text: string; json: any }) =>
+  Effect.sync(() => {
+    assert.strictEqual(res.status, status, res.text)
+    return res.json
+  })

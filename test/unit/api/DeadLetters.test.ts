@@ -1,16 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { memoryPlatform } from "../../support/client.ts"
+import { memoryPlatform, ok } from "../../support/client.ts"
 
 type Call = Effect.Success<typeof memoryPlatform>
 
 const PASSWORD = "correct horse battery staple"
-
-const ok = (status: number) => (res: { status: number; text: string; json: any }) =>
-  Effect.sync(() => {
-    assert.strictEqual(res.status, status, res.text)
-    return res.json
-  })
 
 /**
  * Two apps, each with an async route whose script always throws (one attempt): `boom` with a

@@ -1,15 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { memoryPlatform } from "../../support/client.ts"
+import { memoryPlatform, ok } from "../../support/client.ts"
 
 type Call = Effect.Success<typeof memoryPlatform>
 const PASSWORD = "correct horse battery"
-
-const ok = (status: number) => (res: { status: number; text: string; json: any }) =>
-  Effect.sync(() => {
-    assert.strictEqual(res.status, status, res.text)
-    return res.json
-  })
 
 const deploy = (call: Call, name: string, source: string) =>
   call("POST", "/api/admin/scripts", { body: { name, source } }).pipe(Effect.flatMap(ok(201)), Effect.map((s) => s.id))

@@ -1,10 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Metric } from "effect"
 import { readFileSync } from "node:fs"
-import * as ExecutorInline from "../../../src/executor/ExecutorInline.ts"
 import * as PlatformMetrics from "../../../src/orchestrator/PlatformMetrics.ts"
-import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
-import { ADMIN_TOKEN, makeClient } from "../../support/client.ts"
+import { ADMIN_TOKEN, memoryPlatformWith, ok } from "../../support/client.ts"
 import { holdingSlow } from "../../support/holdingSlow.ts"
 import { observationsOf, parseMetrics, type PromMetrics, valueOf } from "../../support/prometheus.ts"
 
@@ -13,19 +11,7 @@ import { observationsOf, parseMetrics, type PromMetrics, valueOf } from "../../s
  * app and compares scrapes before and after.
  */
 
-const platform = (config: Record<string, string> = {}, executor = ExecutorInline.layer) =>
-  Effect.acquireRelease(
-    Effect.sync(() => makeMemoryHandler(ADMIN_TOKEN, config, executor)),
-    ({ dispose }) => Effect.promise(dispose)
-  ).pipe(Effect.map(({ handler }) => makeClient(handler)))
-
-type Call = Effect.Success<ReturnType<typeof platform>>
-
-const ok = (status: number) => (res: { status: number; text: string; json: any }) =>
-  Effect.sync(() => {
-    assert.strictEqual(res.status, status, res.text)
-    return res.json
-  })
+type Call = Effect.Success<ReturnType<typeof memoryPlatformWith>>
 
 const scrape = (call: Call, token: string | null = null) =>
   Effect.gen(function*() {
@@ -113,7 +99,7 @@ describe("GET /metrics", () => {
 
   it.live("counters move with sync, async, KV-triggered and failed executions; answers are counted by status class", () =>
     Effect.gen(function*() {
-      const call = yield* platform()
+      const call = yield* memoryPlatformWith()
       yield* setup(call, "shop")
       const before = yield* scrape(call)
 
@@ -193,7 +179,7 @@ describe("GET /metrics", () => {
   it.live("a full gate: its gauges show the permit in use and the waiting async work, its 503s are counted, the outbox's lag shows", () =>
     Effect.gen(function*() {
       const [started, release] = [yield* Deferred.make<void>(), yield* Deferred.make<void>()]
-      const call = yield* platform({ PICLOUD_MAX_CONCURRENT_EXECUTIONS: "1" }, holdingSlow(started, release))
+      const call = yield* memoryPlatformWith({ PICLOUD_MAX_CONCURRENT_EXECUTIONS: "1" }, holdingSlow(started, release))
       yield* setup(call, "busy")
 
       const slow = yield* call("POST", "/api/execute/busy/slow").pipe(Effect.forkChild)
@@ -240,7 +226,7 @@ describe("GET /metrics", () => {
 
   it.live("a row not run (too deep) is counted by its outcome, with no duration", () =>
     Effect.gen(function*() {
-      const call = yield* platform({ PICLOUD_MAX_TRIGGER_DEPTH: "0" })
+      const call = yield* memoryPlatformWith({ PICLOUD_MAX_TRIGGER_DEPTH: "0" })
       yield* setup(call, "deep")
       const before = yield* scrape(call)
       yield* call("POST", "/api/execute/deep/writer").pipe(Effect.flatMap(ok(200)))
@@ -262,7 +248,7 @@ describe("GET /metrics", () => {
 
   it.live("with PICLOUD_METRICS_TOKEN, it needs that token as a bearer token; without one it is open", () =>
     Effect.gen(function*() {
-      const guarded = yield* platform({ PICLOUD_METRICS_TOKEN: "scrape-secret" })
+      const guarded = yield* memoryPlatformWith({ PICLOUD_METRICS_TOKEN: "scrape-secret" })
       for (const token of [null, "wrong", ADMIN_TOKEN]) {
         const refused = yield* guarded("GET", "/metrics", { token })
         assert.strictEqual(refused.status, 401, refused.text)
@@ -273,7 +259,7 @@ describe("GET /metrics", () => {
       const scraped = yield* scrape(guarded, "scrape-secret")
       assert.strictEqual(scraped["picloud_gate_limit"]?.type, "gauge")
 
-      const open = yield* platform()
+      const open = yield* memoryPlatformWith()
       assert.strictEqual((yield* scrape(open))["picloud_gate_limit"]?.type, "gauge")
     }))
 })

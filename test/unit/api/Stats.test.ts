@@ -1,25 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
-import * as ExecutorInline from "../../../src/executor/ExecutorInline.ts"
-import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
-import { ADMIN_TOKEN, makeClient } from "../../support/client.ts"
+import { memoryPlatformWith, ok } from "../../support/client.ts"
 import { holdingSlow } from "../../support/holdingSlow.ts"
 
 const PASSWORD = "correct horse battery staple"
 
-const platform = (config: Record<string, string> = {}, executor = ExecutorInline.layer) =>
-  Effect.acquireRelease(
-    Effect.sync(() => makeMemoryHandler(ADMIN_TOKEN, config, executor)),
-    ({ dispose }) => Effect.promise(dispose)
-  ).pipe(Effect.map(({ handler }) => makeClient(handler)))
-
-type Call = Effect.Success<ReturnType<typeof platform>>
-
-const ok = (status: number) => (res: { status: number; text: string; json: any }) =>
-  Effect.sync(() => {
-    assert.strictEqual(res.status, status, res.text)
-    return res.json
-  })
+type Call = Effect.Success<ReturnType<typeof memoryPlatformWith>>
 
 const SCRIPTS = {
   ok: `export default () => ({ statusCode: 200, body: "ok" })`,
@@ -38,7 +24,7 @@ const setup = (call: Call, app: string) =>
 describe("admin API: GET /api/admin/stats", () => {
   it.live("the last hour by minute: executions by outcome, p95 duration, the outbox; 60 minutes, the current last", () =>
     Effect.gen(function*() {
-      const call = yield* platform()
+      const call = yield* memoryPlatformWith()
       yield* setup(call, "shop")
       for (let i = 0; i < 3; i++) yield* call("POST", "/api/execute/shop/ok").pipe(Effect.flatMap(ok(200)))
       for (let i = 0; i < 2; i++) yield* call("POST", "/api/execute/shop/boom").pipe(Effect.flatMap(ok(502)))
@@ -66,7 +52,7 @@ describe("admin API: GET /api/admin/stats", () => {
 
   it.live("a developer sees its apps only; ?app= narrows to one it may manage (404 otherwise); invokers get 403", () =>
     Effect.gen(function*() {
-      const call = yield* platform()
+      const call = yield* memoryPlatformWith()
       yield* setup(call, "shop")
       yield* setup(call, "blog")
       yield* call("POST", "/api/admin/users", {
@@ -100,7 +86,7 @@ describe("admin API: GET /api/admin/stats", () => {
   it.live("the gate's 503s show, in their minute and in all (this process's count); the outbox's backlog too", () =>
     Effect.gen(function*() {
       const [started, release] = [yield* Deferred.make<void>(), yield* Deferred.make<void>()]
-      const call = yield* platform({ PICLOUD_MAX_CONCURRENT_EXECUTIONS: "1" }, holdingSlow(started, release))
+      const call = yield* memoryPlatformWith({ PICLOUD_MAX_CONCURRENT_EXECUTIONS: "1" }, holdingSlow(started, release))
       yield* setup(call, "busy")
       yield* call("POST", "/api/admin/routes", {
         body: { app: "busy", method: "POST", path: "/later", script: "ok", dispatch_mode: "async", auth: "none" }

@@ -1,25 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
-import * as ExecutorInline from "../../../src/executor/ExecutorInline.ts"
-import { makeMemoryHandler } from "../../../src/runtime/Memory.ts"
-import { ADMIN_TOKEN, makeClient, sessionCookie } from "../../support/client.ts"
+import { memoryPlatformWith, ok, sessionCookie } from "../../support/client.ts"
 import { holdingSlow } from "../../support/holdingSlow.ts"
 
 const PASSWORD = "correct horse battery staple"
 
-const platform = (config: Record<string, string> = {}, executor = ExecutorInline.layer) =>
-  Effect.acquireRelease(
-    Effect.sync(() => makeMemoryHandler(ADMIN_TOKEN, config, executor)),
-    ({ dispose }) => Effect.promise(dispose)
-  ).pipe(Effect.map(({ handler }) => makeClient(handler)))
-
-type Call = Effect.Success<ReturnType<typeof platform>>
-
-const ok = (status: number) => (res: { status: number; text: string; json: any }) =>
-  Effect.sync(() => {
-    assert.strictEqual(res.status, status, res.text)
-    return res.json
-  })
+type Call = Effect.Success<ReturnType<typeof memoryPlatformWith>>
 
 const ECHO = `export default function (req, ctx) {
   console.log("echo", req.method, req.path)
@@ -56,7 +42,7 @@ const tokenOf = (call: Call, username: string) =>
 describe("admin API: POST /api/admin/scripts/{id}/test-run", () => {
   it.live("runs the saved script with the request given, and answers its response, logs, duration and execution", () =>
     Effect.gen(function*() {
-      const call = yield* platform()
+      const call = yield* memoryPlatformWith()
       const id = yield* setup(call)
       const run = yield* call("POST", `/api/admin/scripts/${id}/test-run`, {
         headers: { "x-caller-only": "not for the script" },
@@ -94,7 +80,7 @@ describe("admin API: POST /api/admin/scripts/{id}/test-run", () => {
 
   it.live("a script that throws: the data plane's status and error body, the error, the logs, a failed record", () =>
     Effect.gen(function*() {
-      const call = yield* platform()
+      const call = yield* memoryPlatformWith()
       yield* setup(call)
       const id = yield* deploy(
         call,
@@ -115,7 +101,7 @@ describe("admin API: POST /api/admin/scripts/{id}/test-run", () => {
 
   it.live("whoever may execute the script may test-run it; for others, and for unknown ids, it does not exist", () =>
     Effect.gen(function*() {
-      const call = yield* platform()
+      const call = yield* memoryPlatformWith()
       const id = yield* setup(call)
       const path = `/api/admin/scripts/${id}/test-run`
       const run = yield* call("POST", path, { token: yield* tokenOf(call, "inv"), body: {} }).pipe(
@@ -138,7 +124,7 @@ describe("admin API: POST /api/admin/scripts/{id}/test-run", () => {
 
   it.live("a bad request is a 400 naming what is wrong; a body over PICLOUD_MAX_REQUEST_BYTES a 413", () =>
     Effect.gen(function*() {
-      const call = yield* platform({ PICLOUD_MAX_REQUEST_BYTES: "100" })
+      const call = yield* memoryPlatformWith({ PICLOUD_MAX_REQUEST_BYTES: "100" })
       const id = yield* setup(call)
       const path = `/api/admin/scripts/${id}/test-run`
       const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`x-h${i}`, "v"]))
@@ -169,7 +155,7 @@ describe("admin API: POST /api/admin/scripts/{id}/test-run", () => {
   it.live("a full gate is a 503, as on the data plane", () =>
     Effect.gen(function*() {
       const [started, release] = [yield* Deferred.make<void>(), yield* Deferred.make<void>()]
-      const call = yield* platform({ PICLOUD_MAX_CONCURRENT_EXECUTIONS: "1" }, holdingSlow(started, release))
+      const call = yield* memoryPlatformWith({ PICLOUD_MAX_CONCURRENT_EXECUTIONS: "1" }, holdingSlow(started, release))
       const id = yield* setup(call)
       const slow = yield* deploy(call, "shop", "slow", "export default () => 'slow'")
       const busy = yield* call("POST", `/api/admin/scripts/${slow}/test-run`, { body: {} }).pipe(Effect.forkChild)
@@ -184,7 +170,7 @@ describe("admin API: POST /api/admin/scripts/{id}/test-run", () => {
 
   it.live("with the session cookie: a write, so it needs X-PiCloud-CSRF; the cookie never reaches the script", () =>
     Effect.gen(function*() {
-      const call = yield* platform()
+      const call = yield* memoryPlatformWith()
       const id = yield* setup(call)
       const signedIn = yield* call("POST", "/api/admin/session", {
         token: null,
