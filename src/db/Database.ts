@@ -8,8 +8,8 @@ const pool = Effect.gen(function*() {
   return { maxConnections: yield* Settings.dbMaxConnections.config, idleTimeout: yield* Settings.dbIdleTimeout.config }
 })
 
-/** The embedded cluster as a SqlClient; the cluster stops after the client's pool has closed. */
-const embedded = Layer.unwrap(Effect.gen(function*() {
+/** A SqlClient on an `EmbeddedPostgres` provided below it (a test may place the cluster itself). */
+export const embeddedClient = Layer.unwrap(Effect.gen(function*() {
   const pg = yield* EmbeddedPostgres
   return PgClient.layer({
     host: pg.host,
@@ -19,7 +19,10 @@ const embedded = Layer.unwrap(Effect.gen(function*() {
     database: pg.database,
     ...yield* pool
   })
-})).pipe(Layer.provide(EmbeddedPostgres.layer))
+}))
+
+/** The embedded cluster as a SqlClient; the cluster stops after the client's pool has closed. */
+const embedded = embeddedClient.pipe(Layer.provide(EmbeddedPostgres.layer))
 
 /**
  * PostgreSQL for the whole process: `DATABASE_URL` when set, else the embedded cluster under

@@ -1,4 +1,3 @@
-import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger } from "effect"
 import { SqlClient } from "effect/sql"
@@ -6,6 +5,7 @@ import { execFileSync } from "node:child_process"
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs"
 import { tmpdir, userInfo } from "node:os"
 import { join } from "node:path"
+import * as Database from "../../src/db/Database.ts"
 import { EmbeddedPostgres } from "../../src/db/EmbeddedPostgres.ts"
 import { clusterName, ROOT_STATE_DIR } from "../../src/db/postgresServer.ts"
 
@@ -25,18 +25,8 @@ const withDatabase = <A, E>(dataDir: string, body: Effect.Effect<A, E, SqlClient
   const capture = Logger.layer([Logger.make(({ message }) => void logged.push(String(message)))])
   return Effect.scoped(
     Effect.gen(function*() {
-      const client = Layer.unwrap(Effect.gen(function*() {
-        const pg = yield* EmbeddedPostgres
-        return PgClient.layer({
-          host: pg.host,
-          port: pg.port,
-          username: pg.username,
-          password: pg.password,
-          database: pg.database
-        })
-      }))
       const context = yield* Layer.build(
-        client.pipe(
+        Database.embeddedClient.pipe(
           Layer.provideMerge(EmbeddedPostgres.layer),
           Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ PICLOUD_DATA_DIR: dataDir })))
         )
