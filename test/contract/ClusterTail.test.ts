@@ -4,42 +4,24 @@ import { Context, Effect, Layer, Queue, Stream } from "effect"
 import { CHANGES_CHANNEL, NotifyBus } from "../../src/db/NotifyBus.ts"
 import type { ExecutionRecord } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
-import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
+import type { ScriptId } from "../../src/domain/Ids.ts"
 import { uuidv7 } from "../../src/domain/uuidv7.ts"
 import * as ExecutionLogSql from "../../src/orchestrator/ExecutionLogSql.ts"
 import { ExecutionTail, type TailEvent, type TailFilter } from "../../src/orchestrator/ExecutionTail.ts"
 import * as ClusterDelivery from "../../src/runtime/ClusterDelivery.ts"
+import { executionRecord } from "../support/executionRecord.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
 const SCRIPT_A = "00000000-0000-4000-8000-00000000000a"
 const SCRIPT_B = "00000000-0000-4000-8000-00000000000b"
 const SECRET_LOG = "a log line that must not travel in a NOTIFY"
 
-const execution = (scriptId: string): ExecutionRecord => ({
-  id: uuidv7() as ExecutionId,
-  app_id: "00000000-0000-4000-8000-000000000000",
-  script_id: scriptId as ScriptId,
-  script_name: "s",
-  script_version: 1,
-  invocation: "http",
-  status: "succeeded",
-  status_code: 200,
-  started_at: new Date().toISOString(),
-  duration_ms: 1,
-  logs: [{ level: "log", message: SECRET_LOG, at: 0.5 }],
-  logs_truncated: false,
-  error: null,
-  accepted_at: null,
-  attempts: 1,
-  result: null,
-  root_execution_id: crypto.randomUUID(),
-  parent_execution_id: null,
-  trigger_depth: 0,
-  trigger_id: null,
-  kv_reads: 0,
-  kv_writes: 0,
-  kv_key: null
-})
+const execution = (scriptId: string): ExecutionRecord =>
+  executionRecord({
+    script_id: scriptId as ScriptId,
+    logs: [{ level: "log", message: SECRET_LOG, at: 0.5 }],
+    root_execution_id: crypto.randomUUID()
+  })
 
 /** One process of a cluster: its own LISTEN, its own execution log (its own batches), its tail. */
 const process = (tail: typeof ClusterDelivery.tailFollowing) =>

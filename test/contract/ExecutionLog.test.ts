@@ -3,38 +3,23 @@ import { ConfigProvider, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import type { ExecutionAttempt, ExecutionRecord } from "../../src/domain/Execution.ts"
 import { ExecutionLog } from "../../src/domain/ExecutionLog.ts"
-import type { ExecutionId, ScriptId } from "../../src/domain/Ids.ts"
+import type { ScriptId } from "../../src/domain/Ids.ts"
 import { uuidv7 } from "../../src/domain/uuidv7.ts"
 import * as ExecutionLogMemory from "../../src/orchestrator/ExecutionLogMemory.ts"
 import * as ExecutionLogSql from "../../src/orchestrator/ExecutionLogSql.ts"
+import { executionRecord } from "../support/executionRecord.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
-const execution = (scriptId: string, startedAt: Date, overrides: Partial<ExecutionRecord> = {}): ExecutionRecord => ({
-  id: uuidv7() as ExecutionId,
-  app_id: "00000000-0000-4000-8000-000000000000",
-  script_id: scriptId as ScriptId,
-  script_name: "s",
-  script_version: 2,
-  invocation: "http",
-  status: "succeeded",
-  status_code: 200,
-  started_at: startedAt.toISOString(),
-  duration_ms: 1.25,
-  logs: [{ level: "log", message: "hi ✓ \"quoted\"", at: 0.5 }],
-  logs_truncated: false,
-  error: null,
-  accepted_at: null,
-  attempts: 1,
-  result: null,
-  root_execution_id: crypto.randomUUID(),
-  parent_execution_id: null,
-  trigger_depth: 0,
-  trigger_id: null,
-  kv_reads: 0,
-  kv_writes: 0,
-  kv_key: null,
-  ...overrides
-})
+const execution = (scriptId: string, startedAt: Date, overrides: Partial<ExecutionRecord> = {}): ExecutionRecord =>
+  executionRecord({
+    script_id: scriptId as ScriptId,
+    script_version: 2,
+    started_at: startedAt.toISOString(),
+    duration_ms: 1.25,
+    logs: [{ level: "log", message: "hi ✓ \"quoted\"", at: 0.5 }],
+    root_execution_id: crypto.randomUUID(),
+    ...overrides
+  })
 
 const attempt = (n: number, startedAt: Date): ExecutionAttempt => ({
   attempt: n,

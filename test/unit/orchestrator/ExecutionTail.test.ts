@@ -6,40 +6,14 @@ import type { ExecutionId, ScriptId } from "../../../src/domain/Ids.ts"
 import { uuidv7 } from "../../../src/domain/uuidv7.ts"
 import * as ExecutionLogMemory from "../../../src/orchestrator/ExecutionLogMemory.ts"
 import { ExecutionTail, TAIL_BUFFER_COUNT, type TailEvent } from "../../../src/orchestrator/ExecutionTail.ts"
+import { executionRecord } from "../../support/executionRecord.ts"
 
 const APP = "0b4f34e0-0000-4000-8000-0000000000aa"
 const OTHER_APP = "0b4f34e0-0000-4000-8000-0000000000bb"
 const SCRIPT = "0b4f34e0-0000-4000-8000-0000000000cc" as ScriptId
 
-const record = (overrides: Partial<ExecutionRecord> = {}): ExecutionRecord => {
-  const id = uuidv7() as ExecutionId
-  return {
-    id,
-    app_id: APP,
-    script_id: SCRIPT,
-    script_name: "s",
-    script_version: 1,
-    invocation: "http",
-    status: "succeeded",
-    status_code: 200,
-    started_at: new Date().toISOString(),
-    duration_ms: 1,
-    logs: [{ level: "log", message: "hi", at: 0 }],
-    logs_truncated: false,
-    error: null,
-    accepted_at: null,
-    attempts: 1,
-    result: null,
-    root_execution_id: id,
-    parent_execution_id: null,
-    trigger_depth: 0,
-    trigger_id: null,
-    kv_reads: 0,
-    kv_writes: 0,
-    kv_key: null,
-    ...overrides
-  }
-}
+const record = (overrides: Partial<ExecutionRecord> = {}): ExecutionRecord =>
+  executionRecord({ app_id: APP, script_id: SCRIPT, logs: [{ level: "log", message: "hi", at: 0 }], ...overrides })
 
 const everything = { appIds: undefined, scriptId: undefined, status: undefined }
 
