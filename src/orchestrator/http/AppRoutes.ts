@@ -47,7 +47,7 @@ export const AppRoutes = HttpRouter.use(Effect.fn(function*(router) {
   }
 
   /**
-   * Answers a request `matched` a route: who calls (`caller`), the request as the script sees it
+   * Answers a request that `matched` a route: who calls (`caller`), the request as the script sees it
    * (`read`, given the route's captures), and its `Idempotency-Key` (async routes).
    */
   const answer = (
